@@ -1,0 +1,143 @@
+"""Typed config schemas, registered in Hydra's ConfigStore.
+
+Each YAML file under `configs/<group>/` is validated against the schema named in its defaults
+list, so a misspelt key or a value of the wrong type is an error at start-up, not a silent default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+AGENT_ROLES = ("supporter", "recipient")  # agent index 0 and 1 everywhere
+
+
+@dataclass
+class RobotConfig:
+    name: str = "smpl"
+    """Skeleton of both persons: "smpl" (24 bodies, 69 DoF) or "smplx" (52 bodies, 153 DoF)."""
+    body_model_path: Optional[str] = None
+    """Your own SMPL/SMPL-X model file (.pkl or .npz) to take the body shape from; None: built-in neutral skeleton."""
+    betas: list[float] = field(default_factory=list)
+    """Shape coefficients applied with `body_model_path` (empty: mean shape)."""
+    total_mass: float = 70.0
+    """Mass of one unimpaired person (kg); a uniform density is chosen to reach it."""
+    armature: float = 0.1
+    """Joint armature (kg m^2); 0.1 keeps the stiff PD stable at dt = 1/120 s."""
+    pd_gains: dict[str, list[float]] = field(default_factory=dict)
+    """Joint group -> [kp, kd] (PHC's values, REFERENCE §2)."""
+    effort_limit: float = 500.0
+    """Default absolute torque limit of every actuator (N m)."""
+
+
+@dataclass
+class JointGroupRule:
+    groups: list[str] = field(default_factory=list)
+    """Joint groups this rule changes, e.g. [hip, knee, ankle, toe]; "upper" and "lower" are shorthands."""
+    kp_scale: float = 1.0
+    """Factor on the stiffness of these joints."""
+    kd_scale: float = 1.0
+    """Factor on the damping of these joints."""
+    effort_limit: Optional[float] = None
+    """Absolute torque limit for these joints (N m); None keeps the robot's."""
+
+
+@dataclass
+class AgentPhysicsConfig:
+    mass_scale: float = 1.0
+    """Factor on this person's total mass."""
+    rules: list[JointGroupRule] = field(default_factory=list)
+    """Per-joint-group changes, applied in order (a later rule wins for the same group)."""
+
+
+@dataclass
+class ImpairmentConfig:
+    supporter: AgentPhysicsConfig = field(default_factory=AgentPhysicsConfig)
+    recipient: AgentPhysicsConfig = field(default_factory=AgentPhysicsConfig)
+
+
+@dataclass
+class FurnitureConfig:
+    kind: str = "chair"
+    """"bed" or "chair" (sizes from REFERENCE §4), or "box" with an explicit `size`."""
+    pos: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    """Centre of the footprint on the floor (x, y) in metres."""
+    yaw: float = 0.0
+    """Rotation about z in degrees."""
+    size: Optional[list[float]] = None
+    """Full extents (x, y, z) in metres; None uses the kind's default."""
+
+
+@dataclass
+class SceneConfig:
+    furniture: list[FurnitureConfig] = field(default_factory=list)
+    """Static boxes on the floor (bed, chair)."""
+    self_collision: bool = False
+    """Collide a person's own non-adjacent bodies (slower; parent-child pairs never collide)."""
+    partner_collision: bool = True
+    """Collide the two persons with each other (needed for any physical assistance)."""
+    friction: float = 1.0
+    """Sliding friction of all geoms."""
+    spacing: float = 1.0
+    """Initial distance between the two roots along x (m); they face each other."""
+
+
+@dataclass
+class SimConfig:
+    backend: str = "cpu"
+    """"cpu" (mujoco.rollout threads)."""
+    physics_dt: float = 1.0 / 120.0
+    """Physics time step (s)."""
+    substeps: int = 4
+    """Physics steps per policy step (4 at 120 Hz gives a 30 Hz policy)."""
+    nthread: Optional[int] = None
+    """Simulation threads; None uses every core."""
+    solver: str = "PGS"
+    """MuJoCo constraint solver: PGS (fastest on CPU here), CG or Newton."""
+    iterations: int = 20
+    """Constraint solver iterations."""
+    max_joint_velocity: float = 100.0
+    """A world whose |qvel| exceeds this (rad/s or m/s), or holds NaN, counts as diverged and is reset."""
+
+
+@dataclass
+class BenchConfig:
+    name: str = "bench"
+    batch_sizes: list[int] = field(default_factory=lambda: [64, 256])
+    """Numbers of two-person worlds to measure."""
+    policy_steps: int = 60
+    """Timed policy steps per batch size (after warm-up)."""
+    warmup_steps: int = 5
+    """Untimed policy steps before timing."""
+    action_noise: float = 0.1
+    """Std of the random PD-target offsets around the rest pose (rad)."""
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
+    """Where a stage writes its results (summary.json, logs, checkpoints)."""
+    seed: int = 0
+    num_envs: Optional[int] = None
+    """Short override of the number of parallel worlds for training stages."""
+    max_iterations: Optional[int] = None
+    """Short override of the number of training iterations."""
+    robot: RobotConfig = field(default_factory=RobotConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    impairment: ImpairmentConfig = field(default_factory=ImpairmentConfig)
+    stage: Any = None
+
+
+def register_configs() -> None:
+    """Register the schemas so YAML files can name them in their defaults lists."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
+    cs.store(group="robot", name="robot_schema", node=RobotConfig)
+    cs.store(group="sim", name="sim_schema", node=SimConfig)
+    cs.store(group="scene", name="scene_schema", node=SceneConfig)
+    cs.store(group="impairment", name="impairment_schema", node=ImpairmentConfig)
+    cs.store(group="stage", name="bench_schema", node=BenchConfig)

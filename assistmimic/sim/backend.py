@@ -1,0 +1,157 @@
+"""The narrow simulator interface every backend implements (CPU `mujoco.rollout`, GPU `mujoco_warp`).
+
+Shapes: E worlds, A = 2 agents (supporter 0, recipient 1), B bodies and D = 3 (B - 1) hinge DoF per
+person, H hand/finger bodies and F foot bodies per person. All tensors are in the skeleton's
+canonical body order; a backend converts from MuJoCo's indices at its boundary. World frame z-up.
+Body states are computed from the joint-space state with the skeleton's forward kinematics, so
+every backend reports them identically.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+
+from motion_lib.errors import UserInputError
+from motion_lib.kinematics import ForwardKinematics
+from motion_lib.rotations import matrix_to_quat
+from motion_lib.skeleton import Skeleton
+
+
+@dataclass
+class PersonState:
+    """Joint-space state of both persons in n worlds (world frame)."""
+
+    root_pos: torch.Tensor  # (n, A, 3)
+    root_quat: torch.Tensor  # (n, A, 4) w, x, y, z
+    joint_pos: torch.Tensor  # (n, A, D) hinge angles (rad)
+    root_lin_vel: torch.Tensor  # (n, A, 3) world frame
+    root_ang_vel: torch.Tensor  # (n, A, 3) world frame
+    joint_vel: torch.Tensor  # (n, A, D)
+
+
+@dataclass
+class BodyState:
+    """Global state of every body of both persons in all worlds."""
+
+    pos: torch.Tensor  # (E, A, B, 3) body origin (joint) positions, world frame
+    rot: torch.Tensor  # (E, A, B, 3, 3) body-to-world rotation matrices
+    lin_vel: torch.Tensor  # (E, A, B, 3) body origin velocities, world frame
+    ang_vel: torch.Tensor  # (E, A, B, 3) angular velocities, world frame
+
+    @cached_property
+    def quat(self) -> torch.Tensor:
+        """(E, A, B, 4) body-to-world rotations as quaternions (w, x, y, z), computed on first use."""
+        return matrix_to_quat(self.rot)
+
+
+class SimBackend(ABC):
+    """A batch of E two-person worlds stepped together."""
+
+    n_agents = 2
+
+    def __init__(self, skeleton: Skeleton, num_envs: int, policy_dt: float, device: torch.device | str):
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise UserInputError(f"the number of worlds must be a positive integer, got {num_envs!r}")
+        self.skeleton = skeleton
+        self.num_envs = num_envs
+        self.policy_dt = policy_dt
+        self.device = torch.device(device)
+        self.num_bodies = skeleton.num_bodies
+        self.num_dofs = skeleton.num_dofs
+        self.diverged_total = 0
+        """Worlds reset because they diverged, since construction."""
+        self._fk = ForwardKinematics(skeleton, self.device, torch.float32)
+        self._body_state: BodyState | None = None
+
+    # --- stepping and resetting -------------------------------------------------------------
+    @abstractmethod
+    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
+        """Advance one policy step with PD targets (E, A, D) in radians.
+
+        Returns a (E,) bool mask of worlds that diverged (NaN or runaway velocity) during the
+        step; those worlds have already been reset to the default standing state and counted in
+        `diverged_total`, so no NaN reaches the caller. The caller should re-initialise them.
+        """
+
+    @abstractmethod
+    def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
+        """Set the worlds `env_ids` (n,) to `state` (n worlds), zeroing their time."""
+
+    @abstractmethod
+    def reset_to_default(self, env_ids: torch.Tensor) -> None:
+        """Put the worlds `env_ids` back into the model's rest (standing T-pose) state."""
+
+    @abstractmethod
+    def set_world_params(
+        self, env_ids: torch.Tensor, mass_scale: torch.Tensor, kp_scale: torch.Tensor, kd_scale: torch.Tensor
+    ) -> None:
+        """Per-world physical parameters, each (n, A), relative to the scene as built."""
+
+    # --- reading the state ------------------------------------------------------------------
+    @abstractmethod
+    def generalized_state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(root qpos (E, A, 7) pos + quat, joint_pos (E, A, D), root qvel (E, A, 6), joint_vel (E, A, D)).
+
+        Root qvel follows MuJoCo's free joint: linear velocity in the world frame, angular
+        velocity in the root body's frame.
+        """
+
+    @abstractmethod
+    def actuator_torque(self) -> torch.Tensor:
+        """(E, A, D) torque each actuator applied in the last physics step (N m), after clamping."""
+
+    @abstractmethod
+    def hand_contact_force(self) -> torch.Tensor:
+        """(E, A, H, 3) net force each hand/finger body applies to the partner, world frame (N)."""
+
+    @abstractmethod
+    def foot_contact_force(self) -> torch.Tensor:
+        """(E, A, F, 3) net force each foot body applies to the floor, world frame (N)."""
+
+    def joint_pos(self) -> torch.Tensor:
+        """(E, A, D) hinge angles (rad)."""
+        return self.generalized_state()[1]
+
+    def joint_vel(self) -> torch.Tensor:
+        """(E, A, D) hinge velocities (rad/s)."""
+        return self.generalized_state()[3]
+
+    def person_state(self) -> PersonState:
+        """The current joint-space state in the form `reset_worlds` takes."""
+        qpos_root, joint_pos, qvel_root, joint_vel = self.generalized_state()
+        body = self.body_state()
+        return PersonState(
+            root_pos=qpos_root[..., :3], root_quat=qpos_root[..., 3:7], joint_pos=joint_pos,
+            root_lin_vel=qvel_root[..., :3], root_ang_vel=body.ang_vel[:, :, 0], joint_vel=joint_vel,
+        )
+
+    def body_state(self) -> BodyState:
+        """Positions, rotations and velocities of all bodies, from forward kinematics (cached per step)."""
+        if self._body_state is None:
+            qpos_root, joint_pos, qvel_root, joint_vel = self.generalized_state()
+            n = self.num_envs * self.n_agents
+            pos, rot, lin, ang = self._fk.states_from_generalized(
+                qpos_root.reshape(n, 7), joint_pos.reshape(n, -1), qvel_root.reshape(n, 6), joint_vel.reshape(n, -1)
+            )
+            shape = (self.num_envs, self.n_agents, self.num_bodies)
+            self._body_state = BodyState(
+                pos=pos.reshape(shape + (3,)), rot=rot.reshape(shape + (3, 3)),
+                lin_vel=lin.reshape(shape + (3,)), ang_vel=ang.reshape(shape + (3,)),
+            )
+        return self._body_state
+
+    def _invalidate(self) -> None:
+        self._body_state = None
+
+    def _check_env_ids(self, env_ids: torch.Tensor) -> torch.Tensor:
+        env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
+        if env_ids.numel() and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
+            raise UserInputError(f"world ids must lie in [0, {self.num_envs}), got {env_ids.tolist()}")
+        return env_ids
+
+    def close(self) -> None:
+        """Release threads or device memory."""

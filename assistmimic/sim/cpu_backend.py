@@ -1,0 +1,214 @@
+"""CPU backend: a batch of MuJoCo worlds stepped by `mujoco.rollout` in native threads.
+
+One `rollout` call per policy step advances every world `substeps` physics steps (the GIL is
+released while it runs) and returns the full physics state and sensor data of each physics step.
+The last state is carried forward as the next call's initial state. Everything the caller reads
+is gathered from those arrays with precomputed index tensors (no loops over worlds or bodies).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import mujoco
+import numpy as np
+import torch
+from mujoco import rollout
+
+from assistmimic.mjcf.scene import SceneModel
+from assistmimic.sim.backend import PersonState, SimBackend
+from motion_lib.errors import UserInputError
+from motion_lib.rotations import quat_to_matrix
+
+FULL_PHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
+
+
+class SceneLayout:
+    """Where each canonical quantity lives in MuJoCo's arrays, found by name.
+
+    Attributes (numpy int64 index arrays, agent-major):
+        qpos_root (A, 7), qpos_joint (A, D): columns of qpos; qvel_root (A, 6), qvel_joint (A, D):
+        columns of qvel; actuator (A, D): actuator ids; body (A, B): body ids; torque_sensor (A, D),
+        hand_sensor (A, H, 3), foot_sensor (A, F, 3): columns of sensordata.
+    """
+
+    def __init__(self, model: mujoco.MjModel, scene: SceneModel):
+        sk = scene.skeleton
+        axes = ("x", "y", "z")
+        self.qpos_root, self.qpos_joint, self.qvel_root, self.qvel_joint = [], [], [], []
+        self.actuator, self.body, self.torque_sensor, self.hand_sensor, self.foot_sensor = [], [], [], [], []
+        for prefix in scene.prefixes:
+            root = model.joint(f"{prefix}root")
+            self.qpos_root.append(np.arange(root.qposadr[0], root.qposadr[0] + 7))
+            self.qvel_root.append(np.arange(root.dofadr[0], root.dofadr[0] + 6))
+            hinges = [f"{prefix}{name}_{axis}" for name in sk.body_names[1:] for axis in axes]
+            self.qpos_joint.append(np.array([model.joint(h).qposadr[0] for h in hinges]))
+            self.qvel_joint.append(np.array([model.joint(h).dofadr[0] for h in hinges]))
+            self.actuator.append(np.array([model.actuator(h).id for h in hinges]))
+            self.body.append(np.array([model.body(f"{prefix}{name}").id for name in sk.body_names]))
+            self.torque_sensor.append(np.array([model.sensor_adr[model.sensor(f"{h}_frc").id] for h in hinges]))
+            self.hand_sensor.append(self._vector_sensors(model, [f"{prefix}hand_{n}" for n in scene.hand_bodies]))
+            self.foot_sensor.append(self._vector_sensors(model, [f"{prefix}foot_{n}" for n in scene.foot_bodies]))
+        for key, value in vars(self).items():
+            setattr(self, key, np.stack(value))
+
+    @staticmethod
+    def _vector_sensors(model, names) -> np.ndarray:
+        return np.stack([model.sensor_adr[model.sensor(n).id] + np.arange(3) for n in names])
+
+
+class CpuBackend(SimBackend):
+    """E two-person worlds on the CPU. Tensors are float32 on the CPU."""
+
+    def __init__(self, scene: SceneModel, num_envs: int, substeps: int = 4, nthread: int | None = None,
+                 max_joint_velocity: float = 100.0):
+        model = mujoco.MjModel.from_xml_string(scene.xml)
+        super().__init__(scene.skeleton, num_envs, policy_dt=substeps * model.opt.timestep, device="cpu")
+        if substeps < 1:
+            raise UserInputError(f"sim.substeps must be at least 1, got {substeps}")
+        self.scene = scene
+        self.model = model
+        self.substeps = substeps
+        self.max_joint_velocity = max_joint_velocity
+        self.layout = SceneLayout(model, scene)
+        self.nthread = (os.cpu_count() or 1) if nthread is None else max(0, int(nthread))
+        self._pool = rollout.Rollout(nthread=self.nthread)
+        self._datas = [mujoco.MjData(model) for _ in range(max(1, self.nthread))]
+        self._models = [model] * num_envs
+
+        nstate = mujoco.mj_stateSize(model, FULL_PHYSICS)
+        default = mujoco.MjData(model)
+        mujoco.mj_forward(model, default)
+        self._default_state = np.empty(nstate)
+        mujoco.mj_getState(model, default, self._default_state, FULL_PHYSICS)
+        self._state = np.tile(self._default_state, (num_envs, 1))
+        self._state_out = np.empty((num_envs, substeps, nstate))
+        self._sensor_out = np.zeros((num_envs, substeps, model.nsensordata))
+        self._ctrl = np.zeros((num_envs, substeps, model.nu))
+
+        # Column offsets inside a FULLPHYSICS state vector: [time, qpos, qvel, act, ...].
+        qpos0, qvel0 = 1, 1 + model.nq
+        lay = self.layout
+        self._cols_qpos_root = torch.as_tensor(qpos0 + lay.qpos_root)
+        self._cols_qpos_joint = torch.as_tensor(qpos0 + lay.qpos_joint)
+        self._cols_qvel_root = torch.as_tensor(qvel0 + lay.qvel_root)
+        self._cols_qvel_joint = torch.as_tensor(qvel0 + lay.qvel_joint)
+        self._cols_qvel = slice(qvel0, qvel0 + model.nv)
+        self._cols_ctrl = torch.as_tensor(lay.actuator.reshape(-1))
+        self._state_t = torch.from_numpy(self._state)
+        self._last_sensor_t = torch.from_numpy(self._sensor_out[:, -1])  # views, refreshed in place
+        self._ctrl_t = torch.from_numpy(self._ctrl)
+        self._cols_torque = torch.as_tensor(lay.torque_sensor)
+        self._cols_hand = torch.as_tensor(lay.hand_sensor)
+        self._cols_foot = torch.as_tensor(lay.foot_sensor)
+        self._generalized = None
+
+    # --- stepping ---------------------------------------------------------------------------
+    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
+        expected = (self.num_envs, self.n_agents, self.num_dofs)
+        if tuple(pd_targets.shape) != expected:
+            raise UserInputError(f"pd_targets must have shape {expected}, got {tuple(pd_targets.shape)}")
+        self._ctrl_t[:, :, self._cols_ctrl] = pd_targets.detach().reshape(self.num_envs, 1, -1).to(torch.float64)
+        time_before = self._state[:, 0].copy()
+        self._pool.rollout(self._models, self._datas, self._state, self._ctrl, nstep=self.substeps,
+                           state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
+        np.copyto(self._state, self._state_out[:, -1])
+        diverged = self._find_diverged(time_before)
+        self._invalidate()
+        if diverged.any():
+            ids = torch.from_numpy(np.flatnonzero(diverged))
+            self.reset_to_default(ids)
+            self._sensor_out[ids.numpy()] = 0.0
+            self.diverged_total += int(ids.numel())
+        return torch.from_numpy(diverged)
+
+    def _find_diverged(self, time_before: np.ndarray) -> np.ndarray:
+        """NaN/inf, runaway velocity, or MuJoCo's own auto-reset (which rewinds time to 0)."""
+        state = self._state
+        expected_time = time_before + self.substeps * self.model.opt.timestep
+        bad = ~np.isfinite(state).all(axis=1)
+        bad |= np.abs(np.nan_to_num(state[:, self._cols_qvel], nan=np.inf)).max(axis=1) > self.max_joint_velocity
+        bad |= state[:, 0] < expected_time - 0.5 * self.model.opt.timestep
+        return bad
+
+    # --- resetting --------------------------------------------------------------------------
+    def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
+        env_ids = self._check_env_ids(env_ids)
+        n = env_ids.numel()
+        for name, value, width in (("root_pos", state.root_pos, 3), ("root_quat", state.root_quat, 4),
+                                   ("joint_pos", state.joint_pos, self.num_dofs), ("root_lin_vel", state.root_lin_vel, 3),
+                                   ("root_ang_vel", state.root_ang_vel, 3), ("joint_vel", state.joint_vel, self.num_dofs)):
+            if tuple(value.shape) != (n, self.n_agents, width):
+                raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, width)}, got {tuple(value.shape)}")
+            if not torch.isfinite(value).all():
+                raise UserInputError(f"reset state '{name}' contains NaN or inf")
+        quat = state.root_quat / state.root_quat.norm(dim=-1, keepdim=True)
+        ang_vel_local = (quat_to_matrix(quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
+        rows = self._state_t[env_ids]
+        rows[:, 0] = 0.0
+        rows[:, self._cols_qpos_root] = torch.cat((state.root_pos, quat), dim=-1).double()
+        rows[:, self._cols_qpos_joint] = state.joint_pos.double()
+        rows[:, self._cols_qvel_root] = torch.cat((state.root_lin_vel, ang_vel_local), dim=-1).double()
+        rows[:, self._cols_qvel_joint] = state.joint_vel.double()
+        self._state_t[env_ids] = rows
+        self._sensor_out[env_ids.numpy()] = 0.0
+        self._invalidate()
+
+    def reset_to_default(self, env_ids: torch.Tensor) -> None:
+        env_ids = self._check_env_ids(env_ids).numpy()
+        self._state[env_ids] = self._default_state
+        self._sensor_out[env_ids] = 0.0
+        self._invalidate()
+
+    def set_world_params(self, env_ids, mass_scale, kp_scale, kd_scale) -> None:
+        """Each changed world gets its own MjModel copy (rollout takes one model per world)."""
+        env_ids = self._check_env_ids(env_ids)
+        scales = [torch.as_tensor(s, dtype=torch.float64).reshape(env_ids.numel(), self.n_agents)
+                  for s in (mass_scale, kp_scale, kd_scale)]
+        if any((s <= 0).any() for s in scales):
+            raise UserInputError("per-world mass, kp and kd scales must be positive")
+        base, lay = self.model, self.layout
+        for row, env in enumerate(env_ids.tolist()):
+            mass, kp, kd = (s[row].numpy() for s in scales)
+            if np.all(mass == 1) and np.all(kp == 1) and np.all(kd == 1):
+                self._models[env] = base
+                continue
+            m = copy.deepcopy(base)
+            for agent in range(self.n_agents):
+                bodies, acts = lay.body[agent], lay.actuator[agent]
+                m.body_mass[bodies] = base.body_mass[bodies] * mass[agent]
+                m.body_inertia[bodies] = base.body_inertia[bodies] * mass[agent]
+                m.actuator_gainprm[acts, 0] = base.actuator_gainprm[acts, 0] * kp[agent]
+                m.actuator_biasprm[acts, 1] = base.actuator_biasprm[acts, 1] * kp[agent]
+                m.actuator_biasprm[acts, 2] = base.actuator_biasprm[acts, 2] * kd[agent]
+            mujoco.mj_setConst(m, mujoco.MjData(m))
+            self._models[env] = m
+
+    # --- reading ----------------------------------------------------------------------------
+    def _invalidate(self) -> None:
+        super()._invalidate()
+        self._generalized = None
+
+    def generalized_state(self):
+        if self._generalized is None:
+            s = self._state_t
+            self._generalized = tuple(
+                s[:, cols].float() for cols in
+                (self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root, self._cols_qvel_joint)
+            )
+        return self._generalized
+
+    def actuator_torque(self) -> torch.Tensor:
+        return self._last_sensor_t[:, self._cols_torque].float()
+
+    def hand_contact_force(self) -> torch.Tensor:
+        return self._last_sensor_t[:, self._cols_hand].float()
+
+    def foot_contact_force(self) -> torch.Tensor:
+        return self._last_sensor_t[:, self._cols_foot].float()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

@@ -1,0 +1,35 @@
+"""Build the scene and the simulator backend named in the config."""
+
+from __future__ import annotations
+
+from assistmimic.config import ImpairmentConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.scene import SceneModel, build_scene
+from assistmimic.sim.backend import SimBackend
+from motion_lib.body_model import skeleton_from_body_model
+from motion_lib.errors import UserInputError
+from motion_lib.skeleton import Skeleton, get_skeleton
+
+BACKENDS = ("cpu",)
+
+
+def make_skeleton(robot: RobotConfig) -> Skeleton:
+    """The built-in skeleton, or its shape from the user's own SMPL/SMPL-X model file."""
+    skeleton = get_skeleton(robot.name)
+    if robot.body_model_path:
+        skeleton = skeleton_from_body_model(skeleton, robot.body_model_path, list(robot.betas))
+    return skeleton
+
+
+def make_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig, impairment: ImpairmentConfig) -> SceneModel:
+    """The two-person MJCF scene described by the config groups."""
+    return build_scene(make_skeleton(robot), robot, scene, sim, (impairment.supporter, impairment.recipient))
+
+
+def make_backend(scene: SceneModel, sim: SimConfig, num_envs: int) -> SimBackend:
+    """A backend with `num_envs` worlds of `scene`."""
+    if sim.backend == "cpu":
+        from assistmimic.sim.cpu_backend import CpuBackend
+
+        return CpuBackend(scene, num_envs, substeps=sim.substeps, nthread=sim.nthread,
+                          max_joint_velocity=sim.max_joint_velocity)
+    raise UserInputError(f"unknown sim.backend '{sim.backend}'; available: {', '.join(BACKENDS)}")

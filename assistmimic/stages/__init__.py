@@ -1,0 +1,34 @@
+"""Stages runnable as `python run.py stage=<name>`; each returns the dict written to summary.json."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Callable
+
+from omegaconf import DictConfig, OmegaConf
+
+from assistmimic.config import RunConfig
+from assistmimic.run_files import atomic_write_bytes, write_json
+from motion_lib.errors import UserInputError
+
+STAGES = {"bench": "assistmimic.stages.bench"}
+
+
+def stage_function(name: str) -> Callable[[RunConfig, Path], dict[str, Any]]:
+    if name not in STAGES:
+        raise UserInputError(f"unknown stage '{name}'; available stages: {', '.join(STAGES)}")
+    return importlib.import_module(STAGES[name]).run
+
+
+def run_stage(cfg: DictConfig) -> Path:
+    """Run the configured stage in `cfg.run_dir`, save the resolved config and summary.json."""
+    run = stage_function(cfg.stage.name)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    typed: RunConfig = OmegaConf.to_object(cfg)
+    summary = run(typed, run_dir)
+    write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
+    print(f"results: {run_dir / 'summary.json'}")
+    return run_dir
