@@ -100,6 +100,8 @@ class SimConfig:
     """Constraint solver iterations."""
     max_joint_velocity: float = 100.0
     """A world whose |qvel| exceeds this (rad/s or m/s), or holds NaN, counts as diverged and is reset."""
+    torch_threads: Optional[int] = 1
+    """torch intra-op threads for the whole run; 1 leaves the cores to MuJoCo's threads (faster on a small CPU), None: torch's default."""
 
 
 @dataclass

@@ -62,24 +62,44 @@ def load_body_model(path: str | Path) -> dict[str, np.ndarray]:
         else:
             with open(path, "rb") as f:
                 raw = _NoChumpyUnpickler(f, encoding="latin1").load()
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, zipfile.BadZipFile, ImportError, AttributeError) as err:
         raise UserInputError(f"body model file {path} cannot be read ({err})") from None
     if not isinstance(raw, dict):
         raise UserInputError(f"body model file {path} does not hold a dict of model arrays")
     missing = [k for k in REQUIRED_KEYS if k not in raw]
     if missing:
         raise UserInputError(f"body model file {path} lacks {', '.join(missing)}; is it a SMPL/SMPL-X model file?")
-    return {k: _as_array(raw[k], k, path) for k in REQUIRED_KEYS}
+    model = {k: _as_array(raw[k], k, path) for k in REQUIRED_KEYS}
+    _check_shapes(model, path)
+    return model
+
+
+def _check_shapes(model: dict[str, np.ndarray], path: Path) -> None:
+    v, dirs, regressor, tree = (model[k] for k in REQUIRED_KEYS)
+    num_vertices = v.shape[0] if v.ndim == 2 else -1
+    problems = []
+    if v.ndim != 2 or v.shape[1] != 3:
+        problems.append(f"v_template is {v.shape}, expected (V, 3)")
+    if dirs.ndim != 3 or dirs.shape[:2] != (num_vertices, 3):
+        problems.append(f"shapedirs is {dirs.shape}, expected ({num_vertices}, 3, K)")
+    if regressor.ndim != 2 or regressor.shape[1] != num_vertices:
+        problems.append(f"J_regressor is {regressor.shape}, expected (J, {num_vertices})")
+    num_joints = regressor.shape[0] if regressor.ndim == 2 else "J"
+    if tree.ndim != 2 or tree.shape[0] != 2 or tree.shape[1] != num_joints:
+        problems.append(f"kintree_table is {tree.shape} ({tree.shape[-1]} joints), expected (2, {num_joints})")
+    if problems:
+        raise UserInputError(f"body model file {path}: {'; '.join(problems)}")
 
 
 def shaped_rest_joints(model: dict[str, np.ndarray], betas: list[float]) -> np.ndarray:
-    """(K, 3) rest joint positions (model frame, y-up) for shape coefficients `betas`."""
+    """(K, 3) rest joint positions (model frame, y-up) for shape coefficients `betas`.
+
+    The caller checks `betas` (count and finiteness) against the model first.
+    """
     import torch
     from smplx.lbs import blend_shapes, vertices2joints
 
     shapedirs = model["shapedirs"]
-    if len(betas) > shapedirs.shape[-1]:
-        raise UserInputError(f"{len(betas)} betas given but the model has {shapedirs.shape[-1]} shape components")
     beta = torch.zeros(1, max(len(betas), 1), dtype=torch.float64)
     beta[0, : len(betas)] = torch.tensor(betas, dtype=torch.float64)
     dirs = torch.from_numpy(shapedirs[..., : beta.shape[1]])
@@ -90,6 +110,10 @@ def shaped_rest_joints(model: dict[str, np.ndarray], betas: list[float]) -> np.n
 def skeleton_from_body_model(skeleton: Skeleton, path: str | Path, betas: list[float]) -> Skeleton:
     """`skeleton` with bone offsets of the body shape in the user's model file."""
     model = load_body_model(path)
+    if len(betas) > model["shapedirs"].shape[-1]:
+        raise UserInputError(f"body model file {path}: {len(betas)} betas given but the model has {model['shapedirs'].shape[-1]} shape components")
+    if not np.isfinite(np.asarray(betas, dtype=np.float64)).all():
+        raise UserInputError(f"robot.betas must be finite numbers, got {list(betas)}")
     parents = model["kintree_table"][0].astype(np.int64)
     needed = max(skeleton.source_index) + 1
     if len(parents) < needed:

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from assistmimic.config import RunConfig
@@ -28,6 +29,10 @@ def run_stage(cfg: DictConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     typed: RunConfig = OmegaConf.to_object(cfg)
+    if typed.sim.torch_threads is not None:
+        if typed.sim.torch_threads < 1:
+            raise UserInputError(f"sim.torch_threads must be >= 1 or null, got {typed.sim.torch_threads}")
+        torch.set_num_threads(typed.sim.torch_threads)
     summary = run(typed, run_dir)
     write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
     print(f"results: {run_dir / 'summary.json'}")

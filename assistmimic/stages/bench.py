@@ -89,11 +89,11 @@ def measure(cfg: RunConfig, num_envs: int, bench: BenchConfig) -> dict[str, floa
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     bench: BenchConfig = cfg.stage
-    if not bench.batch_sizes or min(bench.batch_sizes) < 1:
-        raise UserInputError(f"stage.batch_sizes must be positive integers, got {list(bench.batch_sizes)}")
+    batch_sizes = [cfg.num_envs] if cfg.num_envs is not None else list(bench.batch_sizes)
+    if not batch_sizes or min(batch_sizes) < 1:
+        raise UserInputError(f"the number of worlds must be a positive integer, got {batch_sizes} (num_envs / stage.batch_sizes)")
     if bench.policy_steps < 1 or bench.warmup_steps < 0:
         raise UserInputError("stage.policy_steps must be >= 1 and stage.warmup_steps >= 0")
-    batch_sizes = [cfg.num_envs] if cfg.num_envs else list(bench.batch_sizes)
     per_batch = {}
     print(f"{'worlds':>7} {'backend steps/s':>16} {'bare steps/s':>13} {'ratio':>6}   (two-person policy steps, "
           f"{cfg.sim.substeps} physics steps each, robot={cfg.robot.name})")

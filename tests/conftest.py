@@ -1,0 +1,46 @@
+"""Shared fixtures: configs as the YAML files define them, and small scenes/backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistmimic.config import AgentPhysicsConfig, ImpairmentConfig, JointGroupRule, RobotConfig, SceneConfig, SimConfig
+from assistmimic.sim.factory import make_backend, make_scene
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def robot_config(name: str = "smpl") -> RobotConfig:
+    """The robot config of configs/robot/<name>.yaml as a typed object."""
+    raw = yaml.safe_load((REPO / "configs" / "robot" / f"{name}.yaml").read_text())
+    raw.pop("defaults")
+    return RobotConfig(**raw)
+
+
+def standard_impairment() -> ImpairmentConfig:
+    return ImpairmentConfig(
+        recipient=AgentPhysicsConfig(mass_scale=0.7, rules=[JointGroupRule(["lower"], 0.5, 0.5, 80.0)])
+    )
+
+
+def build_backend(num_envs=2, robot="smpl", scene=None, impairment=None, nthread=1, **sim_kwargs):
+    sim = SimConfig(nthread=nthread, **sim_kwargs)
+    scene_model = make_scene(robot_config(robot), scene or SceneConfig(), sim, impairment or ImpairmentConfig())
+    return make_backend(scene_model, sim, num_envs)
+
+
+@pytest.fixture
+def backend_factory():
+    created = []
+
+    def factory(*args, **kwargs):
+        backend = build_backend(*args, **kwargs)
+        created.append(backend)
+        return backend
+
+    yield factory
+    for backend in created:
+        backend.close()
