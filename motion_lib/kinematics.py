@@ -29,18 +29,19 @@ class ForwardKinematics:
         offsets = torch.as_tensor(skeleton.offsets, dtype=dtype, device=self.device)  # (B, 3)
         depth = skeleton.depth
         order = [0]
-        self.levels = []  # per depth >= 1: (joint indices = bodies - 1, parent position in previous level, offsets)
-        previous = [0]
+        self.levels = []  # per depth >= 1: (slice of the level in level order, parent position in previous level, offsets)
+        previous, start = [0], 0
         for d in range(1, int(depth.max()) + 1):
             bodies = [int(b) for b in (depth == d).nonzero()[0]]
             local_parent = [previous.index(skeleton.parents[b]) for b in bodies]
             self.levels.append((
-                torch.as_tensor(bodies, device=self.device) - 1,
+                slice(start, start + len(bodies)),
                 torch.as_tensor(local_parent, device=self.device),
                 offsets[bodies][:, None, None, :],  # (k, 1, 1, 3): broadcasts over N and rows
             ))
             order += bodies
-            previous = bodies
+            previous, start = bodies, start + len(bodies)
+        self.joints_in_level_order = torch.as_tensor(order[1:], device=self.device) - 1
         self.to_canonical = torch.as_tensor(order, device=self.device).argsort()  # level order -> canonical
 
     def _to_canonical(self, levels: list[torch.Tensor]) -> torch.Tensor:
@@ -61,12 +62,13 @@ class ForwardKinematics:
             pos: (N, B, 3) world positions of the joints (body origins).
             rot: (N, B, 3, 3) body-to-world rotation matrices.
         """
-        local_rot = local_rot.transpose(0, 1).contiguous()  # bodies first: level gathers copy whole blocks
+        # Bodies first and in level order: each level is a contiguous slice, parent gathers copy whole blocks.
+        local_rot = local_rot.transpose(0, 1).index_select(0, self.joints_in_level_order)
         pos, rot = [root_pos[None]], [root_rot[None]]
-        for joints, parent, offset in self.levels:
+        for level, parent, offset in self.levels:
             parent_rot = rot[-1].index_select(0, parent)
             pos.append(pos[-1].index_select(0, parent) + (parent_rot * offset).sum(-1))
-            rot.append(parent_rot @ local_rot.index_select(0, joints))
+            rot.append(parent_rot @ local_rot[level])
         return self._to_canonical(pos), self._to_canonical(rot)
 
     def from_generalized(
@@ -99,18 +101,19 @@ class ForwardKinematics:
             ang_vel (N, B, 3): angular velocity of each body, world frame.
         """
         n = joint_angles.shape[0]
-        angles = joint_angles.reshape(n, -1, 3).transpose(0, 1).contiguous()  # (B-1, N, 3)
+        order = self.joints_in_level_order  # bodies first and in level order: each level is a contiguous slice
+        angles = joint_angles.reshape(n, -1, 3).transpose(0, 1).index_select(0, order)  # (B-1, N, 3)
         local_rot = euler_xyz_to_matrix(angles)
-        local_omega = euler_xyz_rate_to_angular_velocity(angles, joint_vel.reshape(n, -1, 3).transpose(0, 1))
+        local_omega = euler_xyz_rate_to_angular_velocity(angles, joint_vel.reshape(n, -1, 3).transpose(0, 1).index_select(0, order))
         root_rot = quat_to_matrix(qpos_root[:, 3:7])
         pos, rot = [qpos_root[None, :, :3]], [root_rot[None]]
         lin = [qvel_root[None, :, :3]]
         ang = [(root_rot * qvel_root[:, None, 3:]).sum(-1)[None]]
-        for joints, parent, offset in self.levels:
+        for level, parent, offset in self.levels:
             parent_rot, parent_ang = rot[-1].index_select(0, parent), ang[-1].index_select(0, parent)
             bone = (parent_rot * offset).sum(-1)
             pos.append(pos[-1].index_select(0, parent) + bone)
-            rot.append(parent_rot @ local_rot.index_select(0, joints))
+            rot.append(parent_rot @ local_rot[level])
             lin.append(lin[-1].index_select(0, parent) + torch.linalg.cross(parent_ang, bone))
-            ang.append(parent_ang + (parent_rot * local_omega.index_select(0, joints)[..., None, :]).sum(-1))
+            ang.append(parent_ang + (parent_rot * local_omega[level, :, None, :]).sum(-1))
         return tuple(self._to_canonical(x) for x in (pos, rot, lin, ang))
