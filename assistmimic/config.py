@@ -87,7 +87,7 @@ class SceneConfig:
 @dataclass
 class SimConfig:
     backend: str = "cpu"
-    """"cpu" (mujoco.rollout threads)."""
+    """Simulator backend: "cpu" (mujoco.rollout threads); "warp" (GPU) is planned."""
     physics_dt: float = 1.0 / 120.0
     """Physics time step (s)."""
     substeps: int = 4

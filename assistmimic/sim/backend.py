@@ -17,7 +17,7 @@ import torch
 
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
-from motion_lib.rotations import matrix_to_quat
+from motion_lib.rotations import matrix_to_quat, quat_to_matrix
 from motion_lib.skeleton import Skeleton
 
 
@@ -123,10 +123,10 @@ class SimBackend(ABC):
     def person_state(self) -> PersonState:
         """The current joint-space state in the form `reset_worlds` takes."""
         qpos_root, joint_pos, qvel_root, joint_vel = self.generalized_state()
-        body = self.body_state()
+        root_ang_vel_w = (quat_to_matrix(qpos_root[..., 3:7]) @ qvel_root[..., 3:, None])[..., 0]
         return PersonState(
             root_pos=qpos_root[..., :3], root_quat=qpos_root[..., 3:7], joint_pos=joint_pos,
-            root_lin_vel=qvel_root[..., :3], root_ang_vel=body.ang_vel[:, :, 0], joint_vel=joint_vel,
+            root_lin_vel=qvel_root[..., :3], root_ang_vel=root_ang_vel_w, joint_vel=joint_vel,
         )
 
     def body_state(self) -> BodyState:
