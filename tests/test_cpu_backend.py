@@ -168,7 +168,7 @@ def test_diverged_worlds_are_reset_counted_and_reported(backend_factory):
     assert backend.diverged_total == 2
     body = backend.body_state()
     assert torch.isfinite(body.pos).all() and torch.isfinite(backend.hand_contact_force()).all()
-    np.testing.assert_allclose(backend._state[1, 1:], backend._default_state[1:])  # back to standing
+    np.testing.assert_allclose(backend._state[1, 1:], backend.default_state[1:])  # back to standing
     assert not backend.step(torch.zeros(3, 2, backend.num_dofs)).any()
 
 

@@ -80,9 +80,9 @@ class CpuBackend(SimBackend):
         nstate = mujoco.mj_stateSize(model, FULL_PHYSICS)
         default = mujoco.MjData(model)
         mujoco.mj_forward(model, default)
-        self._default_state = np.empty(nstate)
-        mujoco.mj_getState(model, default, self._default_state, FULL_PHYSICS)
-        self._state = np.tile(self._default_state, (num_envs, 1))
+        self.default_state = np.empty(nstate)  # FULLPHYSICS state of one world standing in the rest pose
+        mujoco.mj_getState(model, default, self.default_state, FULL_PHYSICS)
+        self._state = np.tile(self.default_state, (num_envs, 1))
         self._state_out = np.empty((num_envs, substeps, nstate))
         self._sensor_out = np.zeros((num_envs, substeps, model.nsensordata))
         self._ctrl = np.zeros((num_envs, substeps, model.nu))
@@ -157,7 +157,7 @@ class CpuBackend(SimBackend):
 
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
         env_ids = self._check_env_ids(env_ids).numpy()
-        self._state[env_ids] = self._default_state
+        self._state[env_ids] = self.default_state
         self._sensor_out[env_ids] = 0.0
         self._invalidate()
 

@@ -43,7 +43,7 @@ def _time_backend(backend, targets: torch.Tensor, warmup: int) -> float:
 def _time_bare(backend: CpuBackend, controls: np.ndarray, warmup: int) -> float:
     """The same rollouts with nothing around them: preallocated arrays, state carried forward."""
     model, num_envs, substeps = backend.model, backend.num_envs, backend.substeps
-    state = np.tile(backend._default_state, (num_envs, 1))
+    state = np.tile(backend.default_state, (num_envs, 1))
     state_out = np.empty((num_envs, substeps, state.shape[1]))
     sensor_out = np.empty((num_envs, substeps, model.nsensordata))
     datas = [mujoco.MjData(model) for _ in range(max(1, backend.nthread))]
