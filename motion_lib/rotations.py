@@ -96,3 +96,32 @@ def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     w, xyz = q[..., :1], q[..., 1:]
     t = 2.0 * torch.cross(xyz, v, dim=-1)
     return v + w * t + torch.cross(xyz, t, dim=-1)
+
+
+def quat_conjugate(q: torch.Tensor) -> torch.Tensor:
+    """Inverse of (..., 4) unit quaternions."""
+    return q * torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=q.dtype, device=q.device)
+
+
+def quat_to_axis_angle(q: torch.Tensor) -> torch.Tensor:
+    """(..., 4) unit quaternions -> (..., 3) rotation vectors (axis * angle, angle in [0, pi])."""
+    q = torch.where(q[..., :1] < 0, -q, q)
+    sin_half = q[..., 1:].norm(dim=-1, keepdim=True)
+    angle = 2.0 * torch.atan2(sin_half, q[..., :1])
+    # angle / sin(angle / 2) -> 2 as the angle -> 0
+    scale = torch.where(sin_half > 1e-8, angle / sin_half.clamp_min(1e-8), torch.full_like(angle, 2.0))
+    return q[..., 1:] * scale
+
+
+def quat_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of (..., 4) unit quaternions at fractions t (..., 1), shortest arc."""
+    dot = (q0 * q1).sum(-1, keepdim=True)
+    q1 = torch.where(dot < 0, -q1, q1)
+    dot = dot.abs().clamp(max=1.0)
+    theta = torch.acos(dot)
+    sin_theta = torch.sin(theta)
+    small = sin_theta < 1e-6
+    w0 = torch.where(small, 1.0 - t, torch.sin((1.0 - t) * theta) / sin_theta.clamp_min(1e-6))
+    w1 = torch.where(small, t, torch.sin(t * theta) / sin_theta.clamp_min(1e-6))
+    q = w0 * q0 + w1 * q1
+    return q / q.norm(dim=-1, keepdim=True)

@@ -1,0 +1,118 @@
+"""Many clips on one device: reference body states at any (clip, time), fully vectorised.
+
+At construction every frame of every clip goes through the skeleton's forward kinematics once;
+per-frame body velocities come from forward differences within each clip (the last frame repeats
+the one before). `sample` then only gathers two frames per query and interpolates: positions and
+velocities linearly, rotations by slerp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.kinematics import ForwardKinematics
+from motion_lib.rotations import matrix_to_quat, quat_conjugate, quat_mul, quat_slerp, quat_to_axis_angle, quat_to_matrix
+from motion_lib.skeleton import get_skeleton
+
+
+@dataclass
+class ReferenceState:
+    """Reference body states for N queries of P persons (world frame)."""
+
+    pos: torch.Tensor  # (N, P, B, 3) body origin positions
+    quat: torch.Tensor  # (N, P, B, 4) body-to-world rotations (w, x, y, z)
+    lin_vel: torch.Tensor  # (N, P, B, 3)
+    ang_vel: torch.Tensor  # (N, P, B, 3)
+    joint_rot: torch.Tensor  # (N, P, B-1, 4) local joint rotations (for resets)
+
+
+class MotionLibrary:
+    """Clips of the same skeleton and person count, stored frame-concatenated on `device`."""
+
+    def __init__(self, clips: list[Clip], device: torch.device | str = "cpu", failure_bias: float = 1.0):
+        if not clips:
+            raise UserInputError("the motion library needs at least one clip")
+        for clip in clips:
+            clip.validate()
+        skeletons = {c.skeleton for c in clips}
+        persons = {len(c.persons) for c in clips}
+        if len(skeletons) > 1 or len(persons) > 1:
+            raise UserInputError(
+                f"all clips of a motion library must share one skeleton and person count; got skeletons {sorted(skeletons)} "
+                f"and person counts {sorted(persons)}"
+            )
+        self.device = torch.device(device)
+        self.skeleton = get_skeleton(clips[0].skeleton)
+        self.num_persons = persons.pop()
+        self.clip_names = [c.name for c in clips]
+        self.failure_bias = failure_bias
+        """How much each recorded failure raises a clip's sampling weight."""
+        frames = torch.tensor([c.num_frames for c in clips])
+        self.clip_frames = frames.to(self.device)
+        self.clip_start = (torch.cumsum(frames, 0) - frames).to(self.device)
+        self.clip_fps = torch.tensor([c.fps for c in clips], dtype=torch.float32, device=self.device)
+        self.clip_duration = (self.clip_frames - 1).float() / self.clip_fps
+        self.failures = torch.zeros(len(clips), device=self.device)
+
+        def stack(key):
+            return torch.as_tensor(np.concatenate([np.stack([getattr(p, key) for p in c.persons], 1) for c in clips]),
+                                   dtype=torch.float32, device=self.device)
+
+        root_pos, root_rot, joint_rot = stack("root_pos"), stack("root_rot"), stack("joint_rot")
+        num_total, p = root_pos.shape[:2]
+        fk = ForwardKinematics(self.skeleton, self.device)
+        pos, rot = fk.poses(root_pos.reshape(-1, 3), quat_to_matrix(root_rot.reshape(-1, 4)),
+                            quat_to_matrix(joint_rot.reshape(num_total * p, -1, 4)))
+        self.body_pos = pos.reshape(num_total, p, -1, 3).contiguous()
+        self.body_quat = matrix_to_quat(rot).reshape(num_total, p, -1, 4).contiguous()
+        self.joint_rot = joint_rot
+        self._compute_velocities(frames)
+
+    def _compute_velocities(self, frames: torch.Tensor) -> None:
+        index = torch.arange(int(frames.sum()), device=self.device)
+        clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device))
+        last = self.clip_start[clip_of_frame] + self.clip_frames[clip_of_frame] - 1
+        this = torch.where(index == last, index - 1, index)  # last frame repeats the one before
+        fps = self.clip_fps[clip_of_frame][:, None, None, None]
+        self.body_lin_vel = (self.body_pos[this + 1] - self.body_pos[this]) * fps
+        delta = quat_mul(self.body_quat[this + 1], quat_conjugate(self.body_quat[this]))
+        self.body_ang_vel = quat_to_axis_angle(delta) * fps
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.clip_names)
+
+    def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> ReferenceState:
+        """Reference states of clips `clip_ids` (N,) at `times` (N,) seconds, clamped to each clip."""
+        clip_ids = clip_ids.to(self.device).long()
+        times = times.to(self.device).float().clamp(min=0.0)
+        times = torch.minimum(times, self.clip_duration[clip_ids])
+        frame = times * self.clip_fps[clip_ids]
+        f0 = torch.minimum(frame.floor().long(), self.clip_frames[clip_ids] - 1)
+        f1 = torch.minimum(f0 + 1, self.clip_frames[clip_ids] - 1)
+        alpha = (frame - f0.float())[:, None, None, None]
+        i0, i1 = self.clip_start[clip_ids] + f0, self.clip_start[clip_ids] + f1
+        lerp = lambda x: x[i0] + alpha * (x[i1] - x[i0])  # noqa: E731
+        return ReferenceState(
+            pos=lerp(self.body_pos), quat=quat_slerp(self.body_quat[i0], self.body_quat[i1], alpha),
+            lin_vel=lerp(self.body_lin_vel), ang_vel=lerp(self.body_ang_vel),
+            joint_rot=quat_slerp(self.joint_rot[i0], self.joint_rot[i1], alpha),
+        )
+
+    def sampling_weights(self) -> torch.Tensor:
+        """(C,) probabilities: uniform, raised for clips with recorded failures."""
+        weights = 1.0 + self.failure_bias * self.failures
+        return weights / weights.sum()
+
+    def sample_clip_ids(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n,) clip ids drawn by `sampling_weights`."""
+        return torch.multinomial(self.sampling_weights(), n, replacement=True, generator=generator)
+
+    def record_failures(self, clip_ids: torch.Tensor, failed: torch.Tensor) -> None:
+        """Count failures (bool (N,)) of episodes on `clip_ids` (N,) so hard clips are sampled more often."""
+        self.failures.index_add_(0, clip_ids.to(self.device).long(), failed.to(self.device).float())
