@@ -1,0 +1,97 @@
+"""Motion library: exact frames at frame times, interpolation between them, velocities, clip weights."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.errors import UserInputError
+from motion_lib.kinematics import ForwardKinematics
+from motion_lib.motion_library import MotionLibrary
+from motion_lib.rotations import quat_to_matrix
+from motion_lib.skeleton import smpl_skeleton
+
+SK = smpl_skeleton()
+
+
+def wxyz(rotation: Rotation) -> np.ndarray:
+    return rotation.as_quat()[..., [3, 0, 1, 2]]
+
+
+def person(frames, seed=0, speed=(0.5, 0.0, 0.0), yaw_rate=0.0, fps=30.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / fps
+    root_pos = np.array([0.0, 0.0, 0.9]) + np.outer(t, speed)
+    root_rot = wxyz(Rotation.from_euler("z", yaw_rate * t[:, None]))
+    base = rng.uniform(-0.3, 0.3, (SK.num_joints, 3))
+    angles = base[None] + 0.2 * np.sin(2 * t)[:, None, None]
+    joint_rot = wxyz(Rotation.from_euler("XYZ", angles.reshape(-1, 3))).reshape(frames, SK.num_joints, 4)
+    return PersonMotion(root_pos, root_rot, joint_rot)
+
+
+def two_person_clip(name="help_up", frames=40, fps=30.0, **kwargs):
+    return Clip(name, fps, "smpl", [person(frames, 0, fps=fps, **kwargs), person(frames, 1, fps=fps, **kwargs)])
+
+
+def test_sampling_at_frame_times_returns_the_frames():
+    clips = [two_person_clip("a", 40), two_person_clip("b", 25, fps=20.0)]
+    lib = MotionLibrary(clips)
+    fk = ForwardKinematics(SK, dtype=torch.float64)
+    for c, clip in enumerate(clips):
+        frames = torch.arange(clip.num_frames)
+        ref = lib.sample(torch.full_like(frames, c), frames / clip.fps)
+        for p, motion in enumerate(clip.persons):
+            pos, rot = fk.poses(torch.tensor(motion.root_pos), quat_to_matrix(torch.tensor(motion.root_rot)),
+                                quat_to_matrix(torch.tensor(motion.joint_rot)))
+            np.testing.assert_allclose(ref.pos[:, p].numpy(), pos.numpy(), atol=1e-5)
+            np.testing.assert_allclose(quat_to_matrix(ref.quat[:, p]).numpy(), rot.numpy(), atol=1e-5)
+
+
+def test_between_frames_positions_interpolate_and_times_clamp():
+    lib = MotionLibrary([two_person_clip()])
+    ids = torch.zeros(3, dtype=torch.long)
+    frames = lib.sample(ids, torch.tensor([10 / 30, 11 / 30, 10.5 / 30]))
+    np.testing.assert_allclose(frames.pos[2].numpy(), (0.5 * (frames.pos[0] + frames.pos[1])).numpy(), atol=1e-5)
+    end = lib.sample(torch.zeros(2, dtype=torch.long), torch.tensor([39 / 30, 100.0]))
+    np.testing.assert_allclose(end.pos[0].numpy(), end.pos[1].numpy())
+    start = lib.sample(torch.zeros(2, dtype=torch.long), torch.tensor([0.0, -5.0]))
+    np.testing.assert_allclose(start.pos[0].numpy(), start.pos[1].numpy())
+
+
+def test_velocities_match_the_motion():
+    clip = Clip("walk", 30.0, "smpl", [person(30, speed=(0.8, -0.2, 0.0), yaw_rate=0.5)])
+    for motion in clip.persons:
+        motion.joint_rot[:] = motion.joint_rot[:1]  # rigid body: every body turns with the root
+    ref = MotionLibrary([clip]).sample(torch.zeros(5, dtype=torch.long), torch.tensor([0.1, 0.3, 0.5, 0.7, 0.9]))
+    np.testing.assert_allclose(ref.ang_vel[..., 2].numpy(), 0.5, atol=1e-4)  # yaw rate, world z
+    np.testing.assert_allclose(ref.ang_vel[..., :2].numpy(), 0.0, atol=1e-4)
+    root_vel = ref.lin_vel[:, 0, 0]
+    np.testing.assert_allclose(root_vel.numpy(), np.tile([0.8, -0.2, 0.0], (5, 1)), atol=1e-4)
+
+
+def test_failures_raise_a_clips_sampling_weight():
+    lib = MotionLibrary([two_person_clip("easy"), two_person_clip("hard")])
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.5, 0.5])
+    lib.record_failures(torch.tensor([1, 1, 1, 0]), torch.tensor([True, True, True, False]))
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.2, 0.8])
+    ids = lib.sample_clip_ids(4000, torch.Generator().manual_seed(0))
+    assert 0.75 < ids.float().mean().item() < 0.85
+
+
+def test_bad_clips_end_in_one_clear_sentence():
+    bad = two_person_clip("broken")
+    bad.persons[1].root_pos[7, 2] = np.nan
+    with pytest.raises(UserInputError, match=r"clip 'broken', person 1: root_pos has NaN/inf at frame\(s\) \[7\]"):
+        MotionLibrary([bad])
+    short = two_person_clip("short")
+    short.persons[0].joint_rot = short.persons[0].joint_rot[:, :10]
+    with pytest.raises(UserInputError, match="clip 'short', person 0: joint_rot has shape"):
+        MotionLibrary([short])
+    zero_fps = two_person_clip("zero")
+    zero_fps.fps = 0.0
+    with pytest.raises(UserInputError, match="clip 'zero': fps must be a positive number"):
+        MotionLibrary([zero_fps])
+    single = Clip("solo", 30.0, "smpl", [person(20)])
+    with pytest.raises(UserInputError, match="share one skeleton and person count"):
+        MotionLibrary([two_person_clip(), single])
