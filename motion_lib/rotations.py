@@ -125,3 +125,14 @@ def quat_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Ten
     w1 = torch.where(small, t, torch.sin(t * theta) / sin_theta.clamp_min(1e-6))
     q = w0 * q0 + w1 * q1
     return q / q.norm(dim=-1, keepdim=True)
+
+
+def matrix_to_euler_xyz(m: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations -> (..., 3) intrinsic x, y, z angles with m = Rx @ Ry @ Rz (hinge angles).
+
+    The inverse of `euler_xyz_to_matrix` for y in (-pi/2, pi/2).
+    """
+    y = torch.asin(m[..., 0, 2].clamp(-1.0, 1.0))
+    x = torch.atan2(-m[..., 1, 2], m[..., 2, 2])
+    z = torch.atan2(-m[..., 0, 1], m[..., 0, 0])
+    return torch.stack((x, y, z), dim=-1)

@@ -95,3 +95,25 @@ def test_bad_clips_end_in_one_clear_sentence():
     single = Clip("solo", 30.0, "smpl", [person(20)])
     with pytest.raises(UserInputError, match="share one skeleton and person count"):
         MotionLibrary([two_person_clip(), single])
+
+
+def test_mujoco_with_qpos_from_a_clip_frame_matches_the_library():
+    import mujoco
+
+    from motion_lib.rotations import matrix_to_euler_xyz
+    from tests.conftest import build_backend
+
+    clip = two_person_clip("frame_check")
+    lib = MotionLibrary([clip])
+    frame = 17
+    ref = lib.sample(torch.zeros(1, dtype=torch.long), torch.tensor([frame / clip.fps]))
+    backend = build_backend(num_envs=1)
+    model, data, lay = backend.model, mujoco.MjData(backend.model), backend.layout
+    for p, motion in enumerate(clip.persons):
+        hinge = matrix_to_euler_xyz(quat_to_matrix(torch.tensor(motion.joint_rot[frame]))).reshape(-1)
+        data.qpos[lay.qpos_root[p]] = np.concatenate([motion.root_pos[frame], motion.root_rot[frame]])
+        data.qpos[lay.qpos_joint[p]] = hinge.numpy()
+    mujoco.mj_kinematics(model, data)
+    backend.close()
+    for p in range(2):
+        np.testing.assert_allclose(data.xpos[lay.body[p]], ref.pos[0, p].numpy(), atol=1e-4)
