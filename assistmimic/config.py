@@ -11,8 +11,6 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
-AGENT_ROLES = ("supporter", "recipient")  # agent index 0 and 1 everywhere
-
 
 @dataclass
 class RobotConfig:

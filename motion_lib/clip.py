@@ -13,7 +13,7 @@ import numpy as np
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import get_skeleton
 
-ROLES = ("supporter", "recipient")
+ROLES = ("supporter", "recipient")  # person / agent index 0 and 1 everywhere
 
 
 @dataclass

@@ -16,7 +16,14 @@ import torch
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
-from motion_lib.rotations import matrix_to_quat, quat_conjugate, quat_mul, quat_slerp, quat_to_axis_angle, quat_to_matrix
+from motion_lib.rotations import (
+    matrix_to_quat,
+    quat_conjugate,
+    quat_mul,
+    quat_slerp,
+    quat_to_axis_angle,
+    quat_to_matrix,
+)
 from motion_lib.skeleton import get_skeleton
 
 

@@ -13,11 +13,11 @@ from assistmimic.sim.factory import make_backend, make_scene
 REPO = Path(__file__).resolve().parents[1]
 
 
-def robot_config(name: str = "smpl") -> RobotConfig:
-    """The robot config of configs/robot/<name>.yaml as a typed object."""
+def robot_config(name: str = "smpl", **overrides) -> RobotConfig:
+    """The robot config of configs/robot/<name>.yaml as a typed object, with `overrides` applied."""
     raw = yaml.safe_load((REPO / "configs" / "robot" / f"{name}.yaml").read_text())
     raw.pop("defaults")
-    return RobotConfig(**raw)
+    return RobotConfig(**{**raw, **overrides})
 
 
 def standard_impairment() -> ImpairmentConfig:

@@ -21,15 +21,14 @@ import mujoco
 import numpy as np
 import pytest
 import scipy.sparse
-import yaml
 
-from assistmimic.config import ImpairmentConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
 from assistmimic.sim.factory import make_scene, make_skeleton
 from motion_lib.body_model import load_body_model, skeleton_from_body_model
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import ANKLE_ABOVE_SOLE, SMPL_OFFSETS_YUP, SMPL_PARENTS, TOE_ABOVE_SOLE, smpl_skeleton
+from tests.conftest import robot_config
 
-REPO = Path(__file__).resolve().parents[1]
 NUM_JOINTS = 24
 NUM_BETAS = 10
 ROOT_PARENT = 4294967295  # uint32(-1), as stored in real SMPL files
@@ -37,10 +36,6 @@ SCALE_PER_BETA = 0.1
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def smpl_pd_gains() -> dict[str, list[float]]:
-    return yaml.safe_load((REPO / "configs" / "robot" / "smpl.yaml").read_text())["pd_gains"]
 
 
 def neutral_joints_yup() -> np.ndarray:
@@ -199,7 +194,7 @@ def test_negative_beta_shrinks(smpl_pkl):
 
 
 def test_shaped_scene_builds_and_compiles(smpl_pkl):
-    robot = RobotConfig(name="smpl", body_model_path=str(smpl_pkl), betas=[1.0], pd_gains=smpl_pd_gains())
+    robot = robot_config(body_model_path=str(smpl_pkl), betas=[1.0])
     scene = make_scene(robot, SceneConfig(), SimConfig(), ImpairmentConfig())
     builtin = smpl_skeleton()
     np.testing.assert_allclose(scene.skeleton.offsets[1:], 1.1 * builtin.offsets[1:], atol=1e-6)
@@ -215,7 +210,7 @@ def test_shaped_scene_builds_and_compiles(smpl_pkl):
 
 
 def test_make_skeleton_without_body_model_is_builtin():
-    skeleton = make_skeleton(RobotConfig(name="smpl", betas=[1.0], pd_gains=smpl_pd_gains()))
+    skeleton = make_skeleton(robot_config(betas=[1.0]))
     np.testing.assert_array_equal(skeleton.offsets, smpl_skeleton().offsets)
 
 
@@ -243,7 +238,7 @@ def test_missing_file(tmp_path):
 
 def test_missing_file_through_make_scene(tmp_path):
     path = tmp_path / "SMPL_MISSING.pkl"
-    robot = RobotConfig(name="smpl", body_model_path=str(path), pd_gains=smpl_pd_gains())
+    robot = robot_config(body_model_path=str(path))
     with pytest.raises(UserInputError, match=_names_file(path)):
         make_scene(robot, SceneConfig(), SimConfig(), ImpairmentConfig())
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import mujoco
 import numpy as np
 import pytest
-import yaml
 
 from assistmimic.config import (
     AgentPhysicsConfig,
@@ -28,30 +26,12 @@ from assistmimic.mjcf.scene import AGENT_BITS, FURNITURE_SIZES, WORLD_BIT
 from assistmimic.sim.factory import make_scene
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import LOWER_BODY_GROUPS, get_skeleton
+from tests.conftest import robot_config, standard_impairment
 
-REPO = Path(__file__).resolve().parents[1]
 SUP, REC = "sup_", "rec_"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-@functools.cache
-def smpl_pd_gains() -> dict[str, list[float]]:
-    return yaml.safe_load((REPO / "configs" / "robot" / "smpl.yaml").read_text())["pd_gains"]
-
-
-def robot_config(name: str = "smpl", **kwargs) -> RobotConfig:
-    return RobotConfig(name=name, pd_gains=dict(smpl_pd_gains()), **kwargs)
-
-
-def standard_impairment() -> ImpairmentConfig:
-    return ImpairmentConfig(
-        recipient=AgentPhysicsConfig(
-            mass_scale=0.7,
-            rules=[JointGroupRule(groups=["lower"], kp_scale=0.5, kd_scale=0.5, effort_limit=80.0)],
-        )
-    )
 
 
 def scene_of(robot="smpl", scene=None, impairment=None):
@@ -157,7 +137,7 @@ def test_unknown_robot_name():
     with pytest.raises(UserInputError, match=r"unknown robot 'robot9'; known robots: smpl, smplx"):
         get_skeleton("robot9")
     with pytest.raises(UserInputError, match=r"unknown robot 'robot9'.*smpl, smplx"):
-        make_scene(RobotConfig(name="robot9", pd_gains=dict(smpl_pd_gains())), SceneConfig(), SimConfig(),
+        make_scene(RobotConfig(name="robot9", pd_gains=dict(robot_config().pd_gains)), SceneConfig(), SimConfig(),
                    ImpairmentConfig())
 
 
@@ -177,7 +157,7 @@ def test_both_robots(robot, num_bodies, num_dofs):
 
 
 def test_missing_pd_gains_group():
-    gains = dict(smpl_pd_gains())
+    gains = dict(robot_config().pd_gains)
     del gains["knee"]
     with pytest.raises(UserInputError, match=r"robot.pd_gains has no \[kp, kd\] for joint group\(s\) knee"):
         make_scene(RobotConfig(name="smpl", pd_gains=gains), SceneConfig(), SimConfig(), ImpairmentConfig())
@@ -227,8 +207,8 @@ def test_standard_impairment_weakens_the_recipients_legs():
             s, r = acts.index(f"{SUP}{name}_{axis}"), acts.index(f"{REC}{name}_{axis}")
             assert model.actuator_forcelimited[s] and model.actuator_forcelimited[r]
             np.testing.assert_allclose(force[s], (-500.0, 500.0))
-            assert kp[s] == pytest.approx(smpl_pd_gains()[group][0])
-            assert kv[s] == pytest.approx(smpl_pd_gains()[group][1])
+            assert kp[s] == pytest.approx(robot_config().pd_gains[group][0])
+            assert kv[s] == pytest.approx(robot_config().pd_gains[group][1])
             if group in LOWER_BODY_GROUPS:
                 lower += 1
                 assert kp[r] == pytest.approx(0.5 * kp[s])

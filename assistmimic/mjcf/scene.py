@@ -16,8 +16,9 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from assistmimic.config import AGENT_ROLES, AgentPhysicsConfig, FurnitureConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.config import AgentPhysicsConfig, FurnitureConfig, RobotConfig, SceneConfig, SimConfig
 from assistmimic.mjcf.humanoid import JointGains, build_person, skeleton_volume
+from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import LOWER_BODY_GROUPS, Skeleton
 
@@ -137,7 +138,7 @@ def build_scene(
     actuators = ET.SubElement(root, "actuator")
     sensors = ET.SubElement(root, "sensor")
     height = skeleton.standing_root_height + 0.002
-    for agent, (prefix, role) in enumerate(zip(AGENT_PREFIXES, AGENT_ROLES)):
+    for agent, (prefix, role) in enumerate(zip(AGENT_PREFIXES, ROLES)):
         agent_physics = physics[agent]
         if agent_physics.mass_scale <= 0:
             raise UserInputError(f"impairment.{role}.mass_scale must be positive, got {agent_physics.mass_scale}")
