@@ -1,0 +1,217 @@
+"""Conversions every reader and writer shares: quaternion layouts, SMPL axis conventions, the
+global/local rotation split, resampling to the project's frame rate and the floor fix.
+
+Frames. SMPL(-X) files give each joint's rotation in SMPL's own body axes (y up, z forward at
+rest). The project's skeleton (`motion_lib.skeleton`) uses z-up body axes, obtained from SMPL's by
+the proper rotation `SMPL_TO_CANONICAL` (x->y, y->z, z->x; PHC's "upright start" quaternion
+[0.5, 0.5, 0.5, 0.5] in x, y, z, w). With W the file's world-to-z-up rotation (identity for z-up
+files, +90 deg about x for y-up files) and R a file rotation:
+
+    root rotation  G'  = W * R_root * S^-1        joint rotation  r' = S * r * S^-1
+    pelvis position p' = W (trans + J0)           (J0: the pelvis rest position in the body model)
+
+where S = SMPL_TO_CANONICAL. The pelvis relation is REFERENCE §4's trans' = W(trans + J0) - J0 with
+the pelvis (not the SMPL origin) as the clip's root position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.errors import UserInputError
+from motion_lib.kinematics import ForwardKinematics
+from motion_lib.rotations import quat_slerp, quat_to_matrix
+from motion_lib.skeleton import (
+    ANKLE_ABOVE_SOLE,
+    SMPL_JOINT_NAMES,
+    TOE_ABOVE_SOLE,
+    Skeleton,
+    smplx_skeleton,
+)
+
+SMPL_TO_CANONICAL = Rotation.from_quat([0.5, 0.5, 0.5, 0.5])
+"""Rotation from SMPL body axes (y up, z forward) to the project's body axes (z up, x forward)."""
+Y_UP_TO_Z_UP = Rotation.from_euler("x", 90, degrees=True)
+"""World rotation taking a y-up file (Inter-X, InterGen, SMPL's own frame) to the z-up world."""
+UP_AXES = ("y", "z")
+FLOOR_FIX_FRAMES = 10
+"""The floor fix lifts or lowers a clip so the lowest point of its first frames is at z = 0."""
+
+
+def world_rotation(up: str) -> Rotation:
+    """The rotation taking a file's world frame (`up` = "y" or "z") to the project's z-up world."""
+    if up not in UP_AXES:
+        raise UserInputError(f"unknown up axis '{up}'; expected one of {UP_AXES}")
+    return Y_UP_TO_Z_UP if up == "y" else Rotation.identity()
+
+
+def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
+    return np.asarray(q)[..., [1, 2, 3, 0]]
+
+
+def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
+    return np.asarray(q)[..., [3, 0, 1, 2]]
+
+
+def rotations_to_wxyz(rot: Rotation, shape: tuple[int, ...]) -> np.ndarray:
+    """A flat scipy Rotation as (*shape, 4) quaternions (w, x, y, z) with w >= 0."""
+    q = xyzw_to_wxyz(rot.as_quat()).reshape(*shape, 4)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def wxyz_to_rotations(q: np.ndarray) -> Rotation:
+    """(..., 4) quaternions (w, x, y, z) as one flat scipy Rotation."""
+    return Rotation.from_quat(wxyz_to_xyzw(np.asarray(q, dtype=np.float64)).reshape(-1, 4))
+
+
+def source_joint_names(layout: str) -> tuple[str, ...]:
+    """Joint names by index in a body model's pose vector: "smpl" (24 joints) or "smplx" (55)."""
+    if layout == "smpl":
+        return SMPL_JOINT_NAMES
+    if layout == "smplx":
+        names = list(SMPL_JOINT_NAMES[:22]) + ["Jaw", "L_Eye", "R_Eye"] + [""] * 30
+        skeleton = smplx_skeleton()
+        for name, index in zip(skeleton.body_names, skeleton.source_index):
+            if index >= 25:
+                names[index] = name
+        return tuple(names)
+    raise UserInputError(f"unknown body-model layout '{layout}'; expected 'smpl' or 'smplx'")
+
+
+def _joint_sources(skeleton: Skeleton, layout: str) -> list[int | None]:
+    """For each non-root body of `skeleton`, its index in `layout`'s pose vector (None: not in the file)."""
+    position = {name: i for i, name in enumerate(source_joint_names(layout))}
+    return [position.get(name) for name in skeleton.body_names[1:]]
+
+
+def pelvis_rest_offset(skeleton: Skeleton) -> np.ndarray:
+    """(3,) J0: the pelvis rest position in SMPL's body-model frame (y up), from the skeleton's row 0."""
+    return SMPL_TO_CANONICAL.inv().apply(skeleton.offsets[0])
+
+
+def person_from_smpl_pose(
+    pose_aa: np.ndarray, trans: np.ndarray, layout: str, skeleton: Skeleton, up: str
+) -> PersonMotion:
+    """A person from SMPL(-X) axis-angle poses.
+
+    Args:
+        pose_aa: (T, J, 3) axis-angle per joint in `layout`'s joint order (J = 24 for "smpl",
+            55 for "smplx"; a shorter J keeps the leading joints, the others are at rest).
+            Joint 0 is the root orientation in the file's world frame.
+        trans: (T, 3) the body model's translation in the file's world frame.
+        layout: "smpl" or "smplx": the joint order of `pose_aa`.
+        skeleton: the target skeleton; its bodies missing from the file (e.g. SMPL's hands in an
+            SMPL-X file, or fingers in an SMPL file) stay at rest.
+        up: the file's up axis, "y" or "z".
+    """
+    frames, num_source = pose_aa.shape[:2]
+    world = world_rotation(up)
+    root = world * Rotation.from_rotvec(pose_aa[:, 0]) * SMPL_TO_CANONICAL.inv()
+    joint_rot = np.zeros((frames, skeleton.num_joints, 4))
+    joint_rot[..., 0] = 1.0
+    for j, index in enumerate(_joint_sources(skeleton, layout)):
+        if index is not None and index < num_source:
+            local = SMPL_TO_CANONICAL * Rotation.from_rotvec(pose_aa[:, index]) * SMPL_TO_CANONICAL.inv()
+            joint_rot[:, j] = rotations_to_wxyz(local, (frames,))
+    root_pos = world.apply(trans + pelvis_rest_offset(skeleton))
+    return PersonMotion(root_pos=root_pos, root_rot=rotations_to_wxyz(root, (frames,)), joint_rot=joint_rot)
+
+
+def smpl_pose_from_person(person: PersonMotion, skeleton: Skeleton, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of `person_from_smpl_pose` for a z-up file: (pose_aa (T, J, 3), trans (T, 3))."""
+    frames = person.root_pos.shape[0]
+    names = source_joint_names(layout)
+    pose_aa = np.zeros((frames, len(names), 3))
+    pose_aa[:, 0] = (wxyz_to_rotations(person.root_rot) * SMPL_TO_CANONICAL).as_rotvec()
+    for j, index in enumerate(_joint_sources(skeleton, layout)):
+        if index is not None:
+            local = SMPL_TO_CANONICAL.inv() * wxyz_to_rotations(person.joint_rot[:, j]) * SMPL_TO_CANONICAL
+            pose_aa[:, index] = local.as_rotvec()
+    return pose_aa, person.root_pos - pelvis_rest_offset(skeleton)
+
+
+def global_rotations(person: PersonMotion, skeleton: Skeleton) -> np.ndarray:
+    """(T, B, 4) body-to-world quaternions (w, x, y, z) of every body, canonical order."""
+    frames = person.root_pos.shape[0]
+    global_rot = [wxyz_to_rotations(person.root_rot)]
+    for j, parent in enumerate(skeleton.parents[1:]):
+        global_rot.append(global_rot[parent] * wxyz_to_rotations(person.joint_rot[:, j]))
+    return np.stack([rotations_to_wxyz(r, (frames,)) for r in global_rot], axis=1)
+
+
+def local_rotations(global_rot: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """Split (T, B, 4) body-to-world quaternions into root rotation (T, 4) and joint rotations (T, B-1, 4)."""
+    frames = global_rot.shape[0]
+    parents = np.asarray(skeleton.parents[1:])
+    parent_rot = wxyz_to_rotations(global_rot[:, parents])
+    local = parent_rot.inv() * wxyz_to_rotations(global_rot[:, 1:])
+    return (rotations_to_wxyz(wxyz_to_rotations(global_rot[:, 0]), (frames,)),
+            rotations_to_wxyz(local, (frames, skeleton.num_joints)))
+
+
+def resample(person: PersonMotion, source_fps: float, target_fps: float) -> PersonMotion:
+    """The motion at `target_fps`: every k-th frame when the ratio is an integer, else interpolated
+    (positions linearly, rotations by slerp)."""
+    frames = person.root_pos.shape[0]
+    ratio = source_fps / target_fps
+    if abs(ratio - round(ratio)) < 1e-6 and round(ratio) >= 1:
+        step = int(round(ratio))
+        return PersonMotion(person.root_pos[::step], person.root_rot[::step], person.joint_rot[::step])
+    duration = (frames - 1) / source_fps
+    position = np.arange(int(np.floor(duration * target_fps + 1e-9)) + 1) * ratio
+    f0 = np.minimum(np.floor(position).astype(int), frames - 1)
+    f1 = np.minimum(f0 + 1, frames - 1)
+    alpha = position - f0
+
+    def slerp(q: np.ndarray) -> np.ndarray:
+        q0, q1 = torch.as_tensor(q[f0]), torch.as_tensor(q[f1])
+        t = torch.as_tensor(alpha).reshape(-1, *([1] * (q.ndim - 1)))
+        return quat_slerp(q0, q1, t).numpy()
+
+    root_pos = person.root_pos[f0] + alpha[:, None] * (person.root_pos[f1] - person.root_pos[f0])
+    return PersonMotion(root_pos, slerp(person.root_rot), slerp(person.joint_rot))
+
+
+def body_positions(person: PersonMotion, skeleton: Skeleton) -> np.ndarray:
+    """(T, B, 3) world positions of every body (joint) by forward kinematics."""
+    fk = ForwardKinematics(skeleton, dtype=torch.float64)
+    pos, _ = fk.poses(torch.as_tensor(person.root_pos, dtype=torch.float64),
+                      quat_to_matrix(torch.as_tensor(person.root_rot, dtype=torch.float64)),
+                      quat_to_matrix(torch.as_tensor(person.joint_rot, dtype=torch.float64)))
+    return pos.numpy()
+
+
+def lowest_point(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """(T,) height of the lowest point of a body per frame: the soles under ankles and toes, the
+    joint centres elsewhere. `positions`: (T, B, 3)."""
+    below = np.zeros(skeleton.num_bodies)
+    for name in skeleton.foot_body_names:
+        below[skeleton.index(name)] = ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE
+    return (positions[..., 2] - below).min(axis=1)
+
+
+def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLOOR_FIX_FRAMES) -> list[PersonMotion]:
+    """Shift all persons by one height so the lowest point over the first `frames` frames is at z = 0
+    (one shift for everyone keeps the people's relative placement)."""
+    lowest = min(lowest_point(body_positions(p, skeleton)[:frames], skeleton).min() for p in persons)
+    lift = np.array([0.0, 0.0, -lowest])
+    return [PersonMotion(p.root_pos + lift, p.root_rot, p.joint_rot) for p in persons]
+
+
+def finish_clip(
+    name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
+    source: dict, fix_floor: bool,
+) -> Clip:
+    """Resample, optionally floor-fix and validate: the last step of every reader."""
+    if not np.isfinite(source_fps) or source_fps <= 0:
+        raise UserInputError(f"clip '{name}': frame rate must be a positive number, got {source_fps}")
+    persons = [resample(p, source_fps, target_fps) for p in persons]
+    clip = Clip(name=name, fps=target_fps, skeleton=skeleton.name, persons=persons,
+                source={**source, "source_fps": float(source_fps)})
+    clip.validate()  # NaN frames are reported before forward kinematics could spread them
+    if fix_floor:
+        clip.persons = floor_fix(clip.persons, skeleton)
+    return clip
