@@ -117,6 +117,34 @@ class BenchConfig:
 
 
 @dataclass
+class ConvertConfig:
+    name: str = "convert"
+    fps: float = 30.0
+    """Frame rate of the written clips (sources are resampled to it)."""
+    fix_floor: bool = True
+    """Shift each clip so the lowest point of its first frames touches z = 0."""
+    actions: list[int] = field(default_factory=list)
+    """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
+    split: Optional[str] = None
+    """Inter-X: keep only the ids of splits/<split>.txt (train, val, test)."""
+    supporter: int = 0
+    """Which person of a two-person file is the supporter when the file does not say (0: first / P1, 1: second)."""
+    up: Optional[str] = None
+    """Up axis of position-only sources ("y" or "z"); null: the format's default."""
+    source_fps: Optional[float] = None
+    """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
+
+
+@dataclass
+class InspectConfig:
+    name: str = "inspect"
+    png_clip: Optional[str] = None
+    """Name of a clip to draw (the first clip when only png_frame is set)."""
+    png_frame: Optional[int] = None
+    """Frame to draw as a PNG stick figure in the run folder; null draws nothing unless png_clip is set (then frame 0)."""
+
+
+@dataclass
 class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
@@ -125,6 +153,14 @@ class RunConfig:
     """Short override of the number of parallel worlds for training stages."""
     max_iterations: Optional[int] = None
     """Short override of the number of training iterations."""
+    data: Optional[str] = None
+    """Motion clips (a PHC/AssistMimic pickle) for stages that read clips: inspect, prior, expert, ..."""
+    source: Optional[str] = None
+    """stage=convert: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints)."""
+    input: Optional[str] = None
+    """stage=convert: the file or folder to read."""
+    output: Optional[str] = None
+    """stage=convert: the pickle to write."""
     robot: RobotConfig = field(default_factory=RobotConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -141,3 +177,5 @@ def register_configs() -> None:
     cs.store(group="scene", name="scene_schema", node=SceneConfig)
     cs.store(group="impairment", name="impairment_schema", node=ImpairmentConfig)
     cs.store(group="stage", name="bench_schema", node=BenchConfig)
+    cs.store(group="stage", name="convert_schema", node=ConvertConfig)
+    cs.store(group="stage", name="inspect_schema", node=InspectConfig)

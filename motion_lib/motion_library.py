@@ -75,20 +75,43 @@ class MotionLibrary:
         fk = ForwardKinematics(self.skeleton, self.device)
         pos, rot = fk.poses(root_pos.reshape(-1, 3), quat_to_matrix(root_rot.reshape(-1, 4)),
                             quat_to_matrix(joint_rot.reshape(num_total * p, -1, 4)))
-        self.body_pos = pos.reshape(num_total, p, -1, 3).contiguous()
-        self.body_quat = matrix_to_quat(rot).reshape(num_total, p, -1, 4).contiguous()
+        body_pos = pos.reshape(num_total, p, -1, 3)
+        body_quat = matrix_to_quat(rot).reshape(num_total, p, -1, 4)
+        lin_vel, ang_vel = self._velocities(frames, body_pos, body_quat)
+        # One (F, P, B, 13) tensor, so a query gathers each of its two frames once: pos, quat, lin, ang.
+        self.frame_data = torch.cat([body_pos, body_quat, lin_vel, ang_vel], dim=-1).contiguous()
         self.joint_rot = joint_rot
-        self._compute_velocities(frames)
 
-    def _compute_velocities(self, frames: torch.Tensor) -> None:
+    @property
+    def body_pos(self) -> torch.Tensor:
+        """(F, P, B, 3) body positions of all frames of all clips, world frame."""
+        return self.frame_data[..., 0:3]
+
+    @property
+    def body_quat(self) -> torch.Tensor:
+        """(F, P, B, 4) body-to-world rotations (w, x, y, z)."""
+        return self.frame_data[..., 3:7]
+
+    @property
+    def body_lin_vel(self) -> torch.Tensor:
+        """(F, P, B, 3) body linear velocities, world frame."""
+        return self.frame_data[..., 7:10]
+
+    @property
+    def body_ang_vel(self) -> torch.Tensor:
+        """(F, P, B, 3) body angular velocities, world frame."""
+        return self.frame_data[..., 10:13]
+
+    def _velocities(self, frames: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward-difference linear and angular velocities of every frame (the last frame of a clip repeats the one before)."""
         index = torch.arange(int(frames.sum()), device=self.device)
         clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device))
         last = self.clip_start[clip_of_frame] + self.clip_frames[clip_of_frame] - 1
-        this = torch.where(index == last, index - 1, index)  # last frame repeats the one before
+        this = torch.where(index == last, index - 1, index)
         fps = self.clip_fps[clip_of_frame][:, None, None, None]
-        self.body_lin_vel = (self.body_pos[this + 1] - self.body_pos[this]) * fps
-        delta = quat_mul(self.body_quat[this + 1], quat_conjugate(self.body_quat[this]))
-        self.body_ang_vel = quat_to_axis_angle(delta) * fps
+        lin_vel = (pos[this + 1] - pos[this]) * fps
+        ang_vel = quat_to_axis_angle(quat_mul(quat[this + 1], quat_conjugate(quat[this]))) * fps
+        return lin_vel, ang_vel
 
     @property
     def num_clips(self) -> int:
@@ -104,10 +127,11 @@ class MotionLibrary:
         f1 = torch.minimum(f0 + 1, self.clip_frames[clip_ids] - 1)
         alpha = (frame - f0.float())[:, None, None, None]
         i0, i1 = self.clip_start[clip_ids] + f0, self.clip_start[clip_ids] + f1
-        lerp = lambda x: x[i0] + alpha * (x[i1] - x[i0])  # noqa: E731
+        d0, d1 = self.frame_data[i0], self.frame_data[i1]
+        lerped = torch.lerp(d0, d1, alpha)
         return ReferenceState(
-            pos=lerp(self.body_pos), quat=quat_slerp(self.body_quat[i0], self.body_quat[i1], alpha),
-            lin_vel=lerp(self.body_lin_vel), ang_vel=lerp(self.body_ang_vel),
+            pos=lerped[..., 0:3], quat=quat_slerp(d0[..., 3:7], d1[..., 3:7], alpha),
+            lin_vel=lerped[..., 7:10], ang_vel=lerped[..., 10:13],
             joint_rot=quat_slerp(self.joint_rot[i0], self.joint_rot[i1], alpha),
         )
 

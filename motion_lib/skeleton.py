@@ -61,6 +61,16 @@ _LEFT_FINGER_OFFSETS_ZUP = {
 ANKLE_ABOVE_SOLE = 0.080
 TOE_ABOVE_SOLE = 0.024
 
+# Capsule radius per joint group (metres), sized to an adult: the humanoid's collision shapes and the
+# clip statistics (person distance, hand contact) use the same sizes.
+CAPSULE_RADIUS = {
+    "pelvis": 0.09, "hip": 0.07, "knee": 0.05, "torso": 0.085, "spine": 0.09, "chest": 0.10,
+    "neck": 0.05, "thorax": 0.05, "shoulder": 0.045, "elbow": 0.038, "wrist": 0.03,
+    "hand": 0.025, "finger": 0.009,
+}
+HEAD_RADIUS = 0.095
+FOOT_RADIUS = 0.04  # the foot (ankle-to-toe) as a capsule in clip statistics; the humanoid uses boxes
+
 # Joint group of each body (by name without the L_/R_ side prefix). Groups select PD gains,
 # effort limits, joint ranges, collision radii and impairment rules.
 _GROUP_OF = {

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from motion_lib.errors import UserInputError
-from motion_lib.skeleton import ANKLE_ABOVE_SOLE, TOE_ABOVE_SOLE, Skeleton
+from motion_lib.skeleton import ANKLE_ABOVE_SOLE, CAPSULE_RADIUS, HEAD_RADIUS, TOE_ABOVE_SOLE, Skeleton
 
 AXES = ("x", "y", "z")
 
@@ -45,13 +45,6 @@ JOINT_RANGES_DEG = {
     "finger": ((-110, 30), (-40, 40), (-40, 40)),
 }
 
-# Capsule radius per group (metres), sized to an adult; masses follow from a uniform density.
-CAPSULE_RADIUS = {
-    "pelvis": 0.09, "hip": 0.07, "knee": 0.05, "torso": 0.085, "spine": 0.09, "chest": 0.10,
-    "neck": 0.05, "thorax": 0.05, "shoulder": 0.045, "elbow": 0.038, "wrist": 0.03,
-    "hand": 0.025, "finger": 0.009,
-}
-HEAD_RADIUS = 0.095
 FOOT_HALF_WIDTH = 0.045
 
 

@@ -13,7 +13,11 @@ from assistmimic.config import RunConfig
 from assistmimic.run_files import atomic_write_bytes, write_json
 from motion_lib.errors import UserInputError
 
-STAGES = {"bench": "assistmimic.stages.bench"}
+STAGES = {
+    "bench": "assistmimic.stages.bench",
+    "convert": "assistmimic.stages.convert",
+    "inspect": "assistmimic.stages.inspect",
+}
 
 
 def stage_function(name: str) -> Callable[[RunConfig, Path], dict[str, Any]]:

@@ -8,9 +8,9 @@ naming the file and the problem, the converter records it as a skipped clip and 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -25,8 +25,8 @@ class ReadOptions:
 
     skeleton: Skeleton
     """Target skeleton of the clips (the robot's)."""
-    fps: float = 30.0
-    """Frame rate of the clips produced (sources are resampled to it)."""
+    fps: float | None = 30.0
+    """Frame rate of the clips produced (sources are resampled to it); None keeps each source's rate."""
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
     actions: tuple[int, ...] = ()

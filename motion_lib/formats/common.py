@@ -196,7 +196,8 @@ def lowest_point(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
 def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLOOR_FIX_FRAMES) -> list[PersonMotion]:
     """Shift all persons by one height so the lowest point over the first `frames` frames is at z = 0
     (one shift for everyone keeps the people's relative placement)."""
-    lowest = min(lowest_point(body_positions(p, skeleton)[:frames], skeleton).min() for p in persons)
+    first = [PersonMotion(p.root_pos[:frames], p.root_rot[:frames], p.joint_rot[:frames]) for p in persons]
+    lowest = min(lowest_point(body_positions(p, skeleton), skeleton).min() for p in first)
     lift = np.array([0.0, 0.0, -lowest])
     return [PersonMotion(p.root_pos + lift, p.root_rot, p.joint_rot) for p in persons]
 

@@ -1,0 +1,69 @@
+"""Checkpoints written atomically, read with a clear error, and the random-number state they carry.
+
+A crash while saving leaves the previous checkpoint untouched: the bytes are serialised in memory,
+then written to a temporary file in the same folder, fsynced and renamed over the target
+(`assistmimic.run_files.atomic_write_bytes`).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from assistmimic.run_files import atomic_write_bytes
+from motion_lib.errors import UserInputError
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Atomically write `state` with torch.save."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path, *, weights_only: bool = True) -> dict[str, Any]:
+    """The dict saved at `path`, on the CPU.
+
+    weights_only=False also unpickles arbitrary Python objects (needed for some third-party
+    checkpoints); only use it for files you trust.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"checkpoint file {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise UserInputError(f"checkpoint file {path} is truncated or corrupt and cannot be read ({exc})") from exc
+    if not isinstance(state, dict):
+        raise UserInputError(f"checkpoint file {path} holds a {type(state).__name__}, not a checkpoint dict")
+    return state
+
+
+def rng_state() -> dict[str, Any]:
+    """The global random state of torch (CPU and every CUDA device), numpy and Python, as plain values and tensors."""
+    _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                  "cached_gaussian": float(cached_gaussian)},
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a `rng_state()`; saved CUDA states are skipped on a machine without CUDA."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np_state = state["numpy"]
+    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    random.setstate(state["python"])

@@ -1,0 +1,64 @@
+"""Running mean and variance of observations, and normalisation with them (as rl_games does).
+
+Statistics are kept in float64 and merged batch by batch with the parallel-variance formula
+(Chan et al.), so after any sequence of batches they equal the mean and (population) variance of
+all samples seen. Normalisation is (x - mean) / sqrt(var + 1e-5), clipped to +-5.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EPSILON = 1e-5
+"""Added to the variance before the square root (rl_games' value)."""
+CLIP = 5.0
+"""Normalised values are clipped to [-CLIP, CLIP] (rl_games' value)."""
+
+
+def merge_moments(
+    mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor,
+    batch_mean: torch.Tensor, batch_var: torch.Tensor, batch_count: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean, population variance and count of the union of two sample sets given by their moments."""
+    total = count + batch_count
+    delta = batch_mean - mean
+    new_mean = mean + delta * (batch_count / total)
+    m2 = var * count + batch_var * batch_count + delta.square() * (count * batch_count / total)
+    return new_mean, m2 / total, total
+
+
+class RunningMeanStd(nn.Module):
+    """Per-feature running statistics (buffers `mean`, `var`, `count`) and the normalisation they define."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        self.frozen = False
+        """When True, `update` leaves the statistics unchanged (not saved: a run-time switch)."""
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        """Merge the samples `x` (..., dim) into the statistics, unless frozen."""
+        if self.frozen:
+            return
+        x = x.reshape(-1, self.dim).to(torch.float64)
+        if x.shape[0] == 0:
+            return
+        mean, var, count = merge_moments(self.mean, self.var, self.count,
+                                         x.mean(0), x.var(0, unbiased=False), x.shape[0])
+        self.mean.copy_(mean)
+        self.var.copy_(var)
+        self.count.copy_(count)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype."""
+        mean = self.mean.to(x.dtype)
+        std = torch.sqrt(self.var.to(x.dtype) + EPSILON)
+        return ((x - mean) / std).clamp(-CLIP, CLIP)

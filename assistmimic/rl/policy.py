@@ -1,0 +1,184 @@
+"""Actor-critic policy: observation normaliser, actor MLP -> Gaussian mean, log-std, separate critic MLP -> value.
+
+The layout mirrors rl_games' separate actor-critic (`actor_mlp` of Linear/activation pairs, then `mu`;
+`critic_mlp`, then `value_head`), so an rl_games/PHC checkpoint maps onto it key by key.
+
+The observation is a concatenation of groups (`obs_dims`): a fresh policy has one group; widening
+(`widening.py`) appends one. The first layer of each MLP is a `SplitInputLinear` that sums one
+product per group, so zero columns added for a new group contribute exactly 0.0 and the widened
+policy's outputs are bit-identical to the prior's (one matrix product over the widened input would
+round differently).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Normal
+
+from assistmimic.rl.config import PolicyConfig
+from assistmimic.rl.normalizer import RunningMeanStd
+from motion_lib.errors import UserInputError
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"elu": nn.ELU, "relu": nn.ReLU, "silu": nn.SiLU, "tanh": nn.Tanh}
+
+
+def make_activation(name: str) -> nn.Module:
+    """The activation module called `name` (see ACTIVATIONS)."""
+    if name not in ACTIVATIONS:
+        raise UserInputError(f"unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}")
+    return ACTIVATIONS[name]()
+
+
+class SplitInputLinear(nn.Linear):
+    """A Linear layer whose input is a concatenation of groups of sizes `in_splits`.
+
+    Same parameters (`weight`, `bias`) and same function as nn.Linear; with several groups the product
+    is taken per group and summed, so a group whose weight columns are zero adds exactly 0.0.
+    """
+
+    def __init__(self, in_splits: Sequence[int], out_features: int):
+        super().__init__(sum(in_splits), out_features)
+        self.in_splits = tuple(int(s) for s in in_splits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.in_splits) == 1:
+            return F.linear(x, self.weight, self.bias)
+        xs = torch.split(x, self.in_splits, dim=-1)
+        ws = torch.split(self.weight, self.in_splits, dim=1)
+        out = F.linear(xs[0].contiguous(), ws[0].contiguous(), self.bias)
+        for x_group, w_group in zip(xs[1:], ws[1:]):
+            out = out + F.linear(x_group.contiguous(), w_group.contiguous())
+        return out
+
+
+def build_mlp(in_splits: Sequence[int], hidden: Sequence[int], activation: str) -> nn.Sequential:
+    """Linear/activation pairs (Linear layers at even indices, as rl_games); the first is a SplitInputLinear."""
+    if not hidden:
+        raise UserInputError("an MLP needs at least one hidden layer; got an empty list of hidden sizes")
+    layers: list[nn.Module] = [SplitInputLinear(in_splits, hidden[0]), make_activation(activation)]
+    for size_in, size_out in zip(hidden[:-1], hidden[1:]):
+        layers += [nn.Linear(size_in, size_out), make_activation(activation)]
+    return nn.Sequential(*layers)
+
+
+class ActorCritic(nn.Module):
+    """Gaussian policy with a state-independent log-std and a separate critic.
+
+    obs_dims: sizes of the groups the actor observation is made of (their sum is the observation size).
+    critic_obs_dims: the same for a separate critic observation with its own normaliser; None: the
+        critic reads the actor observation (through the same normaliser).
+    """
+
+    def __init__(self, obs_dims: Sequence[int], action_dim: int, config: PolicyConfig,
+                 critic_obs_dims: Sequence[int] | None = None):
+        super().__init__()
+        self.obs_dims = tuple(int(d) for d in obs_dims)
+        self.critic_obs_dims = None if critic_obs_dims is None else tuple(int(d) for d in critic_obs_dims)
+        self.action_dim = int(action_dim)
+        self.config = config
+        self.obs_normalizer = RunningMeanStd(sum(self.obs_dims))
+        if self.critic_obs_dims is not None:
+            self.critic_obs_normalizer = RunningMeanStd(sum(self.critic_obs_dims))
+        self.actor_mlp = build_mlp(self.obs_dims, config.actor_hidden, config.activation)
+        self.mu = nn.Linear(config.actor_hidden[-1], self.action_dim)
+        self.critic_mlp = build_mlp(self.critic_obs_dims or self.obs_dims, config.critic_hidden, config.activation)
+        self.value_head = nn.Linear(config.critic_hidden[-1], 1)
+        log_std = torch.full((self.action_dim,), float(config.init_log_std))
+        if config.learn_log_std:
+            self.log_std = nn.Parameter(log_std)
+        else:
+            self.register_buffer("log_std", log_std)
+
+    # --- saving -------------------------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        """Everything needed to rebuild this architecture (plain Python values)."""
+        return {"obs_dims": list(self.obs_dims), "action_dim": self.action_dim,
+                "critic_obs_dims": None if self.critic_obs_dims is None else list(self.critic_obs_dims),
+                "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> ActorCritic:
+        return cls(spec["obs_dims"], spec["action_dim"], PolicyConfig(**spec["config"]), spec["critic_obs_dims"])
+
+    def saved_state(self) -> dict[str, Any]:
+        """Architecture and weights together: `ActorCritic.from_saved_state` rebuilds this policy."""
+        return {"spec": self.spec(), "state_dict": self.state_dict()}
+
+    @classmethod
+    def from_saved_state(cls, saved: dict[str, Any]) -> ActorCritic:
+        policy = cls.from_spec(saved["spec"])
+        policy.load_state_dict(saved["state_dict"])
+        return policy
+
+    # --- layers reached by widening -------------------------------------------------------------
+    @property
+    def actor_input_layer(self) -> SplitInputLinear:
+        return self.actor_mlp[0]
+
+    @property
+    def critic_input_layer(self) -> SplitInputLinear:
+        return self.critic_mlp[0]
+
+    @property
+    def has_critic_obs(self) -> bool:
+        """Whether the critic reads its own observation (`critic_obs` must then be passed)."""
+        return self.critic_obs_dims is not None
+
+    # --- forward ---------------------------------------------------------------------------------
+    def update_normalizers(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> None:
+        """Merge a batch of raw observations into the running statistics."""
+        self.obs_normalizer.update(obs)
+        if self.has_critic_obs:
+            self.critic_obs_normalizer.update(self._checked_critic_obs(critic_obs))
+
+    def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.mu(self.actor_mlp(self.obs_normalizer(obs)))
+
+    def action_std(self) -> torch.Tensor:
+        """Standard deviation per action dimension, (action_dim,)."""
+        return self.log_std.exp()
+
+    def value(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> torch.Tensor:
+        """Critic value (...,) of raw observations."""
+        if self.has_critic_obs:
+            features = self.critic_obs_normalizer(self._checked_critic_obs(critic_obs))
+        else:
+            if critic_obs is not None:
+                raise ValueError("this policy's critic reads the actor observation; do not pass critic_obs")
+            features = self.obs_normalizer(obs)
+        return self.value_head(self.critic_mlp(features)).squeeze(-1)
+
+    def distribution(self, mean: torch.Tensor) -> Normal:
+        return Normal(mean, self.action_std().expand_as(mean))
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sampled actions, their log-probability (summed over dimensions), the value and the mean action."""
+        mean = self.action_mean(obs)
+        dist = self.distribution(mean)
+        actions = dist.sample()
+        return actions, dist.log_prob(actions).sum(-1), self.value(obs, critic_obs), mean
+
+    @torch.no_grad()
+    def act_deterministic(self, obs: torch.Tensor) -> torch.Tensor:
+        """The mean action."""
+        return self.action_mean(obs)
+
+    def evaluate(self, obs: torch.Tensor, actions: torch.Tensor, critic_obs: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probability of `actions`, entropy (both summed over dimensions), value and mean action, with gradients."""
+        mean = self.action_mean(obs)
+        dist = self.distribution(mean)
+        return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1), self.value(obs, critic_obs), mean
+
+    def _checked_critic_obs(self, critic_obs: torch.Tensor | None) -> torch.Tensor:
+        if critic_obs is None:
+            raise ValueError("this policy's critic reads its own observation; pass critic_obs")
+        return critic_obs

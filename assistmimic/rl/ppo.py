@@ -1,0 +1,150 @@
+"""PPO update (clipped surrogate, value loss, rl_games' bounds loss, entropy bonus) with one Adam optimiser.
+
+The loss of one minibatch is
+    surrogate + 0.5 * critic_coef * value_loss - entropy_coef * entropy + bounds_loss_coef * bounds_loss.
+The storage holds raw observations: update the policy's normalisers from a rollout after the
+update that uses it, so the stored log-probabilities stay those of the normaliser they were taken with.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+
+from assistmimic.rl.config import PPOConfig
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.storage import RolloutStorage
+from motion_lib.errors import UserInputError
+
+LR_SCHEDULES = ("constant", "linear", "adaptive_kl")
+
+
+def surrogate_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor,
+                   clip_ratio: float) -> torch.Tensor:
+    """Negative clipped PPO objective, averaged."""
+    ratio = torch.exp(log_probs - old_log_probs)
+    clipped = ratio.clamp(1.0 - clip_ratio, 1.0 + clip_ratio)
+    return -torch.min(ratio * advantages, clipped * advantages).mean()
+
+
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, clip_range: float | None
+               ) -> torch.Tensor:
+    """Mean squared error to the returns; with `clip_range`, the worse of the clipped and unclipped prediction."""
+    loss = (values - returns).square()
+    if clip_range is not None:
+        clipped = old_values + (values - old_values).clamp(-clip_range, clip_range)
+        loss = torch.max(loss, (clipped - returns).square())
+    return loss.mean()
+
+
+def bounds_loss(mu: torch.Tensor, soft_limit: float) -> torch.Tensor:
+    """Squared excess of the mean actions beyond +-soft_limit, summed over dimensions, averaged over samples."""
+    excess = (mu - soft_limit).clamp(min=0.0) + (mu + soft_limit).clamp(max=0.0)
+    return excess.square().sum(-1).mean()
+
+
+def gaussian_kl(mu_old: torch.Tensor, sigma_old: torch.Tensor, mu_new: torch.Tensor, sigma_new: torch.Tensor
+                ) -> torch.Tensor:
+    """KL(old || new) of diagonal Gaussians, summed over the last dimension."""
+    kl = (torch.log(sigma_new / sigma_old) + (sigma_old.square() + (mu_old - mu_new).square())
+          / (2.0 * sigma_new.square()) - 0.5)
+    return kl.sum(-1)
+
+
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
+    """1 - Var(returns - values) / Var(returns); nan when the returns are constant."""
+    var_returns = returns.var()
+    return float(1.0 - (returns - values).var() / var_returns) if var_returns > 0 else float("nan")
+
+
+def linear_learning_rate(start: float, end: float, progress: float) -> float:
+    """`start` at progress 0, falling linearly to `end` at progress 1."""
+    return start + (end - start) * min(max(progress, 0.0), 1.0)
+
+
+def adaptive_learning_rate(lr: float, kl: float, desired_kl: float, min_lr: float, max_lr: float) -> float:
+    """rl_games' adaptive rule: /1.5 when kl > 2 desired, x1.5 when kl < desired / 2, within [min_lr, max_lr]."""
+    if kl > 2.0 * desired_kl:
+        return max(lr / 1.5, min_lr)
+    if kl < 0.5 * desired_kl:
+        return min(lr * 1.5, max_lr)
+    return lr
+
+
+class PPO:
+    """One optimiser over the policy's parameters (actor, critic and a learned log-std)."""
+
+    def __init__(self, policy: ActorCritic, config: PPOConfig):
+        if config.lr_schedule not in LR_SCHEDULES:
+            raise UserInputError(f"unknown lr_schedule {config.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        self.policy = policy
+        self.config = config
+        self.learning_rate = config.learning_rate
+        self.optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._set_learning_rate(state["learning_rate"])
+
+    def num_minibatches(self, num_samples: int) -> int:
+        if num_samples % self.config.minibatch_size:
+            raise UserInputError(f"a rollout of {num_samples} samples (horizon x num_envs) does not split into "
+                                 f"minibatches of {self.config.minibatch_size}; make it a multiple")
+        return num_samples // self.config.minibatch_size
+
+    def update(self, storage: RolloutStorage, progress: float) -> dict[str, float]:
+        """Optimise on a rollout with returns computed; `progress` in [0, 1] is the fraction of training done.
+
+        Returns the mean losses, approximate KL and clip fraction over all minibatches, the rollout's
+        explained variance and the learning rate used last.
+        """
+        cfg = self.config
+        if cfg.lr_schedule == "linear":
+            self._set_learning_rate(linear_learning_rate(cfg.learning_rate, cfg.min_learning_rate, progress))
+        sums: dict[str, float] = defaultdict(float)
+        count = 0
+        params = [p for p in self.policy.parameters() if p.requires_grad]
+        for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, None):
+            log_probs, entropy, values, mu = self.policy.evaluate(batch.obs, batch.actions, batch.critic_obs)
+            advantages = batch.advantages
+            if cfg.normalize_advantage:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            losses = {
+                "surrogate_loss": surrogate_loss(log_probs, batch.log_probs, advantages, cfg.clip_ratio),
+                "value_loss": value_loss(values, batch.values, batch.returns,
+                                         cfg.clip_ratio if cfg.clip_value else None),
+                "bounds_loss": bounds_loss(mu, cfg.bounds_soft_limit),
+                "entropy": entropy.mean(),
+            }
+            loss = (losses["surrogate_loss"] + 0.5 * cfg.critic_coef * losses["value_loss"]
+                    - cfg.entropy_coef * losses["entropy"] + cfg.bounds_loss_coef * losses["bounds_loss"])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            self.optimizer.step()
+
+            with torch.no_grad():
+                sigma = self.policy.action_std().expand_as(mu)
+                kl = float(gaussian_kl(batch.mus, batch.sigmas, mu, sigma).mean())
+                ratio = torch.exp(log_probs - batch.log_probs)
+                sums["clip_fraction"] += float(((ratio - 1.0).abs() > cfg.clip_ratio).float().mean())
+            sums["approx_kl"] += kl
+            for name, value in losses.items():
+                sums[name] += float(value)
+            count += 1
+            if cfg.lr_schedule == "adaptive_kl":
+                self._set_learning_rate(adaptive_learning_rate(self.learning_rate, kl, cfg.desired_kl,
+                                                               cfg.min_learning_rate, cfg.max_learning_rate))
+        stats = {name: total / count for name, total in sums.items()}
+        stats["explained_variance"] = explained_variance(storage.values, storage.returns)
+        stats["learning_rate"] = self.learning_rate
+        return stats
+
+    def _set_learning_rate(self, lr: float) -> None:
+        self.learning_rate = lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr

@@ -1,0 +1,52 @@
+"""Motion-prior initialisation: append new observation inputs to a trained policy without changing it.
+
+The first actor and critic layers become [W | 0] (zero columns for the new inputs, at the end), the
+normaliser gets mean 0, var 1 for them (count kept), everything else is copied. Because the first
+layers sum one product per input group (`SplitInputLinear`), the widened policy's means, values and,
+under the same random state, sampled actions are bit-identical to the prior's for any new inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from assistmimic.rl.policy import ActorCritic
+from motion_lib.errors import UserInputError
+
+
+def _zero_columns(weight: torch.Tensor, num_new: int) -> torch.Tensor:
+    return torch.cat([weight, weight.new_zeros(weight.shape[0], num_new)], dim=1)
+
+
+def _extend_normalizer(state: dict[str, torch.Tensor], prefix: str, num_new: int) -> None:
+    mean, var = state[f"{prefix}.mean"], state[f"{prefix}.var"]
+    state[f"{prefix}.mean"] = torch.cat([mean, mean.new_zeros(num_new)])
+    state[f"{prefix}.var"] = torch.cat([var, var.new_ones(num_new)])
+
+
+def widen_policy_inputs(policy: ActorCritic, num_new_inputs: int, num_new_critic_inputs: int = 0) -> ActorCritic:
+    """A new policy whose observation has `num_new_inputs` more entries at the end, acting exactly as `policy`.
+
+    A critic that reads the actor observation widens with it; a critic with its own observation widens
+    by `num_new_critic_inputs` (0 keeps it as is).
+    """
+    if num_new_inputs < 1:
+        raise UserInputError(f"widening needs at least one new input; got num_new_inputs={num_new_inputs}")
+    if num_new_critic_inputs < 0 or (num_new_critic_inputs and not policy.has_critic_obs):
+        raise UserInputError(f"num_new_critic_inputs={num_new_critic_inputs} is invalid: it must be >= 0, and 0 "
+                             "when the critic reads the actor observation (it then widens with it)")
+    critic_dims = policy.critic_obs_dims
+    new_critic = num_new_critic_inputs if policy.has_critic_obs else num_new_inputs
+    if policy.has_critic_obs and num_new_critic_inputs:
+        critic_dims = critic_dims + (num_new_critic_inputs,)
+    widened = ActorCritic(policy.obs_dims + (num_new_inputs,), policy.action_dim, policy.config, critic_dims)
+
+    state = {name: value.clone() for name, value in policy.state_dict().items()}
+    state["actor_mlp.0.weight"] = _zero_columns(state["actor_mlp.0.weight"], num_new_inputs)
+    _extend_normalizer(state, "obs_normalizer", num_new_inputs)
+    if new_critic:
+        state["critic_mlp.0.weight"] = _zero_columns(state["critic_mlp.0.weight"], new_critic)
+    if policy.has_critic_obs and new_critic:
+        _extend_normalizer(state, "critic_obs_normalizer", new_critic)
+    widened.load_state_dict(state)
+    return widened.to(policy.log_std.device)

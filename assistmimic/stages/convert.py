@@ -1,0 +1,70 @@
+"""`stage=convert source=<format> input=<path> output=<file.pkl>`: any supported format -> one PHC pickle.
+
+Every clip the source offers is loaded and converted on its own; a clip that fails (truncated file,
+missing key, NaN frames, ...) is skipped with its reason, the rest is still written. summary.json
+lists `clips_written`, `clips_skipped` and each skip's name, file and reason.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistmimic.config import ConvertConfig, RunConfig
+from assistmimic.sim.factory import make_skeleton
+from motion_lib.errors import UserInputError
+from motion_lib.formats import SOURCES, source_items
+from motion_lib.formats.base import ReadOptions
+from motion_lib.formats.phc import write_clips
+
+
+def require_setting(value, key: str, example: str):
+    """`value` if set, else the one-sentence error telling the user what to pass."""
+    if value is None or value == "":
+        raise UserInputError(f"this stage needs {key}=..., e.g. {example}")
+    return value
+
+
+def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
+    return ReadOptions(
+        skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor, actions=tuple(stage.actions),
+        split=stage.split, supporter=stage.supporter, up=stage.up, source_fps=stage.source_fps,
+    )
+
+
+def run(cfg: RunConfig, run_dir: Path) -> dict:
+    stage: ConvertConfig = cfg.stage
+    source = require_setting(cfg.source, "source", f"source=interx (one of {', '.join(SOURCES)})")
+    input_path = Path(require_setting(cfg.input, "input", "input=/data/Inter-X"))
+    output = Path(require_setting(cfg.output, "output", "output=data/helpup.pkl"))
+    if output.suffix != ".pkl":
+        raise UserInputError(f"output must be a .pkl file (PHC/AssistMimic joblib pickle), got {output}")
+    if stage.supporter not in (0, 1):
+        raise UserInputError(f"stage.supporter must be 0 or 1, got {stage.supporter}")
+    start = time.perf_counter()
+    items = source_items(source, input_path, read_options(stage, cfg))
+    if not items:
+        raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
+    clips, skipped = [], []
+    for item in tqdm(items, desc=f"convert {source}", unit="clip"):
+        try:
+            clips.append(item.load())
+        except UserInputError as err:
+            skipped.append({"name": item.name, "file": str(item.path), "reason": str(err)})
+        except Exception as err:  # a reader bug on one odd file must not lose the other clips
+            skipped.append({"name": item.name, "file": str(item.path), "reason": f"unexpected {type(err).__name__}: {err}"})
+    for skip in skipped:
+        print(f"skipped {skip['name']}: {skip['reason']}")
+    if not clips:
+        raise UserInputError(f"none of the {len(items)} clips in {input_path} could be converted; first reason: {skipped[0]['reason']}")
+    write_clips(output, clips)
+    print(f"wrote {len(clips)} clip(s) to {output}; skipped {len(skipped)}")
+    return {
+        "source": source, "input": str(input_path), "output": str(output),
+        "clips_written": len(clips), "clips_skipped": len(skipped), "skipped": skipped,
+        "persons_per_clip": sorted({len(c.persons) for c in clips}),
+        "total_duration_s": round(sum(c.duration for c in clips), 3),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
