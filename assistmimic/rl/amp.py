@@ -120,6 +120,6 @@ class AMP:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        stats = {name: float(value) for name, value in terms.items()}
-        stats.update(loss=float(loss), real_d=float(d_real.mean()), fake_d=float(d_fake.mean()))
+        stats = {name: float(value.detach()) for name, value in terms.items()}
+        stats.update(loss=float(loss.detach()), real_d=float(d_real.detach().mean()), fake_d=float(d_fake.detach().mean()))
         return stats

@@ -13,6 +13,7 @@ round differently).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,7 +63,7 @@ def build_mlp(in_splits: Sequence[int], hidden: Sequence[int], activation: str) 
     if not hidden:
         raise UserInputError("an MLP needs at least one hidden layer; got an empty list of hidden sizes")
     layers: list[nn.Module] = [SplitInputLinear(in_splits, hidden[0]), make_activation(activation)]
-    for size_in, size_out in zip(hidden[:-1], hidden[1:]):
+    for size_in, size_out in itertools.pairwise(hidden):
         layers += [nn.Linear(size_in, size_out), make_activation(activation)]
     return nn.Sequential(*layers)
 

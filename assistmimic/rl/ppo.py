@@ -134,7 +134,7 @@ class PPO:
                 sums["clip_fraction"] += float(((ratio - 1.0).abs() > cfg.clip_ratio).float().mean())
             sums["approx_kl"] += kl
             for name, value in losses.items():
-                sums[name] += float(value)
+                sums[name] += float(value.detach())
             count += 1
             if cfg.lr_schedule == "adaptive_kl":
                 self._set_learning_rate(adaptive_learning_rate(self.learning_rate, kl, cfg.desired_kl,

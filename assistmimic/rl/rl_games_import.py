@@ -42,9 +42,9 @@ def _linear_stack(model: Mapping[str, torch.Tensor], prefix: str, source: str) -
     for key in model:
         if key.startswith(prefix):
             match = re.fullmatch(r"(\d+)\.(weight|bias)", key[len(prefix):])
-            if match is None:
-                raise UserInputError(f"{source}: unsupported layer {key!r} (only Linear layers with activations "
-                                     "between them can be imported)")
+            if match is None or int(match.group(1)) % 2:
+                raise UserInputError(f"{source}: unsupported layer {key!r} (only Linear layers at even indices "
+                                     "with activations between them can be imported)")
             indices.add(int(match.group(1)))
     expected = list(range(0, 2 * len(indices), 2))
     missing = [f"{prefix}{i}.{p}" for i in expected for p in ("weight", "bias") if f"{prefix}{i}.{p}" not in model]
@@ -116,7 +116,7 @@ def import_rl_games_checkpoint(source: str | Path | Mapping[str, Any], *, activa
         checkpoint = load_checkpoint(source, weights_only=False)
     else:
         name, checkpoint = "the given checkpoint dict", source
-    model = checkpoint["model"] if "model" in checkpoint else checkpoint
+    model = checkpoint.get("model", checkpoint)
     _require(model, [f"{NORMALIZER}.running_mean", f"{NORMALIZER}.running_var", f"{NORMALIZER}.count",
                      f"{NET}.sigma"], name)
     obs_mean = model[f"{NORMALIZER}.running_mean"]

@@ -35,10 +35,9 @@ def widen_policy_inputs(policy: ActorCritic, num_new_inputs: int, num_new_critic
     if num_new_critic_inputs < 0 or (num_new_critic_inputs and not policy.has_critic_obs):
         raise UserInputError(f"num_new_critic_inputs={num_new_critic_inputs} is invalid: it must be >= 0, and 0 "
                              "when the critic reads the actor observation (it then widens with it)")
-    critic_dims = policy.critic_obs_dims
-    new_critic = num_new_critic_inputs if policy.has_critic_obs else num_new_inputs
-    if policy.has_critic_obs and num_new_critic_inputs:
-        critic_dims = critic_dims + (num_new_critic_inputs,)
+    shared = not policy.has_critic_obs
+    new_critic = num_new_inputs if shared else num_new_critic_inputs
+    critic_dims = None if shared else policy.critic_obs_dims + ((new_critic,) if new_critic else ())
     widened = ActorCritic(policy.obs_dims + (num_new_inputs,), policy.action_dim, policy.config, critic_dims)
 
     state = {name: value.clone() for name, value in policy.state_dict().items()}
@@ -46,7 +45,7 @@ def widen_policy_inputs(policy: ActorCritic, num_new_inputs: int, num_new_critic
     _extend_normalizer(state, "obs_normalizer", num_new_inputs)
     if new_critic:
         state["critic_mlp.0.weight"] = _zero_columns(state["critic_mlp.0.weight"], new_critic)
-    if policy.has_critic_obs and new_critic:
+    if new_critic and not shared:
         _extend_normalizer(state, "critic_obs_normalizer", new_critic)
     widened.load_state_dict(state)
     return widened.to(policy.log_std.device)
