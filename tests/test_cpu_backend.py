@@ -208,3 +208,22 @@ def test_bad_input_is_one_clear_error(backend_factory):
         backend.reset_worlds(torch.tensor([0]), state)
     with pytest.raises(UserInputError, match="must be positive"):
         backend.set_world_params(torch.tensor([0]), torch.tensor([[0.0, 1.0]]), torch.ones(1, 2), torch.ones(1, 2))
+
+
+def test_single_person_scene_steps_one_agent_and_stands():
+    from assistmimic.config import SceneConfig, SimConfig
+    from assistmimic.sim.factory import make_backend, make_single_person_scene
+    from tests.conftest import robot_config
+
+    sim = SimConfig(nthread=1)
+    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 3)
+    assert backend.n_agents == 1 and backend.hand_contact_force().shape == (3, 1, 0, 3)
+    targets = torch.zeros(3, 1, backend.num_dofs)
+    for _ in range(30):
+        assert not backend.step(targets).any()
+    body = backend.body_state()
+    assert body.pos.shape == (3, 1, 24, 3)
+    assert (body.pos[:, 0, 0, 2] > 0.85).all()  # still standing after 1 s
+    # The force the feet apply to the floor carries the body weight (70 kg).
+    assert backend.foot_contact_force()[..., 2].sum(-1).numpy() == pytest.approx(-70 * 9.81 * np.ones((3, 1)), rel=0.15)
+    backend.close()

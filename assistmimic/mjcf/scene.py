@@ -111,9 +111,13 @@ def build_scene(
     robot: RobotConfig,
     scene: SceneConfig,
     sim: SimConfig,
-    physics: tuple[AgentPhysicsConfig, AgentPhysicsConfig],
+    physics: tuple[AgentPhysicsConfig, ...],
 ) -> SceneModel:
-    """The MJCF of a supporter (agent 0) and a recipient (agent 1) facing each other."""
+    """The MJCF of a supporter (agent 0) and a recipient (agent 1) facing each other, or, with one
+    entry in `physics`, of one person standing at the origin (the single-person prior's scene)."""
+    if len(physics) not in (1, 2):
+        raise UserInputError(f"a scene holds 1 or 2 persons, got {len(physics)}")
+    prefixes = AGENT_PREFIXES[: len(physics)]
     if sim.physics_dt <= 0:
         raise UserInputError(f"sim.physics_dt must be positive, got {sim.physics_dt}")
     if sim.solver not in ("PGS", "CG", "Newton"):
@@ -138,7 +142,7 @@ def build_scene(
     actuators = ET.SubElement(root, "actuator")
     sensors = ET.SubElement(root, "sensor")
     height = skeleton.standing_root_height + 0.002
-    for agent, (prefix, role) in enumerate(zip(AGENT_PREFIXES, ROLES)):
+    for agent, (prefix, role) in enumerate(zip(prefixes, ROLES)):
         agent_physics = physics[agent]
         if agent_physics.mass_scale <= 0:
             raise UserInputError(f"impairment.{role}.mass_scale must be positive, got {agent_physics.mass_scale}")
@@ -147,7 +151,7 @@ def build_scene(
         body, person_actuators = build_person(
             skeleton, prefix, joint_gains(skeleton, robot, agent_physics),
             density=robot.total_mass * agent_physics.mass_scale / volume,
-            root_pos=((-0.5 if agent == 0 else 0.5) * scene.spacing, 0.0, height),
+            root_pos=(0.0 if len(prefixes) == 1 else (-0.5 if agent == 0 else 0.5) * scene.spacing, 0.0, height),
             root_yaw=0.0 if agent == 0 else math.pi,
             contype=own, conaffinity=conaffinity, armature=robot.armature, rgba=AGENT_COLORS[agent],
         )
@@ -156,9 +160,9 @@ def build_scene(
         for act in person_actuators:
             ET.SubElement(sensors, "actuatorfrc", name=f"{act.get('name')}_frc", actuator=act.get("name"))
 
-    hand_bodies = skeleton.hand_body_names("L") + skeleton.hand_body_names("R")
+    hand_bodies = skeleton.hand_body_names("L") + skeleton.hand_body_names("R") if len(prefixes) == 2 else ()
     root_name = skeleton.body_names[0]
-    for agent, prefix in enumerate(AGENT_PREFIXES):
+    for agent, prefix in enumerate(prefixes):
         partner_prefix = AGENT_PREFIXES[1 - agent]
         for name in hand_bodies:
             ET.SubElement(sensors, "contact", name=f"{prefix}hand_{name}", body1=f"{prefix}{name}",
@@ -167,18 +171,18 @@ def build_scene(
             ET.SubElement(sensors, "contact", name=f"{prefix}foot_{name}", body1=f"{prefix}{name}",
                           geom2="floor", data="force", reduce="netforce", num="1")
     if scene.self_collision:
-        _exclude_near_pairs(root, skeleton)
+        _exclude_near_pairs(root, skeleton, prefixes)
     ET.indent(root)
     return SceneModel(
         xml=ET.tostring(root, encoding="unicode"),
         skeleton=skeleton,
-        prefixes=AGENT_PREFIXES,
+        prefixes=prefixes,
         hand_bodies=hand_bodies,
         foot_bodies=skeleton.foot_body_names,
     )
 
 
-def _exclude_near_pairs(root: ET.Element, skeleton: Skeleton) -> None:
+def _exclude_near_pairs(root: ET.Element, skeleton: Skeleton, prefixes: tuple[str, ...]) -> None:
     """Exclude self-contacts between bodies at most two joints apart (siblings, grandparents).
 
     Their capsules overlap at the joints by construction; MuJoCo already skips parent-child pairs.
@@ -195,7 +199,7 @@ def _exclude_near_pairs(root: ET.Element, skeleton: Skeleton) -> None:
         for sibling in skeleton.children[p]:
             if sibling != b:
                 pairs.add(tuple(sorted((b, sibling))))
-    for prefix in AGENT_PREFIXES:
+    for prefix in prefixes:
         for a, b in sorted(pairs):
             ET.SubElement(contact, "exclude", body1=f"{prefix}{skeleton.body_names[a]}",
                           body2=f"{prefix}{skeleton.body_names[b]}")

@@ -49,14 +49,13 @@ class BodyState:
 
 
 class SimBackend(ABC):
-    """A batch of E two-person worlds stepped together."""
+    """A batch of E worlds of A persons each (A = 2: supporter and recipient; A = 1: the prior's scene) stepped together."""
 
-    n_agents = 2
-
-    def __init__(self, skeleton: Skeleton, num_envs: int, policy_dt: float, device: torch.device | str):
+    def __init__(self, skeleton: Skeleton, num_envs: int, policy_dt: float, device: torch.device | str, n_agents: int = 2):
         if not isinstance(num_envs, int) or num_envs < 1:
             raise UserInputError(f"the number of worlds must be a positive integer, got {num_envs!r}")
         self.skeleton = skeleton
+        self.n_agents = n_agents
         self.num_envs = num_envs
         self.policy_dt = policy_dt
         self.device = torch.device(device)

@@ -55,16 +55,19 @@ class SceneLayout:
 
     @staticmethod
     def _vector_sensors(model, names) -> np.ndarray:
+        if not names:  # a one-person scene has no hand-vs-partner sensors
+            return np.zeros((0, 3), dtype=np.int64)
         return np.stack([model.sensor_adr[model.sensor(n).id] + np.arange(3) for n in names])
 
 
 class CpuBackend(SimBackend):
-    """E two-person worlds on the CPU. Tensors are float32 on the CPU."""
+    """E worlds (one or two persons each) on the CPU. Tensors are float32 on the CPU."""
 
     def __init__(self, scene: SceneModel, num_envs: int, substeps: int = 4, nthread: int | None = None,
                  max_joint_velocity: float = 100.0):
         model = mujoco.MjModel.from_xml_string(scene.xml)
-        super().__init__(scene.skeleton, num_envs, policy_dt=substeps * model.opt.timestep, device="cpu")
+        super().__init__(scene.skeleton, num_envs, policy_dt=substeps * model.opt.timestep, device="cpu",
+                         n_agents=len(scene.prefixes))
         if substeps < 1:
             raise UserInputError(f"sim.substeps must be at least 1, got {substeps}")
         self.scene = scene

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistmimic.config import ImpairmentConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.config import AgentPhysicsConfig, ImpairmentConfig, RobotConfig, SceneConfig, SimConfig
 from assistmimic.mjcf.scene import SceneModel, build_scene
 from assistmimic.sim.backend import SimBackend
 from motion_lib.body_model import skeleton_from_body_model
@@ -23,6 +23,11 @@ def make_skeleton(robot: RobotConfig) -> Skeleton:
 def make_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig, impairment: ImpairmentConfig) -> SceneModel:
     """The two-person MJCF scene described by the config groups."""
     return build_scene(make_skeleton(robot), robot, scene, sim, (impairment.supporter, impairment.recipient))
+
+
+def make_single_person_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig) -> SceneModel:
+    """One unimpaired person (the single-person tracking prior's scene), with the scene's furniture."""
+    return build_scene(make_skeleton(robot), robot, scene, sim, (AgentPhysicsConfig(),))
 
 
 def make_backend(scene: SceneModel, sim: SimConfig, num_envs: int) -> SimBackend:
