@@ -60,8 +60,8 @@ class VecEnv(ABC):
         """Advance every world one policy step with per-agent actions (N, action_dim[a])."""
 
     @abstractmethod
-    def reference_amp_obs(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n, amp_steps, amp_dim) AMP histories of the reference motions (the discriminator's real data)."""
+    def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
+        """(n, amp_steps, amp_dim) AMP histories of agent `agent`'s reference motions (the discriminator's real data)."""
 
     def close(self) -> None:
         """Release simulator resources."""

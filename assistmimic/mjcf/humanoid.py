@@ -86,6 +86,19 @@ def joint_range_rad(group: str, side: str) -> np.ndarray:
     return ranges
 
 
+def hinge_ranges(skeleton: Skeleton) -> np.ndarray:
+    """(D, 2) lower/upper limits (rad) of every hinge, canonical order (x, y, z per non-root body)."""
+    return np.concatenate([
+        joint_range_rad(skeleton.groups[b], name[0] if name[:2] in ("L_", "R_") else "")
+        for b, name in enumerate(skeleton.body_names) if b > 0
+    ])
+
+
+def pd_action_scale(skeleton: Skeleton) -> np.ndarray:
+    """(D,) PHC's action scale per hinge: PD target = scale * action, scale = min(1.2 max|limit|, pi)."""
+    return np.minimum(1.2 * np.abs(hinge_ranges(skeleton)).max(axis=1), np.pi)
+
+
 def _capsule_between(a, b, radius) -> GeomSpec:
     a, b = np.asarray(a, float), np.asarray(b, float)
     length = np.linalg.norm(b - a)

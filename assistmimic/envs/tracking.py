@@ -1,0 +1,183 @@
+"""Motion tracking: each agent's humanoid follows its person of a reference clip (PHC's task).
+
+A worlds' agents track persons 0..A-1 of the same clip (A = 1 for the single-person prior; the
+two-person assist environment builds on this). Per policy step: actions -> PD targets
+(`pd_action_scale` · action), physics, then rewards against the reference at the new time,
+terminations (divergence, or any body farther than `termination_distance` from its reference),
+truncations (clip end, `max_episode_steps`), automatic reference-state resets of ended worlds, and
+observations built against the reference one step ahead (where the policy should go next).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from assistmimic.envs.base import StepResult, VecEnv
+from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
+from assistmimic.envs.reference_state import reference_person_state
+from assistmimic.envs.rewards import body_pos_error, tracking_terms
+from assistmimic.mjcf.humanoid import pd_action_scale
+from assistmimic.sim.backend import BodyState, SimBackend
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary, ReferenceState
+from motion_lib.rotations import quat_to_matrix
+
+REWARD_TERMS = ("body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "power")
+
+
+@dataclass
+class Bodies:
+    """Body states of one person per world: pos, lin_vel, ang_vel (N, B, 3), rot (N, B, 3, 3), world frame."""
+
+    pos: torch.Tensor
+    rot: torch.Tensor
+    lin_vel: torch.Tensor
+    ang_vel: torch.Tensor
+
+    @classmethod
+    def simulated(cls, state: BodyState, agent: int) -> Bodies:
+        return cls(state.pos[:, agent], state.rot[:, agent], state.lin_vel[:, agent], state.ang_vel[:, agent])
+
+    @classmethod
+    def reference(cls, ref: ReferenceState, person: int) -> Bodies:
+        return cls(ref.pos[:, person], quat_to_matrix(ref.quat[:, person]), ref.lin_vel[:, person], ref.ang_vel[:, person])
+
+
+class TrackingEnv(VecEnv):
+    """`backend.num_envs` worlds tracking clips of `library` (see the module docstring)."""
+
+    def __init__(self, backend: SimBackend, library: MotionLibrary, cfg: TrackingEnvConfig,
+                 generator: torch.Generator | None = None):
+        if library.num_persons != backend.n_agents:
+            raise UserInputError(
+                f"the clips hold {library.num_persons} person(s) but the scene has {backend.n_agents}; "
+                f"use {'single' if backend.n_agents == 1 else 'two'}-person clips"
+            )
+        if library.skeleton.name != backend.skeleton.name:
+            raise UserInputError(f"the clips use the {library.skeleton.name} skeleton but the robot is {backend.skeleton.name}")
+        unknown = sorted(set(cfg.rewards) - set(REWARD_TERMS))
+        if unknown:
+            raise UserInputError(f"unknown reward term(s) {unknown}; known terms: {', '.join(REWARD_TERMS)}")
+        self.backend, self.library, self.cfg = backend, library, cfg
+        self.generator = generator
+        self.num_envs, self.num_agents = backend.num_envs, backend.n_agents
+        self.dt = backend.policy_dt
+        self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32)
+        self.weights = {name: w for name, w in cfg.rewards.items() if w != 0.0}
+        self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long)
+        self.times = torch.zeros(self.num_envs)
+        self.steps = torch.zeros(self.num_envs, dtype=torch.long)
+        b = backend.num_bodies
+        self.obs_dims = [1 + 3 * (b - 1) + 12 * b + 24 * b] * self.num_agents
+        self.action_dims = [backend.num_dofs] * self.num_agents
+        self.amp_steps = cfg.amp_steps
+        self.amp_step_dim = 13 + 3 * (b - 1)
+        self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim)
+
+    # --- resets -------------------------------------------------------------------------------
+    def reset(self) -> list[torch.Tensor]:
+        self._reset(torch.arange(self.num_envs))
+        return self._observations(self.backend.body_state())
+
+    def start_clips(self, clip_ids: torch.Tensor) -> list[torch.Tensor]:
+        """Put world i at the start of clip `clip_ids[i]` (for evaluation); returns the observations."""
+        clip_ids = torch.as_tensor(clip_ids, dtype=torch.long)
+        if clip_ids.shape != (self.num_envs,):
+            raise UserInputError(f"start_clips needs one clip id per world ({self.num_envs}), got shape {tuple(clip_ids.shape)}")
+        self._reset(torch.arange(self.num_envs), clip_ids, torch.zeros(self.num_envs))
+        return self._observations(self.backend.body_state())
+
+    def _reset(self, env_ids: torch.Tensor, clip_ids: torch.Tensor | None = None, times: torch.Tensor | None = None) -> None:
+        n = env_ids.numel()
+        if clip_ids is None:
+            clip_ids = self.library.sample_clip_ids(n, self.generator).cpu()
+        if times is None:
+            fraction = torch.rand(n, generator=self.generator) if self.cfg.random_start else torch.zeros(n)
+            times = fraction * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
+        self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt))
+        self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
+        self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
+
+    # --- stepping -----------------------------------------------------------------------------
+    def step(self, actions: list[torch.Tensor]) -> StepResult:
+        targets = torch.stack([a.detach().float() for a in actions], dim=1) * self.action_scale
+        diverged = self.backend.step(targets)
+        self.times += self.dt
+        self.steps += 1
+        state = self.backend.body_state()
+        ref = self.library.sample(self.clip_ids, self.times)
+        torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
+        terms, errors, too_far = {}, [], []
+        for a in range(self.num_agents):
+            body, target = Bodies.simulated(state, a), Bodies.reference(ref, a)
+            for name, value in tracking_terms(body, target, torque[:, a], joint_vel[:, a]).items():
+                terms.setdefault(name, []).append(value)
+            errors.append(body_pos_error(body.pos, target.pos))
+            too_far.append(((body.pos - target.pos).norm(dim=-1) > self.cfg.termination_distance).any(-1))
+        reward_terms = {name: torch.stack(values, dim=1) for name, values in terms.items()}
+        rewards = sum(w * reward_terms[name] for name, w in self.weights.items())
+        if not torch.is_tensor(rewards):  # every weight switched off
+            rewards = torch.zeros(self.num_envs, self.num_agents)
+        terminated = diverged.clone()
+        if self.cfg.early_termination:
+            terminated |= torch.stack(too_far, dim=1).any(-1)
+        clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids.to(self.library.device)].cpu() + 1e-6
+        truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
+        final_obs = self._observations(state)
+        self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
+        amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
+        obs = final_obs
+        done = terminated | truncated
+        if done.any():
+            ids = done.nonzero()[:, 0]
+            self.library.record_failures(self.clip_ids[ids], terminated[ids])
+            self._reset(ids)
+            fresh = self._observations(self.backend.body_state())
+            obs = [torch.where(done[:, None], f, o) for f, o in zip(fresh, final_obs)]
+        error = torch.stack(errors, dim=1)
+        return StepResult(
+            obs=obs, rewards=rewards, terminated=terminated, truncated=truncated, final_obs=final_obs,
+            amp_obs=amp_obs, reward_terms=reward_terms,
+            metrics={"body_pos_error_m": error.mean(-1), "diverged": diverged.float()},
+        )
+
+    # --- observations -------------------------------------------------------------------------
+    def _observations(self, state: BodyState) -> list[torch.Tensor]:
+        """Per agent (N, obs_dim): own state and the reference one step ahead."""
+        ahead = self.library.sample(self.clip_ids, self.times + self.dt)
+        obs = []
+        for a in range(self.num_agents):
+            body, target = Bodies.simulated(state, a), Bodies.reference(ahead, a)
+            obs.append(torch.cat([
+                self_observation(body.pos, body.rot, body.lin_vel, body.ang_vel),
+                tracking_observation(body.pos, body.rot, body.lin_vel, body.ang_vel,
+                                     target.pos, target.rot, target.lin_vel, target.ang_vel),
+            ], dim=-1))
+        return obs
+
+    def _amp_now(self, state: BodyState) -> torch.Tensor:
+        """(N, A, amp_dim) AMP features of the simulated persons."""
+        return torch.stack([amp_features(state.pos[:, a], state.rot[:, a], state.lin_vel[:, a], state.ang_vel[:, a])
+                            for a in range(self.num_agents)], dim=1)
+
+    def _reference_amp_history(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(n, A, amp_steps, amp_dim) AMP features of the reference at times t, t - dt, ... (clamped at 0)."""
+        n, k = clip_ids.numel(), self.amp_steps
+        offsets = torch.arange(k, dtype=torch.float32) * self.dt
+        ref = self.library.sample(clip_ids.repeat_interleave(k), (times[:, None] - offsets).reshape(-1))
+        features = torch.stack([
+            amp_features(ref.pos[:, p], quat_to_matrix(ref.quat[:, p]), ref.lin_vel[:, p], ref.ang_vel[:, p])
+            for p in range(self.num_agents)], dim=1)
+        return features.reshape(n, k, self.num_agents, -1).transpose(1, 2).cpu()
+
+    def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
+        """(n, amp_steps, amp_dim) reference AMP histories of person `agent` at random clip times."""
+        clip_ids = torch.randint(self.library.num_clips, (n,), generator=generator)
+        times = torch.rand(n, generator=generator) * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
+        return self._reference_amp_history(clip_ids, times)[:, agent]
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,107 @@
+"""The tracking environment: observation layout, reference resets, rewards, terminations, truncations."""
+
+import pytest
+import torch
+
+from assistmimic.config import SceneConfig, SimConfig
+from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.envs.observations import heading_inverse, self_observation
+from assistmimic.envs.reference_state import hinge_angles
+from assistmimic.envs.rewards import rotation_angle
+from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.sim.factory import make_backend, make_single_person_scene
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
+from motion_lib.rotations import euler_xyz_to_matrix, quat_to_matrix
+from tests.conftest import robot_config
+from tests.test_motion_library import person, two_person_clip
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_env(num_envs=8, clips=None, **cfg):
+    sim = SimConfig(nthread=1)
+    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, num_envs)
+    clips = clips or [Clip("walk", 30.0, "smpl", [person(45, seed=0, speed=(0.3, 0, 0))]),
+                      Clip("still", 30.0, "smpl", [person(60, seed=1, speed=(0, 0, 0))])]
+    return TrackingEnv(backend, MotionLibrary(clips), TrackingEnvConfig(**cfg), torch.Generator().manual_seed(0))
+
+
+def test_observation_sizes_follow_phc():
+    env = make_env()
+    obs = env.reset()
+    assert env.obs_dims == [358 + 576] and obs[0].shape == (8, 934) and env.action_dims == [69]
+    assert env.amp_step_dim == 82 and env.reference_amp_obs(5).shape == (5, 10, 82)
+    env.close()
+
+
+def test_self_observation_ignores_position_and_facing():
+    rot = euler_xyz_to_matrix(torch.rand(4, 24, 3))
+    pos, lin, ang = torch.rand(4, 24, 3), torch.rand(4, 24, 3), torch.rand(4, 24, 3)
+    yaw = euler_xyz_to_matrix(torch.tensor([[0.0, 0.0, 1.3]])).expand(4, 3, 3)
+    moved = (pos @ yaw.transpose(1, 2)) + torch.tensor([2.0, -1.0, 0.0])
+    turned = self_observation(moved, yaw[:, None] @ rot, lin @ yaw.transpose(1, 2), ang @ yaw.transpose(1, 2))
+    torch.testing.assert_close(turned, self_observation(pos, rot, lin, ang), atol=1e-5, rtol=1e-5)
+    assert torch.allclose(heading_inverse(yaw[:, None][:, 0]) @ yaw, torch.eye(3).expand(4, 3, 3), atol=1e-6)
+
+
+def test_reset_puts_bodies_on_the_reference_and_first_rewards_are_high():
+    env = make_env()
+    env.reset()
+    ref = env.library.sample(env.clip_ids, env.times)
+    body = env.backend.body_state()
+    assert (body.pos[:, 0] - ref.pos[:, 0]).norm(dim=-1).max() < 0.01
+    assert rotation_angle(body.rot[:, 0], quat_to_matrix(ref.quat[:, 0])).max() < 0.01
+    # Holding the reference pose for one step keeps the position term close to 1.
+    ahead = env.library.sample(env.clip_ids, env.times + env.dt)
+    hold = hinge_angles(ahead.joint_rot[:, 0]) / env.action_scale
+    result = env.step([hold])
+    assert result.reward_terms["body_pos"].mean() > 0.8
+    assert result.metrics["body_pos_error_m"].mean() < 0.05
+    env.close()
+
+
+def test_falling_terminates_and_clip_end_truncates():
+    env = make_env(num_envs=4, random_start=False)
+    env.reset()
+    limp = [torch.full((4, 69), 0.8)]  # a wild pose: bodies leave the reference by more than 0.25 m
+    ended = torch.zeros(4, dtype=torch.bool)
+    for _ in range(15):
+        result = env.step(limp)
+        ended |= result.terminated
+    assert ended.all() and not (result.terminated & result.truncated).any()
+    assert env.library.failures.sum() >= 4  # failures raise the clips' sampling weights
+    env.close()
+    calm = make_env(num_envs=2, early_termination=False, random_start=False)
+    calm.start_clips(torch.tensor([0, 1]))  # 45 and 60 frames: truncated after 44 and 59 steps
+    truncated_at = {}
+    for step in range(1, 61):
+        result = calm.step([torch.zeros(2, 69)])
+        for i in result.truncated.nonzero()[:, 0].tolist():
+            truncated_at.setdefault(i, step)
+    assert truncated_at == {0: 44, 1: 59}
+    calm.close()
+
+
+def test_truncated_worlds_report_the_final_observation_and_restart():
+    env = make_env(num_envs=2, early_termination=False, random_start=False, max_episode_steps=3)
+    env.reset()
+    for _ in range(3):
+        result = env.step([torch.zeros(2, 69)])
+    assert result.truncated.all() and not torch.equal(result.obs[0], result.final_obs[0])
+    assert (env.steps == 0).all()
+    env.close()
+
+
+def test_mismatched_clips_and_unknown_terms_are_clear_errors():
+    with pytest.raises(UserInputError, match="2 person"):
+        make_env(clips=[two_person_clip()])
+    with pytest.raises(UserInputError, match="unknown reward term"):
+        make_env(rewards={"body_pos": 1.0, "smile": 1.0})
