@@ -17,8 +17,7 @@ right hand's 15 joints each (SMPL-H order, the same finger order as SMPL-X).
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import joblib
@@ -26,6 +25,7 @@ import numpy as np
 
 from motion_lib.clip import ROLES, Clip, PersonMotion
 from motion_lib.errors import UserInputError
+from motion_lib.files import atomic_write_bytes
 from motion_lib.formats.base import ReadOptions, SourceItem, require_finite, require_path, require_shape
 from motion_lib.formats.common import (
     finish_clip,
@@ -211,12 +211,6 @@ def write_clips(path: str | Path, clips: list[Clip]) -> None:
         if clash:
             raise UserInputError(f"two clips would both write key(s) {sorted(clash)} in {path}; clip names must be unique")
         entries.update(new)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        joblib.dump(entries, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    joblib.dump(entries, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
