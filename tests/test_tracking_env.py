@@ -105,3 +105,35 @@ def test_mismatched_clips_and_unknown_terms_are_clear_errors():
         make_env(clips=[two_person_clip()])
     with pytest.raises(UserInputError, match="unknown reward term"):
         make_env(rewards={"body_pos": 1.0, "smile": 1.0})
+
+
+def test_deep_knee_bends_take_the_hinge_solution_within_the_joint_range():
+    from scipy.spatial.transform import Rotation
+
+    from assistmimic.mjcf.humanoid import hinge_ranges
+    from motion_lib.skeleton import get_skeleton
+
+    skeleton = get_skeleton("smpl")
+    ranges = torch.as_tensor(hinge_ranges(skeleton), dtype=torch.float32)
+    joint_rot = torch.zeros(1, 23, 4)
+    joint_rot[..., 0] = 1
+    knee = skeleton.index("L_Knee") - 1
+    joint_rot[0, knee] = torch.as_tensor(Rotation.from_euler("y", 2.0).as_quat()[[3, 0, 1, 2]], dtype=torch.float32)
+    naive = hinge_angles(joint_rot)[0, 3 * knee: 3 * knee + 3]
+    chosen = hinge_angles(joint_rot, ranges)[0, 3 * knee: 3 * knee + 3]
+    assert abs(abs(naive[0]) - torch.pi) < 1e-4  # the |y| <= pi/2 triple flips x and z by pi
+    torch.testing.assert_close(chosen, torch.tensor([0.0, 2.0, 0.0]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(euler_xyz_to_matrix(chosen), euler_xyz_to_matrix(naive), atol=1e-5, rtol=0)
+
+
+def test_resets_on_the_demo_clips_match_the_reference_even_in_deep_bends():
+    from motion_lib.formats.phc import read_clips
+    from tests.conftest import REPO
+
+    clips = read_clips(REPO / "data" / "demo" / "single.pkl")
+    env = make_env(num_envs=32, clips=clips)
+    env.reset()
+    ref = env.library.sample(env.clip_ids, env.times)
+    body = env.backend.body_state()
+    assert (body.pos[:, 0] - ref.pos[:, 0]).norm(dim=-1).max() < 0.01
+    env.close()

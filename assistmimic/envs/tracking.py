@@ -19,7 +19,7 @@ from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
 from assistmimic.envs.reference_state import reference_person_state
 from assistmimic.envs.rewards import body_pos_error, tracking_terms
-from assistmimic.mjcf.humanoid import pd_action_scale
+from assistmimic.mjcf.humanoid import hinge_ranges, pd_action_scale
 from assistmimic.sim.backend import BodyState, SimBackend
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary, ReferenceState
@@ -66,6 +66,7 @@ class TrackingEnv(VecEnv):
         self.num_envs, self.num_agents = backend.num_envs, backend.n_agents
         self.dt = backend.policy_dt
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32)
+        self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32)
         self.weights = {name: w for name, w in cfg.rewards.items() if w != 0.0}
         self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long)
         self.times = torch.zeros(self.num_envs)
@@ -97,7 +98,7 @@ class TrackingEnv(VecEnv):
         if times is None:
             fraction = torch.rand(n, generator=self.generator) if self.cfg.random_start else torch.zeros(n)
             times = fraction * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
-        self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt))
+        self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
         self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
         self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
 
@@ -110,12 +111,13 @@ class TrackingEnv(VecEnv):
         state = self.backend.body_state()
         ref = self.library.sample(self.clip_ids, self.times)
         torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
-        terms, errors, too_far = {}, [], []
+        terms, errors, local_errors, too_far = {}, [], [], []
         for a in range(self.num_agents):
             body, target = Bodies.simulated(state, a), Bodies.reference(ref, a)
             for name, value in tracking_terms(body, target, torque[:, a], joint_vel[:, a]).items():
                 terms.setdefault(name, []).append(value)
             errors.append(body_pos_error(body.pos, target.pos))
+            local_errors.append(body_pos_error(body.pos - body.pos[:, :1], target.pos - target.pos[:, :1]))
             too_far.append(((body.pos - target.pos).norm(dim=-1) > self.cfg.termination_distance).any(-1))
         reward_terms = {name: torch.stack(values, dim=1) for name, values in terms.items()}
         rewards = sum(w * reward_terms[name] for name, w in self.weights.items())
@@ -137,11 +139,11 @@ class TrackingEnv(VecEnv):
             self._reset(ids)
             fresh = self._observations(self.backend.body_state())
             obs = [torch.where(done[:, None], f, o) for f, o in zip(fresh, final_obs)]
-        error = torch.stack(errors, dim=1)
         return StepResult(
             obs=obs, rewards=rewards, terminated=terminated, truncated=truncated, final_obs=final_obs,
             amp_obs=amp_obs, reward_terms=reward_terms,
-            metrics={"body_pos_error_m": error.mean(-1), "diverged": diverged.float()},
+            metrics={"body_pos_error_m": torch.stack(errors, dim=1).mean(-1),
+                     "body_pos_error_local_m": torch.stack(local_errors, dim=1).mean(-1), "diverged": diverged.float()},
         )
 
     # --- observations -------------------------------------------------------------------------
