@@ -17,7 +17,7 @@ Method, all frames at once (no loop over frames):
    summed over frames (positions in cm so the optimiser works in well-scaled units):
 
        Σ_k w_k |p_k − x_k|² / Σ_k w_k                                 targets (weighted mean)
-     + smoothness · (mean_b |Δ²p_b|² + ROTATION_LEVER² · mean_b |Δ²r_b|²)     all bodies
+     + smoothness · (mean_k |Δ²p_k|² + ROTATION_LEVER² · mean_b |Δ²r_b|²)   targets; all rotations
      + REST_WEIGHT · mean_j |r_j − r_rest|²                          joints (not the root)
 
    Δ² is the second difference over frames (per frame, not per second). The rest term is tiny: it
@@ -40,7 +40,7 @@ from motion_lib.kinematics import ForwardKinematics
 from motion_lib.rotations import matrix_to_quat, quat_to_matrix
 from motion_lib.skeleton import Skeleton
 
-SMOOTHNESS = 0.1
+SMOOTHNESS = 0.3
 """Default weight of the temporal smoothness term (relative to the mean squared target error)."""
 ROTATION_LEVER = 0.1
 """Metres per unit of 6D rotation change in the smoothness term (a body part ~10 cm long)."""
@@ -93,7 +93,7 @@ def fit_person_to_positions(
         init: starting motion (T frames); None: `initial_pose` from the targets.
         weights: (K,) non-negative weight per target; None: all 1.
         iterations: Adam steps (each one forward and backward pass over all frames).
-        smoothness: weight of the second-difference penalty on body positions and rotations.
+        smoothness: weight of the second-difference penalty on the targeted bodies and all rotations.
         device: torch device of the optimisation.
     Returns:
         The fitted motion (T frames), float64 arrays, unit quaternions with w >= 0.
@@ -118,7 +118,7 @@ def fit_person_to_positions(
         total = (((pos[:, index] - target_cm) ** 2).sum(-1) * weight).sum()
         total = total + REST_WEIGHT * ((rot6d[:, 1:] - rest) ** 2).sum(-1).mean(-1).sum()
         if smoothness > 0 and pos.shape[0] >= 3:
-            pos_acc = pos[2:] - 2 * pos[1:-1] + pos[:-2]
+            pos_acc = pos[2:, index] - 2 * pos[1:-1, index] + pos[:-2, index]
             rot_acc = rot6d[2:] - 2 * rot6d[1:-1] + rot6d[:-2]
             total = total + smoothness * ((pos_acc ** 2).sum(-1).mean(-1).sum()
                                           + (ROTATION_LEVER * CM) ** 2 * (rot_acc ** 2).sum(-1).mean(-1).sum())
@@ -155,27 +155,26 @@ def initial_pose(
     frames, num_bodies = target_pos.shape[0], skeleton.num_bodies
     target_of = {b: k for k, b in enumerate(index) if weights[k] > 0}
     anchors = _anchors(skeleton, set(target_of))
-    rest = skeleton.rest_positions
+    rest = skeleton.rest_positions  # rest pose: every body frame is aligned with the world
+
+    def anchored(b: int) -> tuple[list[int], np.ndarray]:
+        """Target indices of body b's anchors and their rest offsets (n, 3) from body b."""
+        return [target_of[a] for a in anchors[b]], rest[anchors[b]] - rest[b]
+
     pos = np.zeros((frames, num_bodies, 3))
     glob = np.zeros((frames, num_bodies, 3, 3))
-    for b in range(num_bodies):  # canonical (depth-first) order: a parent comes before its children
+    ks, rest_vec = anchored(0)
+    if 0 in target_of:
+        pos[:, 0] = target_pos[:, target_of[0]]
+        glob[:, 0] = _orient(np.tile(np.eye(3), (frames, 1, 1)), rest_vec, target_pos[:, ks] - pos[:, None, 0], weights[ks])
+    else:  # free root: match the anchors' centroid and orientation
+        glob[:, 0], pos[:, 0] = _root_from_anchors(rest_vec, target_pos[:, ks], weights[ks])
+    for b in range(1, num_bodies):  # canonical (depth-first) order: a parent comes before its children
         parent = skeleton.parents[b]
-        if b > 0:
-            pos[:, b] = pos[:, parent] + glob[:, parent] @ skeleton.offsets[b]
+        pos[:, b] = pos[:, parent] + glob[:, parent] @ skeleton.offsets[b]
         origin = target_pos[:, target_of[b]] if b in target_of else pos[:, b]
-        ks = [target_of[a] for a in anchors[b]]
-        rest_vec = rest[anchors[b]] - rest[b]  # (n, 3), body b's frame = world frame at rest
-        parent_rot = np.tile(np.eye(3), (frames, 1, 1)) if b == 0 else glob[:, parent]
-        if b == 0 and 0 not in target_of:  # free root: fit the anchors' centroid and orientation
-            glob[:, 0], pos[:, 0] = _root_from_anchors(rest_vec, target_pos[:, ks], weights[ks])
-        elif len(ks) == 0:
-            glob[:, b] = parent_rot
-        elif len(ks) == 1:
-            glob[:, b] = _swing(parent_rot @ rest_vec[0], target_pos[:, ks[0]] - origin) @ parent_rot
-        else:
-            glob[:, b] = _kabsch(rest_vec, target_pos[:, ks] - origin[:, None], weights[ks])
-        if b == 0 and 0 in target_of:
-            pos[:, 0] = origin
+        ks, rest_vec = anchored(b)
+        glob[:, b] = _orient(glob[:, parent], rest_vec, target_pos[:, ks] - origin[:, None], weights[ks])
     root_rot = Rotation.from_matrix(glob[:, 0])
     parents = np.asarray(skeleton.parents[1:])
     local = Rotation.from_matrix((np.swapaxes(glob[:, parents], -1, -2) @ glob[:, 1:]).reshape(-1, 3, 3))
@@ -209,6 +208,17 @@ def _anchors(skeleton: Skeleton, targeted: set[int]) -> list[list[int]]:
         return [c for child in skeleton.children[b] for c in ([child] if child in targeted else frontier(child))]
 
     return [frontier(b) for b in range(skeleton.num_bodies)]
+
+
+def _orient(parent_rot: np.ndarray, rest_vec: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) body-to-world rotation of a body turning its rest offsets `rest_vec` (n, 3) towards
+    `dst` (T, n, 3): the parent's rotation `parent_rot` (T, 3, 3) for n = 0, plus the smallest turn
+    for n = 1, a Kabsch fit for n >= 2."""
+    if len(weights) == 0:
+        return parent_rot
+    if len(weights) == 1:
+        return _swing(parent_rot @ rest_vec[0], dst[:, 0]) @ parent_rot
+    return _kabsch(rest_vec, dst, weights)
 
 
 def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
