@@ -11,6 +11,9 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+
 
 @dataclass
 class RobotConfig:
@@ -145,6 +148,33 @@ class InspectConfig:
 
 
 @dataclass
+class PriorConfig:
+    name: str = "prior"
+    default_data: str = "data/demo/single.pkl"
+    """Clips used when the run gives no `data=` (the built-in single-person demo clips)."""
+    num_envs: int = 64
+    """Parallel single-person worlds (the top-level `num_envs=` overrides it)."""
+    resume: bool = False
+    """Continue the run in `run_dir` from its `last.pt` (iteration, optimiser, normalisers, RNG)."""
+    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    amp: AMPConfig = field(default_factory=AMPConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+
+
+@dataclass
+class EvalConfig:
+    name: str = "eval"
+    default_data: str = "data/demo/single.pkl"
+    """Clips used when the run gives no `data=`."""
+    num_envs: int = 64
+    """Clips evaluated in parallel (one world per clip; more clips run in batches)."""
+    failure_distance: float = 0.5
+    """A clip fails when the mean body position error exceeds this (m) at any frame (PHC's rule)."""
+
+
+@dataclass
 class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
@@ -161,6 +191,8 @@ class RunConfig:
     """stage=convert: the file or folder to read."""
     output: Optional[str] = None
     """stage=convert: the pickle to write."""
+    checkpoint: Optional[str] = None
+    """stage=eval: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
     robot: RobotConfig = field(default_factory=RobotConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -179,3 +211,5 @@ def register_configs() -> None:
     cs.store(group="stage", name="bench_schema", node=BenchConfig)
     cs.store(group="stage", name="convert_schema", node=ConvertConfig)
     cs.store(group="stage", name="inspect_schema", node=InspectConfig)
+    cs.store(group="stage", name="prior_schema", node=PriorConfig)
+    cs.store(group="stage", name="eval_schema", node=EvalConfig)

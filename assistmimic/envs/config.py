@@ -23,3 +23,7 @@ class TrackingEnvConfig:
     """Policy steps in one AMP observation history."""
     random_start: bool = True
     """Reference state initialisation at a random time of the clip (else at its start)."""
+    residual_actions: bool = False
+    """PD target = reference hinge angles + scale * action (else PHC's absolute target = scale * action).
+    Residual targets make a policy that outputs 0 follow the clip kinematically, so learning starts far
+    faster; PHC checkpoints need False."""

@@ -17,7 +17,7 @@ import torch
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
-from assistmimic.envs.reference_state import reference_person_state
+from assistmimic.envs.reference_state import hinge_angles, reference_person_state
 from assistmimic.envs.rewards import body_pos_error, tracking_terms
 from assistmimic.mjcf.humanoid import hinge_ranges, pd_action_scale
 from assistmimic.sim.backend import BodyState, SimBackend
@@ -105,6 +105,8 @@ class TrackingEnv(VecEnv):
     # --- stepping -----------------------------------------------------------------------------
     def step(self, actions: list[torch.Tensor]) -> StepResult:
         targets = torch.stack([a.detach().float() for a in actions], dim=1) * self.action_scale
+        if self.cfg.residual_actions:
+            targets = targets + self._reference_hinge_angles(self.times + self.dt)
         diverged = self.backend.step(targets)
         self.times += self.dt
         self.steps += 1
@@ -145,6 +147,10 @@ class TrackingEnv(VecEnv):
             metrics={"body_pos_error_m": torch.stack(errors, dim=1).mean(-1),
                      "body_pos_error_local_m": torch.stack(local_errors, dim=1).mean(-1), "diverged": diverged.float()},
         )
+
+    def _reference_hinge_angles(self, times: torch.Tensor) -> torch.Tensor:
+        """(N, A, D) the reference's hinge angles at `times` (the residual actions' offset)."""
+        return hinge_angles(self.library.sample(self.clip_ids, times).joint_rot, self.hinge_ranges)
 
     # --- observations -------------------------------------------------------------------------
     def _observations(self, state: BodyState) -> list[torch.Tensor]:

@@ -20,6 +20,8 @@ class PolicyConfig:
     """Initial log standard deviation of every action dimension."""
     learn_log_std: bool = False
     """Train the log standard deviation (a parameter); False keeps it fixed (a buffer), as PHC does."""
+    mu_init_scale: float = 1.0
+    """Scale of the action-mean layer's initial weights (its bias starts at 0); e.g. 0.01 starts with actions near 0."""
 
 
 @dataclass
@@ -82,3 +84,27 @@ class AMPConfig:
     """AMP reward = reward_scale * max(0, 1 - 0.25 * (D - 1)^2)."""
     replay_size: int = 200000
     """Capacity of the replay buffer of agent AMP observations."""
+
+
+@dataclass
+class RunnerConfig:
+    max_iterations: int = 10000
+    """Training iterations (rollout + updates) of the run; a resumed run continues up to this number."""
+    save_interval: int = 100
+    """Write a checkpoint `model_<iteration>.pt` every this many iterations (and after the last one)."""
+    keep_checkpoints: int = 5
+    """How many of the newest `model_<iteration>.pt` files to keep (older ones are deleted); `last.pt` always holds the newest."""
+    log_interval: int = 1
+    """Write the scalars to metrics.jsonl and TensorBoard every this many iterations (and after the last one)."""
+    task_reward_weight: float = 0.5
+    """Weight of the environment's (task) reward in the reward PPO optimises: w_task * task + w_amp * style."""
+    amp_reward_weight: float = 0.5
+    """Weight of the AMP style reward in that sum (unused while AMP is off)."""
+    amp_enabled: bool = True
+    """Train an AMP discriminator per agent and add its style reward; off anyway when the env gives no AMP observations."""
+    amp_batch_size: int = 4096
+    """Reference (real) and agent (fake) AMP histories in each discriminator step (PHC's amp_minibatch_size)."""
+    amp_updates_per_iteration: int = 24
+    """Discriminator steps per iteration (PHC/AssistMimic take one per PPO minibatch: 6 epochs x 4 minibatches)."""
+    seed: int = 0
+    """Seed of torch, numpy and Python's `random`, set when the runner is built; resuming restores the saved state instead."""

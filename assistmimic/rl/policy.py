@@ -88,6 +88,9 @@ class ActorCritic(nn.Module):
             self.critic_obs_normalizer = RunningMeanStd(sum(self.critic_obs_dims))
         self.actor_mlp = build_mlp(self.obs_dims, config.actor_hidden, config.activation)
         self.mu = nn.Linear(config.actor_hidden[-1], self.action_dim)
+        with torch.no_grad():
+            self.mu.weight.mul_(config.mu_init_scale)
+            self.mu.bias.zero_()
         self.critic_mlp = build_mlp(self.critic_obs_dims or self.obs_dims, config.critic_hidden, config.activation)
         self.value_head = nn.Linear(config.critic_hidden[-1], 1)
         log_std = torch.full((self.action_dim,), float(config.init_log_std))

@@ -17,6 +17,8 @@ STAGES = {
     "bench": "assistmimic.stages.bench",
     "convert": "assistmimic.stages.convert",
     "inspect": "assistmimic.stages.inspect",
+    "prior": "assistmimic.stages.prior",
+    "eval": "assistmimic.stages.eval",
 }
 
 

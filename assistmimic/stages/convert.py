@@ -14,17 +14,11 @@ from tqdm import tqdm
 
 from assistmimic.config import ConvertConfig, RunConfig
 from assistmimic.sim.factory import make_skeleton
+from assistmimic.stages.common import require_setting
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES, source_items
 from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.phc import write_clips
-
-
-def require_setting(value, key: str, example: str):
-    """`value` if set, else the one-sentence error telling the user what to pass."""
-    if value is None or value == "":
-        raise UserInputError(f"this stage needs {key}=..., e.g. {example}")
-    return value
 
 
 def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from assistmimic.config import InspectConfig, RunConfig
-from assistmimic.stages.convert import require_setting
+from assistmimic.stages.common import require_setting
 from motion_lib.clip_stats import clip_stats
 from motion_lib.draw import draw_frame
 from motion_lib.errors import UserInputError

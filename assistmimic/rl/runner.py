@@ -1,0 +1,380 @@
+"""On-policy training of one policy per agent on shared rollouts: PPO per agent on its own reward column,
+optionally one AMP discriminator per agent, logging and atomic checkpoints. Evaluation is the stages' job.
+
+One iteration:
+1. collect `horizon` steps without gradients: each agent acts on its own observation; a time-out is
+   bootstrapped with the agent's critic value of `final_obs`; the reward of agent a is
+   task_reward_weight * rewards[:, a] + amp_reward_weight * (style reward of its discriminator);
+2. GAE returns and one PPO update per agent;
+3. AMP updates per agent: real = env.reference_amp_obs(..., agent=a), fake = the agent's replay buffer of its AMP histories;
+4. observation normalisers updated with the rollout (after the update, so the stored log-probabilities
+   stay those of the normaliser they were taken with);
+5. log; checkpoint every `save_interval` iterations and after the last.
+Ctrl-C during steps 2-5 takes effect once the iteration is complete. Ctrl-C during collection saves
+the last completed iteration (if not saved yet), closes the logger and re-raises.
+
+Checkpoints `model_<iteration>.pt` and `last.pt` hold the iteration, each agent's policy (weights,
+normalisers and architecture), PPO and AMP state, the random state at the end of the iteration and
+the configs as dicts. The AMP replay buffers are not saved (they refill within a few iterations).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+import re
+import signal
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from assistmimic.envs.base import StepResult, VecEnv
+from assistmimic.rl.amp import AMP, AMPReplayBuffer
+from assistmimic.rl.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.logger import RunLogger
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.ppo import PPO
+from assistmimic.rl.storage import RolloutStorage
+from assistmimic.run_files import atomic_write_bytes
+from motion_lib.errors import UserInputError
+
+LAST_CHECKPOINT = "last.pt"
+MODEL_CHECKPOINT = re.compile(r"model_(\d+)\.pt")
+
+
+def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
+    return Path(run_dir) / f"model_{iteration}.pt"
+
+
+@contextlib.contextmanager
+def deferred_keyboard_interrupt() -> Iterator[None]:
+    """Ctrl-C inside the block raises KeyboardInterrupt when the block ends (only the main thread receives it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+class EpisodeStatistics:
+    """Per-world sums over the running episodes and, since the last `summary`, totals of the episodes that
+    ended and per-step means. Quantities are per agent (N, A) under a name, env metrics per world (N,)."""
+
+    def __init__(self, num_envs: int, num_agents: int, device: torch.device):
+        self.num_agents = num_agents
+        self.length = torch.zeros(num_envs, device=device)
+        self.running: dict[str, torch.Tensor] = {}
+        """name -> (N, A) sums over each world's current episode."""
+        self._reset_totals(device)
+
+    def _reset_totals(self, device: torch.device) -> None:
+        self.finished_count = torch.zeros((), device=device)
+        self.finished_length = torch.zeros((), device=device)
+        self.finished: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(self.num_agents, device=device))
+        self.step_sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(self.num_agents, device=device))
+        self.metric_sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=device))
+        self.world_steps = 0
+
+    def add(self, per_agent: dict[str, torch.Tensor], metrics: dict[str, torch.Tensor], done: torch.Tensor) -> None:
+        """One step of every world; `done` (N,) marks the worlds whose episode ended with this step."""
+        self.length += 1
+        done_f = done.float()
+        self.finished_count += done_f.sum()
+        self.finished_length += (self.length * done_f).sum()
+        self.length.masked_fill_(done, 0)
+        for name, value in per_agent.items():
+            running = self.running.setdefault(name, torch.zeros_like(value))
+            running += value
+            self.step_sums[name] += value.sum(0)
+            self.finished[name] += (running * done_f[:, None]).sum(0)
+            running.masked_fill_(done[:, None], 0.0)
+        for name, value in metrics.items():
+            self.metric_sums[name] += value.float().sum()
+        self.world_steps += done.shape[0]
+
+    def summary(self) -> dict[str, float]:
+        """`episode/<name>/agent<a>`: mean sum over the episodes that ended (absent when none did);
+        `rollout/<name>/agent<a>`: mean per step; `env/<metric>`: mean per step; `episode/length`, `episode/count`."""
+        count = float(self.finished_count)
+        scalars = {"episode/count": count}
+        if count > 0:
+            scalars["episode/length"] = float(self.finished_length) / count
+        for name, total in self.finished.items():
+            for a in range(self.num_agents):
+                if count > 0:
+                    scalars[f"episode/{name}/agent{a}"] = float(total[a]) / count
+                scalars[f"rollout/{name}/agent{a}"] = float(self.step_sums[name][a]) / self.world_steps
+        for name, total in self.metric_sums.items():
+            scalars[f"env/{name}"] = float(total) / self.world_steps
+        self._reset_totals(self.length.device)
+        return scalars
+
+
+class OnPolicyRunner:
+    """Trains `policies[a]` on agent a's reward with its own PPO learner (and AMP discriminator); see the module docstring.
+
+    The env's tensors must be on `device`; the policies are moved there. Each agent's observation feeds
+    its actor and critic (the env contract has no separate critic observation).
+    """
+
+    def __init__(self, env: VecEnv, policies: list[ActorCritic], ppo_config: PPOConfig,
+                 amp_config: AMPConfig | None, runner_config: RunnerConfig, run_dir: str | Path,
+                 device: torch.device | str):
+        _check_runner_config(runner_config)
+        _check_policies(env, policies)
+        self.env = env
+        self.ppo_config, self.amp_config, self.config = ppo_config, amp_config, runner_config
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        _seed_everything(runner_config.seed)
+
+        self.policies = [policy.to(self.device) for policy in policies]
+        self.learners = [PPO(policy, ppo_config) for policy in self.policies]
+        self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim,
+                                        policy.action_dim, None, self.device) for policy in self.policies]
+        self.learners[0].num_minibatches(self.storages[0].num_samples)  # a clear error now, not after a rollout
+
+        self.amp_enabled = runner_config.amp_enabled and env.amp_step_dim is not None
+        self.discriminators: list[AMP] = []
+        self.replay_buffers: list[AMPReplayBuffer] = []
+        if self.amp_enabled:
+            if amp_config is None:
+                raise UserInputError("amp_enabled is true and the env gives AMP observations, but no AMP config "
+                                     "was given; pass one or set amp_enabled: false")
+            if amp_config.num_steps != env.amp_steps:
+                raise UserInputError(f"the AMP config's num_steps={amp_config.num_steps} differs from the env's "
+                                     f"amp_steps={env.amp_steps}; make them equal")
+            for _ in self.policies:
+                amp = AMP(env.amp_step_dim, amp_config)
+                amp.discriminator.to(self.device)
+                self.discriminators.append(amp)
+                self.replay_buffers.append(AMPReplayBuffer(amp_config.replay_size, amp_config.num_steps,
+                                                           env.amp_step_dim, self.device))
+
+        self.iteration = 0
+        """Completed iterations."""
+        self.total_env_steps = 0
+        """World steps collected over the whole run (resumes included)."""
+        self._saved_iteration = 0
+        self._rng_after_iteration = rng_state()
+
+    # --- training ------------------------------------------------------------------------------
+    def learn(self) -> None:
+        """Train from `self.iteration` to `max_iterations`. Logged metrics and model files of later
+        iterations in run_dir (from an abandoned continuation) are dropped first."""
+        cfg = self.config
+        self._delete_checkpoints_after(self.iteration)
+        logger = RunLogger(self.run_dir, self.iteration, cfg.max_iterations)
+        try:
+            obs = self.env.reset()
+            stats = EpisodeStatistics(self.env.num_envs, self.env.num_agents, self.device)
+            while self.iteration < cfg.max_iterations:
+                start = time.perf_counter()
+                obs = self._collect(obs, stats)
+                self._synchronize()
+                collect_s = time.perf_counter() - start
+                with deferred_keyboard_interrupt():
+                    start = time.perf_counter()
+                    scalars = self._update()
+                    self._synchronize()
+                    update_s = time.perf_counter() - start
+                    self.iteration += 1
+                    self._rng_after_iteration = rng_state()
+                    self._finish_iteration(logger, stats.summary(), scalars, collect_s, update_s)
+        except KeyboardInterrupt:
+            if self.iteration > self._saved_iteration:
+                self._save()
+            raise
+        finally:
+            logger.close()
+
+    @torch.no_grad()
+    def _collect(self, obs: list[torch.Tensor], stats: EpisodeStatistics) -> list[torch.Tensor]:
+        """Fill every agent's storage with `horizon` steps and compute its returns; the observations after them."""
+        cfg, horizon = self.config, self.ppo_config.horizon
+        for storage in self.storages:
+            storage.clear()
+        for _ in range(horizon):
+            acted = [policy.act(agent_obs) for policy, agent_obs in zip(self.policies, obs)]
+            step = self.env.step([actions for actions, *_ in acted])
+            per_agent = {"task_reward": step.rewards}
+            reward = cfg.task_reward_weight * step.rewards
+            if self.amp_enabled:
+                per_agent["amp_reward"] = self._style_rewards(step)
+                reward = reward + cfg.amp_reward_weight * per_agent["amp_reward"]
+            per_agent["reward"] = reward
+            per_agent.update({f"terms/{name}": term for name, term in step.reward_terms.items()})
+            for a, (policy, storage) in enumerate(zip(self.policies, self.storages)):
+                actions, log_probs, values, mus = acted[a]
+                storage.add(obs=obs[a], actions=actions, log_probs=log_probs, values=values, mus=mus,
+                            sigmas=policy.action_std(), rewards=reward[:, a], terminated=step.terminated,
+                            truncated=step.truncated, final_values=self._final_values(policy, step, a))
+            stats.add(per_agent, step.metrics, step.terminated | step.truncated)
+            obs = step.obs
+        for policy, storage, agent_obs in zip(self.policies, self.storages, obs):
+            storage.compute_returns(policy.value(agent_obs), self.ppo_config.gamma, self.ppo_config.gae_lambda)
+        self.total_env_steps += horizon * self.env.num_envs
+        return obs
+
+    @staticmethod
+    def _final_values(policy: ActorCritic, step: StepResult, agent: int) -> torch.Tensor:
+        """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there)."""
+        final_values = torch.zeros(step.truncated.shape[0], device=step.truncated.device)
+        timed_out = step.truncated.nonzero().squeeze(-1)
+        if timed_out.numel():
+            final_values[timed_out] = policy.value(step.final_obs[agent][timed_out])
+        return final_values
+
+    def _style_rewards(self, step: StepResult) -> torch.Tensor:
+        """(N, A) AMP rewards of the step's AMP histories; the histories also go into the replay buffers."""
+        rewards = []
+        for amp, replay, amp_obs in zip(self.discriminators, self.replay_buffers, step.amp_obs):
+            rewards.append(amp.reward(amp_obs))
+            replay.add(amp_obs)
+        return torch.stack(rewards, dim=1)
+
+    def _update(self) -> dict[str, float]:
+        """PPO and AMP updates of every agent, then the normalisers; their statistics as scalars."""
+        cfg = self.config
+        scalars: dict[str, float] = {}
+        progress = self.iteration / cfg.max_iterations
+        for a, (learner, storage) in enumerate(zip(self.learners, self.storages)):
+            scalars.update({f"ppo/agent{a}/{name}": value for name, value in learner.update(storage, progress).items()})
+        for a, (amp, replay) in enumerate(zip(self.discriminators, self.replay_buffers)):
+            sums: dict[str, float] = defaultdict(float)
+            for _ in range(cfg.amp_updates_per_iteration):
+                real = self.env.reference_amp_obs(cfg.amp_batch_size, None, agent=a)
+                for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, None)).items():
+                    sums[name] += value
+            scalars.update({f"amp/agent{a}/{name}": total / cfg.amp_updates_per_iteration
+                            for name, total in sums.items()})
+        for policy, storage in zip(self.policies, self.storages):
+            policy.update_normalizers(storage.obs)
+        return scalars
+
+    def _finish_iteration(self, logger: RunLogger, episode_scalars: dict[str, float], update_scalars: dict[str, float],
+                          collect_s: float, update_s: float) -> None:
+        cfg, samples = self.config, self.ppo_config.horizon * self.env.num_envs
+        scalars = {**episode_scalars, **update_scalars,
+                   "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/iteration_s": collect_s + update_s,
+                   "perf/env_steps_per_s": samples / collect_s,
+                   "perf/samples_per_s": samples * self.env.num_agents / (collect_s + update_s),
+                   "perf/total_env_steps": float(self.total_env_steps)}
+        last = self.iteration == cfg.max_iterations
+        if self.iteration % cfg.log_interval == 0 or last:
+            logger.write(self.iteration, scalars)
+        logger.advance(_progress_postfix(scalars, self.env.num_agents))
+        if self.iteration % cfg.save_interval == 0 or last:
+            self._save()
+
+    def _synchronize(self) -> None:
+        """Wait for queued GPU work so that the timings are true."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything `resume` restores, as of the last completed iteration."""
+        return {
+            "iteration": self.iteration,
+            "total_env_steps": self.total_env_steps,
+            "policies": [policy.saved_state() for policy in self.policies],
+            "ppo": [learner.state_dict() for learner in self.learners],
+            "amp": [amp.state_dict() for amp in self.discriminators] if self.amp_enabled else None,
+            "rng": self._rng_after_iteration,
+            "runner_config": dataclasses.asdict(self.config),
+            "ppo_config": dataclasses.asdict(self.ppo_config),
+            "amp_config": None if self.amp_config is None else dataclasses.asdict(self.amp_config),
+        }
+
+    def _save(self) -> None:
+        """Write model_<iteration>.pt, copy it to last.pt (both atomically), delete the oldest model files."""
+        path = checkpoint_path(self.run_dir, self.iteration)
+        save_checkpoint(path, self.checkpoint_state())
+        atomic_write_bytes(self.run_dir / LAST_CHECKPOINT, path.read_bytes())
+        self._saved_iteration = self.iteration
+        for iteration in sorted(self._model_files())[:-self.config.keep_checkpoints]:
+            checkpoint_path(self.run_dir, iteration).unlink()
+
+    def _model_files(self) -> list[int]:
+        """Iterations of the model_<iteration>.pt files in run_dir."""
+        if not self.run_dir.is_dir():
+            return []
+        return [int(match.group(1)) for path in self.run_dir.iterdir()
+                if (match := MODEL_CHECKPOINT.fullmatch(path.name))]
+
+    def _delete_checkpoints_after(self, iteration: int) -> None:
+        for later in self._model_files():
+            if later > iteration:
+                checkpoint_path(self.run_dir, later).unlink()
+
+    def resume(self, path: str | Path) -> int:
+        """Restore policies, PPO and AMP state, random state and iteration count from a checkpoint of this
+        runner's setup; `learn` then continues at the next iteration. Returns the restored iteration."""
+        state = load_checkpoint(path)
+        if len(state["policies"]) != len(self.policies):
+            raise UserInputError(f"checkpoint {path} holds {len(state['policies'])} policies; this run has "
+                                 f"{len(self.policies)} agents")
+        if self.amp_enabled and state["amp"] is None:
+            raise UserInputError(f"checkpoint {path} was trained without AMP; resume it with amp_enabled: false")
+        for a, (policy, saved) in enumerate(zip(self.policies, state["policies"])):
+            if saved["spec"] != policy.spec():
+                raise UserInputError(f"agent {a}'s policy in checkpoint {path} has the architecture {saved['spec']}, "
+                                     f"this run builds {policy.spec()}; resume with the same policy config")
+            policy.load_state_dict(saved["state_dict"])
+            self.learners[a].load_state_dict(state["ppo"][a])
+        for amp, saved in zip(self.discriminators, state["amp"] or []):
+            amp.load_state_dict(saved)
+        set_rng_state(state["rng"])
+        self.iteration = self._saved_iteration = state["iteration"]
+        self.total_env_steps = state["total_env_steps"]
+        self._rng_after_iteration = state["rng"]
+        return self.iteration
+
+
+def _progress_postfix(scalars: dict[str, float], num_agents: int) -> str:
+    """Mean episode length and return of each agent, e.g. "len 18.2 R -3.10/-2.95"."""
+    if "episode/length" not in scalars:
+        return "no episode ended"
+    returns = "/".join(f"{scalars[f'episode/reward/agent{a}']:.3g}" for a in range(num_agents))
+    return f"len {scalars['episode/length']:.1f} R {returns}"
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _check_runner_config(cfg: RunnerConfig) -> None:
+    for name in ("max_iterations", "save_interval", "keep_checkpoints", "log_interval", "amp_batch_size",
+                 "amp_updates_per_iteration"):
+        if getattr(cfg, name) < 1:
+            raise UserInputError(f"runner {name} must be at least 1; got {getattr(cfg, name)}")
+
+
+def _check_policies(env: VecEnv, policies: list[ActorCritic]) -> None:
+    if len(policies) != env.num_agents:
+        raise UserInputError(f"the env has {env.num_agents} agents but {len(policies)} policies were given")
+    if len({id(policy) for policy in policies}) != len(policies):
+        raise UserInputError("each agent needs its own policy object (no parameter sharing)")
+    for a, policy in enumerate(policies):
+        if policy.has_critic_obs:
+            raise UserInputError(f"agent {a}'s policy has a separate critic observation, which the env does not give")
+        if sum(policy.obs_dims) != env.obs_dims[a] or policy.action_dim != env.action_dims[a]:
+            raise UserInputError(f"agent {a}'s policy takes {sum(policy.obs_dims)} observations and gives "
+                                 f"{policy.action_dim} actions; the env has {env.obs_dims[a]} and {env.action_dims[a]}")

@@ -1,0 +1,37 @@
+"""Small helpers the stages share: required settings and where clips come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.formats.phc import read_clips
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def require_setting(value, key: str, example: str):
+    """`value` if set, else the one-sentence error telling the user what to pass."""
+    if value is None or value == "":
+        raise UserInputError(f"this stage needs {key}=..., e.g. {example}")
+    return value
+
+
+def clips_path(data: str | None, default: str) -> Path:
+    """The clips file: `data=` as given (relative to the working directory), else the stage's default
+    (relative to the repository, so the built-in demo clips are found from anywhere)."""
+    if data:
+        return Path(data)
+    return REPO_ROOT / default
+
+
+def load_clips(data: str | None, default: str, robot: str, persons: int) -> tuple[Path, list[Clip]]:
+    """Read the clips (at 30 fps) and check they hold `persons` person(s) each."""
+    path = clips_path(data, default)
+    clips = read_clips(path, robot)
+    wrong = [c.name for c in clips if len(c.persons) != persons]
+    if wrong:
+        raise UserInputError(f"{path}: this stage needs {persons}-person clips, but {', '.join(wrong[:5])} "
+                             f"{'has' if len(wrong) == 1 else 'have'} {3 - persons} person(s)")
+    return path, clips

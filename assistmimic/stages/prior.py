@@ -1,0 +1,58 @@
+"""`stage=prior [data=<single-person clips>]`: train the single-person tracking prior (PHC-style).
+
+One humanoid per world tracks clips of the motion library (reference-state initialisation, early
+termination at 0.25 m) with PPO and, by default, an AMP discriminator; reward = 0.5 task + 0.5 style.
+Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=true` with the same
+`run_dir` continues a run. Evaluate with `stage=eval checkpoint=<run_dir>/last.pt`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from assistmimic.config import PriorConfig, RunConfig
+from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.sim.factory import make_backend, make_single_person_scene
+from assistmimic.stages.common import load_clips
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
+
+
+def run(cfg: RunConfig, run_dir: Path) -> dict:
+    stage: PriorConfig = cfg.stage
+    if cfg.max_iterations is not None:
+        stage.runner.max_iterations = cfg.max_iterations
+    stage.runner.seed = cfg.seed
+    data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
+    torch.manual_seed(cfg.seed)
+    backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, cfg.num_envs or stage.num_envs)
+    env = TrackingEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
+    policy = ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)
+    runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, "cpu")
+    if stage.resume:
+        last = run_dir / "last.pt"
+        if not last.exists():
+            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
+        runner.resume(last)
+        print(f"resumed from {last} at iteration {runner.iteration}")
+    start = time.perf_counter()
+    runner.learn()
+    env.close()
+    return {
+        "data": str(data), "clips": len(clips), "iterations": runner.iteration,
+        "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
+        "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
+        "final": _last_metrics(run_dir / "metrics.jsonl"),
+    }
+
+
+def _last_metrics(path: Path) -> dict:
+    """The last line of metrics.jsonl (the scalars of the final iteration)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return json.loads(lines[-1]) if lines else {}

@@ -1,0 +1,67 @@
+"""`stage=prior` trains, checkpoints and resumes; `stage=eval` scores a checkpoint per clip."""
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import REPO
+from tests.test_run_cli import run_cli
+
+TINY = ["num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
+        "stage.policy.actor_hidden=[32,32]", "stage.policy.critic_hidden=[32,32]", "stage.amp.hidden=[32]",
+        "stage.runner.amp_batch_size=32", "stage.runner.amp_updates_per_iteration=2", "stage.runner.save_interval=1",
+        "sim.nthread=1"]
+
+
+def iterations(run_dir):
+    return [json.loads(line)["iteration"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_prior_trains_resumes_and_evaluates(tmp_path):
+    run_dir = tmp_path / "prior"
+    result = run_cli("stage=prior", "max_iterations=2", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 2 and summary["clips"] == 3 and summary["env_steps"] == 2 * 8 * 8
+    assert iterations(run_dir) == [1, 2]
+    saved = torch.load(run_dir / "last.pt", weights_only=True)
+    assert saved["iteration"] == 2
+    result = run_cli("stage=prior", "max_iterations=3", "stage.resume=true", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert iterations(run_dir) == [1, 2, 3]
+    assert "resumed from" in result.stdout
+
+    eval_dir = tmp_path / "eval"
+    result = run_cli("stage=eval", f"checkpoint={run_dir / 'last.pt'}", f"run_dir={eval_dir}", "sim.nthread=1",
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((eval_dir / "summary.json").read_text())
+    assert summary["clips"] == 3 and 0.0 <= summary["success_rate"] <= 1.0
+    assert {row["clip"] for row in summary["per_clip"]} == {"stand", "step", "sit_down_stand_up"}
+    assert all(row["mpjpe_mm"] > 0 for row in summary["per_clip"])
+    assert (eval_dir / "eval_clips.csv").read_text().count("\n") == 4
+
+
+def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):
+    result = run_cli("stage=prior", f"data={REPO / 'data/demo/assist.pkl'}", f"run_dir={tmp_path / 'p'}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 2 and "needs 1-person clips" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("stage=prior", "stage.resume=true", f"run_dir={tmp_path / 'new'}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 2 and "last.pt does not exist" in result.stderr
+    result = run_cli("stage=eval", f"run_dir={tmp_path / 'e'}", tmp_path=tmp_path)
+    assert result.returncode == 2 and "needs checkpoint=" in result.stderr
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    result = run_cli("stage=eval", f"checkpoint={tmp_path / 'broken.pt'}", f"run_dir={tmp_path / 'e2'}", tmp_path=tmp_path)
+    assert result.returncode == 2 and "broken.pt" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_short_cpu_run_lengthens_episodes_and_lowers_tracking_error(tmp_path):
+    run_dir = tmp_path / "learn"
+    result = run_cli("stage=prior", "max_iterations=40", "stage.runner.amp_enabled=false", "stage.runner.save_interval=40",
+                     f"run_dir={run_dir}", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    first = sum(line["episode/length"] for line in lines[:5]) / 5
+    last = sum(line["episode/length"] for line in lines[-5:]) / 5
+    assert last > 1.15 * first

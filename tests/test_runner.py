@@ -1,0 +1,332 @@
+"""Training runner on a toy point-mass env: one and two agents learn, rewards reach the right agent,
+resume continues metrics and weights exactly, crashes and Ctrl-C leave loadable checkpoints, AMP is logged."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+import torch
+
+from assistmimic.envs.base import StepResult, VecEnv
+from assistmimic.rl.checkpoint import load_checkpoint
+from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.logger import read_metrics
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
+from motion_lib.errors import UserInputError
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks: one thread is fastest, and far faster than two when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class PointMassEnv(VecEnv):
+    """Each agent is a point mass in 2D whose velocity is its (clipped) action. Observation: own position,
+    own velocity, the world's target. Agent 0 is rewarded for reaching the target, agent 1 for reaching
+    the mirrored point -target: reward exp(-2 distance). Terminated when an agent leaves the box |x| <= 2,
+    truncated after 20 steps. AMP observation: (position, velocity) over 2 steps; the reference "expert"
+    moves straight towards a goal (agent 0's at unit speed, agent 1's at half speed).
+
+    fail_at_step: raise `failure` from the step with this number (counted over the env's life).
+    """
+
+    DT = 0.1
+    BOX = 2.0
+    EPISODE_STEPS = 20
+
+    def __init__(self, num_agents: int, amp: bool = False, num_envs: int = 64, seed: int = 0,
+                 fail_at_step: int | None = None, failure: type[BaseException] = RuntimeError):
+        self.num_envs, self.num_agents = num_envs, num_agents
+        self.obs_dims = [6] * num_agents
+        self.action_dims = [2] * num_agents
+        self.amp_step_dim = 4 if amp else None
+        self.amp_steps = 2
+        self.generator = torch.Generator().manual_seed(seed)
+        self.fail_at_step, self.failure = fail_at_step, failure
+        self.steps_taken = 0
+        self.reference_agents: list[int] = []
+        """The `agent` of every reference_amp_obs call."""
+        self.pos = torch.zeros(num_envs, num_agents, 2)
+        self.vel = torch.zeros(num_envs, num_agents, 2)
+        self.target = torch.zeros(num_envs, 2)
+        self.time = torch.zeros(num_envs, dtype=torch.long)
+        self.history = torch.zeros(num_envs, num_agents, self.amp_steps, 4)
+
+    def _uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.generator) * 2.0 - 1.0
+
+    def _reset_worlds(self, ids: torch.Tensor) -> None:
+        n = ids.numel()
+        self.pos[ids] = self._uniform(n, self.num_agents, 2)
+        self.vel[ids] = 0.0
+        self.target[ids] = self._uniform(n, 2)
+        self.time[ids] = 0
+        self.history[ids] = torch.cat([self.pos[ids], self.vel[ids]], -1)[:, :, None].expand(-1, -1, self.amp_steps, -1)
+
+    def _obs(self) -> list[torch.Tensor]:
+        return [torch.cat([self.pos[:, a], self.vel[:, a], self.target], -1) for a in range(self.num_agents)]
+
+    def goals(self) -> torch.Tensor:
+        return torch.stack([self.target, -self.target], 1)[:, :self.num_agents]
+
+    def reset(self) -> list[torch.Tensor]:
+        self._reset_worlds(torch.arange(self.num_envs))
+        self.time = torch.randint(self.EPISODE_STEPS, (self.num_envs,), generator=self.generator)  # spread the ends
+        return self._obs()
+
+    def step(self, actions: list[torch.Tensor]) -> StepResult:
+        self.steps_taken += 1
+        if self.steps_taken == self.fail_at_step:
+            raise self.failure(f"env failure at step {self.steps_taken}")
+        self.vel = torch.stack(actions, 1).clamp(-1.0, 1.0)
+        self.pos = self.pos + self.DT * self.vel
+        self.time += 1
+        distance = (self.pos - self.goals()).norm(dim=-1)
+        terminated = (self.pos.abs() > self.BOX).flatten(1).any(-1)
+        truncated = (self.time >= self.EPISODE_STEPS) & ~terminated
+        self.history = torch.cat([self.history[:, :, 1:], torch.cat([self.pos, self.vel], -1)[:, :, None]], 2)
+        amp_obs = [self.history[:, a].clone() for a in range(self.num_agents)] if self.amp_step_dim else None
+        final_obs = self._obs()
+        self._reset_worlds((terminated | truncated).nonzero().squeeze(-1))
+        return StepResult(obs=self._obs(), rewards=torch.exp(-2.0 * distance), terminated=terminated,
+                          truncated=truncated, final_obs=final_obs, amp_obs=amp_obs,
+                          reward_terms={"distance": distance}, metrics={"speed": self.vel.norm(dim=-1).mean(-1)})
+
+    def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
+        """Agent 0's expert moves at unit speed, agent 1's at half speed."""
+        self.reference_agents.append(agent)
+        start, goal = self._uniform(n, 2), self._uniform(n, 2)
+        vel = (goal - start) / (goal - start).norm(dim=-1, keepdim=True).clamp(min=1e-6) / (1 + agent)
+        return torch.stack([torch.cat([start, vel], -1), torch.cat([start + self.DT * vel, vel], -1)], 1)
+
+
+POLICY = PolicyConfig(actor_hidden=[64, 64], critic_hidden=[64, 64], activation="elu", init_log_std=-0.5,
+                      learn_log_std=True)
+PPO_CONFIG = PPOConfig(horizon=16, minibatch_size=512, num_epochs=4, learning_rate=1e-3, lr_schedule="constant",
+                       gamma=0.95, gae_lambda=0.95, clip_ratio=0.2, critic_coef=1.0, max_grad_norm=1.0)
+AMP_CONFIG = AMPConfig(num_steps=2, hidden=[32, 32], activation="relu", learning_rate=1e-3, grad_penalty=5.0,
+                       logit_reg=0.01, weight_decay=1e-4, reward_scale=2.0, replay_size=4096)
+
+
+def runner_config(**overrides) -> RunnerConfig:
+    values = {"max_iterations": 6, "save_interval": 100, "keep_checkpoints": 2, "log_interval": 1,
+              "task_reward_weight": 0.5, "amp_reward_weight": 0.5, "amp_enabled": False, "amp_batch_size": 256,
+              "amp_updates_per_iteration": 4, "seed": 0}
+    return RunnerConfig(**{**values, **overrides})
+
+
+def make_runner(run_dir, env: PointMassEnv, policy_seed: int = 0, **overrides) -> OnPolicyRunner:
+    torch.manual_seed(policy_seed)
+    policies = [ActorCritic([6], 2, POLICY) for _ in range(env.num_agents)]
+    return OnPolicyRunner(env, policies, PPO_CONFIG, AMP_CONFIG, runner_config(**overrides), run_dir, "cpu")
+
+
+def iterations(run_dir) -> list[int]:
+    return [record["iteration"] for record in read_metrics(run_dir / "metrics.jsonl")]
+
+
+def assert_same_tensors(state: dict, expected: dict) -> None:
+    assert state.keys() == expected.keys()
+    for name, value in expected.items():
+        assert torch.equal(state[name], value), name
+
+
+@pytest.mark.parametrize("num_agents", [1, 2])
+def test_every_agent_learns_to_reach_its_own_goal(tmp_path, num_agents):
+    runner = make_runner(tmp_path, PointMassEnv(num_agents), max_iterations=30)
+    runner.learn()
+    assert runner.policies[0] is not runner.policies[-1] or num_agents == 1
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["iteration"] for r in records] == list(range(1, 31))
+    for a in range(num_agents):
+        # Episodes that began before training (at random times) end in iterations 1-2: skip those.
+        first = sum(r[f"episode/task_reward/agent{a}"] for r in records[2:5]) / 3
+        last = sum(r[f"episode/task_reward/agent{a}"] for r in records[-3:]) / 3
+        # Random actions earn ~2-3 per episode; after 30 iterations ~8-9.
+        assert last > first + 3.0, (a, first, last)
+        # The logged total is the weighted task reward (AMP off) and the mean distance shrinks.
+        assert records[-1][f"rollout/reward/agent{a}"] == pytest.approx(
+            0.5 * records[-1][f"rollout/task_reward/agent{a}"], rel=1e-5)
+        assert records[-1][f"rollout/terms/distance/agent{a}"] < records[0][f"rollout/terms/distance/agent{a}"] - 0.3
+    last = records[-1]
+    assert {"episode/length", "env/speed", "perf/env_steps_per_s", "perf/samples_per_s", "perf/collect_s",
+            "perf/update_s", "ppo/agent0/value_loss"} <= last.keys()
+    assert last["perf/total_env_steps"] == 30 * 16 * 64
+    if num_agents == 2:
+        # Different goals: the reward columns differ, and so do the two policies' actions on the same input.
+        assert not torch.equal(runner.storages[0].rewards, runner.storages[1].rewards)
+        probe = torch.cat([torch.zeros(8, 4), torch.rand(8, 2) * 2 - 1], 1)
+        directions = [policy.act_deterministic(probe) for policy in runner.policies]
+        assert (directions[0] * directions[1]).sum(-1).mean() < 0  # agent 1 heads for -target
+
+
+def test_resume_continues_metrics_weights_and_random_state(tmp_path):
+    first = make_runner(tmp_path, PointMassEnv(2), max_iterations=6, save_interval=3)
+    first.learn()
+    expected_random = torch.rand(3)
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["last.pt", "model_3.pt", "model_6.pt"]
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["iteration"] == 6 and saved["runner_config"]["save_interval"] == 3
+    assert saved["ppo_config"]["horizon"] == 16 and saved["amp"] is None
+
+    second = make_runner(tmp_path, PointMassEnv(2, seed=1), policy_seed=1, max_iterations=10, save_interval=3)
+    assert not torch.equal(second.policies[0].mu.weight, first.policies[0].mu.weight)
+    assert second.resume(tmp_path / "last.pt") == 6
+    assert torch.equal(torch.rand(3), expected_random)
+    for a in range(2):
+        assert_same_tensors(second.policies[a].state_dict(), saved["policies"][a]["state_dict"])
+        assert_same_tensors(second.policies[a].state_dict(), first.policies[a].state_dict())
+        assert second.policies[a].obs_normalizer.count > 0
+        adam_new = second.learners[a].optimizer.state_dict()["state"]
+        adam_old = first.learners[a].optimizer.state_dict()["state"]
+        for key in adam_old:
+            assert_same_tensors(adam_new[key], adam_old[key])
+    second.learn()
+    assert iterations(tmp_path) == list(range(1, 11))
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["last.pt", "model_10.pt", "model_9.pt"]
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 10
+    assert load_checkpoint(tmp_path / "model_10.pt")["total_env_steps"] == 10 * 16 * 64
+    assert any((tmp_path / "tb").iterdir())
+
+
+def test_crash_leaves_the_last_saved_checkpoint_and_resume_drops_later_metrics(tmp_path):
+    env = PointMassEnv(1, fail_at_step=4 * 16 + 5)  # during the rollout of iteration 5
+    runner = make_runner(tmp_path, env, max_iterations=6, save_interval=3)
+    with pytest.raises(RuntimeError, match="env failure"):
+        runner.learn()
+    assert iterations(tmp_path) == [1, 2, 3, 4]
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["last.pt", "metrics.jsonl", "model_3.pt"]
+
+    resumed = make_runner(tmp_path, PointMassEnv(1), max_iterations=6, save_interval=3)
+    resumed.resume(tmp_path / "last.pt")
+    resumed.learn()
+    assert iterations(tmp_path) == [1, 2, 3, 4, 5, 6]
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 6
+
+
+def test_ctrl_c_in_the_env_saves_the_last_completed_iteration(tmp_path):
+    env = PointMassEnv(2, fail_at_step=4 * 16 + 7, failure=KeyboardInterrupt)
+    runner = make_runner(tmp_path, env, max_iterations=10, save_interval=3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.learn()
+    assert iterations(tmp_path) == [1, 2, 3, 4]
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["iteration"] == 4 and (tmp_path / "model_4.pt").is_file() and (tmp_path / "model_3.pt").is_file()
+    for policy, state in zip(runner.policies, saved["policies"]):
+        assert_same_tensors(ActorCritic.from_saved_state(state).state_dict(), policy.state_dict())
+
+
+def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path):
+    runner = make_runner(tmp_path, PointMassEnv(1), max_iterations=10)
+    update = runner.learners[0].update
+
+    def interrupted_update(storage, progress):
+        if runner.iteration == 1:
+            signal.raise_signal(signal.SIGINT)
+        return update(storage, progress)
+
+    runner.learners[0].update = interrupted_update
+    with pytest.raises(KeyboardInterrupt):
+        runner.learn()
+    assert iterations(tmp_path) == [1, 2]
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["iteration"] == 2
+    assert_same_tensors(saved["policies"][0]["state_dict"], runner.policies[0].state_dict())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("num_agents", [1, 2])
+def test_amp_rewards_and_discriminator_statistics_are_logged(tmp_path, num_agents):
+    env = PointMassEnv(num_agents, amp=True)
+    runner = make_runner(tmp_path, env, max_iterations=8, amp_enabled=True, amp_updates_per_iteration=10)
+    initial_logits = [amp.discriminator.logit.weight.clone() for amp in runner.discriminators]
+    runner.learn()
+    # Each agent's discriminator is trained on that agent's reference motions.
+    assert env.reference_agents == [a for a in range(num_agents) for _ in range(10)] * 8
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    saved = load_checkpoint(tmp_path / "last.pt")
+    last = records[-1]
+    for a, amp in enumerate(runner.discriminators):
+        for name in ("loss", "real_loss", "fake_loss", "grad_penalty", "real_d", "fake_d"):
+            assert f"amp/agent{a}/{name}" in last
+        assert f"episode/amp_reward/agent{a}" in last and last[f"rollout/amp_reward/agent{a}"] > 0
+        assert last[f"rollout/reward/agent{a}"] == pytest.approx(
+            0.5 * last[f"rollout/task_reward/agent{a}"] + 0.5 * last[f"rollout/amp_reward/agent{a}"], rel=1e-5)
+        # Straight-moving expert vs a noisy policy: the discriminator starts telling them apart
+        # (slowly, held back by the gradient penalty), and the style reward falls.
+        assert last[f"amp/agent{a}/real_d"] > last[f"amp/agent{a}/fake_d"] + 0.1
+        assert last[f"rollout/amp_reward/agent{a}"] < records[0][f"rollout/amp_reward/agent{a}"] - 0.05
+        assert len(runner.replay_buffers[a]) == 4096
+        assert not torch.equal(amp.discriminator.logit.weight, initial_logits[a])
+        assert_same_tensors(saved["amp"][a]["discriminator"], amp.discriminator.state_dict())
+
+    resumed = make_runner(tmp_path, PointMassEnv(num_agents, amp=True), max_iterations=8, amp_enabled=True,
+                          amp_updates_per_iteration=10)
+    resumed.resume(tmp_path / "last.pt")
+    for amp, restored in zip(runner.discriminators, resumed.discriminators):
+        assert_same_tensors(restored.discriminator.state_dict(), amp.discriminator.state_dict())
+        assert_same_tensors(restored.optimizer.state_dict()["state"][0], amp.optimizer.state_dict()["state"][0])
+
+
+def test_amp_is_off_without_amp_observations_or_when_disabled(tmp_path):
+    runner = make_runner(tmp_path / "a", PointMassEnv(1), max_iterations=1, amp_enabled=True)
+    assert not runner.amp_enabled and not runner.discriminators
+    runner = make_runner(tmp_path / "b", PointMassEnv(1, amp=True), max_iterations=1, amp_enabled=False)
+    runner.learn()
+    assert not any(name.startswith("amp/") or "amp_reward" in name for name in read_metrics(
+        tmp_path / "b" / "metrics.jsonl")[0])
+
+
+def test_setup_mistakes_are_clear_errors(tmp_path):
+    env = PointMassEnv(2, amp=True)
+    policy = ActorCritic([6], 2, POLICY)
+    with pytest.raises(UserInputError, match="own policy object"):
+        OnPolicyRunner(env, [policy, policy], PPO_CONFIG, AMP_CONFIG, runner_config(), tmp_path, "cpu")
+    with pytest.raises(UserInputError, match="2 agents but 1 policies"):
+        OnPolicyRunner(env, [policy], PPO_CONFIG, AMP_CONFIG, runner_config(), tmp_path, "cpu")
+    with pytest.raises(UserInputError, match="takes 5 observations"):
+        OnPolicyRunner(env, [policy, ActorCritic([5], 2, POLICY)], PPO_CONFIG, AMP_CONFIG, runner_config(),
+                       tmp_path, "cpu")
+    two = [ActorCritic([6], 2, POLICY) for _ in range(2)]
+    with pytest.raises(UserInputError, match="num_steps=3 differs"):
+        OnPolicyRunner(env, two, PPO_CONFIG, AMPConfig(num_steps=3), runner_config(amp_enabled=True), tmp_path, "cpu")
+    with pytest.raises(UserInputError, match="no AMP config"):
+        OnPolicyRunner(env, two, PPO_CONFIG, None, runner_config(amp_enabled=True), tmp_path, "cpu")
+    with pytest.raises(UserInputError, match="save_interval must be at least 1"):
+        OnPolicyRunner(env, two, PPO_CONFIG, None, runner_config(save_interval=0), tmp_path, "cpu")
+
+    runner = make_runner(tmp_path, PointMassEnv(1), max_iterations=1)
+    runner.learn()
+    other = OnPolicyRunner(PointMassEnv(1), [ActorCritic([6], 2, PolicyConfig(
+        actor_hidden=[32], critic_hidden=[32], activation="elu", init_log_std=-0.5, learn_log_std=True))],
+        PPO_CONFIG, None, runner_config(), tmp_path / "other", "cpu")
+    with pytest.raises(UserInputError, match="agent 0's policy in checkpoint .* has the architecture"):
+        other.resume(tmp_path / "last.pt")
+
+
+def test_time_outs_are_bootstrapped_with_the_critic_value_of_the_final_observation(tmp_path):
+    class RecordingEnv(PointMassEnv):
+        def step(self, actions):
+            result = super().step(actions)
+            self.record.append(result)
+            return result
+
+    env = RecordingEnv(2)
+    env.record = []
+    runner = make_runner(tmp_path, env)
+    runner._collect(env.reset(), EpisodeStatistics(env.num_envs, env.num_agents, torch.device("cpu")))
+    assert len(env.record) == 16 and any(step.truncated.any() for step in env.record)
+    for a, (policy, storage) in enumerate(zip(runner.policies, runner.storages)):
+        for t, step in enumerate(env.record):
+            expected = torch.where(step.truncated, policy.value(step.final_obs[a]), 0.0)
+            torch.testing.assert_close(storage.final_values[t], expected)
+            assert torch.equal(storage.rewards[t], 0.5 * step.rewards[:, a])
+            assert torch.equal(storage.truncated[t], step.truncated)
+            assert torch.equal(storage.terminated[t], step.terminated)
