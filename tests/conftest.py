@@ -5,12 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from assistmimic.config import AgentPhysicsConfig, ImpairmentConfig, JointGroupRule, RobotConfig, SceneConfig, SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Small tensors run best on one torch thread (as the stages do: sim.torch_threads = 1), and far
+    faster than two when the two cores are shared with MuJoCo's threads or another process."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def robot_config(name: str = "smpl", **overrides) -> RobotConfig:

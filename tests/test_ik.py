@@ -22,15 +22,6 @@ SMPL = get_skeleton("smpl")
 FRAMES = 30
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """IK on small tensors runs best on one thread (as in the stages, sim.torch_threads = 1)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def smooth_person(skeleton, frames=FRAMES, seed=0, amplitude=0.5, root_pos=(0.0, 0.0, 0.95), yaw=0.0, tilt=0.2):
     """A person whose joints swing smoothly (30 fps) through random rotations of up to `amplitude`
     rad per axis; the root turns about z from `yaw`, tilts by up to `tilt` rad and drifts forward."""

@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 from scipy.spatial.transform import Rotation
 
 from motion_lib.errors import UserInputError
@@ -18,15 +17,6 @@ from tests.test_ik import smooth_person
 SMPL, SMPLX = get_skeleton("smpl"), get_skeleton("smplx")
 FRAMES = 24
 SMPL22 = list(SMPL_JOINT_NAMES[:22])
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """IK on small tensors runs best on one thread (as in the stages, sim.torch_threads = 1)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def pair(frames=FRAMES):

@@ -20,16 +20,6 @@ from assistmimic.rl.storage import RolloutStorage
 from assistmimic.rl.widening import widen_policy_inputs
 from motion_lib.errors import UserInputError
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread is fastest, and far faster than two when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SMALL = PolicyConfig(actor_hidden=[32, 16], critic_hidden=[24, 16], activation="silu", init_log_std=-0.5,
                      learn_log_std=True)
 

@@ -14,14 +14,6 @@ from motion_lib.errors import UserInputError
 OBS, ACT, HIDDEN = 11, 5, [32, 24, 16]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def sequential(sizes: list[int], final_activation: bool) -> nn.Sequential:
     """Linear layers at even indices with SiLU between (rl_games' actor_mlp layout)."""
     layers: list[nn.Module] = []

@@ -17,15 +17,6 @@ from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
 from motion_lib.errors import UserInputError
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread is fastest, and far faster than two when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class PointMassEnv(VecEnv):
     """Each agent is a point mass in 2D whose velocity is its (clipped) action. Observation: own position,
     own velocity, the world's target. Agent 0 is rewarded for reaching the target, agent 1 for reaching

@@ -18,14 +18,6 @@ from tests.conftest import robot_config
 from tests.test_motion_library import person, two_person_clip
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_env(num_envs=8, clips=None, **cfg):
     sim = SimConfig(nthread=1)
     backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, num_envs)
