@@ -5,6 +5,8 @@ import json
 import pytest
 import torch
 
+from assistmimic.rl.checkpoint import export_policies
+
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 
@@ -32,8 +34,12 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     assert iterations(run_dir) == [1, 2, 3]
     assert "resumed from" in result.stdout
 
+    shipped = tmp_path / "prior.pt"  # the policies only, as a prior is shipped
+    exported = export_policies(run_dir / "last.pt", shipped)
+    assert exported["iteration"] == 3 and "optimizers" not in torch.load(shipped, weights_only=True)
+    assert shipped.stat().st_size < (run_dir / "last.pt").stat().st_size
     eval_dir = tmp_path / "eval"
-    result = run_cli("stage=eval", f"checkpoint={run_dir / 'last.pt'}", f"run_dir={eval_dir}", "sim.nthread=1",
+    result = run_cli("stage=eval", f"checkpoint={shipped}", f"run_dir={eval_dir}", "sim.nthread=1",
                      tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((eval_dir / "summary.json").read_text())

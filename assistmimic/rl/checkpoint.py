@@ -67,3 +67,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
                          np_state["has_gauss"], np_state["cached_gaussian"]))
     random.setstate(state["python"])
+
+
+POLICY_FILE_KEYS = ("iteration", "total_env_steps", "policies", "runner_config", "ppo_config", "amp_config", "metadata")
+"""What `export_policies` keeps of a training checkpoint: the policies and how they were trained."""
+
+
+def export_policies(checkpoint: str | Path, output: str | Path) -> dict[str, Any]:
+    """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
+    optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
+    like a checkpoint. Returns what was written."""
+    state = load_checkpoint(checkpoint)
+    if "policies" not in state:
+        raise UserInputError(f"{checkpoint}: not a training checkpoint of this project (no 'policies')")
+    exported = {key: state[key] for key in POLICY_FILE_KEYS if key in state}
+    save_checkpoint(output, exported)
+    return exported

@@ -133,13 +133,15 @@ class OnPolicyRunner:
 
     def __init__(self, env: VecEnv, policies: list[ActorCritic], ppo_config: PPOConfig,
                  amp_config: AMPConfig | None, runner_config: RunnerConfig, run_dir: str | Path,
-                 device: torch.device | str):
+                 device: torch.device | str, metadata: dict[str, Any] | None = None):
         _check_runner_config(runner_config)
         _check_policies(env, policies)
         self.env = env
         self.ppo_config, self.amp_config, self.config = ppo_config, amp_config, runner_config
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
+        self.metadata = metadata or {}
+        """Plain values saved with every checkpoint for whoever loads the policies (e.g. the env config)."""
         _seed_everything(runner_config.seed)
 
         self.policies = [policy.to(self.device) for policy in policies]
@@ -299,6 +301,7 @@ class OnPolicyRunner:
             "runner_config": dataclasses.asdict(self.config),
             "ppo_config": dataclasses.asdict(self.ppo_config),
             "amp_config": None if self.amp_config is None else dataclasses.asdict(self.amp_config),
+            "metadata": self.metadata,
         }
 
     def _save(self) -> None:

@@ -27,15 +27,15 @@ from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 
 
-def policies_from_checkpoint(path: Path) -> list[ActorCritic]:
-    """The per-agent policies saved in a training checkpoint, in evaluation mode."""
+def policies_from_checkpoint(path: Path) -> tuple[list[ActorCritic], dict]:
+    """The per-agent policies saved in a training checkpoint, in evaluation mode, and its metadata."""
     state = load_checkpoint(path)
     if "policies" not in state:
         raise UserInputError(f"{path}: not a training checkpoint of this project (no 'policies'); keys: {sorted(state)}")
     policies = [ActorCritic.from_saved_state(saved) for saved in state["policies"]]
     for policy in policies:
         policy.eval()
-    return policies
+    return policies, state.get("metadata") or {}
 
 
 @torch.no_grad()
@@ -78,15 +78,18 @@ def evaluate_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: EvalConfig = cfg.stage
     checkpoint = Path(require_setting(cfg.checkpoint, "checkpoint", "checkpoint=runs/prior/<run>/last.pt"))
-    policies = policies_from_checkpoint(checkpoint)
+    policies, metadata = policies_from_checkpoint(checkpoint)
+    trained_env = metadata.get("env_config", {})
     if len(policies) != 1:
         raise UserInputError(f"{checkpoint}: holds {len(policies)} policies; stage=eval evaluates single-person priors")
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     library = MotionLibrary(clips)
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, num_envs)
+    # The action semantics must be the ones the policy was trained with (PHC's absolute targets unless saved otherwise).
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False,
-                                max_episode_steps=max(c.num_frames for c in clips) + 1)
+                                max_episode_steps=max(c.num_frames for c in clips) + 1,
+                                residual_actions=trained_env.get("residual_actions", False))
     env = TrackingEnv(backend, library, env_cfg, torch.Generator().manual_seed(cfg.seed))
     expected = env.obs_dims[0]
     if sum(policies[0].obs_dims) != expected or policies[0].action_dim != env.action_dims[0]:

@@ -8,6 +8,7 @@ Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, cfg.num_envs or stage.num_envs)
     env = TrackingEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
     policy = ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)
-    runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, "cpu")
+    metadata = {"env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data)}
+    runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
     if stage.resume:
         last = run_dir / "last.pt"
         if not last.exists():

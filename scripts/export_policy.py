@@ -1,0 +1,28 @@
+"""Keep only the policies of a training checkpoint (for shipping a prior): `python scripts/export_policy.py <last.pt> <out.pt>`."""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistmimic.rl.checkpoint import export_policies  # noqa: E402
+from motion_lib.errors import UserInputError  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("output", type=Path)
+    args = parser.parse_args()
+    try:
+        exported = export_policies(args.checkpoint, args.output)
+    except UserInputError as err:
+        sys.exit(f"error: {err}")
+    size_mb = args.output.stat().st_size / 1e6
+    print(f"wrote {args.output} ({size_mb:.1f} MB): {len(exported['policies'])} policy(ies) "
+          f"from iteration {exported.get('iteration')}")
+
+
+if __name__ == "__main__":
+    main()
