@@ -24,6 +24,10 @@ def main(cfg: DictConfig) -> None:
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"interrupted; training stages saved their last completed iteration in {cfg.run_dir} "
+              "(continue with the same run_dir and stage.resume=true)", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
