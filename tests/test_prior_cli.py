@@ -71,3 +71,30 @@ def test_a_short_cpu_run_lengthens_episodes_and_lowers_tracking_error(tmp_path):
     first = sum(line["episode/length"] for line in lines[:5]) / 5
     last = sum(line["episode/length"] for line in lines[-5:]) / 5
     assert last > 1.15 * first
+
+
+def test_the_shipped_prior_tracks_standing_where_an_untrained_policy_falls():
+    from assistmimic.config import SceneConfig, SimConfig
+    from assistmimic.envs.config import TrackingEnvConfig
+    from assistmimic.envs.tracking import TrackingEnv
+    from assistmimic.rl.policy import ActorCritic
+    from assistmimic.sim.factory import make_backend, make_single_person_scene
+    from assistmimic.stages.eval import evaluate_clips, policies_from_checkpoint
+    from motion_lib.formats.phc import read_clips
+    from motion_lib.motion_library import MotionLibrary
+    from tests.conftest import robot_config
+
+    (trained,), metadata = policies_from_checkpoint(REPO / "data" / "prior" / "smpl_prior_cpu.pt")
+    assert metadata["env_config"]["residual_actions"]
+    stand = [c for c in read_clips(REPO / "data" / "demo" / "single.pkl") if c.name == "stand"]
+    sim = SimConfig(nthread=1)
+    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 1)
+    env = TrackingEnv(backend, MotionLibrary(stand), TrackingEnvConfig(
+        early_termination=False, random_start=False, residual_actions=True, max_episode_steps=200))
+    (row,) = evaluate_clips(env, [trained], [0], failure_distance=0.5)
+    assert row["success"] and row["mpjpe_mm"] < 50
+    torch.manual_seed(0)
+    untrained = ActorCritic(trained.obs_dims, trained.action_dim, trained.config).eval()
+    (row,) = evaluate_clips(env, [untrained], [0], failure_distance=0.5)
+    assert not row["success"]
+    env.close()
