@@ -73,13 +73,19 @@ POLICY_FILE_KEYS = ("iteration", "total_env_steps", "policies", "runner_config",
 """What `export_policies` keeps of a training checkpoint: the policies and how they were trained."""
 
 
+def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint written by the runner (or `export_policies`): it must hold 'policies'."""
+    state = load_checkpoint(path)
+    if "policies" not in state:
+        raise UserInputError(f"{path}: not a training checkpoint of this project (no 'policies'); keys: {sorted(state)}")
+    return state
+
+
 def export_policies(checkpoint: str | Path, output: str | Path) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
     like a checkpoint. Returns what was written."""
-    state = load_checkpoint(checkpoint)
-    if "policies" not in state:
-        raise UserInputError(f"{checkpoint}: not a training checkpoint of this project (no 'policies')")
+    state = load_training_checkpoint(checkpoint)
     exported = {key: state[key] for key in POLICY_FILE_KEYS if key in state}
     save_checkpoint(output, exported)
     return exported

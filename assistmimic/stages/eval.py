@@ -19,7 +19,7 @@ from tqdm import tqdm
 from assistmimic.config import EvalConfig, RunConfig
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
-from assistmimic.rl.checkpoint import load_checkpoint
+from assistmimic.rl.checkpoint import load_training_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from assistmimic.stages.common import load_clips, require_setting
@@ -29,9 +29,7 @@ from motion_lib.motion_library import MotionLibrary
 
 def policies_from_checkpoint(path: Path) -> tuple[list[ActorCritic], dict]:
     """The per-agent policies saved in a training checkpoint, in evaluation mode, and its metadata."""
-    state = load_checkpoint(path)
-    if "policies" not in state:
-        raise UserInputError(f"{path}: not a training checkpoint of this project (no 'policies'); keys: {sorted(state)}")
+    state = load_training_checkpoint(path)
     policies = [ActorCritic.from_saved_state(saved) for saved in state["policies"]]
     for policy in policies:
         policy.eval()

@@ -9,7 +9,6 @@ Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=t
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 
 from assistmimic.config import PriorConfig, RunConfig
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_single_person_scene
@@ -50,11 +50,6 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         "data": str(data), "clips": len(clips), "iterations": runner.iteration,
         "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
         "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
-        "final": _last_metrics(run_dir / "metrics.jsonl"),
+        "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
     }
 
-
-def _last_metrics(path: Path) -> dict:
-    """The last line of metrics.jsonl (the scalars of the final iteration)."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    return json.loads(lines[-1]) if lines else {}
