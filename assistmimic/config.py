@@ -7,11 +7,11 @@ list, so a misspelt key or a value of the wrong type is an error at start-up, no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 
 
@@ -19,7 +19,7 @@ from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConf
 class RobotConfig:
     name: str = "smpl"
     """Skeleton of both persons: "smpl" (24 bodies, 69 DoF) or "smplx" (52 bodies, 153 DoF)."""
-    body_model_path: Optional[str] = None
+    body_model_path: str | None = None
     """Your own SMPL/SMPL-X model file (.pkl or .npz) to take the body shape from; None: built-in neutral skeleton."""
     betas: list[float] = field(default_factory=list)
     """Shape coefficients applied with `body_model_path` (empty: mean shape)."""
@@ -41,7 +41,7 @@ class JointGroupRule:
     """Factor on the stiffness of these joints."""
     kd_scale: float = 1.0
     """Factor on the damping of these joints."""
-    effort_limit: Optional[float] = None
+    effort_limit: float | None = None
     """Absolute torque limit for these joints (N m); None keeps the robot's."""
 
 
@@ -67,7 +67,7 @@ class FurnitureConfig:
     """Centre of the footprint on the floor (x, y) in metres."""
     yaw: float = 0.0
     """Rotation about z in degrees."""
-    size: Optional[list[float]] = None
+    size: list[float] | None = None
     """Full extents (x, y, z) in metres; None uses the kind's default."""
 
 
@@ -93,7 +93,7 @@ class SimConfig:
     """Physics time step (s)."""
     substeps: int = 4
     """Physics steps per policy step (4 at 120 Hz gives a 30 Hz policy)."""
-    nthread: Optional[int] = None
+    nthread: int | None = None
     """Simulation threads; None uses every core."""
     solver: str = "PGS"
     """MuJoCo constraint solver: PGS (fastest on CPU here), CG or Newton."""
@@ -101,7 +101,7 @@ class SimConfig:
     """Constraint solver iterations."""
     max_joint_velocity: float = 100.0
     """A world whose |qvel| exceeds this (rad/s or m/s), or holds NaN, counts as diverged and is reset."""
-    torch_threads: Optional[int] = 1
+    torch_threads: int | None = 1
     """torch intra-op threads for the whole run; 1 leaves the cores to MuJoCo's threads (faster on a small CPU), None: torch's default."""
 
 
@@ -128,22 +128,22 @@ class ConvertConfig:
     """Shift each clip so the lowest point of its first frames touches z = 0."""
     actions: list[int] = field(default_factory=list)
     """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
-    split: Optional[str] = None
+    split: str | None = None
     """Inter-X: keep only the ids of splits/<split>.txt (train, val, test)."""
     supporter: int = 0
     """Which person of a two-person file is the supporter when the file does not say (0: first / P1, 1: second)."""
-    up: Optional[str] = None
+    up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
-    source_fps: Optional[float] = None
+    source_fps: float | None = None
     """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
 
 
 @dataclass
 class InspectConfig:
     name: str = "inspect"
-    png_clip: Optional[str] = None
+    png_clip: str | None = None
     """Name of a clip to draw (the first clip when only png_frame is set)."""
-    png_frame: Optional[int] = None
+    png_frame: int | None = None
     """Frame to draw as a PNG stick figure in the run folder; null draws nothing unless png_clip is set (then frame 0)."""
 
 
@@ -164,14 +164,59 @@ class PriorConfig:
 
 
 @dataclass
+class ExpertConfig:
+    name: str = "expert"
+    default_data: str = "data/demo/assist.pkl"
+    """Clips used when the run gives no `data=` (the built-in two-person demo clips)."""
+    default_clips: list[str] = field(default_factory=lambda: ["help_up_from_floor"])
+    """Clips of `default_data` trained on when the run gives no `data=`."""
+    clips: list[str] = field(default_factory=list)
+    """Names of the clips of `data=` to train on (one clip, or a cluster); empty: every clip of the file."""
+    prior: str | None = "data/prior/smpl_prior_cpu.pt"
+    """Prior checkpoint both policies start from (zero-widened first layer); null trains from scratch (the "no init" ablation)."""
+    num_envs: int = 64
+    """Parallel two-person worlds (the top-level `num_envs=` overrides it)."""
+    resume: bool = False
+    """Continue the run in `run_dir` from its `last.pt`."""
+    env: AssistEnvConfig = field(default_factory=AssistEnvConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    """Networks when training from scratch (`prior: null`); with a prior its architecture is used."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    amp: AMPConfig = field(default_factory=AMPConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+
+
+@dataclass
+class ExpertsConfig(ExpertConfig):
+    name: str = "experts"
+    clusters: str | None = None
+    """JSON file {cluster name: [clip names]}: one expert per cluster; null: one expert per clip of `data=`."""
+    n_jobs: int = 1
+    """Experts trained at once in separate local processes (joblib); -1: one per core."""
+    shard_index: int | None = None
+    """This job's shard of the experts (expert k goes to shard k mod num_shards); null: from the environment
+    (RANK / SLURM_ARRAY_TASK_ID), else 0."""
+    num_shards: int | None = None
+    """Number of shards; null: from the environment (WORLD_SIZE / SLURM_ARRAY_TASK_COUNT), else 1."""
+
+
+@dataclass
 class EvalConfig:
     name: str = "eval"
     default_data: str = "data/demo/single.pkl"
-    """Clips used when the run gives no `data=`."""
+    """Clips used when the run gives no `data=` and the checkpoint names none (single-person priors)."""
     num_envs: int = 64
     """Clips evaluated in parallel (one world per clip; more clips run in batches)."""
     failure_distance: float = 0.5
-    """A clip fails when the mean body position error exceeds this (m) at any frame (PHC's rule)."""
+    """A clip fails when the mean body position error (of either agent) exceeds this (m) at any frame (PHC's rule)."""
+    fall_head_drop: float = 0.5
+    """Two-agent checkpoints: a clip also fails when the recipient's head is this far (m) below the reference's head."""
+    robustness: bool = False
+    """Two-agent checkpoints: also evaluate with the recipient at `robust_mass_scale` x mass and `robust_gain_scale` x PD gains."""
+    robust_mass_scale: float = 1.5
+    """Recipient mass factor of the robustness sweep."""
+    robust_gain_scale: float = 0.5
+    """Recipient kp and kd factor of the robustness sweep."""
 
 
 @dataclass
@@ -179,19 +224,19 @@ class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
     seed: int = 0
-    num_envs: Optional[int] = None
+    num_envs: int | None = None
     """Short override of the number of parallel worlds for training stages."""
-    max_iterations: Optional[int] = None
+    max_iterations: int | None = None
     """Short override of the number of training iterations."""
-    data: Optional[str] = None
+    data: str | None = None
     """Motion clips (a PHC/AssistMimic pickle) for stages that read clips: inspect, prior, expert, ..."""
-    source: Optional[str] = None
+    source: str | None = None
     """stage=convert: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints)."""
-    input: Optional[str] = None
+    input: str | None = None
     """stage=convert: the file or folder to read."""
-    output: Optional[str] = None
+    output: str | None = None
     """stage=convert: the pickle to write."""
-    checkpoint: Optional[str] = None
+    checkpoint: str | None = None
     """stage=eval: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
     robot: RobotConfig = field(default_factory=RobotConfig)
     sim: SimConfig = field(default_factory=SimConfig)
@@ -213,3 +258,5 @@ def register_configs() -> None:
     cs.store(group="stage", name="inspect_schema", node=InspectConfig)
     cs.store(group="stage", name="prior_schema", node=PriorConfig)
     cs.store(group="stage", name="eval_schema", node=EvalConfig)
+    cs.store(group="stage", name="expert_schema", node=ExpertConfig)
+    cs.store(group="stage", name="experts_schema", node=ExpertsConfig)

@@ -321,3 +321,22 @@ def test_time_outs_are_bootstrapped_with_the_critic_value_of_the_final_observati
             assert torch.equal(storage.rewards[t], 0.5 * step.rewards[:, a])
             assert torch.equal(storage.truncated[t], step.truncated)
             assert torch.equal(storage.terminated[t], step.terminated)
+
+
+def test_sequential_training_updates_only_the_agent_whose_turn_it_is(tmp_path):
+    env = PointMassEnv(2, amp=True)
+    runner = make_runner(tmp_path, env, max_iterations=4, sequential_period=2, amp_enabled=True)
+    start = [{k: v.clone() for k, v in p.state_dict().items()} for p in runner.policies]
+    disc_start = [{k: v.clone() for k, v in amp.discriminator.state_dict().items()} for amp in runner.discriminators]
+    runner.config.max_iterations = 2
+    runner.learn()  # iterations 1-2: agent 0's turn
+    assert not torch.equal(runner.policies[0].state_dict()["actor_mlp.0.weight"], start[0]["actor_mlp.0.weight"])
+    assert_same_tensors(runner.policies[1].state_dict(), start[1])  # weights and normaliser frozen
+    assert_same_tensors(runner.discriminators[1].discriminator.state_dict(), disc_start[1])
+    frozen_agent0 = {k: v.clone() for k, v in runner.policies[0].state_dict().items()}
+    runner.config.max_iterations = 4
+    runner.learn()  # iterations 3-4: agent 1's turn
+    assert_same_tensors(runner.policies[0].state_dict(), frozen_agent0)
+    assert not torch.equal(runner.policies[1].state_dict()["actor_mlp.0.weight"], start[1]["actor_mlp.0.weight"])
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert "ppo/agent1/value_loss" not in records[0] and "ppo/agent0/value_loss" not in records[-1]

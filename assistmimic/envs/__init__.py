@@ -1,1 +1,1 @@
-"""Vectorised environments: the single-person tracking env (the prior) and, later, the two-agent assist env."""
+"""Vectorised environments: the single-person tracking env (the prior) and the two-agent assist env (`registry.py` lists them)."""

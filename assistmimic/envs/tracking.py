@@ -10,7 +10,7 @@ observations built against the reference one step ahead (where the policy should
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,6 +21,7 @@ from assistmimic.envs.reference_state import hinge_angles, reference_person_stat
 from assistmimic.envs.rewards import body_pos_error, tracking_terms
 from assistmimic.mjcf.humanoid import hinge_ranges, pd_action_scale
 from assistmimic.sim.backend import BodyState, SimBackend
+from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary, ReferenceState
 from motion_lib.rotations import quat_to_matrix
@@ -46,6 +47,18 @@ class Bodies:
         return cls(ref.pos[:, person], quat_to_matrix(ref.quat[:, person]), ref.lin_vel[:, person], ref.ang_vel[:, person])
 
 
+@dataclass
+class TaskStep:
+    """What the task makes of one step: named reward terms (N, A) each, the targets each agent was
+    rewarded against, and (N, A, B) weights of the bodies that count (0: left out of tracking and termination)."""
+
+    terms: dict[str, torch.Tensor]
+    targets: list[Bodies]
+    tracked: torch.Tensor
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Extra per-world (N,) quantities to log."""
+
+
 class TrackingEnv(VecEnv):
     """`backend.num_envs` worlds tracking clips of `library` (see the module docstring)."""
 
@@ -58,25 +71,37 @@ class TrackingEnv(VecEnv):
             )
         if library.skeleton.name != backend.skeleton.name:
             raise UserInputError(f"the clips use the {library.skeleton.name} skeleton but the robot is {backend.skeleton.name}")
-        unknown = sorted(set(cfg.rewards) - set(REWARD_TERMS))
-        if unknown:
-            raise UserInputError(f"unknown reward term(s) {unknown}; known terms: {', '.join(REWARD_TERMS)}")
         self.backend, self.library, self.cfg = backend, library, cfg
-        self.generator = generator
         self.num_envs, self.num_agents = backend.num_envs, backend.n_agents
+        self.generator = generator
         self.dt = backend.policy_dt
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32)
-        self.weights = {name: w for name, w in cfg.rewards.items() if w != 0.0}
+        self.weights = [self._check_weights(self._reward_weights(a)) for a in range(self.num_agents)]
+        """Per agent {term: weight} of the terms switched on."""
         self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long)
         self.times = torch.zeros(self.num_envs)
         self.steps = torch.zeros(self.num_envs, dtype=torch.long)
         b = backend.num_bodies
-        self.obs_dims = [1 + 3 * (b - 1) + 12 * b + 24 * b] * self.num_agents
+        self.observation_groups = [(1 + 3 * (b - 1) + 12 * b + 24 * b,)] * self.num_agents
+        """Per agent, the sizes of the observation's parts (the prior's part first; see `ActorCritic.obs_dims`)."""
+        self.obs_dims = [sum(groups) for groups in self.observation_groups]
         self.action_dims = [backend.num_dofs] * self.num_agents
         self.amp_steps = cfg.amp_steps
         self.amp_step_dim = 13 + 3 * (b - 1)
         self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim)
+
+    reward_term_names: tuple[str, ...] = REWARD_TERMS
+
+    def _reward_weights(self, agent: int) -> dict[str, float]:
+        """Agent `agent`'s configured term weights (every agent: `cfg.rewards`)."""
+        return dict(self.cfg.rewards)
+
+    def _check_weights(self, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(self.reward_term_names))
+        if unknown:
+            raise UserInputError(f"unknown reward term(s) {unknown}; known terms: {', '.join(self.reward_term_names)}")
+        return {name: float(w) for name, w in weights.items() if w != 0.0}
 
     # --- resets -------------------------------------------------------------------------------
     def reset(self) -> list[torch.Tensor]:
@@ -111,23 +136,11 @@ class TrackingEnv(VecEnv):
         self.times += self.dt
         self.steps += 1
         state = self.backend.body_state()
-        ref = self.library.sample(self.clip_ids, self.times)
-        torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
-        terms, errors, local_errors, too_far = {}, [], [], []
-        for a in range(self.num_agents):
-            body, target = Bodies.simulated(state, a), Bodies.reference(ref, a)
-            for name, value in tracking_terms(body, target, torque[:, a], joint_vel[:, a]).items():
-                terms.setdefault(name, []).append(value)
-            errors.append(body_pos_error(body.pos, target.pos))
-            local_errors.append(body_pos_error(body.pos - body.pos[:, :1], target.pos - target.pos[:, :1]))
-            too_far.append(((body.pos - target.pos).norm(dim=-1) > self.cfg.termination_distance).any(-1))
-        reward_terms = {name: torch.stack(values, dim=1) for name, values in terms.items()}
-        rewards = sum(w * reward_terms[name] for name, w in self.weights.items())
-        if not torch.is_tensor(rewards):  # every weight switched off
-            rewards = torch.zeros(self.num_envs, self.num_agents)
+        reference = [Bodies.reference(self.library.sample(self.clip_ids, self.times), a) for a in range(self.num_agents)]
+        task = self._task(state, reference)
         terminated = diverged.clone()
         if self.cfg.early_termination:
-            terminated |= torch.stack(too_far, dim=1).any(-1)
+            terminated |= self._too_far(state, task)
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids.to(self.library.device)].cpu() + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         final_obs = self._observations(state)
@@ -141,12 +154,46 @@ class TrackingEnv(VecEnv):
             self._reset(ids)
             fresh = self._observations(self.backend.body_state())
             obs = [torch.where(done[:, None], f, o) for f, o in zip(fresh, final_obs)]
+        errors = torch.stack([body_pos_error(state.pos[:, a], reference[a].pos) for a in range(self.num_agents)], dim=1)
+        local_errors = torch.stack([
+            body_pos_error(state.pos[:, a] - state.pos[:, a, :1], reference[a].pos - reference[a].pos[:, :1])
+            for a in range(self.num_agents)], dim=1)
         return StepResult(
-            obs=obs, rewards=rewards, terminated=terminated, truncated=truncated, final_obs=final_obs,
-            amp_obs=amp_obs, reward_terms=reward_terms,
-            metrics={"body_pos_error_m": torch.stack(errors, dim=1).mean(-1),
-                     "body_pos_error_local_m": torch.stack(local_errors, dim=1).mean(-1), "diverged": diverged.float()},
+            obs=obs, rewards=self._rewards(task.terms), terminated=terminated, truncated=truncated, final_obs=final_obs,
+            amp_obs=amp_obs, reward_terms=task.terms,
+            metrics={"body_pos_error_m": errors.mean(-1), "body_pos_error_local_m": local_errors.mean(-1),
+                     **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **task.metrics},
         )
+
+    def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:
+        """Reward terms against the reference (every body tracked, targets = the reference)."""
+        torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
+        terms: dict[str, list[torch.Tensor]] = {}
+        for a in range(self.num_agents):
+            for name, value in tracking_terms(Bodies.simulated(state, a), reference[a], torque[:, a], joint_vel[:, a]).items():
+                terms.setdefault(name, []).append(value)
+        return TaskStep(terms={name: torch.stack(values, dim=1) for name, values in terms.items()},
+                        targets=reference, tracked=torch.ones(self.num_envs, self.num_agents, self.backend.num_bodies))
+
+    def _rewards(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(N, A) each agent's weighted sum of the terms."""
+        rewards = torch.zeros(self.num_envs, self.num_agents)
+        for a, weights in enumerate(self.weights):
+            for name, weight in weights.items():
+                rewards[:, a] += weight * terms[name][:, a]
+        return rewards
+
+    def _too_far(self, state: BodyState, task: TaskStep) -> torch.Tensor:
+        """(N,) any tracked body of any agent farther than `termination_distance` from its target."""
+        far = [((state.pos[:, a] - task.targets[a].pos).norm(dim=-1) > self.cfg.termination_distance) & (task.tracked[:, a] > 0)
+               for a in range(self.num_agents)]
+        return torch.stack(far, dim=1).any(-1).any(-1)
+
+    def _agent_metrics(self, name: str, per_agent: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`<role>_<name>` entries of a (N, A) quantity for two-agent envs (nothing for one agent)."""
+        if self.num_agents == 1:
+            return {}
+        return {f"{role}_{name}": per_agent[:, a] for a, role in enumerate(ROLES)}
 
     def _reference_hinge_angles(self, times: torch.Tensor) -> torch.Tensor:
         """(N, A, D) the reference's hinge angles at `times` (the residual actions' offset)."""
@@ -154,17 +201,22 @@ class TrackingEnv(VecEnv):
 
     # --- observations -------------------------------------------------------------------------
     def _observations(self, state: BodyState) -> list[torch.Tensor]:
-        """Per agent (N, obs_dim): own state and the reference one step ahead."""
+        """Per agent (N, obs_dim): own state and the targets one step ahead."""
         ahead = self.library.sample(self.clip_ids, self.times + self.dt)
+        targets = self._observed_targets(state, [Bodies.reference(ahead, a) for a in range(self.num_agents)])
         obs = []
         for a in range(self.num_agents):
-            body, target = Bodies.simulated(state, a), Bodies.reference(ahead, a)
+            body, target = Bodies.simulated(state, a), targets[a]
             obs.append(torch.cat([
                 self_observation(body.pos, body.rot, body.lin_vel, body.ang_vel),
                 tracking_observation(body.pos, body.rot, body.lin_vel, body.ang_vel,
                                      target.pos, target.rot, target.lin_vel, target.ang_vel),
             ], dim=-1))
         return obs
+
+    def _observed_targets(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
+        """The targets the policies see, from the reference one step ahead (here: the reference itself)."""
+        return reference
 
     def _amp_now(self, state: BodyState) -> torch.Tensor:
         """(N, A, amp_dim) AMP features of the simulated persons."""

@@ -106,5 +106,8 @@ class RunnerConfig:
     """Reference (real) and agent (fake) AMP histories in each discriminator step (PHC's amp_minibatch_size)."""
     amp_updates_per_iteration: int = 24
     """Discriminator steps per iteration (PHC/AssistMimic take one per PPO minibatch: 6 epochs x 4 minibatches)."""
+    sequential_period: int = 0
+    """0: joint training (every agent learns every iteration). k > 0: sequential training (an ablation): agents
+    take turns of k iterations, starting with agent 0; the others act with frozen policies and discriminators."""
     seed: int = 0
     """Seed of torch, numpy and Python's `random`, set when the runner is built; resuming restores the saved state instead."""

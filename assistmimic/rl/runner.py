@@ -5,7 +5,8 @@ One iteration:
 1. collect `horizon` steps without gradients: each agent acts on its own observation; a time-out is
    bootstrapped with the agent's critic value of `final_obs`; the reward of agent a is
    task_reward_weight * rewards[:, a] + amp_reward_weight * (style reward of its discriminator);
-2. GAE returns and one PPO update per agent;
+2. GAE returns and one PPO update per agent (with `sequential_period` > 0 only the agent whose turn
+   it is learns; the others act with frozen policies, normalisers and discriminators);
 3. AMP updates per agent: real = env.reference_amp_obs(..., agent=a), fake = the agent's replay buffer of its AMP histories;
 4. observation normalisers updated with the rollout (after the update, so the stored log-probabilities
    stay those of the normaliser they were taken with);
@@ -254,9 +255,13 @@ class OnPolicyRunner:
         cfg = self.config
         scalars: dict[str, float] = {}
         progress = self.iteration / cfg.max_iterations
-        for a, (learner, storage) in enumerate(zip(self.learners, self.storages)):
-            scalars.update({f"ppo/agent{a}/{name}": value for name, value in learner.update(storage, progress).items()})
+        learning = self.learning_agents()
+        for a in learning:
+            scalars.update({f"ppo/agent{a}/{name}": value
+                            for name, value in self.learners[a].update(self.storages[a], progress).items()})
         for a, (amp, replay) in enumerate(zip(self.discriminators, self.replay_buffers)):
+            if a not in learning:
+                continue
             sums: dict[str, float] = defaultdict(float)
             for _ in range(cfg.amp_updates_per_iteration):
                 real = self.env.reference_amp_obs(cfg.amp_batch_size, None, agent=a)
@@ -264,9 +269,16 @@ class OnPolicyRunner:
                     sums[name] += value
             scalars.update({f"amp/agent{a}/{name}": total / cfg.amp_updates_per_iteration
                             for name, total in sums.items()})
-        for policy, storage in zip(self.policies, self.storages):
-            policy.update_normalizers(storage.obs)
+        for a in learning:
+            self.policies[a].update_normalizers(self.storages[a].obs)
         return scalars
+
+    def learning_agents(self) -> list[int]:
+        """Agents updated in the current iteration: all of them, or in sequential training the one whose turn it is."""
+        period = self.config.sequential_period
+        if period == 0:
+            return list(range(self.env.num_agents))
+        return [(self.iteration // period) % self.env.num_agents]
 
     def _finish_iteration(self, logger: RunLogger, episode_scalars: dict[str, float], update_scalars: dict[str, float],
                           collect_s: float, update_s: float) -> None:
@@ -368,6 +380,8 @@ def _check_runner_config(cfg: RunnerConfig) -> None:
                  "amp_updates_per_iteration"):
         if getattr(cfg, name) < 1:
             raise UserInputError(f"runner {name} must be at least 1; got {getattr(cfg, name)}")
+    if cfg.sequential_period < 0:
+        raise UserInputError(f"runner sequential_period must be 0 (joint training) or positive; got {cfg.sequential_period}")
 
 
 def _check_policies(env: VecEnv, policies: list[ActorCritic]) -> None:

@@ -1,0 +1,107 @@
+"""`stage=expert [data=<two-person clips> stage.clips=[...]]`: train one two-agent expert (AssistMimic).
+
+A supporter and an impaired recipient (`impairment=`) track the chosen clip(s) (one clip, or a cluster)
+in the assist environment; each has its own policy, PPO learner and AMP discriminator, all updated on
+the same rollouts (joint PPO; `stage.runner.sequential_period` for the sequential ablation). Both
+policies start from the single-person prior `stage.prior` by zero-padded widening, so their first
+actions are exactly the prior's (`stage.prior=null`: from scratch, the "no init" ablation).
+Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=true` continues a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+
+from assistmimic.config import ExpertConfig, RunConfig
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.rl.checkpoint import load_training_checkpoint
+from assistmimic.rl.logger import METRICS_FILE, read_metrics
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.rl.widening import widen_policy_inputs
+from assistmimic.sim.factory import make_backend, make_scene
+from assistmimic.stages.common import REPO_ROOT, load_clips
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
+
+TASK = "assist"
+"""The `metadata["task"]` of two-agent checkpoints."""
+
+
+def select_clips(clips: list[Clip], names: list[str], source: Path) -> list[Clip]:
+    """The clips called `names`, in that order (all clips when `names` is empty)."""
+    if not names:
+        return clips
+    by_name = {clip.name: clip for clip in clips}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise UserInputError(f"{source} has no clip(s) {', '.join(missing)}; it holds {', '.join(list(by_name)[:10])}")
+    return [by_name[name] for name in names]
+
+
+def prior_path(prior: str) -> Path:
+    """A prior given relative to the working directory, else relative to the repository (the shipped one)."""
+    path = Path(prior)
+    return path if path.exists() or path.is_absolute() else REPO_ROOT / path
+
+
+def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[ActorCritic]:
+    """One policy per agent: the prior widened by the assistive inputs, or fresh networks without a prior."""
+    if stage.prior is None:
+        return [ActorCritic(groups, dim, stage.policy) for groups, dim in zip(env.observation_groups, env.action_dims)]
+    path = prior_path(stage.prior)
+    state = load_training_checkpoint(path)
+    metadata = state.get("metadata") or {}
+    if len(state["policies"]) != 1:
+        raise UserInputError(f"{path}: a prior holds one policy, this checkpoint holds {len(state['policies'])}")
+    if metadata.get("robot", robot) != robot:
+        raise UserInputError(f"{path}: the prior was trained for the {metadata['robot']} robot, this run uses {robot}")
+    trained_residual = (metadata.get("env_config") or {}).get("residual_actions", False)
+    if trained_residual != stage.env.residual_actions:
+        raise UserInputError(f"{path}: the prior was trained with residual_actions={trained_residual}; "
+                             f"set stage.env.residual_actions={str(trained_residual).lower()} to start from it")
+    policies = []
+    for groups, action_dim in zip(env.observation_groups, env.action_dims):
+        prior = ActorCritic.from_saved_state(state["policies"][0])
+        if prior.obs_dims != groups[:1] or prior.action_dim != action_dim:
+            raise UserInputError(f"{path}: the prior takes {sum(prior.obs_dims)} observations and gives {prior.action_dim} "
+                                 f"actions; this robot's tracking part has {groups[0]} and {action_dim}")
+        policies.append(widen_policy_inputs(prior, groups[1]))
+    return policies
+
+
+def run(cfg: RunConfig, run_dir: Path) -> dict:
+    stage: ExpertConfig = cfg.stage
+    if cfg.max_iterations is not None:
+        stage.runner.max_iterations = cfg.max_iterations
+    stage.runner.seed = cfg.seed
+    data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
+    clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
+    torch.manual_seed(cfg.seed)
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
+    env = AssistEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
+    policies = initial_policies(env, stage, cfg.robot.name)
+    metadata = {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
+                "clips": [clip.name for clip in clips], "prior": stage.prior,
+                "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+    runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
+    if stage.resume:
+        last = run_dir / "last.pt"
+        if not last.exists():
+            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
+        runner.resume(last)
+        print(f"resumed from {last} at iteration {runner.iteration}")
+    start = time.perf_counter()
+    runner.learn()
+    env.close()
+    return {
+        "data": str(data), "clips": metadata["clips"], "prior": stage.prior, "iterations": runner.iteration,
+        "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
+        "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
+        "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
+    }

@@ -1,0 +1,219 @@
+"""The two-agent assist task: contact reward, hand suppression, redirection, altruism, widening, smoke tests."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from assistmimic.config import ExpertConfig, SceneConfig, SimConfig
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.envs.assistive import HandLayout, contact_reward, redirect_hand_targets
+from assistmimic.envs.config import AssistEnvConfig
+from assistmimic.envs.registry import ENVIRONMENTS
+from assistmimic.envs.tracking import Bodies
+from assistmimic.rl.checkpoint import load_training_checkpoint
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.backend import BodyState
+from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
+from assistmimic.stages.common import load_clips
+from assistmimic.stages.expert import initial_policies, prior_path
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
+from motion_lib.skeleton import get_skeleton
+from tests.conftest import build_backend, robot_config, standard_impairment
+
+SKELETON = get_skeleton("smpl")
+LAYOUT = HandLayout.of(SKELETON)
+B = SKELETON.num_bodies
+
+
+@pytest.fixture(scope="module")
+def assist_clips():
+    return load_clips(None, "data/demo/assist.pkl", "smpl", persons=2)[1]
+
+
+def make_env(clips, num_envs=4, **cfg) -> AssistEnv:
+    backend = build_backend(num_envs, impairment=standard_impairment())
+    return AssistEnv(backend, MotionLibrary(clips), AssistEnvConfig(residual_actions=True, **cfg),
+                     torch.Generator().manual_seed(0))
+
+
+# --- contact facilitation ------------------------------------------------------------------------
+def hand_forces(left_wrist_force: float, right_wrist_force: float = 0.0) -> torch.Tensor:
+    """(1, H, 3) forces on the supporter's hand bodies (left wrist, left hand, right wrist, right hand)."""
+    force = torch.zeros(1, 2 * LAYOUT.hands.shape[1], 3)
+    force[0, 0, 2] = left_wrist_force
+    force[0, LAYOUT.hands.shape[1], 2] = right_wrist_force
+    return force
+
+
+def test_contact_reward_rises_with_force_up_to_saturation_and_is_zero_beyond_the_distance():
+    near_left = torch.tensor([[0.1, 1.0]])  # left wrist 0.1 m from the recipient, right wrist far
+    rewards = [float(contact_reward(near_left, hand_forces(f, right_wrist_force=50.0), 0.4)) for f in
+               (0.0, 0.2, 0.6, 1.0, 5.0, 200.0)]
+    assert rewards[0] == pytest.approx(0.05)  # near but not touching: the proximity bonus only
+    assert rewards[0] < rewards[1] < rewards[2] < rewards[3]  # grows with force ...
+    assert rewards[3] == rewards[4] == rewards[5]  # ... and saturates at 1 N
+    assert rewards[3] == pytest.approx(0.5 * math.exp(-2.5 * 0.1) + 0.05)
+    # The far right hand earns nothing despite its 50 N; beyond 0.4 m nothing at all.
+    assert float(contact_reward(torch.tensor([[0.41, 0.9]]), hand_forces(5.0, 5.0), 0.4)) == 0.0
+    # Closer hands earn more for the same contact.
+    closer = float(contact_reward(torch.tensor([[0.02, 1.0]]), hand_forces(5.0), 0.4))
+    assert closer > rewards[4]
+
+
+def place_state(env: AssistEnv, recipient_offset: torch.Tensor) -> tuple[BodyState, list[Bodies]]:
+    """The simulated state after reset, with the recipient's bodies moved by `recipient_offset` (3,), and the
+    reference = the unmoved simulated bodies (so every body tracks perfectly unless moved)."""
+    env.reset()
+    state = env.backend.body_state()
+    reference = [Bodies.simulated(state, a) for a in range(2)]
+    pos = state.pos.clone()
+    pos[:, 1] += recipient_offset
+    return BodyState(pos, state.rot, state.lin_vel, state.ang_vel), reference
+
+
+def test_hand_tracking_terms_are_suppressed_only_near_the_partner(assist_clips):
+    env = make_env(assist_clips, num_envs=1)
+    state, reference = place_state(env, torch.zeros(3))
+    sup = state.pos[0, 0]
+    # Put the recipient's chest 0.1 m from the supporter's left wrist, then pull the left hand's targets 0.3 m away.
+    chest = SKELETON.index("Chest")
+    pos = state.pos.clone()
+    pos[0, 1] += sup[LAYOUT.wrists[0]] + torch.tensor([0.1, 0.0, 0.0]) - pos[0, 1, chest]
+    near_state = BodyState(pos, state.rot, state.lin_vel, state.ang_vel)
+    moved = reference[0].pos.clone()
+    moved[:, LAYOUT.hands[0]] += torch.tensor([0.0, 0.0, 0.3])
+    targets = [Bodies(moved, reference[0].rot, reference[0].lin_vel, reference[0].ang_vel), reference[1]]
+    env.cfg.redirection = False  # compare against exactly these targets
+    near = env._task(near_state, targets)
+    not_hands = torch.ones(B, dtype=torch.bool)
+    not_hands[LAYOUT.hands.reshape(-1)] = False
+    assert near.tracked[0, 0, LAYOUT.hands[0]].eq(0).all() and near.tracked[0, 0, not_hands].eq(1).all()
+    assert near.tracked[0, 1].eq(1).all()  # the recipient tracks every body
+    assert near.terms["body_pos"][0, 0] == pytest.approx(1.0, abs=1e-6)  # the displaced hand does not count
+    assert not env._too_far(near_state, near)  # nor does it end the episode
+    far_pos = pos.clone()
+    far_pos[0, 1] += torch.tensor([3.0, 0.0, 0.0])
+    far_state = BodyState(far_pos, state.rot, state.lin_vel, state.ang_vel)
+    far = env._task(far_state, targets)
+    assert far.tracked.eq(1).all()
+    assert far.terms["body_pos"][0, 0] < 0.95 and env._too_far(far_state, far)
+    # The ablation switch keeps tracking the hands everywhere.
+    env.cfg.contact_facilitation = False
+    assert env._task(near_state, targets).terms["body_pos"][0, 0] == pytest.approx(float(far.terms["body_pos"][0, 0]))
+    env.close()
+
+
+# --- redirection -----------------------------------------------------------------------------
+def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_clips):
+    env = make_env(assist_clips, num_envs=2)
+    shift = torch.tensor([0.12, -0.05, 0.03])
+    state, reference = place_state(env, shift)
+    redirected = env._redirected(state, reference)
+    hands = LAYOUT.hands.reshape(-1)
+    others = torch.ones(B, dtype=torch.bool)
+    others[hands] = False
+    close = (state.pos[:, 0, 0] - state.pos[:, 1, 0]).norm(dim=-1) <= 1.3
+    assert close.all()  # the demo clips start with the two persons close together
+    torch.testing.assert_close(redirected[0].pos[:, hands], reference[0].pos[:, hands] + shift)
+    torch.testing.assert_close(redirected[0].pos[:, others], reference[0].pos[:, others])
+    torch.testing.assert_close(redirected[1].pos, reference[1].pos)  # the recipient's targets never change
+    env.cfg.redirection = False
+    torch.testing.assert_close(env._redirected(state, reference)[0].pos, reference[0].pos)
+    env.close()
+
+
+def test_redirection_follows_the_nearest_recipient_joint_per_hand_and_only_when_close():
+    ref_sup, ref_rec = torch.zeros(2, B, 3), torch.zeros(2, B, 3)
+    ref_rec[:, :] = torch.tensor([5.0, 5.0, 5.0])  # all recipient joints far ...
+    ref_rec[:, SKELETON.index("L_Shoulder")] = torch.tensor([0.1, 0.0, 0.0])  # ... but one near both wrists
+    sim_rec = ref_rec.clone()
+    sim_rec[:, SKELETON.index("L_Shoulder")] += torch.tensor([0.0, 0.0, 0.2])  # it sits 0.2 m higher in simulation
+    out = redirect_hand_targets(ref_sup, ref_rec, sim_rec, torch.tensor([True, False]), LAYOUT)
+    assert torch.allclose(out[0, LAYOUT.hands.reshape(-1), 2], torch.tensor(0.2))
+    assert out[0].abs().sum() == pytest.approx(0.2 * LAYOUT.hands.numel())
+    assert out[1].abs().sum() == 0  # not active: unchanged
+
+
+# --- rewards --------------------------------------------------------------------------------
+def test_supporter_reward_is_half_its_own_plus_half_the_recipients(assist_clips):
+    env = make_env(assist_clips)
+    env.reset()
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        result = env.step([0.1 * torch.randn(4, 69, generator=gen) for _ in range(2)])
+    own = [sum(w * result.reward_terms[name][:, a] for name, w in env.weights[a].items()) for a in range(2)]
+    torch.testing.assert_close(result.rewards[:, 0], 0.5 * own[0] + 0.5 * own[1])
+    torch.testing.assert_close(result.rewards[:, 1], own[1])
+    assert env.weights[1]["power"] == -0.001 and env.weights[0]["power"] == -0.0005 and "contact" not in env.weights[1]
+    assert set(result.reward_terms) == {"body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "power", "contact",
+                                        "head_height"}
+    head = env.backend.body_state().pos[:, 1, SKELETON.index("Head"), 2]
+    assert (result.reward_terms["head_height"][:, 0] <= 2.0).all()
+    assert ((result.reward_terms["head_height"][~result.terminated & ~result.truncated, 1]
+             - head[~result.terminated & ~result.truncated].clamp(0, 2)).abs() < 1e-6).all()
+    env.close()
+
+
+def test_observation_layout_and_config_errors(assist_clips):
+    env = make_env(assist_clips)
+    obs = env.reset()
+    assert env.observation_groups == [(934, 525), (934, 525)] and [o.shape for o in obs] == [(4, 1459)] * 2
+    assert (obs[0][:, -1] == 0).all() and (obs[1][:, -1] == 1).all()  # the role flag
+    env.close()
+    with pytest.raises(UserInputError, match="altruism"):
+        make_env(assist_clips, altruism=1.5)
+    with pytest.raises(UserInputError, match="unknown reward term"):
+        make_env(assist_clips, recipient_rewards={"hugs": 1.0})
+    sim = SimConfig(nthread=1)
+    single = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 2)
+    with pytest.raises(UserInputError, match="two-person scene"):
+        AssistEnv(single, MotionLibrary(assist_clips), AssistEnvConfig())
+    single.close()
+
+
+# --- motion-prior initialisation ---------------------------------------------------------------
+def test_widened_prior_acts_exactly_like_the_prior(assist_clips):
+    env = make_env(assist_clips)
+    obs = env.reset()
+    stage = ExpertConfig(env=AssistEnvConfig(residual_actions=True))
+    policies = initial_policies(env, stage, "smpl")
+    prior_policy = ActorCritic.from_saved_state(load_training_checkpoint(prior_path(stage.prior))["policies"][0])
+    for a in range(2):
+        assert torch.equal(policies[a].act_deterministic(obs[a]), prior_policy.act_deterministic(obs[a][:, :934]))
+        torch.manual_seed(3)
+        widened = policies[a].act(obs[a])[0]
+        torch.manual_seed(3)
+        assert torch.equal(widened, prior_policy.act(obs[a][:, :934])[0])
+    assert policies[0] is not policies[1]
+    stage.env.residual_actions = False
+    with pytest.raises(UserInputError, match="residual_actions=true"):
+        initial_policies(env, stage, "smpl")
+    env.close()
+
+
+# --- every registered environment ---------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_every_environment_creates_resets_and_steps_without_nan(name):
+    spec = ENVIRONMENTS[name]
+    sim = SimConfig(nthread=1)
+    if spec.persons == 1:
+        scene = make_single_person_scene(robot_config(), SceneConfig(), sim)
+        clips = load_clips(None, "data/demo/single.pkl", "smpl", persons=1)[1]
+    else:
+        scene = make_scene(robot_config(), SceneConfig(), sim, standard_impairment())
+        clips = load_clips(None, "data/demo/assist.pkl", "smpl", persons=2)[1]
+    env = spec.env_class(make_backend(scene, sim, 3), MotionLibrary(clips), spec.config_class(),
+                         torch.Generator().manual_seed(0))
+    obs = env.reset()
+    assert [o.shape for o in obs] == [(3, d) for d in env.obs_dims]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        result = env.step([torch.randn(3, d, generator=gen) for d in env.action_dims])
+        for tensor in [*result.obs, *result.final_obs, result.rewards, *result.reward_terms.values(), *result.amp_obs]:
+            assert torch.isfinite(tensor).all()
+        assert result.rewards.shape == (3, env.num_agents)
+    env.close()
