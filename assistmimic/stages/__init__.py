@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -19,6 +20,8 @@ STAGES = {
     "inspect": "assistmimic.stages.inspect",
     "prior": "assistmimic.stages.prior",
     "eval": "assistmimic.stages.eval",
+    "experts": "assistmimic.stages.experts",
+    "expert": "assistmimic.stages.expert",
 }
 
 

@@ -1,0 +1,166 @@
+"""`stage=eval` on two-agent (expert) checkpoints: per-agent errors, failure reasons, contact, robustness."""
+
+import csv
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from assistmimic.config import EvalConfig, RunConfig, SimConfig
+from assistmimic.envs.config import AssistEnvConfig
+from assistmimic.rl.checkpoint import save_checkpoint
+from assistmimic.rl.config import PolicyConfig
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.stages.eval import run
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.errors import UserInputError
+from motion_lib.formats.phc import read_clips, write_clips
+from tests.conftest import REPO, robot_config, standard_impairment
+from tests.test_run_cli import run_cli
+
+SMPL_PRIOR_OBS, SMPL_ASSIST_OBS, SMPL_DOFS = 934, 525, 69
+
+
+def cut(clip: Clip, start: int, stop: int, name: str) -> Clip:
+    """Frames start..stop-1 of a two-person clip."""
+    return Clip(name, clip.fps, clip.skeleton,
+                [PersonMotion(p.root_pos[start:stop], p.root_rot[start:stop], p.joint_rot[start:stop]) for p in clip.persons])
+
+
+@pytest.fixture(scope="module")
+def clips_file(tmp_path_factory):
+    """Two short cuts of the demo 'help up': one inside the reference's hand-contact phase (from frame 51), one before it."""
+    help_up = {c.name: c for c in read_clips(REPO / "data" / "demo" / "assist.pkl")}["help_up_from_floor"]
+    path = tmp_path_factory.mktemp("clips") / "help_up.pkl"
+    write_clips(path, [cut(help_up, 45, 75, "contact"), cut(help_up, 0, 20, "no_contact")])
+    return path
+
+
+@pytest.fixture(scope="module")
+def chair_file(tmp_path_factory):
+    """Rising from a chair, evaluated in an open scene (no chair): the recipient falls."""
+    rise = {c.name: c for c in read_clips(REPO / "data" / "demo" / "assist.pkl")}["support_rise_from_chair"]
+    path = tmp_path_factory.mktemp("chair") / "rise.pkl"
+    write_clips(path, [cut(rise, 0, 40, "rise")])
+    return path
+
+
+def policy(obs_dims=(SMPL_PRIOR_OBS, SMPL_ASSIST_OBS), zero=True) -> ActorCritic:
+    """A small untrained policy; `zero`: its actions are exactly 0."""
+    net = ActorCritic(obs_dims, SMPL_DOFS, PolicyConfig(actor_hidden=[32], critic_hidden=[32], init_log_std=-2.9,
+                                                       mu_init_scale=0.01))
+    if zero:
+        with torch.no_grad():
+            net.mu.weight.zero_()
+    return net
+
+
+def save_expert(path, clips_path, policies=None, **metadata):
+    """An expert checkpoint as `stage=expert` writes it (residual actions, so zero actions follow the clip)."""
+    policies = policies or [policy(), policy()]
+    meta = {"task": "assist", "env_config": dataclasses.asdict(AssistEnvConfig(residual_actions=True)), "robot": "smpl",
+            "data": str(clips_path), "clips": ["contact", "no_contact"], **metadata}
+    save_checkpoint(path, {"iteration": 1, "policies": [p.saved_state() for p in policies], "metadata": meta})
+    return path
+
+
+def evaluate(run_dir, checkpoint, data=None, **stage):
+    """`stage=eval` called directly (as `run_stage` does, after making the run folder)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg = RunConfig(run_dir=str(run_dir), checkpoint=str(checkpoint), data=None if data is None else str(data),
+                    robot=robot_config(), sim=SimConfig(nthread=1), impairment=standard_impairment(),
+                    stage=EvalConfig(**stage))
+    return run(cfg, run_dir)
+
+
+def table(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_zero_residual_actions_track_both_agents_with_contact_and_a_robustness_sweep(tmp_path, clips_file):
+    summary = evaluate(tmp_path, save_expert(tmp_path / "expert.pt", clips_file), robustness=True)
+    json.dumps(summary, allow_nan=False)
+    assert summary["task"] == "assist" and summary["data"] == str(clips_file) and summary["clips"] == 2
+    rows = {row["clip"]: row for row in summary["per_clip"]}
+    assert set(rows) == {"contact", "no_contact"}
+    for row in rows.values():
+        assert row["success"] and row["failure"] is None and row["failed_at_s"] is None
+        assert 0 < row["supporter_mpjpe_mm"] < 100 and 0 < row["recipient_mpjpe_mm"] < 100
+        assert row["mpjpe_mm"] == pytest.approx((row["supporter_mpjpe_mm"] + row["recipient_mpjpe_mm"]) / 2, rel=1e-5)
+        assert row["max_error_m"] < 0.25 and row["peak_torque_nm"] > 0
+    assert summary["success_rate"] == 1.0
+    assert summary["mpjpe_mm"] == pytest.approx((rows["contact"]["mpjpe_mm"] + rows["no_contact"]["mpjpe_mm"]) / 2)
+    # Steps 6..29 of the contact cut are the reference's contact phase; the other cut has none.
+    assert rows["contact"]["contact_steps"] == 24 and 0.0 < rows["contact"]["contact_rate"] <= 1.0
+    assert rows["contact"]["support_force_z_n"] != 0.0
+    assert rows["no_contact"]["contact_steps"] == 0
+    assert rows["no_contact"]["contact_rate"] is None and rows["no_contact"]["support_force_z_n"] is None
+    assert summary["clips_with_contact"] == 1 and summary["contact_rate"] == rows["contact"]["contact_rate"]
+    assert summary["peak_torque_nm"] == max(row["peak_torque_nm"] for row in rows.values())
+
+    robust = summary["robustness"]
+    assert robust["recipient_mass_scale"] == 1.5 and robust["recipient_gain_scale"] == 0.5
+    assert robust["clips"] == 2 and 0.0 <= robust["success_rate"] <= 1.0 and len(robust["per_clip"]) == 2
+    assert 0.0 <= robust["contact_rate"] <= 1.0
+    # A heavier, weaker recipient sags further from the clip than the nominal one; the supporter is unchanged
+    # before the two touch.
+    assert robust["recipient_mpjpe_mm"] > 1.2 * summary["recipient_mpjpe_mm"]
+    robust_rows = {row["clip"]: row for row in robust["per_clip"]}
+    assert robust_rows["no_contact"]["supporter_mpjpe_mm"] == pytest.approx(rows["no_contact"]["supporter_mpjpe_mm"], rel=1e-3)
+
+    nominal_csv, robust_csv = table(tmp_path / "eval_clips.csv"), table(tmp_path / "eval_clips_robustness.csv")
+    assert [r["clip"] for r in nominal_csv] == ["contact", "no_contact"] and len(robust_csv) == 2
+    assert nominal_csv[1]["contact_rate"] == "" and float(nominal_csv[0]["contact_rate"]) == pytest.approx(
+        rows["contact"]["contact_rate"], rel=1e-3)
+
+
+def test_the_trained_clips_are_the_default_and_data_overrides_them(tmp_path, clips_file, chair_file):
+    checkpoint = save_expert(tmp_path / "expert.pt", clips_file, clips=["no_contact"])
+    summary = evaluate(tmp_path / "trained", checkpoint)
+    assert [row["clip"] for row in summary["per_clip"]] == ["no_contact"] and "robustness" not in summary
+    assert not (tmp_path / "trained" / "eval_clips_robustness.csv").exists()
+    summary = evaluate(tmp_path / "data", checkpoint, data=chair_file)
+    assert [row["clip"] for row in summary["per_clip"]] == ["rise"]
+
+
+def test_a_falling_recipient_fails_with_the_reason_that_fired_first(tmp_path, clips_file, chair_file):
+    checkpoint = save_expert(tmp_path / "expert.pt", clips_file)
+    (fell,) = evaluate(tmp_path / "a", checkpoint, data=chair_file, fall_head_drop=0.1)["per_clip"]
+    assert not fell["success"] and fell["failure"] == "recipient_fell" and 0 < fell["failed_at_s"] < 39 / 30
+    # Steps from the failure on do not count towards contact: it fell before the reference's contact phase (frame 24).
+    assert fell["failed_at_s"] < 24 / 30 and fell["contact_rate"] is None
+    (error,) = evaluate(tmp_path / "b", checkpoint, data=chair_file, fall_head_drop=10.0)["per_clip"]
+    assert not error["success"] and error["failure"] == "recipient_error" and error["failed_at_s"] > fell["failed_at_s"]
+    assert error["recipient_mpjpe_mm"] > 3 * error["supporter_mpjpe_mm"]
+
+
+def test_bad_two_agent_input_is_one_clear_error(tmp_path, clips_file):
+    expert = save_expert(tmp_path / "expert.pt", clips_file)
+    with pytest.raises(UserInputError, match="needs 2-person clips, but stand"):
+        evaluate(tmp_path, expert, data=REPO / "data" / "demo" / "single.pkl")
+    narrow = save_expert(tmp_path / "narrow.pt", clips_file, policies=[policy(), policy((SMPL_PRIOR_OBS,))])
+    with pytest.raises(UserInputError, match="the recipient policy takes 934 observations and gives 69 actions; "
+                                             "this robot's assist task has 1459 and 69"):
+        evaluate(tmp_path, narrow)
+    single = save_expert(tmp_path / "single.pt", clips_file, policies=[policy()])
+    with pytest.raises(UserInputError, match="holds 1 policies, but its assist task needs 2"):
+        evaluate(tmp_path, single)
+    with pytest.raises(UserInputError, match="robust_mass_scale and stage.robust_gain_scale must be positive"):
+        evaluate(tmp_path, expert, robustness=True, robust_gain_scale=0.0)
+    dance = save_expert(tmp_path / "dance.pt", clips_file, task="dance")
+    result = run_cli("stage=eval", f"checkpoint={dance}", f"run_dir={tmp_path / 'cli'}", tmp_path=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unknown task 'dance' in its metadata; stage=eval evaluates tracking and assist checkpoints" in result.stderr
+
+
+def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
+    run_dir = tmp_path / "eval"
+    result = run_cli("stage=eval", f"checkpoint={save_expert(tmp_path / 'expert.pt', clips_file)}", f"run_dir={run_dir}",
+                     "stage.robustness=true", "stage.robust_mass_scale=2.0", "sim.nthread=1", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stage"] == "eval" and summary["clips"] == 2 and summary["robustness"]["recipient_mass_scale"] == 2.0
+    assert "robustness (recipient 2x mass, 0.5x PD gains): success rate" in result.stdout
+    assert (run_dir / "eval_clips_robustness.csv").exists()
