@@ -178,6 +178,8 @@ class ExpertConfig:
     """Parallel two-person worlds (the top-level `num_envs=` overrides it)."""
     resume: bool = False
     """Continue the run in `run_dir` from its `last.pt`."""
+    evaluate: bool = True
+    """After training, score the start (`start.pt`) and the trained expert on its clips like `stage=eval` (in `eval_start/`, `eval/`)."""
     env: AssistEnvConfig = field(default_factory=AssistEnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     """Networks when training from scratch (`prior: null`); with a prior its architecture is used."""

@@ -129,3 +129,16 @@ def test_resets_on_the_demo_clips_match_the_reference_even_in_deep_bends():
     body = env.backend.body_state()
     assert (body.pos[:, 0] - ref.pos[:, 0]).norm(dim=-1).max() < 0.01
     env.close()
+
+
+def test_reference_amp_histories_from_the_table_match_the_motion_library():
+    env = make_env(num_envs=2)
+    table_obs = env.reference_amp_obs(64, torch.Generator().manual_seed(5))
+    gen = torch.Generator().manual_seed(5)  # the same draws: clip ids, then the end step of each history
+    clip_ids = torch.randint(env.library.num_clips, (64,), generator=gen)
+    _, _, steps = env._amp_table
+    last = (torch.rand(64, generator=gen) * steps[clip_ids]).long()
+    direct = env._reference_amp_history(clip_ids, last.float() * env.dt)[:, 0]
+    torch.testing.assert_close(table_obs, direct, atol=1e-4, rtol=1e-4)
+    assert (last < steps[clip_ids]).all()
+    env.close()

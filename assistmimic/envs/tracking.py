@@ -11,6 +11,7 @@ observations built against the reference one step ahead (where the policy should
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -223,21 +224,40 @@ class TrackingEnv(VecEnv):
         return torch.stack([amp_features(state.pos[:, a], state.rot[:, a], state.lin_vel[:, a], state.ang_vel[:, a])
                             for a in range(self.num_agents)], dim=1)
 
+    def _reference_amp_features(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(n, A, amp_dim) AMP features of every person of the reference at `times` (n,)."""
+        ref = self.library.sample(clip_ids, times)
+        return torch.stack([
+            amp_features(ref.pos[:, p], quat_to_matrix(ref.quat[:, p]), ref.lin_vel[:, p], ref.ang_vel[:, p])
+            for p in range(self.num_agents)], dim=1).cpu()
+
     def _reference_amp_history(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """(n, A, amp_steps, amp_dim) AMP features of the reference at times t, t - dt, ... (clamped at 0)."""
         n, k = clip_ids.numel(), self.amp_steps
         offsets = torch.arange(k, dtype=torch.float32) * self.dt
-        ref = self.library.sample(clip_ids.repeat_interleave(k), (times[:, None] - offsets).reshape(-1))
-        features = torch.stack([
-            amp_features(ref.pos[:, p], quat_to_matrix(ref.quat[:, p]), ref.lin_vel[:, p], ref.ang_vel[:, p])
-            for p in range(self.num_agents)], dim=1)
-        return features.reshape(n, k, self.num_agents, -1).transpose(1, 2).cpu()
+        features = self._reference_amp_features(clip_ids.repeat_interleave(k), (times[:, None] - offsets).reshape(-1))
+        return features.reshape(n, k, self.num_agents, -1).transpose(1, 2)
+
+    @cached_property
+    def _amp_table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The reference's AMP features on each clip's policy-step grid t = 0, dt, 2 dt, ...: (rows, A, amp_dim)
+        features, (C,) first row and (C,) number of rows of each clip. Built once, in chunks."""
+        steps = (self.library.clip_duration.cpu() / self.dt + 1e-6).floor().long() + 1
+        start = torch.cumsum(steps, 0) - steps
+        clip_ids = torch.repeat_interleave(torch.arange(steps.numel()), steps)
+        times = (torch.arange(clip_ids.numel()) - start[clip_ids]).float() * self.dt
+        chunks = [self._reference_amp_features(clip_ids[i:i + 8192], times[i:i + 8192])
+                  for i in range(0, clip_ids.numel(), 8192)]
+        return torch.cat(chunks), start, steps
 
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
-        """(n, amp_steps, amp_dim) reference AMP histories of person `agent` at random clip times."""
+        """(n, amp_steps, amp_dim) reference AMP histories of person `agent` ending at random policy steps of
+        random clips (looked up in a table of the clips' features, earlier steps clamped at the clip start)."""
+        table, start, steps = self._amp_table
         clip_ids = torch.randint(self.library.num_clips, (n,), generator=generator)
-        times = torch.rand(n, generator=generator) * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
-        return self._reference_amp_history(clip_ids, times)[:, agent]
+        last = (torch.rand(n, generator=generator) * steps[clip_ids]).long().clamp(max=steps[clip_ids] - 1)
+        rows = start[clip_ids, None] + (last[:, None] - torch.arange(self.amp_steps)).clamp(min=0)
+        return table[rows, agent]
 
     def close(self) -> None:
         self.backend.close()

@@ -5,7 +5,9 @@ in the assist environment; each has its own policy, PPO learner and AMP discrimi
 the same rollouts (joint PPO; `stage.runner.sequential_period` for the sequential ablation). Both
 policies start from the single-person prior `stage.prior` by zero-padded widening, so their first
 actions are exactly the prior's (`stage.prior=null`: from scratch, the "no init" ablation).
-Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=true` continues a run.
+Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`, and `start.pt`: the policies before
+training); `stage.resume=true` continues a run. With `stage.evaluate` (default) the start and the
+trained expert are then scored on the trained clips by `stage=eval`'s rules (`eval_start/`, `eval/`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.config import ExpertConfig, RunConfig
+from assistmimic.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.rl.checkpoint import load_training_checkpoint
+from assistmimic.rl.checkpoint import load_training_checkpoint, save_checkpoint
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
+from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
@@ -31,6 +34,8 @@ from motion_lib.motion_library import MotionLibrary
 
 TASK = "assist"
 """The `metadata["task"]` of two-agent checkpoints."""
+START_CHECKPOINT = "start.pt"
+"""The policies before training (the widened prior), for comparison."""
 
 
 def select_clips(clips: list[Clip], names: list[str], source: Path) -> list[Clip]:
@@ -89,6 +94,9 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     metadata = {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
                 "clips": [clip.name for clip in clips], "prior": stage.prior,
                 "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+    start_checkpoint = run_dir / START_CHECKPOINT
+    if not start_checkpoint.exists():
+        save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
     if stage.resume:
         last = run_dir / "last.pt"
@@ -99,9 +107,25 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     start = time.perf_counter()
     runner.learn()
     env.close()
-    return {
+    summary = {
         "data": str(data), "clips": metadata["clips"], "prior": stage.prior, "iterations": runner.iteration,
         "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
         "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
         "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
     }
+    if stage.evaluate:
+        summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)
+                                 for name, checkpoint, folder in (("start", START_CHECKPOINT, "eval_start"),
+                                                                   ("trained", "last.pt", "eval"))}
+        before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]
+        print(f"success rate {before['success_rate']:.2f} -> {after['success_rate']:.2f}, MPJPE "
+              f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'})")
+    return summary
+
+
+def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path) -> dict:
+    """`stage=eval` of a two-agent checkpoint on the clips it was trained on, written to `eval_dir`."""
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    eval_cfg = dataclasses.replace(cfg, checkpoint=str(checkpoint), data=None, num_envs=None, stage=EvalConfig())
+    summary = eval_stage.run(eval_cfg, eval_dir)
+    return {key: value for key, value in summary.items() if key != "per_clip"}
