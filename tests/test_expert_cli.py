@@ -1,0 +1,72 @@
+"""`stage=expert` trains a two-agent expert from the widened prior (or from scratch), resumes, evaluates."""
+
+import json
+
+import torch
+
+from tests.conftest import REPO
+from tests.test_prior_cli import TINY, iterations
+from tests.test_run_cli import run_cli
+
+
+def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
+    run_dir = tmp_path / "expert"
+    result = run_cli("stage=expert", "max_iterations=2", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 2 and summary["clips"] == ["help_up_from_floor"]
+    saved = torch.load(run_dir / "last.pt", weights_only=True)
+    assert len(saved["policies"]) == 2 and saved["metadata"]["task"] == "assist"
+    assert saved["metadata"]["env_config"]["residual_actions"] is True
+    # Both policies are the prior's [256, 256] networks with the assistive inputs appended.
+    assert [p["spec"]["obs_dims"] for p in saved["policies"]] == [[934, 525], [934, 525]]
+    start = torch.load(run_dir / "start.pt", weights_only=True)
+    assert start["iteration"] == 0 and not torch.equal(start["policies"][0]["state_dict"]["actor_mlp.0.weight"],
+                                                       saved["policies"][0]["state_dict"]["actor_mlp.0.weight"])
+    for name in ("start", "trained"):
+        scores = summary["evaluation"][name]
+        assert 0.0 <= scores["success_rate"] <= 1.0 and scores["supporter_mpjpe_mm"] > 0 and scores["clips"] == 1
+    assert (run_dir / "eval" / "eval_clips.csv").exists() and (run_dir / "eval_start" / "eval_clips.csv").exists()
+    assert "start -> trained" in result.stdout
+    # Per-term episode sums of both agents are logged.
+    record = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"rollout/terms/contact/agent0", "rollout/terms/head_height/agent1", "env/hand_contact"} <= record.keys()
+
+    result = run_cli("stage=expert", "max_iterations=3", "stage.resume=true", "stage.evaluate=false",
+                     f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert iterations(run_dir) == [1, 2, 3] and "resumed from" in result.stdout
+
+
+def test_ablation_switches_train_from_scratch_without_redirection_contact_reward_or_joint_updates(tmp_path):
+    run_dir = tmp_path / "ablation"
+    result = run_cli("stage=expert", "max_iterations=2", f"run_dir={run_dir}", "stage.prior=null",
+                     "stage.env.redirection=false", "stage.env.contact_facilitation=false",
+                     "stage.runner.sequential_period=1", "stage.evaluate=false",
+                     f"data={REPO / 'data/demo/assist.pkl'}", "stage.clips=[support_rise_from_chair]", "scene=chair",
+                     *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    saved = torch.load(run_dir / "last.pt", weights_only=True)
+    env_config = saved["metadata"]["env_config"]
+    assert env_config["redirection"] is False and env_config["contact_facilitation"] is False
+    assert saved["metadata"]["prior"] is None and saved["metadata"]["clips"] == ["support_rise_from_chair"]
+    assert saved["policies"][0]["spec"]["config"]["actor_hidden"] == [32, 32]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    # Sequential training: agent 0 learns in iteration 1, agent 1 in iteration 2.
+    assert "ppo/agent0/value_loss" in records[0] and "ppo/agent1/value_loss" not in records[0]
+    assert "ppo/agent1/value_loss" in records[1] and "ppo/agent0/value_loss" not in records[1]
+    assert all(r["rollout/terms/contact/agent0"] >= 0 for r in records)
+
+
+def test_bad_expert_input_is_one_sentence(tmp_path):
+    result = run_cli("stage=expert", f"data={REPO / 'data/demo/single.pkl'}", f"run_dir={tmp_path / 'a'}", *TINY,
+                     tmp_path=tmp_path)
+    assert result.returncode == 2 and "needs 2-person clips" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("stage=expert", f"data={REPO / 'data/demo/assist.pkl'}", "stage.clips=[dance]",
+                     f"run_dir={tmp_path / 'b'}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 2 and "no clip(s) dance" in result.stderr
+    result = run_cli("stage=expert", "stage.env.residual_actions=false", f"run_dir={tmp_path / 'c'}", *TINY,
+                     tmp_path=tmp_path)
+    assert result.returncode == 2 and "residual_actions=true" in result.stderr
+    result = run_cli("stage=expert", "stage.prior=missing.pt", f"run_dir={tmp_path / 'd'}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 2 and "missing.pt" in result.stderr and "Traceback" not in result.stderr
