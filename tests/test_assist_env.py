@@ -22,7 +22,7 @@ from assistmimic.stages.expert import initial_policies, prior_path
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 from motion_lib.skeleton import get_skeleton
-from tests.conftest import build_backend, robot_config, standard_impairment
+from tests.conftest import REPO, build_backend, robot_config, standard_impairment
 
 SKELETON = get_skeleton("smpl")
 LAYOUT = HandLayout.of(SKELETON)
@@ -216,4 +216,35 @@ def test_every_environment_creates_resets_and_steps_without_nan(name):
         for tensor in [*result.obs, *result.final_obs, result.rewards, *result.reward_terms.values(), *result.amp_obs]:
             assert torch.isfinite(tensor).all()
         assert result.rewards.shape == (3, env.num_agents)
+    env.close()
+
+
+def test_a_phc_checkpoint_becomes_a_prior_the_experts_start_from(assist_clips, tmp_path):
+    import importlib.util
+
+    from tests.test_rl_import import prefixed, sequential
+
+    spec = importlib.util.spec_from_file_location("import_phc_prior", REPO / "scripts" / "import_phc_prior.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    torch.manual_seed(0)
+    model = {"running_mean_std.running_mean": torch.randn(934, dtype=torch.float64),
+             "running_mean_std.running_var": torch.rand(934, dtype=torch.float64) + 0.5,
+             "running_mean_std.count": torch.tensor(1e6, dtype=torch.float64), "a2c_network.sigma": torch.full((69,), -2.9)}
+    model.update(prefixed(sequential([934, 32], True), "a2c_network.actor_mlp"))
+    model.update(prefixed(torch.nn.Linear(32, 69), "a2c_network.mu"))
+    model.update(prefixed(sequential([934, 16], True), "a2c_network.critic_mlp"))
+    model.update(prefixed(torch.nn.Linear(16, 1), "a2c_network.value"))
+    torch.save({"model": model, "epoch": 1}, tmp_path / "phc.pth")
+    script.import_prior(tmp_path / "phc.pth", tmp_path / "prior.pt", "smpl")
+
+    env = make_env(assist_clips)
+    obs = env.reset()
+    stage = ExpertConfig(prior=str(tmp_path / "prior.pt"), env=AssistEnvConfig(residual_actions=False))
+    policies = initial_policies(env, stage, "smpl")
+    imported = ActorCritic.from_saved_state(load_training_checkpoint(tmp_path / "prior.pt")["policies"][0])
+    assert torch.equal(policies[1].act_deterministic(obs[1]), imported.act_deterministic(obs[1][:, :934]))
+    stage.env.residual_actions = True  # PHC's absolute targets
+    with pytest.raises(UserInputError, match="residual_actions=false"):
+        initial_policies(env, stage, "smpl")
     env.close()

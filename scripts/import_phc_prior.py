@@ -1,0 +1,41 @@
+"""Turn a PHC / rl_games checkpoint into a prior file `stage=expert stage.prior=<out.pt>` starts from:
+`python scripts/import_phc_prior.py <phc.pth> <out.pt> [--robot smpl]`. PHC policies output absolute PD
+targets, so train the experts with `stage.env.residual_actions=false`."""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistmimic.rl.checkpoint import save_checkpoint  # noqa: E402
+from assistmimic.rl.rl_games_import import import_rl_games_checkpoint  # noqa: E402
+from motion_lib.errors import UserInputError  # noqa: E402
+
+
+def import_prior(source: Path, output: Path, robot: str) -> dict:
+    """Write the imported policy as a one-policy checkpoint with the metadata the expert stage checks."""
+    policy = import_rl_games_checkpoint(source, activation="silu", learn_log_std=False)
+    state = {"iteration": 0, "policies": [policy.saved_state()],
+             "metadata": {"robot": robot, "env_config": {"residual_actions": False}, "imported_from": str(source)}}
+    save_checkpoint(output, state)
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--robot", default="smpl", help="the robot config the policy drives (smpl or smplx)")
+    args = parser.parse_args()
+    try:
+        state = import_prior(args.checkpoint, args.output, args.robot)
+    except UserInputError as err:
+        sys.exit(f"error: {err}")
+    policy = state["policies"][0]["spec"]
+    print(f"wrote {args.output}: {sum(policy['obs_dims'])} observations -> {policy['action_dim']} actions; "
+          "train experts from it with stage.env.residual_actions=false")
+
+
+if __name__ == "__main__":
+    main()
