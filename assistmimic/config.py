@@ -148,15 +148,13 @@ class InspectConfig:
 
 
 @dataclass
-class PriorConfig:
-    name: str = "prior"
-    default_data: str = "data/demo/single.pkl"
-    """Clips used when the run gives no `data=` (the built-in single-person demo clips)."""
+class TrainingConfig:
+    """What every training stage (prior, expert, experts) configures."""
+
     num_envs: int = 64
-    """Parallel single-person worlds (the top-level `num_envs=` overrides it)."""
+    """Parallel worlds (the top-level `num_envs=` overrides it)."""
     resume: bool = False
     """Continue the run in `run_dir` from its `last.pt` (iteration, optimiser, normalisers, RNG)."""
-    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     amp: AMPConfig = field(default_factory=AMPConfig)
@@ -164,7 +162,15 @@ class PriorConfig:
 
 
 @dataclass
-class ExpertConfig:
+class PriorConfig(TrainingConfig):
+    name: str = "prior"
+    default_data: str = "data/demo/single.pkl"
+    """Clips used when the run gives no `data=` (the built-in single-person demo clips)."""
+    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+
+
+@dataclass
+class ExpertConfig(TrainingConfig):
     name: str = "expert"
     default_data: str = "data/demo/assist.pkl"
     """Clips used when the run gives no `data=` (the built-in two-person demo clips)."""
@@ -173,19 +179,11 @@ class ExpertConfig:
     clips: list[str] = field(default_factory=list)
     """Names of the clips of `data=` to train on (one clip, or a cluster); empty: every clip of the file."""
     prior: str | None = "data/prior/smpl_prior_cpu.pt"
-    """Prior checkpoint both policies start from (zero-widened first layer); null trains from scratch (the "no init" ablation)."""
-    num_envs: int = 64
-    """Parallel two-person worlds (the top-level `num_envs=` overrides it)."""
-    resume: bool = False
-    """Continue the run in `run_dir` from its `last.pt`."""
+    """Prior checkpoint both policies start from (zero-widened first layer); null trains from scratch (the "no init" ablation)
+    with the networks of `policy` (with a prior, the prior's architecture is used)."""
     evaluate: bool = True
     """After training, score the start (`start.pt`) and the trained expert on its clips like `stage=eval` (in `eval_start/`, `eval/`)."""
     env: AssistEnvConfig = field(default_factory=AssistEnvConfig)
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    """Networks when training from scratch (`prior: null`); with a prior its architecture is used."""
-    ppo: PPOConfig = field(default_factory=PPOConfig)
-    amp: AMPConfig = field(default_factory=AMPConfig)
-    runner: RunnerConfig = field(default_factory=RunnerConfig)
 
 
 @dataclass

@@ -13,7 +13,6 @@ trained expert are then scored on the trained clips by `stage=eval`'s rules (`ev
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import torch
@@ -21,13 +20,13 @@ import torch
 from assistmimic.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.checkpoint import load_training_checkpoint, save_checkpoint
-from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
+from assistmimic.stages.training import train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
@@ -98,21 +97,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
-    if stage.resume:
-        last = run_dir / "last.pt"
-        if not last.exists():
-            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
-        runner.resume(last)
-        print(f"resumed from {last} at iteration {runner.iteration}")
-    start = time.perf_counter()
-    runner.learn()
-    env.close()
-    summary = {
-        "data": str(data), "clips": metadata["clips"], "prior": stage.prior, "iterations": runner.iteration,
-        "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
-        "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
-        "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
-    }
+    summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior, **train(runner, run_dir, stage.resume)}
     if stage.evaluate:
         summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)
                                  for name, checkpoint, folder in (("start", START_CHECKPOINT, "eval_start"),

@@ -9,19 +9,17 @@ Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=t
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import torch
 
 from assistmimic.config import PriorConfig, RunConfig
 from assistmimic.envs.tracking import TrackingEnv
-from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from assistmimic.stages.common import load_clips
-from motion_lib.errors import UserInputError
+from assistmimic.stages.training import train
 from motion_lib.motion_library import MotionLibrary
 
 
@@ -37,19 +35,4 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     policy = ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)
     metadata = {"env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data)}
     runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
-    if stage.resume:
-        last = run_dir / "last.pt"
-        if not last.exists():
-            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
-        runner.resume(last)
-        print(f"resumed from {last} at iteration {runner.iteration}")
-    start = time.perf_counter()
-    runner.learn()
-    env.close()
-    return {
-        "data": str(data), "clips": len(clips), "iterations": runner.iteration,
-        "checkpoint": str(run_dir / "last.pt"), "seconds": round(time.perf_counter() - start, 1),
-        "env_steps": runner.total_env_steps, "diverged_worlds": backend.diverged_total,
-        "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
-    }
-
+    return {"data": str(data), "clips": len(clips), **train(runner, run_dir, stage.resume)}

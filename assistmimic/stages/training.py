@@ -1,0 +1,29 @@
+"""What the training stages (prior, expert) share: resuming, running the runner, the summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from assistmimic.rl.logger import METRICS_FILE, read_metrics
+from assistmimic.rl.runner import LAST_CHECKPOINT, OnPolicyRunner
+from motion_lib.errors import UserInputError
+
+
+def train(runner: OnPolicyRunner, run_dir: Path, resume: bool) -> dict:
+    """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env.
+    Returns the training part of the stage's summary."""
+    last = run_dir / LAST_CHECKPOINT
+    if resume:
+        if not last.exists():
+            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
+        runner.resume(last)
+        print(f"resumed from {last} at iteration {runner.iteration}")
+    start = time.perf_counter()
+    runner.learn()
+    runner.env.close()
+    return {
+        "iterations": runner.iteration, "checkpoint": str(last), "seconds": round(time.perf_counter() - start, 1),
+        "env_steps": runner.total_env_steps, "diverged_worlds": runner.env.backend.diverged_total,
+        "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
+    }
