@@ -26,7 +26,7 @@ from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
-from assistmimic.stages.training import train
+from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
@@ -81,9 +81,7 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ExpertConfig = cfg.stage
-    if cfg.max_iterations is not None:
-        stage.runner.max_iterations = cfg.max_iterations
-    stage.runner.seed = cfg.seed
+    apply_run_overrides(cfg, stage)
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
     torch.manual_seed(cfg.seed)

@@ -19,15 +19,13 @@ from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from assistmimic.stages.common import load_clips
-from assistmimic.stages.training import train
+from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.motion_library import MotionLibrary
 
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: PriorConfig = cfg.stage
-    if cfg.max_iterations is not None:
-        stage.runner.max_iterations = cfg.max_iterations
-    stage.runner.seed = cfg.seed
+    apply_run_overrides(cfg, stage)
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     torch.manual_seed(cfg.seed)
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, cfg.num_envs or stage.num_envs)

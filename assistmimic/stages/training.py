@@ -5,9 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from assistmimic.config import RunConfig, TrainingConfig
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import LAST_CHECKPOINT, OnPolicyRunner
 from motion_lib.errors import UserInputError
+
+
+def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
+    """The top-level `max_iterations=` and `seed` into the stage's runner settings."""
+    if cfg.max_iterations is not None:
+        stage.runner.max_iterations = cfg.max_iterations
+    stage.runner.seed = cfg.seed
 
 
 def train(runner: OnPolicyRunner, run_dir: Path, resume: bool) -> dict:
