@@ -28,6 +28,7 @@ from assistmimic.envs.assistive import (
     contact_reward,
     near_hands,
     redirect_hand_targets,
+    touching,
     tracked_body_weights,
     wrist_to_partner_distance,
 )
@@ -66,28 +67,24 @@ class AssistEnv(TrackingEnv):
         return weights
 
     # --- the task -----------------------------------------------------------------------------
-    def _hand_distance(self, state: BodyState) -> torch.Tensor:
-        """(N, 2) each supporter wrist's distance to the recipient's nearest upper-body joint."""
-        return wrist_to_partner_distance(state.pos[:, SUPPORTER], state.pos[:, RECIPIENT], self.layout)
-
-    def _redirected(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
-        """The reference with the supporter's hand targets redirected (when switched on and the roots are close)."""
+    def _redirected(self, state: BodyState, reference: list[Bodies], close: torch.Tensor) -> list[Bodies]:
+        """The reference with the supporter's hand targets redirected in the worlds `close` (N,) (when switched on)."""
         if not self.cfg.redirection:
             return reference
         sup = reference[SUPPORTER]
-        pos = redirect_hand_targets(sup.pos, reference[RECIPIENT].pos, state.pos[:, RECIPIENT], self._close(state), self.layout)
+        pos = redirect_hand_targets(sup.pos, reference[RECIPIENT].pos, state.pos[:, RECIPIENT], close, self.layout)
         return [Bodies(pos, sup.rot, sup.lin_vel, sup.ang_vel), reference[RECIPIENT]]
 
     def _observed_targets(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
-        return self._redirected(state, reference)
+        return self._redirected(state, reference, self._close(state))
 
     def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:
-        targets = self._redirected(state, reference)
-        distance = self._hand_distance(state)
+        close = self._close(state)
+        targets = self._redirected(state, reference, close)
+        distance = wrist_to_partner_distance(state.pos[:, SUPPORTER], state.pos[:, RECIPIENT], self.layout)
         tracked = torch.ones(self.num_envs, 2, self.backend.num_bodies)
         if self.cfg.contact_facilitation:
-            tracked[:, SUPPORTER] = tracked_body_weights(near_hands(distance, self.cfg.contact_distance), self.layout,
-                                                         self.backend.num_bodies)
+            tracked[:, SUPPORTER] = tracked_body_weights(near_hands(distance, self.cfg.contact_distance), self.layout)
         torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
         hand_force = self.backend.hand_contact_force()
         per_agent = [tracking_terms(Bodies.simulated(state, a), targets[a], torque[:, a], joint_vel[:, a], tracked[:, a])
@@ -97,14 +94,13 @@ class AssistEnv(TrackingEnv):
         terms["contact"] = torch.stack([supporter_contact, torch.zeros_like(supporter_contact)], dim=1)
         head_height = state.pos[:, RECIPIENT, self.layout.head, 2].clamp(0.0, 2.0)
         terms["head_height"] = head_height[:, None].expand(-1, 2).clone()
-        touching = hand_force[:, SUPPORTER].norm(dim=-1) > 1e-3
         metrics = {
-            "hand_contact": touching.any(-1).float(),
+            "hand_contact": touching(hand_force[:, SUPPORTER]).any(-1).float(),
             "support_force_z_n": hand_force[:, SUPPORTER, :, 2].sum(-1),
             "peak_torque_nm": torque.abs().amax(dim=(1, 2)),
             "recipient_head_height_m": state.pos[:, RECIPIENT, self.layout.head, 2],
             "recipient_head_drop_m": reference[RECIPIENT].pos[:, self.layout.head, 2] - state.pos[:, RECIPIENT, self.layout.head, 2],
-            "redirected": self._close(state).float() if self.cfg.redirection else torch.zeros(self.num_envs),
+            "redirected": (close & self.cfg.redirection).float(),
         }
         return TaskStep(terms=terms, targets=targets, tracked=tracked, metrics=metrics)
 

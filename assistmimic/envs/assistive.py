@@ -36,14 +36,18 @@ class HandLayout:
     upper_body: torch.Tensor
     """(U,) recipient bodies a supporting hand aims at: everything above the pelvis but the legs."""
     head: int
+    hand_of_body: torch.Tensor
+    """(B,) the hand (0 left, 1 right) each body belongs to, -1 for bodies of no hand."""
 
     @classmethod
     def of(cls, skeleton: Skeleton) -> HandLayout:
-        hands = [skeleton.indices(skeleton.hand_body_names(side)) for side in ("L", "R")]
+        hands = torch.as_tensor([list(skeleton.indices(skeleton.hand_body_names(side))) for side in ("L", "R")])
         upper = [b for b, group in enumerate(skeleton.groups) if b > 0 and group not in LOWER_BODY_GROUPS]
+        hand_of_body = torch.full((skeleton.num_bodies,), -1, dtype=torch.long)
+        hand_of_body[hands[0]], hand_of_body[hands[1]] = 0, 1
         return cls(
             wrists=torch.tensor([skeleton.index("L_Wrist"), skeleton.index("R_Wrist")]),
-            hands=torch.as_tensor([list(h) for h in hands]), upper_body=torch.tensor(upper), head=skeleton.index("Head"),
+            hands=hands, upper_body=torch.tensor(upper), head=skeleton.index("Head"), hand_of_body=hand_of_body,
         )
 
 
@@ -73,24 +77,26 @@ def contact_reward(distance: torch.Tensor, hand_force_w: torch.Tensor, contact_d
     distance: (N, 2); hand_force_w: (N, 2K, 3) in the scene's hand sensor order (left hand first).
     """
     magnitude = hand_force_w.norm(dim=-1).reshape(distance.shape[0], 2, -1)  # (N, 2, K)
-    touching = (magnitude > CONTACT_THRESHOLD).float()
-    quality = (touching * torch.exp(magnitude - 1.0).clamp(max=1.0)).sum(-1)
+    in_contact = touching(hand_force_w).reshape(magnitude.shape).float()
+    quality = (in_contact * torch.exp(magnitude - 1.0).clamp(max=1.0)).sum(-1)
     per_hand = 0.5 * torch.exp(-2.5 * distance) * quality + 0.05
     return torch.where(near_hands(distance, contact_distance), per_hand, torch.zeros_like(per_hand)).sum(-1)
 
 
-def tracked_body_weights(near: torch.Tensor, layout: HandLayout, num_bodies: int) -> torch.Tensor:
+def tracked_body_weights(near: torch.Tensor, layout: HandLayout) -> torch.Tensor:
     """(N, B) 1 for bodies in the supporter's tracking terms, 0 for the bodies of hands that are near.
 
     near: (N, 2) from `near_hands`. Built out of place (a masked copy would not reach the result).
     """
-    hand_of_body = torch.full((num_bodies,), -1, dtype=torch.long)
-    for side in range(2):
-        hand_of_body[layout.hands[side]] = side
-    is_hand = hand_of_body >= 0
-    dropped = torch.zeros(near.shape[0], num_bodies, dtype=torch.bool)
-    dropped[:, is_hand] = near[:, hand_of_body[is_hand]]
+    is_hand = layout.hand_of_body >= 0
+    dropped = torch.zeros(near.shape[0], layout.hand_of_body.numel(), dtype=torch.bool)
+    dropped[:, is_hand] = near[:, layout.hand_of_body[is_hand]]
     return (~dropped).float()
+
+
+def touching(hand_force_w: torch.Tensor) -> torch.Tensor:
+    """(..., H) bool: hand body pushes on the partner with more than CONTACT_THRESHOLD, from (..., H, 3) forces."""
+    return hand_force_w.norm(dim=-1) > CONTACT_THRESHOLD
 
 
 def redirect_hand_targets(ref_sup_pos_w: torch.Tensor, ref_rec_pos_w: torch.Tensor, sim_rec_pos_w: torch.Tensor,
@@ -132,9 +138,9 @@ def assistive_observation(own, partner, own_hand_force_w: torch.Tensor, partner_
         rotate(heading_inv, partner.lin_vel).reshape(n, -1),
         rotate(heading_inv, partner.ang_vel).reshape(n, -1),
         rotate(heading_inv, to_wrists).reshape(n, -1),
-        (own_hand_force_w.norm(dim=-1) > CONTACT_THRESHOLD).float(),
+        touching(own_hand_force_w).float(),
         FORCE_SCALE * rotate(heading_inv, own_hand_force_w).reshape(n, -1),
-        (partner_hand_force_w.norm(dim=-1) > CONTACT_THRESHOLD).float(),
+        touching(partner_hand_force_w).float(),
         torch.full((n, 1), float(role)),
     ], dim=-1)
 

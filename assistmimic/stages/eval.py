@@ -161,16 +161,7 @@ def evaluate_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list
     measures = Measures(rules=(FailureRule("body_error", "body_pos_error_m", failure_distance),),
                         sums=("body_pos_error_m", "body_pos_error_local_m"), peaks=("body_pos_error_m",))
     episodes = track_clips(env, policies, clip_ids, measures)
-    rows = []
-    for i, clip_id in enumerate(clip_ids):
-        count = max(int(episodes.steps[i]), 1)
-        rows.append({
-            **_outcome(env, episodes, i, clip_id),
-            "mpjpe_mm": 1000 * float(episodes.sums["body_pos_error_m"][i]) / count,
-            "mpjpe_local_mm": 1000 * float(episodes.sums["body_pos_error_local_m"][i]) / count,
-            "max_error_m": float(episodes.peaks["body_pos_error_m"][i]),
-        })
-    return rows
+    return [_tracking_columns(env, episodes, i, clip_id) for i, clip_id in enumerate(clip_ids)]
 
 
 def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids: list[int], failure_distance: float,
@@ -188,18 +179,26 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
     episodes = track_clips(env, policies, clip_ids, measures, contact)
     rows = []
     for i, clip_id in enumerate(clip_ids):
-        count = max(int(episodes.steps[i]), 1)
         rows.append({
-            **_outcome(env, episodes, i, clip_id), "failure": episodes.reasons[i],
-            "mpjpe_mm": 1000 * float(episodes.sums["body_pos_error_m"][i]) / count,
-            **{f"{role}_mpjpe_mm": 1000 * float(episodes.sums[f"{role}_body_pos_error_m"][i]) / count for role in ROLES},
-            "mpjpe_local_mm": 1000 * float(episodes.sums["body_pos_error_local_m"][i]) / count,
-            "max_error_m": float(episodes.peaks["body_pos_error_m"][i]),
+            **_tracking_columns(env, episodes, i, clip_id), "failure": episodes.reasons[i],
+            **{f"{role}_mpjpe_mm": _mean_mm(episodes, f"{role}_body_pos_error_m", i) for role in ROLES},
             "contact_steps": int(episodes.phase_steps[i]), "contact_rate": _phase_mean(episodes, "hand_contact", i),
             "support_force_z_n": _phase_mean(episodes, "support_force_z_n", i),
             "peak_torque_nm": float(episodes.peaks["peak_torque_nm"][i]),
         })
     return rows
+
+
+def _tracking_columns(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int) -> dict:
+    """World i's outcome, MPJPE (global, root-relative; mean over agents) and largest mean body error."""
+    return {**_outcome(env, episodes, i, clip_id), "mpjpe_mm": _mean_mm(episodes, "body_pos_error_m", i),
+            "mpjpe_local_mm": _mean_mm(episodes, "body_pos_error_local_m", i),
+            "max_error_m": float(episodes.peaks["body_pos_error_m"][i])}
+
+
+def _mean_mm(episodes: Episodes, name: str, i: int) -> float:
+    """World i's mean of metric `name` (metres) over its tracked steps, in millimetres."""
+    return 1000 * float(episodes.sums[name][i]) / max(int(episodes.steps[i]), 1)
 
 
 def _phase_mean(episodes: Episodes, name: str, i: int) -> float | None:
