@@ -13,6 +13,7 @@ from hydra.core.config_store import ConfigStore
 
 from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+from distill.config import DAggerConfig, FineTuneConfig
 
 
 @dataclass
@@ -201,6 +202,22 @@ class ExpertsConfig(ExpertConfig):
 
 
 @dataclass
+class DistillConfig(TrainingConfig):
+    """`stage=distill`: DAgger from the experts of `experts=` into one student pair; `policy` is the student's
+    networks, `ppo`/`amp`/`runner` the optional fine-tune's settings (`finetune.iterations` > 0)."""
+
+    name: str = "distill"
+    held_out: list[str] = field(default_factory=list)
+    """Clips of `data=` left out of distillation although an expert has them (clips without an expert are held out anyway)."""
+    student_init: str | None = None
+    """A two-agent checkpoint (a previous student, an expert) the student starts from; null: fresh networks of `policy`."""
+    evaluate: bool = True
+    """After training, score the student and the experts on the training and held-out clips (`eval/`)."""
+    dagger: DAggerConfig = field(default_factory=DAggerConfig)
+    finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
+
+
+@dataclass
 class EvalConfig:
     name: str = "eval"
     default_data: str = "data/demo/single.pkl"
@@ -238,6 +255,8 @@ class RunConfig:
     """stage=convert: the pickle to write."""
     checkpoint: str | None = None
     """stage=eval: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
+    experts: str | None = None
+    """stage=distill: the experts to distil (a `stage=experts` run_dir, its `experts/` folder or its `index.json`)."""
     robot: RobotConfig = field(default_factory=RobotConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -260,3 +279,4 @@ def register_configs() -> None:
     cs.store(group="stage", name="eval_schema", node=EvalConfig)
     cs.store(group="stage", name="expert_schema", node=ExpertConfig)
     cs.store(group="stage", name="experts_schema", node=ExpertsConfig)
+    cs.store(group="stage", name="distill_schema", node=DistillConfig)

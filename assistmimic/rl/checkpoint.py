@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import pickle
 import random
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,38 @@ def export_policies(checkpoint: str | Path, output: str | Path) -> dict[str, Any
     exported = {key: state[key] for key in POLICY_FILE_KEYS if key in state}
     save_checkpoint(output, exported)
     return exported
+
+
+LAST_CHECKPOINT = "last.pt"
+"""The newest checkpoint of a training run (a copy of its newest `model_<iteration>.pt`)."""
+MODEL_CHECKPOINT = re.compile(r"model_(\d+)\.pt")
+
+
+def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
+    return Path(run_dir) / f"model_{iteration}.pt"
+
+
+def model_checkpoint_iterations(run_dir: str | Path) -> list[int]:
+    """Iterations of the `model_<iteration>.pt` files in run_dir."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    return [int(match.group(1)) for path in run_dir.iterdir() if (match := MODEL_CHECKPOINT.fullmatch(path.name))]
+
+
+def save_iteration_checkpoint(run_dir: str | Path, iteration: int, state: dict[str, Any], keep: int) -> Path:
+    """Write `model_<iteration>.pt`, copy it to `last.pt` (both atomically) and delete all but the `keep`
+    newest model files. Returns the model file's path."""
+    path = checkpoint_path(run_dir, iteration)
+    save_checkpoint(path, state)
+    atomic_write_bytes(Path(run_dir) / LAST_CHECKPOINT, path.read_bytes())
+    for old in sorted(model_checkpoint_iterations(run_dir))[:-keep]:
+        checkpoint_path(run_dir, old).unlink()
+    return path
+
+
+def delete_checkpoints_after(run_dir: str | Path, iteration: int) -> None:
+    """Delete the model files of iterations after `iteration` (left by an abandoned continuation)."""
+    for later in model_checkpoint_iterations(run_dir):
+        if later > iteration:
+            checkpoint_path(run_dir, later).unlink()

@@ -144,6 +144,10 @@ class ActorCritic(nn.Module):
     def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
         return self.mu(self.actor_mlp(self.obs_normalizer(obs)))
 
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """The mean action (what `torch.func.functional_call` over stacked policies evaluates)."""
+        return self.action_mean(obs)
+
     def action_std(self) -> torch.Tensor:
         """Standard deviation per action dimension, (action_dim,)."""
         return self.log_std.exp()

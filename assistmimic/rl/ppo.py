@@ -1,7 +1,9 @@
 """PPO update (clipped surrogate, value loss, rl_games' bounds loss, entropy bonus) with one Adam optimiser.
 
 The loss of one minibatch is
-    surrogate + 0.5 * critic_coef * value_loss - entropy_coef * entropy + bounds_loss_coef * bounds_loss.
+    surrogate + 0.5 * critic_coef * value_loss - entropy_coef * entropy + bounds_loss_coef * bounds_loss
+    (+ target_weight * target_loss, the squared error of the mean action to the storage's target actions).
+With `update_actor=False` only the value loss is optimised (a critic warm-up).
 The storage holds raw observations: update the policy's normalisers from a rollout after the
 update that uses it, so the stored log-probabilities stay those of the normaliser they were taken with.
 """
@@ -96,8 +98,11 @@ class PPO:
                                  f"minibatches of {self.config.minibatch_size}; make it a multiple")
         return num_samples // self.config.minibatch_size
 
-    def update(self, storage: RolloutStorage, progress: float) -> dict[str, float]:
+    def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
+               target_weight: float = 0.0) -> dict[str, float]:
         """Optimise on a rollout with returns computed; `progress` in [0, 1] is the fraction of training done.
+        `update_actor=False`: only the critic learns. `target_weight` > 0 (needs a storage with target
+        actions): add the regression of the mean action onto them.
 
         Returns the mean losses, approximate KL and clip fraction over all minibatches, the rollout's
         explained variance and the learning rate used last.
@@ -120,8 +125,15 @@ class PPO:
                 "bounds_loss": bounds_loss(mu, cfg.bounds_soft_limit),
                 "entropy": entropy.mean(),
             }
-            loss = (losses["surrogate_loss"] + 0.5 * cfg.critic_coef * losses["value_loss"]
-                    - cfg.entropy_coef * losses["entropy"] + cfg.bounds_loss_coef * losses["bounds_loss"])
+            loss = 0.5 * cfg.critic_coef * losses["value_loss"]
+            if update_actor:
+                loss = loss + (losses["surrogate_loss"] - cfg.entropy_coef * losses["entropy"]
+                               + cfg.bounds_loss_coef * losses["bounds_loss"])
+            if target_weight > 0.0:
+                if batch.target_actions is None:
+                    raise ValueError("target_weight > 0 needs a storage built with target_actions=True")
+                losses["target_loss"] = (mu - batch.target_actions).square().mean()
+                loss = loss + target_weight * losses["target_loss"]
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
-import re
 import signal
 import threading
 import time
@@ -38,21 +37,19 @@ import torch
 
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.rl.amp import AMP, AMPReplayBuffer
-from assistmimic.rl.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from assistmimic.rl.checkpoint import (
+    delete_checkpoints_after,
+    load_checkpoint,
+    rng_state,
+    save_iteration_checkpoint,
+    set_rng_state,
+)
 from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.logger import RunLogger
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
-from assistmimic.run_files import atomic_write_bytes
 from motion_lib.errors import UserInputError
-
-LAST_CHECKPOINT = "last.pt"
-MODEL_CHECKPOINT = re.compile(r"model_(\d+)\.pt")
-
-
-def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
-    return Path(run_dir) / f"model_{iteration}.pt"
 
 
 @contextlib.contextmanager
@@ -128,6 +125,9 @@ class EpisodeStatistics:
 class OnPolicyRunner:
     """Trains `policies[a]` on agent a's reward with its own PPO learner (and AMP discriminator); see the module docstring.
 
+    Subclasses may give per-step target actions (`uses_action_targets`, `_action_targets`) and per-agent
+    options of the PPO update (`_update_options`), as the distillation's fine-tune does.
+
     The env's tensors must be on `device`; the policies are moved there. Each agent's observation feeds
     its actor and critic (the env contract has no separate critic observation).
     """
@@ -147,8 +147,8 @@ class OnPolicyRunner:
 
         self.policies = [policy.to(self.device) for policy in policies]
         self.learners = [PPO(policy, ppo_config) for policy in self.policies]
-        self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim,
-                                        policy.action_dim, None, self.device) for policy in self.policies]
+        self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim, policy.action_dim,
+                                        None, self.device, self.uses_action_targets) for policy in self.policies]
         self.learners[0].num_minibatches(self.storages[0].num_samples)  # a clear error now, not after a rollout
 
         self.amp_enabled = runner_config.amp_enabled and env.amp_step_dim is not None
@@ -175,12 +175,23 @@ class OnPolicyRunner:
         self._saved_iteration = 0
         self._rng_after_iteration = rng_state()
 
+    uses_action_targets = False
+    """Whether `_action_targets` gives per-step target actions to keep in the storages."""
+
+    def _action_targets(self, obs: list[torch.Tensor]) -> list[torch.Tensor] | None:
+        """Per agent (N, action_dim) actions to regress toward at observations `obs`; None: none."""
+        return None
+
+    def _update_options(self, agent: int) -> dict[str, Any]:
+        """Keyword options of agent `agent`'s `PPO.update` this iteration (e.g. `update_actor`, `target_weight`)."""
+        return {}
+
     # --- training ------------------------------------------------------------------------------
     def learn(self) -> None:
         """Train from `self.iteration` to `max_iterations`. Logged metrics and model files of later
         iterations in run_dir (from an abandoned continuation) are dropped first."""
         cfg = self.config
-        self._delete_checkpoints_after(self.iteration)
+        delete_checkpoints_after(self.run_dir, self.iteration)
         logger = RunLogger(self.run_dir, self.iteration, cfg.max_iterations)
         try:
             obs = self.env.reset()
@@ -213,6 +224,7 @@ class OnPolicyRunner:
             storage.clear()
         for _ in range(horizon):
             acted = [policy.act(agent_obs) for policy, agent_obs in zip(self.policies, obs)]
+            targets = self._action_targets(obs)
             step = self.env.step([actions for actions, *_ in acted])
             per_agent = {"task_reward": step.rewards}
             reward = cfg.task_reward_weight * step.rewards
@@ -225,7 +237,8 @@ class OnPolicyRunner:
                 actions, log_probs, values, mus = acted[a]
                 storage.add(obs=obs[a], actions=actions, log_probs=log_probs, values=values, mus=mus,
                             sigmas=policy.action_std(), rewards=reward[:, a], terminated=step.terminated,
-                            truncated=step.truncated, final_values=self._final_values(policy, step, a))
+                            truncated=step.truncated, final_values=self._final_values(policy, step, a),
+                            target_actions=None if targets is None else targets[a])
             stats.add(per_agent, step.metrics, step.terminated | step.truncated)
             obs = step.obs
         for policy, storage, agent_obs in zip(self.policies, self.storages, obs):
@@ -258,7 +271,8 @@ class OnPolicyRunner:
         learning = self.learning_agents()
         for a in learning:
             scalars.update({f"ppo/agent{a}/{name}": value
-                            for name, value in self.learners[a].update(self.storages[a], progress).items()})
+                            for name, value in self.learners[a].update(self.storages[a], progress,
+                                                                       **self._update_options(a)).items()})
         for a, (amp, replay) in enumerate(zip(self.discriminators, self.replay_buffers)):
             if a not in learning:
                 continue
@@ -317,25 +331,9 @@ class OnPolicyRunner:
         }
 
     def _save(self) -> None:
-        """Write model_<iteration>.pt, copy it to last.pt (both atomically), delete the oldest model files."""
-        path = checkpoint_path(self.run_dir, self.iteration)
-        save_checkpoint(path, self.checkpoint_state())
-        atomic_write_bytes(self.run_dir / LAST_CHECKPOINT, path.read_bytes())
+        """Write model_<iteration>.pt and last.pt; delete the oldest model files."""
+        save_iteration_checkpoint(self.run_dir, self.iteration, self.checkpoint_state(), self.config.keep_checkpoints)
         self._saved_iteration = self.iteration
-        for iteration in sorted(self._model_files())[:-self.config.keep_checkpoints]:
-            checkpoint_path(self.run_dir, iteration).unlink()
-
-    def _model_files(self) -> list[int]:
-        """Iterations of the model_<iteration>.pt files in run_dir."""
-        if not self.run_dir.is_dir():
-            return []
-        return [int(match.group(1)) for path in self.run_dir.iterdir()
-                if (match := MODEL_CHECKPOINT.fullmatch(path.name))]
-
-    def _delete_checkpoints_after(self, iteration: int) -> None:
-        for later in self._model_files():
-            if later > iteration:
-                checkpoint_path(self.run_dir, later).unlink()
 
     def resume(self, path: str | Path) -> int:
         """Restore policies, PPO and AMP state, random state and iteration count from a checkpoint of this

@@ -23,6 +23,8 @@ class Minibatch:
     returns: torch.Tensor
     mus: torch.Tensor
     sigmas: torch.Tensor
+    target_actions: torch.Tensor | None = None
+    """Actions the mean action is regressed toward (e.g. a teacher's), when the storage keeps them."""
 
 
 class RolloutStorage:
@@ -33,7 +35,7 @@ class RolloutStorage:
     """
 
     def __init__(self, horizon: int, num_envs: int, obs_dim: int, action_dim: int,
-                 critic_obs_dim: int | None, device: torch.device | str):
+                 critic_obs_dim: int | None, device: torch.device | str, target_actions: bool = False):
         self.horizon, self.num_envs = horizon, num_envs
 
         def zeros(*shape, dtype=torch.float32):
@@ -46,6 +48,8 @@ class RolloutStorage:
         self.values = zeros()
         self.mus = zeros(action_dim)
         self.sigmas = zeros(action_dim)
+        self.target_actions = zeros(action_dim) if target_actions else None
+        """Per step, actions the policy's mean is regressed toward (only with `target_actions=True`)."""
         self.rewards = zeros()
         self.terminated = zeros(dtype=torch.bool)
         self.truncated = zeros(dtype=torch.bool)
@@ -62,16 +66,21 @@ class RolloutStorage:
 
     def add(self, *, obs: torch.Tensor, actions: torch.Tensor, log_probs: torch.Tensor, values: torch.Tensor,
             mus: torch.Tensor, sigmas: torch.Tensor, rewards: torch.Tensor, terminated: torch.Tensor,
-            truncated: torch.Tensor, final_values: torch.Tensor, critic_obs: torch.Tensor | None = None) -> None:
+            truncated: torch.Tensor, final_values: torch.Tensor, critic_obs: torch.Tensor | None = None,
+            target_actions: torch.Tensor | None = None) -> None:
         """Record one environment step of every environment."""
         if self.step >= self.horizon:
             raise RuntimeError(f"rollout storage is full ({self.horizon} steps); clear it first")
         if (critic_obs is None) != (self.critic_obs is None):
             raise ValueError("pass critic_obs exactly when the storage was built with critic_obs_dim")
+        if (target_actions is None) != (self.target_actions is None):
+            raise ValueError("pass target_actions exactly when the storage was built with target_actions=True")
         t = self.step
         self.obs[t] = obs
         if critic_obs is not None:
             self.critic_obs[t] = critic_obs
+        if target_actions is not None:
+            self.target_actions[t] = target_actions
         self.actions[t] = actions
         self.log_probs[t] = log_probs
         self.values[t] = values
@@ -111,10 +120,11 @@ class RolloutStorage:
 
         data = {name: flat(getattr(self, name)) for name in
                 ("obs", "actions", "log_probs", "values", "advantages", "returns", "mus", "sigmas")}
-        critic_obs = None if self.critic_obs is None else flat(self.critic_obs)
+        optional = {name: None if getattr(self, name) is None else flat(getattr(self, name))
+                    for name in ("critic_obs", "target_actions")}
         for _ in range(epochs):
             order = torch.randperm(self.num_samples, generator=generator, device="cpu").to(self.obs.device)
             for start in range(0, self.num_samples, size):
                 idx = order[start:start + size]
-                yield Minibatch(critic_obs=None if critic_obs is None else critic_obs[idx],
-                                **{name: x[idx] for name, x in data.items()})
+                yield Minibatch(**{name: x[idx] for name, x in data.items()},
+                                **{name: None if x is None else x[idx] for name, x in optional.items()})

@@ -22,6 +22,7 @@ STAGES = {
     "eval": "assistmimic.stages.eval",
     "experts": "assistmimic.stages.experts",
     "expert": "assistmimic.stages.expert",
+    "distill": "assistmimic.stages.distill",
 }
 
 

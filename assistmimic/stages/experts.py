@@ -47,7 +47,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from assistmimic.config import ExpertConfig, ExpertsConfig, RunConfig
-from assistmimic.rl.runner import LAST_CHECKPOINT
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.run_files import atomic_write_bytes, write_json
 from assistmimic.stages.common import load_clips
 from motion_lib.errors import UserInputError

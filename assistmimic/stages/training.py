@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 from assistmimic.config import RunConfig, TrainingConfig
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
-from assistmimic.rl.runner import LAST_CHECKPOINT, OnPolicyRunner
+from assistmimic.rl.runner import OnPolicyRunner
 from motion_lib.errors import UserInputError
 
 
@@ -18,9 +19,9 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
     stage.runner.seed = cfg.seed
 
 
-def train(runner: OnPolicyRunner, run_dir: Path, resume: bool) -> dict:
-    """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env.
-    Returns the training part of the stage's summary."""
+def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
+    """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env (unless
+    `close_env` is False). Returns the training part of the stage's summary."""
     last = run_dir / LAST_CHECKPOINT
     if resume:
         if not last.exists():
@@ -29,7 +30,8 @@ def train(runner: OnPolicyRunner, run_dir: Path, resume: bool) -> dict:
         print(f"resumed from {last} at iteration {runner.iteration}")
     start = time.perf_counter()
     runner.learn()
-    runner.env.close()
+    if close_env:
+        runner.env.close()
     return {
         "iterations": runner.iteration, "checkpoint": str(last), "seconds": round(time.perf_counter() - start, 1),
         "env_steps": runner.total_env_steps, "diverged_worlds": runner.env.backend.diverged_total,

@@ -1,0 +1,160 @@
+"""`stage=distill experts=<stage=experts run_dir> [data=<clips>]`: DAgger from many experts into one
+general two-agent student (supporter, recipient); optionally a PPO fine-tune; then one evaluation table.
+
+Clips: `data=` (default: the clips file the experts were trained on). A clip with an expert (by name, from
+`experts/index.json`) is a training clip unless `stage.held_out` names it; every other clip is held out and
+only evaluated. The environment settings (observations, action semantics, rewards) are the experts'.
+
+run_dir layout:
+    last.pt, model_<i>.pt   the student after DAgger (`stage=eval` / `stage=track` load it), metrics.jsonl, tb/
+    finetune/               the PPO fine-tune's run (with `stage.finetune.iterations` > 0)
+    eval/distill_eval.csv   per clip: policy (student, expert), split (train, held_out), expert, stage=eval's columns
+    eval/distill_eval_summary.csv   per policy and split: clips, success_rate, mpjpe_mm
+`stage.resume=true` continues the DAgger phase from `last.pt` and the fine-tune from `finetune/last.pt`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from assistmimic.config import DistillConfig, EvalConfig, RunConfig
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT
+from assistmimic.rl.logger import METRICS_FILE, read_metrics
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.factory import make_backend, make_scene
+from assistmimic.stages.common import load_clips, require_setting
+from assistmimic.stages.eval import _write_table, policies_from_checkpoint
+from assistmimic.stages.training import apply_run_overrides, train
+from distill.dagger import DAggerTrainer
+from distill.evaluation import EvalRules, compare_on_clips, format_table, summarize
+from distill.experts import ExpertSet
+from distill.finetune import FineTuneRunner
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
+
+TASK = "assist"
+FINETUNE_DIR = "finetune"
+EVAL_DIR = "eval"
+
+
+def split_clips(clips: list[Clip], experts: ExpertSet, held_out: list[str], data: Path) -> tuple[list[Clip], list[Clip]]:
+    """(training clips, held-out clips): a clip with an expert trains unless `held_out` names it."""
+    names = {clip.name for clip in clips}
+    unknown = sorted(set(held_out) - names)
+    if unknown:
+        raise UserInputError(f"stage.held_out names clip(s) not in {data}: {', '.join(unknown[:5])}")
+    covered = set(experts.clip_names) - set(held_out)
+    training = [clip for clip in clips if clip.name in covered]
+    if not training:
+        raise UserInputError(f"no clip of {data} has an expert in {experts.index} (the experts know "
+                             f"{', '.join(experts.clip_names[:5])}); give the clips the experts were trained on with data=...")
+    return training, [clip for clip in clips if clip.name not in covered]
+
+
+def experts_data(cfg: RunConfig, experts: ExpertSet) -> tuple[Path, list[Clip]]:
+    """The clips of `data=`, else of the file the experts were trained on."""
+    data = cfg.data or experts.experts[0].metadata.get("data")
+    if not data or not Path(data).is_file():
+        raise UserInputError(f"the experts' clips file {data} is not here; give the clips with data=...")
+    return load_clips(data, data, cfg.robot.name, persons=2)
+
+
+def initial_students(env: AssistEnv, stage: DistillConfig, experts: ExpertSet) -> list[ActorCritic]:
+    """Fresh networks of `stage.policy`, or the policies of `stage.student_init`; checked against the experts."""
+    if stage.student_init is None:
+        students = [ActorCritic(groups, dim, stage.policy) for groups, dim in zip(env.observation_groups, env.action_dims)]
+    else:
+        students, metadata = policies_from_checkpoint(Path(stage.student_init))
+        if metadata.get("task") != TASK or len(students) != 2:
+            raise UserInputError(f"stage.student_init={stage.student_init} is not a two-agent checkpoint "
+                                 f"({len(students)} policies for the task {metadata.get('task', 'tracking')!r})")
+        for student in students:
+            student.train()
+    experts.check_observations([sum(s.obs_dims) for s in students], [s.action_dim for s in students],
+                               "the student" if stage.student_init is None else f"the student of {stage.student_init}")
+    return students
+
+
+def run(cfg: RunConfig, run_dir: Path) -> dict:
+    stage: DistillConfig = cfg.stage
+    if cfg.max_iterations is not None:
+        stage.dagger.iterations = cfg.max_iterations
+    experts = ExpertSet.load(require_setting(cfg.experts, "experts", "experts=runs/experts/<run>"), cfg.robot.name)
+    data, clips = experts_data(cfg, experts)
+    training, held_out = split_clips(clips, experts, stage.held_out, data)
+    print(f"distilling {len(experts.names)} expert(s) on {len(training)} clip(s); {len(held_out)} held-out clip(s)")
+    _warn_scene(cfg, experts)
+    env_config = experts.env_config
+    torch.manual_seed(cfg.seed)
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
+    env = AssistEnv(backend, MotionLibrary(training), env_config, torch.Generator().manual_seed(cfg.seed))
+    students = initial_students(env, stage, experts)
+    metadata = {"task": TASK, "env_config": dataclasses.asdict(env_config), "robot": cfg.robot.name, "data": str(data),
+                "clips": [clip.name for clip in training], "held_out": [clip.name for clip in held_out],
+                "experts": str(experts.index), "scene": dataclasses.asdict(cfg.scene),
+                "impairment": dataclasses.asdict(cfg.impairment)}
+    clip_experts = experts.clip_experts(env.library.clip_names)
+    trainer = DAggerTrainer(env, students, experts, clip_experts, stage.dagger, run_dir, metadata, cfg.seed)
+    if stage.resume and (run_dir / LAST_CHECKPOINT).exists():
+        print(f"resumed DAgger from {run_dir / LAST_CHECKPOINT} at iteration {trainer.resume(run_dir / LAST_CHECKPOINT)}")
+    elif stage.resume:
+        raise UserInputError(f"stage.resume=true but {run_dir / LAST_CHECKPOINT} does not exist; give the run_dir of the run to continue")
+    trainer.learn()
+    summary = {"data": str(data), "experts": experts.names, "clips": metadata["clips"], "held_out": metadata["held_out"],
+               "dagger_iterations": trainer.iteration, "env_steps": trainer.total_env_steps,
+               "checkpoint": str(run_dir / LAST_CHECKPOINT), "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1]}
+    if stage.finetune.iterations > 0:
+        summary["finetune"] = _finetune(cfg, stage, env, students, experts, clip_experts, metadata, run_dir / FINETUNE_DIR)
+        summary["checkpoint"] = summary["finetune"]["checkpoint"]
+    env.close()
+    if stage.evaluate:
+        summary["evaluation"] = evaluate_student(cfg, Path(summary["checkpoint"]), experts, training + held_out,
+                                                 {clip.name for clip in held_out}, run_dir / EVAL_DIR)
+    print(f"student: {summary['checkpoint']}")
+    return summary
+
+
+def _finetune(cfg: RunConfig, stage: DistillConfig, env: AssistEnv, students: list[ActorCritic], experts: ExpertSet,
+              clip_experts: torch.Tensor, metadata: dict, finetune_dir: Path) -> dict:
+    """PPO on the distilled student (see `distill.finetune`); resumes from `finetune_dir/last.pt` with stage.resume."""
+    apply_run_overrides(dataclasses.replace(cfg, max_iterations=None), stage)
+    stage.runner.max_iterations = stage.finetune.iterations
+    runner = FineTuneRunner(env, students, experts, clip_experts, stage.finetune, stage.ppo, stage.amp, stage.runner,
+                            finetune_dir, metadata)
+    resume = stage.resume and (finetune_dir / LAST_CHECKPOINT).exists()
+    return train(runner, finetune_dir, resume, close_env=False)
+
+
+def evaluate_student(cfg: RunConfig, checkpoint: Path, experts: ExpertSet, clips: list[Clip], held_out: set[str],
+                     eval_dir: Path) -> dict:
+    """The table of `distill.evaluation` for the student in `checkpoint`, written to `eval_dir`."""
+    students, _ = policies_from_checkpoint(checkpoint)
+    num_envs = min(cfg.num_envs or cfg.stage.num_envs, len(clips) * max(1, len(experts.names)))
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
+    env_config = dataclasses.replace(experts.env_config, early_termination=False, random_start=False,
+                                     max_episode_steps=max(clip.num_frames for clip in clips) + 1)
+    env = AssistEnv(backend, MotionLibrary(clips), env_config, torch.Generator().manual_seed(cfg.seed))
+    rows = compare_on_clips(env, clips, students, experts, held_out, EvalRules(EvalConfig.failure_distance, EvalConfig.fall_head_drop))
+    env.close()
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    _write_table(eval_dir / "distill_eval.csv", rows)
+    table = summarize(rows)
+    with open(eval_dir / "distill_eval_summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    print(format_table(table))
+    return {"table": table, "per_clip": str(eval_dir / "distill_eval.csv")}
+
+
+def _warn_scene(cfg: RunConfig, experts: ExpertSet) -> None:
+    trained = experts.experts[0].metadata.get("scene")
+    if trained and trained != dataclasses.asdict(cfg.scene):
+        print(f"note: the experts were trained in the scene {trained.get('name', trained)}, this run uses "
+              f"{cfg.scene.name}; pass scene=... to match")

@@ -1,0 +1,198 @@
+"""DAgger (Ross et al. 2011) from many two-agent experts into one student pair (supporter, recipient).
+
+One iteration:
+1. rollout of `horizon` steps in every world: each world's expert (the one trained on the world's clip)
+   labels the observations with its mean actions; the world then executes, with probability β (drawn per
+   world and step; both agents alike), the expert's actions, else the student's mean actions;
+2. the observations and labels are aggregated into each agent's buffer (`AggregatedBuffer`);
+3. the student's observation normaliser takes in the rollout, then `updates_per_iteration` Adam steps
+   regress the student's mean action onto the labels over minibatches drawn from the whole buffer;
+4. log (`dagger/beta`, the student's action error against the labels on the rollout before the update,
+   per agent and per expert, the regression loss, episode statistics); checkpoint.
+
+Checkpoints (`model_<iteration>.pt`, `last.pt`, written atomically) hold the student policies in the
+runner's format (so `stage=eval` and `stage=track` load them), the optimisers, the random state and the
+metadata. The aggregated buffer is not saved (it can be gigabytes): a resumed run refills it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.rl.checkpoint import (
+    delete_checkpoints_after,
+    load_checkpoint,
+    rng_state,
+    save_iteration_checkpoint,
+    set_rng_state,
+)
+from assistmimic.rl.logger import RunLogger
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.runner import EpisodeStatistics, deferred_keyboard_interrupt
+from distill.buffer import AggregatedBuffer
+from distill.config import DAggerConfig
+from distill.experts import ExpertSet
+from distill.schedule import beta_at, check_beta_schedule
+from motion_lib.errors import UserInputError
+
+
+def action_error(student: torch.Tensor, expert: torch.Tensor) -> torch.Tensor:
+    """(N,) mean squared difference over action dimensions of (N, D) student and expert actions."""
+    return (student - expert).square().mean(-1)
+
+
+class DAggerTrainer:
+    """Distils `experts` into `students` (one policy per agent) in `env`; see the module docstring.
+
+    clip_experts: (C,) the expert index of each clip of `env.library` (every clip needs one).
+    """
+
+    def __init__(self, env: AssistEnv, students: list[ActorCritic], experts: ExpertSet, clip_experts: torch.Tensor,
+                 cfg: DAggerConfig, run_dir: str | Path, metadata: dict[str, Any], seed: int):
+        check_beta_schedule(cfg.beta)
+        for name in ("iterations", "horizon", "buffer_size", "updates_per_iteration", "minibatch_size",
+                     "save_interval", "keep_checkpoints"):
+            if getattr(cfg, name) < 1:
+                raise UserInputError(f"stage.dagger.{name} must be at least 1, got {getattr(cfg, name)}")
+        if bool((clip_experts < 0).any()):
+            raise ValueError("every training clip needs an expert")
+        experts.check_observations(env.obs_dims, env.action_dims, "this environment")
+        experts.check_observations([sum(s.obs_dims) for s in students], [s.action_dim for s in students], "the student")
+        self.env, self.students, self.experts, self.cfg = env, students, experts, cfg
+        self.clip_experts = clip_experts
+        self.run_dir = Path(run_dir)
+        self.metadata = metadata
+        self.optimizers = [torch.optim.Adam(s.parameters(), lr=cfg.learning_rate) for s in students]
+        self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a]) for a in range(2)]
+        self.generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        self.iteration = 0
+        self.total_env_steps = 0
+        self._saved_iteration = 0
+        self._rng_after_iteration = self._rng_state()
+
+    # --- training ----------------------------------------------------------------------------------
+    def learn(self) -> None:
+        """Run iterations up to `cfg.iterations` (Ctrl-C: the last completed iteration is saved)."""
+        delete_checkpoints_after(self.run_dir, self.iteration)
+        logger = RunLogger(self.run_dir, self.iteration, self.cfg.iterations)
+        try:
+            obs = self.env.reset()
+            stats = EpisodeStatistics(self.env.num_envs, 2, torch.device("cpu"))
+            while self.iteration < self.cfg.iterations:
+                beta = beta_at(self.iteration, self.cfg.beta)
+                start = time.perf_counter()
+                obs, errors = self._collect(obs, beta, stats)
+                collect_s = time.perf_counter() - start
+                with deferred_keyboard_interrupt():
+                    start = time.perf_counter()
+                    losses = self._update()
+                    update_s = time.perf_counter() - start
+                    self.iteration += 1
+                    self._rng_after_iteration = self._rng_state()
+                    scalars = {"dagger/beta": beta, **errors, **losses, **stats.summary(),
+                               "dagger/buffer_samples": float(self.buffers[0].size),
+                               "perf/collect_s": collect_s, "perf/update_s": update_s,
+                               "perf/env_steps_per_s": self.cfg.horizon * self.env.num_envs / collect_s}
+                    logger.write(self.iteration, scalars)
+                    logger.advance(f"beta {beta:.2f} err {errors['dagger/action_error/agent0']:.3g}/"
+                                   f"{errors['dagger/action_error/agent1']:.3g}")
+                    if self.iteration % self.cfg.save_interval == 0 or self.iteration == self.cfg.iterations:
+                        self._save()
+        except KeyboardInterrupt:
+            if self.iteration > self._saved_iteration:
+                self._save()
+            raise
+        finally:
+            logger.close()
+
+    @torch.no_grad()
+    def _collect(self, obs: list[torch.Tensor], beta: float, stats: EpisodeStatistics
+                 ) -> tuple[list[torch.Tensor], dict[str, float]]:
+        """The β-mixture rollout; labels go to the buffers. Returns the next observations and the student's
+        action errors against the labels (per agent, and per expert over both agents)."""
+        num_experts = len(self.experts.names)
+        error_sums, error_counts = torch.zeros(2), 0
+        expert_sums, expert_counts = torch.zeros(num_experts), torch.zeros(num_experts)
+        for _ in range(self.cfg.horizon):
+            expert_ids = self.clip_experts[self.env.clip_ids]
+            labels = [self.experts.actions(a, obs[a], expert_ids) for a in range(2)]
+            own = [self.students[a].action_mean(obs[a]) for a in range(2)]
+            follow_expert = torch.rand(self.env.num_envs, generator=self.generator) < beta
+            for a in range(2):
+                self.buffers[a].add(obs[a], labels[a])
+            errors = torch.stack([action_error(own[a], labels[a]) for a in range(2)], dim=1)
+            error_sums += errors.sum(0)
+            error_counts += self.env.num_envs
+            expert_sums.index_add_(0, expert_ids, errors.mean(1))
+            expert_counts.index_add_(0, expert_ids, torch.ones(self.env.num_envs))
+            step = self.env.step([torch.where(follow_expert[:, None], labels[a], own[a]) for a in range(2)])
+            stats.add({"task_reward": step.rewards, "expert_share": follow_expert.float()[:, None].expand(-1, 2)},
+                      step.metrics, step.terminated | step.truncated)
+            obs = step.obs
+        self.total_env_steps += self.cfg.horizon * self.env.num_envs
+        scalars = {f"dagger/action_error/agent{a}": float(error_sums[a]) / error_counts for a in range(2)}
+        for k, name in enumerate(self.experts.names):
+            if expert_counts[k] > 0:
+                scalars[f"dagger/action_error/expert/{name}"] = float(expert_sums[k] / expert_counts[k])
+        return obs, scalars
+
+    def _update(self) -> dict[str, float]:
+        """Normalisers, then the regression steps of each agent; the mean loss per agent."""
+        cfg, scalars = self.cfg, {}
+        for a, (student, optimizer, buffer) in enumerate(zip(self.students, self.optimizers, self.buffers)):
+            student.update_normalizers(buffer.newest_obs(cfg.horizon * self.env.num_envs))
+            total = 0.0
+            for _ in range(cfg.updates_per_iteration):
+                obs, labels = buffer.sample(cfg.minibatch_size, self.generator)
+                loss = action_error(student.action_mean(obs), labels).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                total += float(loss.detach())
+            scalars[f"dagger/loss/agent{a}"] = total / cfg.updates_per_iteration
+        return scalars
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def _rng_state(self) -> dict[str, Any]:
+        return {**rng_state(), "dagger": self.generator.get_state()}
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "total_env_steps": self.total_env_steps,
+            "policies": [student.saved_state() for student in self.students],
+            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
+            "rng": self._rng_after_iteration,
+            "dagger_config": dataclasses.asdict(self.cfg),
+            "metadata": self.metadata,
+        }
+
+    def _save(self) -> None:
+        save_iteration_checkpoint(self.run_dir, self.iteration, self.checkpoint_state(), self.cfg.keep_checkpoints)
+        self._saved_iteration = self.iteration
+
+    def resume(self, path: str | Path) -> int:
+        """Restore the students, optimisers, random state and iteration of a checkpoint of this setup."""
+        state = load_checkpoint(path)
+        if "optimizers" not in state or len(state.get("policies", [])) != 2:
+            raise UserInputError(f"{path} is not a checkpoint of stage=distill; resume from a distill run_dir")
+        for a, (student, saved) in enumerate(zip(self.students, state["policies"])):
+            if saved["spec"] != student.spec():
+                raise UserInputError(f"agent {a}'s student in {path} has the architecture {saved['spec']}, this run "
+                                     f"builds {student.spec()}; resume with the same stage.policy")
+            student.load_state_dict(saved["state_dict"])
+            self.optimizers[a].load_state_dict(state["optimizers"][a])
+        set_rng_state(state["rng"])
+        self.generator.set_state(state["rng"]["dagger"])
+        self.iteration = self._saved_iteration = state["iteration"]
+        self.total_env_steps = state["total_env_steps"]
+        self._rng_after_iteration = state["rng"]
+        return self.iteration
