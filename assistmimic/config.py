@@ -237,6 +237,29 @@ class EvalConfig:
 
 
 @dataclass
+class TrackConfig(EvalConfig):
+    """stage=track: read new two-person clips (`source=`, `input=`), assign roles, score a two-agent checkpoint on
+    them with `stage=eval`'s rules (failure_distance, fall_head_drop, num_envs, robustness; default_data is unused)."""
+
+    name: str = "track"
+    roles: str = "auto"
+    """Who is the supporter: "auto" (the person whose head is lower over the first second is the recipient),
+    "as_is" (the first person read is the supporter), "swapped" (the second one is)."""
+    fps: float = 30.0
+    """Frame rate the clips are resampled to (the policy's 30 Hz)."""
+    fix_floor: bool = True
+    """Shift each clip so the lowest point of its first frames touches z = 0."""
+    up: str | None = None
+    """Up axis of position-only sources ("y" or "z"); null: the format's default."""
+    source_fps: float | None = None
+    """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
+    actions: list[int] = field(default_factory=list)
+    """Inter-X: track only these action ids (35 = "Help up"); empty keeps all."""
+    split: str | None = None
+    """Inter-X: track only the ids of splits/<split>.txt (e.g. test: clips no expert was trained on)."""
+
+
+@dataclass
 class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
@@ -248,13 +271,13 @@ class RunConfig:
     data: str | None = None
     """Motion clips (a PHC/AssistMimic pickle) for stages that read clips: inspect, prior, expert, ..."""
     source: str | None = None
-    """stage=convert: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints)."""
+    """stage=convert, track: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints)."""
     input: str | None = None
-    """stage=convert: the file or folder to read."""
+    """stage=convert, track: the file or folder to read."""
     output: str | None = None
     """stage=convert: the pickle to write."""
     checkpoint: str | None = None
-    """stage=eval: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
+    """stage=eval, track: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
     experts: str | None = None
     """stage=distill: the experts to distil (a `stage=experts` run_dir, its `experts/` folder or its `index.json`)."""
     robot: RobotConfig = field(default_factory=RobotConfig)
@@ -280,3 +303,4 @@ def register_configs() -> None:
     cs.store(group="stage", name="expert_schema", node=ExpertConfig)
     cs.store(group="stage", name="experts_schema", node=ExpertsConfig)
     cs.store(group="stage", name="distill_schema", node=DistillConfig)
+    cs.store(group="stage", name="track_schema", node=TrackConfig)

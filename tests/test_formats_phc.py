@@ -100,6 +100,7 @@ def test_unpaired_key_and_broken_entry_are_skipped_with_reasons(pickle_path, tmp
     (lambda e: e.update(pose_quat_global=e["pose_quat_global"][:, :20]), "20 bodies"),
     (lambda e: e.update(pose_quat_global=e["pose_quat_global"] * 3), "non-unit"),
     (lambda e: e.update(root_trans_offset=e["root_trans_offset"][:5]), r"root_trans_offset has shape \(5, 3\)"),
+    (lambda e: e.update(fps=np.array([30.0, 30.0])), "fps must be one number"),
 ])
 def test_bad_entries_name_the_file_and_key(pickle_path, tmp_path, mutate, message):
     path, _ = pickle_path

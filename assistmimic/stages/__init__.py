@@ -23,6 +23,7 @@ STAGES = {
     "experts": "assistmimic.stages.experts",
     "expert": "assistmimic.stages.expert",
     "distill": "assistmimic.stages.distill",
+    "track": "assistmimic.stages.track",
 }
 
 

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from assistmimic.config import ConvertConfig, RunConfig
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
+from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES, source_items
 from motion_lib.formats.base import ReadOptions
@@ -28,6 +29,28 @@ def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
     )
 
 
+def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, done: str) -> tuple[list[Clip], list[dict]]:
+    """(clips, skipped) of every clip `source` offers at `input_path`, loaded through its reader; a clip that
+    fails is skipped with its name, file and reason (printed). Nothing found, or nothing loaded, is one error.
+    `verb` labels the progress bar, `done` the error ("none of the clips could be <done>")."""
+    items = source_items(source, input_path, options)
+    if not items:
+        raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
+    clips, skipped = [], []
+    for item in tqdm(items, desc=f"{verb} {source}", unit="clip"):
+        try:
+            clips.append(item.load())
+        except UserInputError as err:
+            skipped.append({"name": item.name, "file": str(item.path), "reason": str(err)})
+        except Exception as err:  # a reader bug on one odd file must not lose the other clips
+            skipped.append({"name": item.name, "file": str(item.path), "reason": f"unexpected {type(err).__name__}: {err}"})
+    for skip in skipped:
+        print(f"skipped {skip['name']}: {skip['reason']}")
+    if not clips:
+        raise UserInputError(f"none of the {len(items)} clips in {input_path} could be {done}; first reason: {skipped[0]['reason']}")
+    return clips, skipped
+
+
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ConvertConfig = cfg.stage
     source = require_setting(cfg.source, "source", f"source=interx (one of {', '.join(SOURCES)})")
@@ -38,21 +61,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if stage.supporter not in (0, 1):
         raise UserInputError(f"stage.supporter must be 0 or 1, got {stage.supporter}")
     start = time.perf_counter()
-    items = source_items(source, input_path, read_options(stage, cfg))
-    if not items:
-        raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
-    clips, skipped = [], []
-    for item in tqdm(items, desc=f"convert {source}", unit="clip"):
-        try:
-            clips.append(item.load())
-        except UserInputError as err:
-            skipped.append({"name": item.name, "file": str(item.path), "reason": str(err)})
-        except Exception as err:  # a reader bug on one odd file must not lose the other clips
-            skipped.append({"name": item.name, "file": str(item.path), "reason": f"unexpected {type(err).__name__}: {err}"})
-    for skip in skipped:
-        print(f"skipped {skip['name']}: {skip['reason']}")
-    if not clips:
-        raise UserInputError(f"none of the {len(items)} clips in {input_path} could be converted; first reason: {skipped[0]['reason']}")
+    clips, skipped = read_source(source, input_path, read_options(stage, cfg), "convert", "converted")
     write_clips(output, clips)
     print(f"wrote {len(clips)} clip(s) to {output}; skipped {len(skipped)}")
     return {

@@ -222,15 +222,22 @@ def _in_batches(num_clips: int, num_envs: int, evaluate: Callable[[list[int]], l
 
 
 # --- the stage ----------------------------------------------------------------------------------
-def run(cfg: RunConfig, run_dir: Path) -> dict:
-    checkpoint = Path(require_setting(cfg.checkpoint, "checkpoint", "checkpoint=runs/prior/<run>/last.pt"))
-    policies, metadata = policies_from_checkpoint(checkpoint)
+def checkpoint_task(checkpoint: Path, policies: list[ActorCritic], metadata: dict) -> str:
+    """The task named in a checkpoint's metadata ("tracking" when it names none, like priors), checked
+    against the number of policies it holds."""
     task = metadata.get("task", "tracking")  # priors' metadata names no task
     if task not in TASKS:
         raise UserInputError(f"{checkpoint}: unknown task '{task}' in its metadata; stage=eval evaluates "
                              f"{' and '.join(TASKS)} checkpoints")
     if len(policies) != TASKS[task]:
         raise UserInputError(f"{checkpoint}: holds {len(policies)} policies, but its {task} task needs {TASKS[task]}")
+    return task
+
+
+def run(cfg: RunConfig, run_dir: Path) -> dict:
+    checkpoint = Path(require_setting(cfg.checkpoint, "checkpoint", "checkpoint=runs/prior/<run>/last.pt"))
+    policies, metadata = policies_from_checkpoint(checkpoint)
+    task = checkpoint_task(checkpoint, policies, metadata)
     if task == "assist":
         return _run_assist(cfg, checkpoint, policies, metadata, run_dir)
     return _run_tracking(cfg, checkpoint, policies, metadata, run_dir)
@@ -264,13 +271,23 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
 
 
 def _run_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict, run_dir: Path) -> dict:
-    """A two-agent expert on two-person clips in the impaired scene; with `stage.robustness`, once more
-    with the recipient heavier and weaker."""
+    """A two-agent expert on two-person clips (`data=`, else the ones it was trained on)."""
+    data, clips = _assist_clips(cfg.data, metadata, cfg.robot.name)
+    return {"checkpoint": str(checkpoint), "data": str(data), "task": "assist",
+            **evaluate_assist(cfg, checkpoint, policies, metadata, clips, run_dir, "eval_clips")}
+
+
+def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict, clips: list[Clip],
+                    run_dir: Path, table: str) -> dict:
+    """Score two-agent `policies` (from `checkpoint`, with its `metadata`) on two-person `clips` in the impaired
+    scene of `cfg`, with the failure rules and batch size of `cfg.stage` (an `EvalConfig`); with
+    `stage.robustness`, once more with the recipient heavier and weaker. Writes `<table>.csv` (and
+    `<table>_robustness.csv`) to `run_dir`, prints one line per sweep and returns `_assist_summary`'s dict
+    (plus `robustness`). `stage=eval` and `stage=track` both score through it."""
     stage: EvalConfig = cfg.stage
     if stage.robustness and min(stage.robust_mass_scale, stage.robust_gain_scale) <= 0:
         raise UserInputError(f"stage.robust_mass_scale and stage.robust_gain_scale must be positive, got "
                              f"{stage.robust_mass_scale} and {stage.robust_gain_scale}")
-    data, clips = _assist_clips(cfg.data, metadata, cfg.robot.name)
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
     backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
     horizon = max(c.num_frames for c in clips)
@@ -283,15 +300,15 @@ def _run_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], m
     def evaluate(batch: list[int]) -> list[dict]:
         return evaluate_assist_clips(env, policies, batch, stage.failure_distance, stage.fall_head_drop, contact[batch])
 
-    rows = _in_batches(len(clips), num_envs, evaluate, "eval")
-    _write_table(run_dir / "eval_clips.csv", rows)
-    summary = {"checkpoint": str(checkpoint), "data": str(data), "task": "assist", **_assist_summary(rows)}
+    rows = _in_batches(len(clips), num_envs, evaluate, stage.name)
+    _write_table(run_dir / f"{table}.csv", rows)
+    summary = _assist_summary(rows)
     print(_assist_line(summary))
     if stage.robustness:
         gain = _recipient_scale(num_envs, stage.robust_gain_scale)
         env.backend.set_world_params(torch.arange(num_envs), _recipient_scale(num_envs, stage.robust_mass_scale), gain, gain)
         robust_rows = _in_batches(len(clips), num_envs, evaluate, "robustness")
-        _write_table(run_dir / "eval_clips_robustness.csv", robust_rows)
+        _write_table(run_dir / f"{table}_robustness.csv", robust_rows)
         summary["robustness"] = {"recipient_mass_scale": stage.robust_mass_scale,
                                  "recipient_gain_scale": stage.robust_gain_scale, **_assist_summary(robust_rows)}
         print(f"robustness (recipient {stage.robust_mass_scale:g}x mass, {stage.robust_gain_scale:g}x PD gains): "

@@ -83,8 +83,8 @@ def require_shape(array: np.ndarray, shape: tuple, what: str, path: Path) -> np.
     """`array` as float64 if its shape matches `shape` (None = any size), else one clear error."""
     array = np.asarray(array)
     if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
-        pretty = tuple("T" if s is None else s for s in shape)
-        raise UserInputError(f"{path}: {what} has shape {array.shape}, expected {pretty}")
+        pretty = ", ".join("T" if s is None else str(s) for s in shape)
+        raise UserInputError(f"{path}: {what} has shape {array.shape}, expected ({pretty})")
     if not np.issubdtype(array.dtype, np.number):
         raise UserInputError(f"{path}: {what} must be numeric, got {array.dtype}")
     return array.astype(np.float64)

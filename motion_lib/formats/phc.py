@@ -72,7 +72,7 @@ def _person_from_entry(entry, where: str, skeleton: Skeleton) -> tuple[PersonMot
     """One PHC entry as a person in `skeleton` and its frame rate."""
     if not isinstance(entry, dict):
         raise UserInputError(f"{where}: entry must be a dict of arrays, got {type(entry).__name__}")
-    fps = float(entry["fps"]) if "fps" in entry else PHC_DEFAULT_FPS
+    fps = _entry_fps(entry["fps"], where) if "fps" in entry else PHC_DEFAULT_FPS
     if "pose_quat_global" in entry and "root_trans_offset" in entry:
         quat = require_shape(entry["pose_quat_global"], (None, None, 4), "pose_quat_global", where)
         if quat.shape[1] not in BODIES_TO_SKELETON:
@@ -106,6 +106,14 @@ def _person_from_entry(entry, where: str, skeleton: Skeleton) -> tuple[PersonMot
     raise UserInputError(
         f"{where}: needs pose_quat_global + root_trans_offset or pose_aa + root_trans_offset/trans_orig; found {sorted(entry)}"
     )
+
+
+def _entry_fps(value, where: str) -> float:
+    """An entry's `fps`: one number (a scalar or a one-element array), else one clear error."""
+    array = np.asarray(value)
+    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
+        raise UserInputError(f"{where}: fps must be one number, got {value!r}")
+    return float(array.reshape(-1)[0])
 
 
 def _load_pickle(path: Path) -> dict:
