@@ -17,7 +17,7 @@ import torch
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.stages.eval import _in_batches, contact_phase, evaluate_assist_clips
+from assistmimic.stages.eval import contact_phase, evaluate_assist_clips, in_batches
 from distill.experts import ExpertSet
 from motion_lib.clip import Clip
 
@@ -65,7 +65,7 @@ def compare_on_clips(env: AssistEnv, clips: list[Clip], students: list[ActorCrit
             return [{"policy": "student" if e < 0 else "expert", "split": split[c],
                      "expert": "" if e < 0 else experts.names[e], **row} for c, e, row in zip(clip_ids, expert_ids, rows)]
 
-        return _in_batches(len(items), env.num_envs, evaluate, desc)
+        return in_batches(len(items), env.num_envs, evaluate, desc)
 
     rows = rows_of([(c, -1) for c in range(len(names))], "eval student")
     trained = [(c, int(owners[c])) for c in range(len(names)) if split[c] == TRAIN]

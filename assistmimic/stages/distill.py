@@ -15,7 +15,6 @@ run_dir layout:
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips, require_setting
-from assistmimic.stages.eval import _write_table, policies_from_checkpoint
+from assistmimic.stages.eval import assist_eval_env, policies_from_checkpoint, write_table
 from assistmimic.stages.training import apply_run_overrides, train
 from distill.dagger import DAggerTrainer
 from distill.evaluation import EvalRules, compare_on_clips, format_table, summarize
@@ -135,20 +134,13 @@ def evaluate_student(cfg: RunConfig, checkpoint: Path, experts: ExpertSet, clips
                      eval_dir: Path) -> dict:
     """The table of `distill.evaluation` for the student in `checkpoint`, written to `eval_dir`."""
     students, _ = policies_from_checkpoint(checkpoint)
-    num_envs = min(cfg.num_envs or cfg.stage.num_envs, len(clips) * max(1, len(experts.names)))
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
-    env_config = dataclasses.replace(experts.env_config, early_termination=False, random_start=False,
-                                     max_episode_steps=max(clip.num_frames for clip in clips) + 1)
-    env = AssistEnv(backend, MotionLibrary(clips), env_config, torch.Generator().manual_seed(cfg.seed))
+    env = assist_eval_env(cfg, experts.env_config, clips, min(cfg.num_envs or cfg.stage.num_envs, len(clips) * len(experts.names)))
     rows = compare_on_clips(env, clips, students, experts, held_out, EvalRules(EvalConfig.failure_distance, EvalConfig.fall_head_drop))
     env.close()
     eval_dir.mkdir(parents=True, exist_ok=True)
-    _write_table(eval_dir / "distill_eval.csv", rows)
+    write_table(eval_dir / "distill_eval.csv", rows)
     table = summarize(rows)
-    with open(eval_dir / "distill_eval_summary.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
-        writer.writeheader()
-        writer.writerows(table)
+    write_table(eval_dir / "distill_eval_summary.csv", table)
     print(format_table(table))
     return {"table": table, "per_clip": str(eval_dir / "distill_eval.csv")}
 

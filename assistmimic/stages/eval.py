@@ -215,7 +215,7 @@ def contact_phase(clip: Clip, dt: float, steps: int) -> torch.Tensor:
     return torch.from_numpy(contact[frames])
 
 
-def _in_batches(num_clips: int, num_envs: int, evaluate: Callable[[list[int]], list[dict]], desc: str) -> list[dict]:
+def in_batches(num_clips: int, num_envs: int, evaluate: Callable[[list[int]], list[dict]], desc: str) -> list[dict]:
     """Rows of every clip, evaluated `num_envs` clips at a time."""
     batches = [list(range(i, min(i + num_envs, num_clips))) for i in range(0, num_clips, num_envs)]
     return [row for batch in tqdm(batches, desc=desc, unit="batch") for row in evaluate(batch)]
@@ -256,9 +256,9 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
                                 residual_actions=trained_env.get("residual_actions", False))
     env = TrackingEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
     _check_policies(checkpoint, policies, env, "tracking")
-    rows = _in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
+    rows = in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
     env.close()
-    _write_table(run_dir / "eval_clips.csv", rows)
+    write_table(run_dir / "eval_clips.csv", rows)
     success_rate = sum(r["success"] for r in rows) / len(rows)
 
     def mean(key: str) -> float:
@@ -277,6 +277,15 @@ def _run_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], m
             **evaluate_assist(cfg, checkpoint, policies, metadata, clips, run_dir, "eval_clips")}
 
 
+def assist_eval_env(cfg: RunConfig, trained: AssistEnvConfig, clips: list[Clip], num_envs: int) -> AssistEnv:
+    """`num_envs` worlds of the impaired two-person scene of `cfg` for scoring policies trained with `trained`
+    on `clips`: every clip from its first frame to its last, with no early termination."""
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
+    env_cfg = dataclasses.replace(trained, early_termination=False, random_start=False,
+                                  max_episode_steps=max(c.num_frames for c in clips) + 1)
+    return AssistEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
+
+
 def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict, clips: list[Clip],
                     run_dir: Path, table: str) -> dict:
     """Score two-agent `policies` (from `checkpoint`, with its `metadata`) on two-person `clips` in the impaired
@@ -289,26 +298,23 @@ def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic
         raise UserInputError(f"stage.robust_mass_scale and stage.robust_gain_scale must be positive, got "
                              f"{stage.robust_mass_scale} and {stage.robust_gain_scale}")
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
-    horizon = max(c.num_frames for c in clips)
-    env_cfg = dataclasses.replace(_trained_assist_config(checkpoint, metadata), early_termination=False,
-                                  random_start=False, max_episode_steps=horizon + 1)
-    env = AssistEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
+    env = assist_eval_env(cfg, _trained_assist_config(checkpoint, metadata), clips, num_envs)
     _check_policies(checkpoint, policies, env, "assist")
+    horizon = max(c.num_frames for c in clips)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
 
     def evaluate(batch: list[int]) -> list[dict]:
         return evaluate_assist_clips(env, policies, batch, stage.failure_distance, stage.fall_head_drop, contact[batch])
 
-    rows = _in_batches(len(clips), num_envs, evaluate, stage.name)
-    _write_table(run_dir / f"{table}.csv", rows)
+    rows = in_batches(len(clips), num_envs, evaluate, stage.name)
+    write_table(run_dir / f"{table}.csv", rows)
     summary = _assist_summary(rows)
     print(_assist_line(summary))
     if stage.robustness:
         gain = _recipient_scale(num_envs, stage.robust_gain_scale)
         env.backend.set_world_params(torch.arange(num_envs), _recipient_scale(num_envs, stage.robust_mass_scale), gain, gain)
-        robust_rows = _in_batches(len(clips), num_envs, evaluate, "robustness")
-        _write_table(run_dir / f"{table}_robustness.csv", robust_rows)
+        robust_rows = in_batches(len(clips), num_envs, evaluate, "robustness")
+        write_table(run_dir / f"{table}_robustness.csv", robust_rows)
         summary["robustness"] = {"recipient_mass_scale": stage.robust_mass_scale,
                                  "recipient_gain_scale": stage.robust_gain_scale, **_assist_summary(robust_rows)}
         print(f"robustness (recipient {stage.robust_mass_scale:g}x mass, {stage.robust_gain_scale:g}x PD gains): "
@@ -384,7 +390,7 @@ def _assist_line(summary: dict) -> str:
             f"support force {number('support_force_z_n', '.1f')} N; peak torque {summary['peak_torque_nm']:.0f} N m")
 
 
-def _write_table(path: Path, rows: list[dict]) -> None:
+def write_table(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
