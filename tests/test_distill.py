@@ -27,9 +27,11 @@ from distill.schedule import beta_at, check_beta_schedule
 from motion_lib.errors import UserInputError
 from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.motion_library import MotionLibrary
+from motion_lib.roles import swap_persons
 from tests.conftest import REPO, robot_config, standard_impairment
 from tests.test_eval_assist import SMPL_DOFS, cut, policy, save_expert
 from tests.test_run_cli import assert_one_clear_error, run_cli
+from tests.test_track_stage import intergen_file
 
 EXPERT_CLIPS = ("contact", "no_contact")
 
@@ -192,6 +194,20 @@ def test_one_table_compares_student_and_experts_on_training_and_held_out_clips(d
     held = [r for r in rows if r["policy"] == "expert" and r["split"] == "held_out"]
     assert held[0]["clip"] == "held" and held[0]["expert"] in EXPERT_CLIPS
     assert (run_dir / "eval" / "distill_eval_summary.csv").is_file()
+
+
+def test_the_student_tracks_a_held_out_generated_clip_end_to_end(distilled, clips_path, tmp_path):
+    run_dir, _ = distilled
+    held = {c.name: c for c in read_clips(clips_path)}["held"]
+    intergen_file(tmp_path / "generated.npy", swap_persons(held))  # a generator that lists the recipient first
+    result = run_cli("stage=track", f"checkpoint={run_dir / 'last.pt'}", "source=intergen",
+                     f"input={tmp_path / 'generated.npy'}", "sim.nthread=2", f"run_dir={tmp_path / 'track'}",
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "track" / "summary.json").read_text())
+    assert summary["clips"] == 1 and summary["roles"][0]["swapped"]
+    assert 0.0 <= summary["success_rate"] <= 1.0 and 0.0 < summary["mpjpe_mm"] < 1000.0
+    assert summary["per_clip"][0]["frames"] == held.num_frames
 
 
 def test_distillation_resumes_where_it_stopped(tmp_path, experts_dir, clips_path):
