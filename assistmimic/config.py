@@ -184,12 +184,16 @@ class ExpertConfig(TrainingConfig):
     with the networks of `policy` (with a prior, the prior's architecture is used)."""
     evaluate: bool = True
     """After training, score the start (`start.pt`) and the trained expert on its clips like `stage=eval` (in `eval_start/`, `eval/`)."""
+    video: bool = True
+    """After training, render the trained expert on its first clip to `videos/<clip>.mp4` like `stage=render` (needs EGL or OSMesa)."""
     env: AssistEnvConfig = field(default_factory=AssistEnvConfig)
 
 
 @dataclass
 class ExpertsConfig(ExpertConfig):
     name: str = "experts"
+    video: bool = False
+    """Render each trained expert on its first clip (off by default: about 15 s per expert on a small CPU)."""
     clusters: str | None = None
     """JSON file {cluster name: [clip names]}: one expert per cluster; null: one expert per clip of `data=`."""
     n_jobs: int = 1
@@ -260,6 +264,29 @@ class TrackConfig(EvalConfig):
 
 
 @dataclass
+class RenderConfig:
+    """stage=render: an MP4 of one clip, tracked by a checkpoint's policies (`checkpoint=`) or played back kinematically."""
+
+    name: str = "render"
+    clip: str | None = None
+    """Name of the clip to render; null: the checkpoint's first trained clip, else the first clip of the file."""
+    ghost: bool = True
+    """With a checkpoint: also draw the reference pose as a translucent green copy (the "ghost")."""
+    contact_forces: bool = True
+    """Draw contact points (yellow) and contact forces as red arrows (4 mm per newton)."""
+    width: int = 640
+    """Video width in pixels (even)."""
+    height: int = 480
+    """Video height in pixels (even)."""
+    fps: float | None = None
+    """Frames per second of the video (one frame per policy step); null: the control rate, i.e. real time."""
+    max_seconds: float | None = None
+    """Render at most this many seconds of the clip; null: all of it."""
+    output: str | None = None
+    """The MP4 file to write; null: run_dir/videos/<clip>.mp4."""
+
+
+@dataclass
 class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
@@ -277,7 +304,7 @@ class RunConfig:
     output: str | None = None
     """stage=convert: the pickle to write."""
     checkpoint: str | None = None
-    """stage=eval, track: the checkpoint to evaluate (a `model_<iteration>.pt` / `last.pt` of a training run)."""
+    """stage=eval, track, render: the checkpoint to score or render (a `model_<iteration>.pt` / `last.pt` of a run)."""
     experts: str | None = None
     """stage=distill: the experts to distil (a `stage=experts` run_dir, its `experts/` folder or its `index.json`)."""
     robot: RobotConfig = field(default_factory=RobotConfig)
@@ -302,5 +329,6 @@ def register_configs() -> None:
     cs.store(group="stage", name="eval_schema", node=EvalConfig)
     cs.store(group="stage", name="expert_schema", node=ExpertConfig)
     cs.store(group="stage", name="experts_schema", node=ExpertsConfig)
+    cs.store(group="stage", name="render_schema", node=RenderConfig)
     cs.store(group="stage", name="distill_schema", node=DistillConfig)
     cs.store(group="stage", name="track_schema", node=TrackConfig)

@@ -12,7 +12,8 @@ from tests.test_run_cli import run_cli
 
 def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     run_dir = tmp_path / "expert"
-    result = run_cli("stage=expert", "max_iterations=2", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    result = run_cli("stage=expert", "max_iterations=2", f"run_dir={run_dir}", "stage.video=false", *TINY,
+                     tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["iterations"] == 2 and summary["clips"] == ["help_up_from_floor"]
@@ -34,7 +35,7 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     assert {"rollout/terms/contact/agent0", "rollout/terms/head_height/agent1", "env/hand_contact"} <= record.keys()
 
     result = run_cli("stage=expert", "max_iterations=3", "stage.resume=true", "stage.evaluate=false",
-                     f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+                     "stage.video=false", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert iterations(run_dir) == [1, 2, 3] and "resumed from" in result.stdout
 
@@ -43,7 +44,7 @@ def test_ablation_switches_train_from_scratch_without_redirection_contact_reward
     run_dir = tmp_path / "ablation"
     result = run_cli("stage=expert", "max_iterations=2", f"run_dir={run_dir}", "stage.prior=null",
                      "stage.env.redirection=false", "stage.env.contact_facilitation=false",
-                     "stage.runner.sequential_period=1", "stage.evaluate=false",
+                     "stage.runner.sequential_period=1", "stage.evaluate=false", "stage.video=false",
                      f"data={REPO / 'data/demo/assist.pkl'}", "stage.clips=[support_rise_from_chair]", "scene=chair",
                      *TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr

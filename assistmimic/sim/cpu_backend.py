@@ -211,6 +211,11 @@ class CpuBackend(SimBackend):
     def foot_contact_force(self) -> torch.Tensor:
         return self._last_sensor_t[:, self._cols_foot].float()
 
+    def world_state(self, env_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """World `env_id`'s MuJoCo state (mjSTATE_FULLPHYSICS vector of `self.model`) and the controls (nu,)
+        of its last step, copied (e.g. to render the world: `mj_setState`, `ctrl`, `mj_forward`)."""
+        return self._state[env_id].copy(), self._ctrl[env_id, -1].copy()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from assistmimic.config import RunConfig
 from assistmimic.run_files import atomic_write_bytes, write_json
+from assistmimic.viz.report import write_report
 from motion_lib.errors import UserInputError
 
 STAGES = {
@@ -22,6 +23,7 @@ STAGES = {
     "eval": "assistmimic.stages.eval",
     "experts": "assistmimic.stages.experts",
     "expert": "assistmimic.stages.expert",
+    "render": "assistmimic.stages.render",
     "distill": "assistmimic.stages.distill",
     "track": "assistmimic.stages.track",
 }
@@ -47,4 +49,16 @@ def run_stage(cfg: DictConfig) -> Path:
     summary = run(typed, run_dir)
     write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
     print(f"results: {run_dir / 'summary.json'}")
+    report(run_dir)
     return run_dir
+
+
+def report(run_dir: Path) -> None:
+    """Write `run_dir/report.html` (plots, videos, results) and print its path; a failure is one warning line,
+    never the finished stage's failure."""
+    try:
+        path = write_report(run_dir)
+    except Exception as err:  # noqa: BLE001 (the results are written; a failing report must not undo that)
+        print(f"warning: no report.html ({type(err).__name__}: {err})")
+        return
+    print(f"report: {path}")

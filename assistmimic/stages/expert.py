@@ -7,7 +7,9 @@ policies start from the single-person prior `stage.prior` by zero-padded widenin
 actions are exactly the prior's (`stage.prior=null`: from scratch, the "no init" ablation).
 Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`, and `start.pt`: the policies before
 training); `stage.resume=true` continues a run. With `stage.evaluate` (default) the start and the
-trained expert are then scored on the trained clips by `stage=eval`'s rules (`eval_start/`, `eval/`).
+trained expert are then scored on the trained clips by `stage=eval`'s rules (`eval_start/`, `eval/`), and with
+`stage.video` (default) the trained expert is rendered on its first clip like `stage=render` (`videos/<clip>.mp4`;
+a machine without EGL or OSMesa prints a warning instead).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
+from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
@@ -103,6 +106,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]
         print(f"success rate {before['success_rate']:.2f} -> {after['success_rate']:.2f}, MPJPE "
               f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'})")
+    if stage.video:
+        summary["video"] = render_policy_video(cfg, run_dir / "last.pt", run_dir)
     return summary
 
 
