@@ -217,6 +217,8 @@ class DistillConfig(TrainingConfig):
     """A two-agent checkpoint (a previous student, an expert) the student starts from; null: fresh networks of `policy`."""
     evaluate: bool = True
     """After training, score the student and the experts on the training and held-out clips (`eval/`)."""
+    video: bool = True
+    """Render the student on its first training clip to `videos/<clip>.mp4` like `stage=render` (needs EGL or OSMesa)."""
     dagger: DAggerConfig = field(default_factory=DAggerConfig)
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
 
@@ -261,6 +263,8 @@ class TrackConfig(EvalConfig):
     """Inter-X: track only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None
     """Inter-X: track only the ids of splits/<split>.txt (e.g. test: clips no expert was trained on)."""
+    video: bool = True
+    """Render the policy tracking the first clip to `videos/<clip>.mp4` like `stage=render` (needs EGL or OSMesa)."""
 
 
 @dataclass

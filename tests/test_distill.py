@@ -128,6 +128,7 @@ def distill_config(run_dir, experts, data, **stage):
 
 
 def distill(run_dir, experts, data, **stage):
+    stage.setdefault("video", False)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run(distill_config(run_dir, experts, data, **stage), run_dir)
 
@@ -135,7 +136,7 @@ def distill(run_dir, experts, data, **stage):
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory, experts_dir, clips_path):
     run_dir = tmp_path_factory.mktemp("distill_run")
-    return run_dir, distill(run_dir, experts_dir, clips_path)
+    return run_dir, distill(run_dir, experts_dir, clips_path, video=True)
 
 
 def test_the_students_action_error_against_each_expert_falls(distilled):
@@ -150,6 +151,8 @@ def test_the_students_action_error_against_each_expert_falls(distilled):
         assert records[-1][f"dagger/loss/agent{a}"] < 0.25 * records[0][f"dagger/loss/agent{a}"]
     assert records[-1]["dagger/buffer_samples"] == 6 * 16 * 8
     assert summary["dagger_iterations"] == 6 and summary["clips"] == list(EXPERT_CLIPS) and summary["held_out"] == ["held"]
+    # It ends with a video of the student on its first training clip (None on a machine without offscreen OpenGL).
+    assert summary["video"] in (None, str(run_dir / "videos" / "contact.mp4"))
 
 
 def test_the_student_tracks_an_experts_clip_better_than_the_untrained_student(distilled, clips_path):
@@ -201,7 +204,7 @@ def test_the_student_tracks_a_held_out_generated_clip_end_to_end(distilled, clip
     held = {c.name: c for c in read_clips(clips_path)}["held"]
     intergen_file(tmp_path / "generated.npy", swap_persons(held))  # a generator that lists the recipient first
     result = run_cli("stage=track", f"checkpoint={run_dir / 'last.pt'}", "source=intergen",
-                     f"input={tmp_path / 'generated.npy'}", "sim.nthread=2", f"run_dir={tmp_path / 'track'}",
+                     f"input={tmp_path / 'generated.npy'}", "sim.nthread=2", "stage.video=false", f"run_dir={tmp_path / 'track'}",
                      tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "track" / "summary.json").read_text())

@@ -89,6 +89,11 @@ def test_a_generated_held_out_clip_is_tracked_end_to_end(tmp_path):
     assert roles["clip"] == "sample_0" and roles["swapped"] and roles["supporter_input_person"] == 1
     assert roles["head_height_m"][0] < roles["head_height_m"][1] - 0.5
     assert "sample_0: supporter = person 1 as read" in result.stdout and "success rate" in result.stdout
+    # The policy tracking the clip, rendered (or, on a machine without offscreen OpenGL, one warning line).
+    if summary["video"] is None:
+        assert "warning: no video" in result.stdout
+    else:
+        assert summary["video"] == str(run_dir / "videos" / "sample_0.mp4") and (run_dir / "videos" / "sample_0.mp4").stat().st_size > 1000
 
     with open(run_dir / "track_clips.csv", newline="") as handle:
         (row,) = list(csv.DictReader(handle))

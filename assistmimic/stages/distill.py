@@ -10,6 +10,7 @@ run_dir layout:
     finetune/               the PPO fine-tune's run (with `stage.finetune.iterations` > 0)
     eval/distill_eval.csv   per clip: policy (student, expert), split (train, held_out), expert, stage=eval's columns
     eval/distill_eval_summary.csv   per policy and split: clips, success_rate, mpjpe_mm
+    videos/<clip>.mp4       the student on its first training clip (`stage.video`; needs EGL or OSMesa)
 `stage.resume=true` continues the DAgger phase from `last.pt` and the fine-tune from `finetune/last.pt`.
 """
 
@@ -28,6 +29,7 @@ from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips, require_setting
 from assistmimic.stages.eval import assist_eval_env, policies_from_checkpoint, write_table
+from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.training import apply_run_overrides, train
 from distill.dagger import DAggerTrainer
 from distill.evaluation import EvalRules, compare_on_clips, format_table, summarize
@@ -115,6 +117,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if stage.evaluate:
         summary["evaluation"] = evaluate_student(cfg, Path(summary["checkpoint"]), experts, training + held_out,
                                                  {clip.name for clip in held_out}, run_dir / EVAL_DIR)
+    if stage.video:
+        summary["video"] = render_policy_video(cfg, Path(summary["checkpoint"]), run_dir, data, training[0].name)
     print(f"student: {summary['checkpoint']}")
     return summary
 

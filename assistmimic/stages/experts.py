@@ -200,7 +200,7 @@ def train_expert(cfg: RunConfig, name: str, in_worker: bool) -> dict[str, Any]:
         atomic_write_bytes(expert_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
         result = _train_one(cfg, expert_dir)
         write_json(expert_dir / "summary.json", {"stage": "expert", **result, "finished": True})
-    except Exception as err:  # one expert's failure, whatever it is, must not stop the others
+    except Exception as err:  # noqa: BLE001 (one expert's failure, whatever it is, must not stop the others)
         reason = _one_line(err)
         write_json(expert_dir / "summary.json",
                    {"stage": "expert", "finished": False, "error": reason, "traceback": traceback.format_exc()})

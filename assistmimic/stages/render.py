@@ -46,12 +46,15 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     return render_video(cfg, run_dir)
 
 
-def render_policy_video(cfg: RunConfig, checkpoint: Path, run_dir: Path) -> str | None:
-    """`stage=render` of `checkpoint` on its first trained clip with the default settings, to
-    `run_dir/videos/<clip>.mp4` (how `stage=expert` ends). Returns the video's path, or None after a one-line
-    warning when this machine cannot render."""
+def render_policy_video(cfg: RunConfig, checkpoint: Path, run_dir: Path, data: Path | None = None,
+                        clip: str | None = None) -> str | None:
+    """`stage=render` of `checkpoint` with the default settings, to `run_dir/videos/<clip>.mp4` (how `stage=expert`,
+    `distill` and `track` end): clip `clip` of `data` (default: `cfg.data`, else the checkpoint's clips file; its
+    first trained clip). Returns the video's path, or None after a one-line warning when this machine cannot render."""
+    data = cfg.data if data is None else str(data)
     try:
-        summary = render_video(dataclasses.replace(cfg, checkpoint=str(checkpoint), stage=RenderConfig()), run_dir)
+        summary = render_video(dataclasses.replace(cfg, checkpoint=str(checkpoint), data=data,
+                                                   stage=RenderConfig(clip=clip)), run_dir)
     except RenderingUnavailable as err:
         print(f"warning: no video: {err}")
         return None

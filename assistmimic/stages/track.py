@@ -12,6 +12,9 @@ generated) interaction clips with a general two-agent policy.
    `stage=expert data=<run_dir>/clips.pkl`), then the checkpoint (task "assist": an expert or a distilled
    general policy) tracks every clip from its first frame with `stage=eval`'s rules and measures.
 
+With `stage.video` (default) the first clip is rendered with the policy tracking it (`videos/<clip>.mp4`, like
+`stage=render`; a machine without EGL or OSMesa prints a warning instead).
+
 Writes `clips.pkl`, `track_clips.csv` (one row per clip, `stage=eval`'s columns; `track_clips_robustness.csv`
 with `stage.robustness=true`) and summary.json (`success_rate`, `mpjpe_mm`, per agent, contact, `roles`,
 `skipped`, `per_clip`).
@@ -27,6 +30,7 @@ from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
 from assistmimic.stages.convert import read_source
 from assistmimic.stages.eval import checkpoint_task, evaluate_assist, policies_from_checkpoint
+from assistmimic.stages.render import render_policy_video
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES
@@ -89,6 +93,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         print(f"{clip.name}: supporter = person {decision['supporter_input_person']} as read ({decision['reason']})")
     write_clips(run_dir / CLIPS_FILE, assigned)
     summary = evaluate_assist(cfg, checkpoint, policies, metadata, assigned, run_dir, TABLE)
+    if stage.video:
+        summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)
     return {"checkpoint": str(checkpoint), "source": source, "input": str(input_path), "task": "assist",
             "clips_file": str(run_dir / CLIPS_FILE), "clips_skipped": len(skipped), "skipped": skipped,
             "roles": roles, **summary, "seconds": round(time.perf_counter() - start, 3)}
