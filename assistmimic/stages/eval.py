@@ -255,7 +255,7 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
                                 residual_actions=trained_env.get("residual_actions", False))
     env = TrackingEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
-    _check_policies(checkpoint, policies, env, "tracking")
+    check_policies(checkpoint, policies, env, "tracking")
     rows = in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
     env.close()
     write_table(run_dir / "eval_clips.csv", rows)
@@ -298,8 +298,8 @@ def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic
         raise UserInputError(f"stage.robust_mass_scale and stage.robust_gain_scale must be positive, got "
                              f"{stage.robust_mass_scale} and {stage.robust_gain_scale}")
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
-    env = assist_eval_env(cfg, _trained_assist_config(checkpoint, metadata), clips, num_envs)
-    _check_policies(checkpoint, policies, env, "assist")
+    env = assist_eval_env(cfg, trained_assist_config(checkpoint, metadata), clips, num_envs)
+    check_policies(checkpoint, policies, env, "assist")
     horizon = max(c.num_frames for c in clips)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
 
@@ -328,7 +328,7 @@ def _recipient_scale(num_envs: int, factor: float) -> torch.Tensor:
     return torch.tensor([[1.0, factor]]).expand(num_envs, 2)
 
 
-def _check_policies(checkpoint: Path, policies: list[ActorCritic], env: TrackingEnv, task: str) -> None:
+def check_policies(checkpoint: Path, policies: list[ActorCritic], env: TrackingEnv, task: str) -> None:
     """Each agent's policy takes the env's observation and gives its actions."""
     for agent, policy in enumerate(policies):
         who = "the policy" if len(policies) == 1 else f"the {ROLES[agent]} policy"
@@ -357,7 +357,7 @@ def _assist_clips(data: str | None, metadata: dict, robot: str) -> tuple[Path, l
     return path, [clip for clip in clips if clip.name in names]
 
 
-def _trained_assist_config(checkpoint: Path, metadata: dict) -> AssistEnvConfig:
+def trained_assist_config(checkpoint: Path, metadata: dict) -> AssistEnvConfig:
     """The env config the two-agent checkpoint was trained with (its action semantics, rewards, ...)."""
     try:
         return AssistEnvConfig(**metadata["env_config"])

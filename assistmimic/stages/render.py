@@ -22,14 +22,21 @@ from pathlib import Path
 import torch
 
 from assistmimic.config import RenderConfig, RunConfig
-from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
+from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.humanoid import hinge_ranges
 from assistmimic.mjcf.scene import SceneModel
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import clips_path
-from assistmimic.stages.eval import TASKS, assist_eval_env, checkpoint_task, policies_from_checkpoint
+from assistmimic.stages.eval import (
+    TASKS,
+    assist_eval_env,
+    check_policies,
+    checkpoint_task,
+    policies_from_checkpoint,
+    trained_assist_config,
+)
 from assistmimic.viz.playback import frame_count, kinematic_frames, policy_frames, reference_poses
 from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, write_mp4
 from motion_lib.clip import Clip
@@ -136,12 +143,11 @@ def _tracked(cfg: RunConfig, stage: RenderConfig, clip: Clip, renderer: SceneRen
              policies: list[ActorCritic], metadata: dict, task: str, ghost: bool):
     """(dt, frames) of the policies tracking the clip in one simulated world (closed when the frames are done)."""
     env = _environment(cfg, task, clip, metadata, checkpoint)
-    for agent, policy in enumerate(policies):
-        if sum(policy.obs_dims) != env.obs_dims[agent] or policy.action_dim != env.action_dims[agent]:
-            env.close()
-            raise UserInputError(f"{checkpoint}: policy {agent} takes {sum(policy.obs_dims)} observations and gives "
-                                 f"{policy.action_dim} actions; this robot's {task} task has {env.obs_dims[agent]} and "
-                                 f"{env.action_dims[agent]}")
+    try:
+        check_policies(checkpoint, policies, env, task)
+    except UserInputError:
+        env.close()
+        raise
     count = frame_count(float(env.library.clip_duration[0]), env.dt, stage.max_seconds)
     ghosts = reference_poses(env.library, 0, env.dt, count, env.hinge_ranges) if ghost else None
 
@@ -158,11 +164,7 @@ def _environment(cfg: RunConfig, task: str, clip: Clip, metadata: dict, checkpoi
     """One world of the checkpoint's task, as `stage=eval` builds it: the action semantics the policies were
     trained with, the clip from its first frame, no early termination."""
     if task == "assist":
-        try:
-            trained = AssistEnvConfig(**metadata["env_config"])
-        except (KeyError, TypeError) as err:
-            raise UserInputError(f"{checkpoint}: its metadata holds no env_config of the assist task ({err})") from err
-        return assist_eval_env(cfg, trained, [clip], 1)
+        return assist_eval_env(cfg, trained_assist_config(checkpoint, metadata), [clip], 1)
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, 1)
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False, max_episode_steps=clip.num_frames + 1,
                                 residual_actions=(metadata.get("env_config") or {}).get("residual_actions", False))
