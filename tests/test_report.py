@@ -104,6 +104,25 @@ def test_report_links_only_files_that_exist(tmp_path):
     assert "iteration 5" in page  # the first/last metrics table (the cut last line is skipped)
 
 
+def test_track_and_distill_tables_are_charted_too(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "eval").mkdir(parents=True)
+    with open(run_dir / "track_clips.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EVAL_COLUMNS)
+        writer.writerow(["sample_0", 36, True, "", 90.0, ""])
+    with open(run_dir / "eval" / "distill_eval.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["policy", "split", "expert", *EVAL_COLUMNS])
+        writer.writerow(["student", "train", "", "help up", 166, True, "", 80.5, ""])
+        writer.writerow(["expert", "train", "help up", "help up", 166, False, 2.1, 300.0, "supporter_error"])
+    parser = Links()
+    parser.feed(write_report(run_dir).read_text())
+    assert {"track_clips.csv", "plots/track_clips.png", "eval/distill_eval.csv", "plots/eval_distill_eval.png"} <= {
+        unquote(link) for link in parser.links}
+    assert_png_with_content(run_dir / "plots" / "eval_distill_eval.png")
+
+
 def test_report_of_a_run_without_metrics_or_summary(tmp_path):
     page = write_report(tmp_path).read_text()
     assert "wrote no summary.json" in page and "<img" not in page

@@ -104,9 +104,10 @@ def _number(value: Any) -> float:
 
 
 def plot_clip_outcomes(csv_path: Path, out_path: Path, label: str | None = None) -> Path:
-    """A horizontal bar per clip of an evaluation table (`eval_clips.csv` of `stage=eval`): its MPJPE, green if the
-    clip was tracked to its end, red if it failed (annotated with the reason and time); titled `label` (default: the
-    file's name). Returns `out_path`."""
+    """A horizontal bar per row of an evaluation table (`eval_clips.csv` of `stage=eval`, or a table with its
+    columns): the clip's MPJPE, green if the clip was tracked to its end, red if it failed (annotated with the
+    reason and time), labelled with the clip (and the `policy` where the table names one, as distill's does);
+    titled `label` (default: the file's name). Returns `out_path`."""
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     shown = rows[:MAX_CLIPS]
@@ -117,7 +118,8 @@ def plot_clip_outcomes(csv_path: Path, out_path: Path, label: str | None = None)
     colours = ["tab:green" if row["success"] == "True" else "tab:red" for row in shown]
     positions = range(len(shown))
     ax.barh(positions, errors, color=colours)
-    ax.set_yticks(positions, [row["clip"] for row in shown], fontsize=8)
+    ax.set_yticks(positions, [f"{row['clip']} ({row['policy']})" if row.get("policy") else row["clip"] for row in shown],
+                  fontsize=8)
     ax.invert_yaxis()
     for y, (row, error) in enumerate(zip(shown, errors)):
         note = "tracked to the end" if row["success"] == "True" else \

@@ -1,7 +1,7 @@
 """`report.html` of a run directory: what the run did, on one page, with relative links (the folder can be moved).
 
 Gathers what the run wrote: the headline numbers of `summary.json`, its videos (`videos/*.mp4`, and the
-`video` of the summary), the per-clip evaluation charts and tables (`eval_clips*.csv` in the run folder or
+`video` of the summary), the per-clip evaluation charts and tables (`CLIP_TABLES` in the run folder or
 one level below, e.g. `eval/`), the training curves of `metrics.jsonl` with a table of first and last
 values, other PNG figures of the run folder, the resolved `config.yaml` and the full summary. The plots go
 to `plots/`. A plot that fails is left out with a note (the report is written anyway).
@@ -23,6 +23,9 @@ from assistmimic.run_files import atomic_write_bytes
 
 REPORT_FILE = "report.html"
 PLOTS_DIR = "plots"
+CLIP_TABLES = ("eval_clips*.csv", "track_clips*.csv", "distill_eval.csv")
+"""Per-clip evaluation tables (one row per clip, `stage=eval`'s columns): eval's (also under expert's `eval/`),
+track's, and distill's (whose rows also name the `policy`: student or expert)."""
 MAX_TABLE_ROWS = 50
 """Rows of an evaluation table shown in the report (the CSV file has them all)."""
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}
@@ -102,7 +105,7 @@ def _videos(run_dir: Path, summary: dict[str, Any]) -> list[str]:
 
 
 def _evaluations(run_dir: Path) -> list[str]:
-    tables = sorted(run_dir.glob("eval_clips*.csv")) + sorted(run_dir.glob("*/eval_clips*.csv"))
+    tables = [table for folder in ("", "*/") for pattern in CLIP_TABLES for table in sorted(run_dir.glob(folder + pattern))]
     if not tables:
         return []
     parts = ["<h2>Evaluation per clip</h2>"]
