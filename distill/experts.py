@@ -121,21 +121,25 @@ class ExpertSet:
 
     # --- actions ---------------------------------------------------------------------------------
     def _stack(self, agent: int) -> list[tuple[torch.Tensor, StackedPolicies]]:
-        """The experts of agent `agent` grouped by architecture: (their expert indices, their stacked policies)."""
+        """The experts of agent `agent` grouped by architecture: per group, (K,) each expert's position in the
+        group (-1: another group's) and the group's stacked policies."""
         groups: dict[str, list[int]] = {}
         for k, expert in enumerate(self.experts):
             groups.setdefault(json.dumps(expert.policies[agent].spec(), sort_keys=True), []).append(k)
-        return [(torch.tensor(members), StackedPolicies([self.experts[k].policies[agent] for k in members]))
-                for members in groups.values()]
+        stacked = []
+        for members in groups.values():
+            local = torch.full((len(self.experts),), -1, dtype=torch.long)
+            local[members] = torch.arange(len(members))
+            stacked.append((local, StackedPolicies([self.experts[k].policies[agent] for k in members])))
+        return stacked
 
     def actions(self, agent: int, obs: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
         """(N, action_dim) mean actions of agent `agent` of each world's expert `expert_ids` (N,) on `obs` (N, obs_dim)."""
         if bool((expert_ids < 0).any()) or bool((expert_ids >= len(self.experts)).any()):
             raise ValueError("every world needs an expert index in [0, number of experts)")
         out = obs.new_zeros(obs.shape[0], self.action_dims[agent])
-        for members, stacked in self._groups[agent]:
-            local = torch.full((len(self.experts),), -1, dtype=torch.long)
-            local[members] = torch.arange(members.numel())
+        for local, stacked in self._groups[agent]:
+            group_size = int((local >= 0).sum())
             world_local = local[expert_ids]
             worlds = (world_local >= 0).nonzero().squeeze(-1)
             if worlds.numel() == 0:
@@ -143,10 +147,10 @@ class ExpertSet:
             owner = world_local[worlds]
             order = torch.argsort(owner, stable=True)
             worlds, owner = worlds[order], owner[order]
-            counts = torch.bincount(owner, minlength=members.numel())
+            counts = torch.bincount(owner, minlength=group_size)
             starts = torch.cumsum(counts, 0) - counts
             slot = torch.arange(worlds.numel()) - starts[owner]
-            batch = obs.new_zeros(members.numel(), int(counts.max()), obs.shape[1])
+            batch = obs.new_zeros(group_size, int(counts.max()), obs.shape[1])
             batch[owner, slot] = obs[worlds]
             out[worlds] = stacked(batch)[owner, slot]
         return out

@@ -30,7 +30,7 @@ from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips, require_setting
 from assistmimic.stages.eval import assist_eval_env, policies_from_checkpoint, write_table
 from assistmimic.stages.render import render_policy_video
-from assistmimic.stages.training import apply_run_overrides, train
+from assistmimic.stages.training import train
 from distill.dagger import DAggerTrainer
 from distill.evaluation import EvalRules, compare_on_clips, format_table, summarize
 from distill.experts import ExpertSet
@@ -126,7 +126,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
 def _finetune(cfg: RunConfig, stage: DistillConfig, env: AssistEnv, students: list[ActorCritic], experts: ExpertSet,
               clip_experts: torch.Tensor, metadata: dict, finetune_dir: Path) -> dict:
     """PPO on the distilled student (see `distill.finetune`); resumes from `finetune_dir/last.pt` with stage.resume."""
-    apply_run_overrides(dataclasses.replace(cfg, max_iterations=None), stage)
+    stage.runner.seed = cfg.seed
     stage.runner.max_iterations = stage.finetune.iterations
     runner = FineTuneRunner(env, students, experts, clip_experts, stage.finetune, stage.ppo, stage.amp, stage.runner,
                             finetune_dir, metadata)
