@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -248,3 +249,26 @@ def test_a_phc_checkpoint_becomes_a_prior_the_experts_start_from(assist_clips, t
     with pytest.raises(UserInputError, match="residual_actions=false"):
         initial_policies(env, stage, "smpl")
     env.close()
+
+
+def test_partitioned_worlds_only_play_their_groups_clips(assist_clips):
+    clips = assist_clips + [dataclasses.replace(assist_clips[0], name="third")]
+    env = make_env(clips, num_envs=6, max_episode_steps=2)
+    env.partition_worlds([[0], [1, 2]])
+    assert env.num_groups == 2 and env.world_group.tolist() == [0, 0, 0, 1, 1, 1]
+    env.reset()
+    seen = set()
+    for _ in range(6):  # episodes of 2 steps: every world restarts several times
+        env.step([torch.zeros(6, d) for d in env.action_dims])
+        assert (env.clip_ids[:3] == 0).all() and set(env.clip_ids[3:].tolist()) <= {1, 2}
+        seen |= set(env.clip_ids[3:].tolist())
+    assert seen == {1, 2}
+    real = env.reference_amp_obs_per_group(5, torch.Generator().manual_seed(0), agent=1)
+    assert real.shape == (2, 5, env.amp_steps, env.amp_step_dim) and torch.isfinite(real).all()
+    table, start, steps = env._amp_table
+    first_clip_rows = table[start[0]:start[0] + steps[0], 1]
+    assert all((first_clip_rows == history[0]).all(-1).any() for history in real[0])  # group 0 draws from clip 0 only
+    with pytest.raises(UserInputError, match="equal clip groups"):
+        env.partition_worlds([[0], [1], [2], [0]])
+    with pytest.raises(UserInputError, match="clip ids"):
+        env.partition_worlds([[0], [99]])

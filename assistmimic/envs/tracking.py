@@ -91,6 +91,10 @@ class TrackingEnv(VecEnv):
         self.amp_steps = cfg.amp_steps
         self.amp_step_dim = 13 + 3 * (b - 1)
         self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim)
+        self.world_group: torch.Tensor | None = None
+        """(N,) the clip group each world plays (None: every world samples from all clips); see `partition_worlds`."""
+        self._group_clips = torch.zeros(0, 0, dtype=torch.long)
+        self._group_valid = torch.zeros(0, 0, dtype=torch.bool)
 
     reward_term_names: tuple[str, ...] = REWARD_TERMS
 
@@ -103,6 +107,39 @@ class TrackingEnv(VecEnv):
         if unknown:
             raise UserInputError(f"unknown reward term(s) {unknown}; known terms: {', '.join(self.reward_term_names)}")
         return {name: float(w) for name, w in weights.items() if w != 0.0}
+
+    # --- clip groups ----------------------------------------------------------------------------
+    def partition_worlds(self, groups: list[list[int]]) -> None:
+        """Split the worlds into len(groups) equal consecutive blocks: block k only ever plays the clips
+        `groups[k]` (clip ids of the library; drawn by the library's failure-biased weights within the group).
+        Several experts trained in one batch use this: expert k owns block k. Takes effect at the next reset."""
+        k = len(groups)
+        if k < 1 or self.num_envs % k:
+            raise UserInputError(f"{self.num_envs} worlds do not split into {k} equal clip groups; "
+                                 f"use a multiple of {max(k, 1)} worlds")
+        if any(not group for group in groups):
+            raise UserInputError("every clip group needs at least one clip")
+        flat = [c for group in groups for c in group]
+        if min(flat) < 0 or max(flat) >= self.library.num_clips:
+            raise UserInputError(f"clip ids must lie in [0, {self.library.num_clips}), got {sorted(set(flat))}")
+        width = max(len(group) for group in groups)
+        self._group_clips = torch.tensor([group + [group[0]] * (width - len(group)) for group in groups])
+        self._group_valid = torch.tensor([[i < len(group) for i in range(width)] for group in groups])
+        self.world_group = torch.arange(self.num_envs) // (self.num_envs // k)
+
+    @property
+    def num_groups(self) -> int:
+        """Number of clip groups (1 without `partition_worlds`)."""
+        return 1 if self.world_group is None else self._group_clips.shape[0]
+
+    def _sample_clip_ids(self, env_ids: torch.Tensor) -> torch.Tensor:
+        """(n,) clips for the worlds `env_ids`: from all clips, or from each world's group."""
+        if self.world_group is None:
+            return self.library.sample_clip_ids(env_ids.numel(), self.generator).cpu()
+        group = self.world_group[env_ids]
+        weights = self.library.sampling_weights().cpu()[self._group_clips[group]] * self._group_valid[group]
+        column = torch.multinomial(weights, 1, generator=self.generator)[:, 0]
+        return self._group_clips[group, column]
 
     # --- resets -------------------------------------------------------------------------------
     def reset(self) -> list[torch.Tensor]:
@@ -120,7 +157,7 @@ class TrackingEnv(VecEnv):
     def _reset(self, env_ids: torch.Tensor, clip_ids: torch.Tensor | None = None, times: torch.Tensor | None = None) -> None:
         n = env_ids.numel()
         if clip_ids is None:
-            clip_ids = self.library.sample_clip_ids(n, self.generator).cpu()
+            clip_ids = self._sample_clip_ids(env_ids)
         if times is None:
             fraction = torch.rand(n, generator=self.generator) if self.cfg.random_start else torch.zeros(n)
             times = fraction * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
@@ -253,8 +290,22 @@ class TrackingEnv(VecEnv):
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """(n, amp_steps, amp_dim) reference AMP histories of person `agent` ending at random policy steps of
         random clips (looked up in a table of the clips' features, earlier steps clamped at the clip start)."""
+        return self._reference_amp_rows(torch.randint(self.library.num_clips, (n,), generator=generator), generator, agent)
+
+    def reference_amp_obs_per_group(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
+        """(K, n, amp_steps, amp_dim) as `reference_amp_obs`, n histories from the clips of each of the K
+        clip groups of `partition_worlds` (uniformly over each group's clips)."""
+        if self.world_group is None:
+            return self.reference_amp_obs(n, generator, agent)[None]
+        k = self._group_clips.shape[0]
+        column = torch.multinomial(self._group_valid.float().repeat_interleave(n, 0), 1, generator=generator)[:, 0]
+        clip_ids = self._group_clips.repeat_interleave(n, 0)[torch.arange(k * n), column]
+        return self._reference_amp_rows(clip_ids, generator, agent).reshape(k, n, self.amp_steps, -1)
+
+    def _reference_amp_rows(self, clip_ids: torch.Tensor, generator: torch.Generator | None, agent: int) -> torch.Tensor:
+        """(n, amp_steps, amp_dim) reference AMP histories of clips `clip_ids` (n,) ending at random policy steps."""
         table, start, steps = self._amp_table
-        clip_ids = torch.randint(self.library.num_clips, (n,), generator=generator)
+        n = clip_ids.numel()
         last = (torch.rand(n, generator=generator) * steps[clip_ids]).long().clamp(max=steps[clip_ids] - 1)
         rows = start[clip_ids, None] + (last[:, None] - torch.arange(self.amp_steps)).clamp(min=0)
         return table[rows, agent]

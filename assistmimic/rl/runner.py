@@ -146,7 +146,7 @@ class OnPolicyRunner:
         _seed_everything(runner_config.seed)
 
         self.policies = [policy.to(self.device) for policy in policies]
-        self.learners = [PPO(policy, ppo_config) for policy in self.policies]
+        self.learners = [self._make_learner(policy) for policy in self.policies]
         self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim, policy.action_dim,
                                         None, self.device, self.uses_action_targets) for policy in self.policies]
         self.learners[0].num_minibatches(self.storages[0].num_samples)  # a clear error now, not after a rollout
@@ -162,11 +162,9 @@ class OnPolicyRunner:
                 raise UserInputError(f"the AMP config's num_steps={amp_config.num_steps} differs from the env's "
                                      f"amp_steps={env.amp_steps}; make them equal")
             for _ in self.policies:
-                amp = AMP(env.amp_step_dim, amp_config)
-                amp.discriminator.to(self.device)
+                amp, replay = self._make_discriminator()
                 self.discriminators.append(amp)
-                self.replay_buffers.append(AMPReplayBuffer(amp_config.replay_size, amp_config.num_steps,
-                                                           env.amp_step_dim, self.device))
+                self.replay_buffers.append(replay)
 
         self.iteration = 0
         """Completed iterations."""
@@ -174,6 +172,21 @@ class OnPolicyRunner:
         """World steps collected over the whole run (resumes included)."""
         self._saved_iteration = 0
         self._rng_after_iteration = rng_state()
+
+    def _make_learner(self, policy: ActorCritic) -> PPO:
+        """The PPO learner of one agent's policy."""
+        return PPO(policy, self.ppo_config)
+
+    def _make_discriminator(self) -> tuple[AMP, AMPReplayBuffer]:
+        """One agent's AMP discriminator (on the device) and the replay buffer of its policy's AMP histories."""
+        amp = AMP(self.env.amp_step_dim, self.amp_config)
+        amp.discriminator.to(self.device)
+        replay = AMPReplayBuffer(self.amp_config.replay_size, self.amp_config.num_steps, self.env.amp_step_dim, self.device)
+        return amp, replay
+
+    def _real_amp_obs(self, agent: int) -> torch.Tensor:
+        """A batch of agent `agent`'s reference AMP histories, the discriminator's real data."""
+        return self.env.reference_amp_obs(self.config.amp_batch_size, None, agent=agent)
 
     uses_action_targets = False
     """Whether `_action_targets` gives per-step target actions to keep in the storages."""
@@ -278,7 +291,7 @@ class OnPolicyRunner:
                 continue
             sums: dict[str, float] = defaultdict(float)
             for _ in range(cfg.amp_updates_per_iteration):
-                real = self.env.reference_amp_obs(cfg.amp_batch_size, None, agent=a)
+                real = self._real_amp_obs(a)
                 for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, None)).items():
                     sums[name] += value
             scalars.update({f"amp/agent{a}/{name}": total / cfg.amp_updates_per_iteration
