@@ -97,7 +97,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     start_checkpoint = run_dir / START_CHECKPOINT
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
-    runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
+    runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
     summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior, **train(runner, run_dir, stage.resume)}
     if stage.evaluate:
         summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)

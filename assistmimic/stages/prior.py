@@ -32,5 +32,5 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     env = TrackingEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
     policy = ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)
     metadata = {"env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data)}
-    runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, "cpu", metadata)
+    runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
     return {"data": str(data), "clips": len(clips), **train(runner, run_dir, stage.resume)}
