@@ -1,4 +1,5 @@
-"""The one entry point: `python run.py stage=<name> [hydra overrides]` (see README.md)."""
+"""The one entry point: `python run.py stage=<name> [hydra overrides]` (see README.md); under torchrun
+(`torchrun --nproc_per_node N run.py stage=prior|expert ...`) one process per rank, see assistmimic.stages."""
 
 import os
 import sys
@@ -25,8 +26,9 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print(f"interrupted; training stages saved their last completed iteration in {cfg.run_dir} "
-              "(continue with the same run_dir and stage.resume=true)", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank gets Ctrl-C; rank 0 says it once
+            print(f"interrupted; training stages saved their last completed iteration in {cfg.run_dir} "
+                  "(continue with the same run_dir and stage.resume=true)", file=sys.stderr)
         sys.exit(130)
 
 

@@ -28,10 +28,11 @@ class AggregatedBuffer:
         self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch_size, obs_dim) observations and (batch_size, action_dim) actions drawn uniformly with replacement."""
+        """(batch_size, obs_dim) observations and (batch_size, action_dim) actions drawn uniformly with replacement
+        (`generator` on the buffer's device, or None)."""
         if self.size == 0:
             raise RuntimeError("the aggregated buffer is empty; add samples before sampling")
-        idx = torch.randint(self.size, (batch_size,), generator=generator).to(self.obs.device)
+        idx = torch.randint(self.size, (batch_size,), generator=generator, device=self.obs.device)
         return self.obs[idx], self.actions[idx]
 
     def newest_obs(self, n: int) -> torch.Tensor:

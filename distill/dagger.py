@@ -64,13 +64,14 @@ class DAggerTrainer:
             raise ValueError("every training clip needs an expert")
         experts.check_observations(env.obs_dims, env.action_dims, "this environment")
         experts.check_observations([sum(s.obs_dims) for s in students], [s.action_dim for s in students], "the student")
-        self.env, self.students, self.experts, self.cfg = env, students, experts, cfg
-        self.clip_experts = clip_experts
+        self.env, self.experts, self.cfg = env, experts.to(env.device), cfg
+        self.students = [student.to(env.device) for student in students]
+        self.clip_experts = clip_experts.to(env.device)
         self.run_dir = Path(run_dir)
         self.metadata = metadata
         self.optimizers = [torch.optim.Adam(s.parameters(), lr=cfg.learning_rate) for s in students]
-        self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a]) for a in range(2)]
-        self.generator = torch.Generator().manual_seed(seed)
+        self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a], env.device) for a in range(2)]
+        self.generator = torch.Generator(device=env.device).manual_seed(seed)
         torch.manual_seed(seed)
         self.iteration = 0
         self.total_env_steps = 0
@@ -84,7 +85,7 @@ class DAggerTrainer:
         logger = RunLogger(self.run_dir, self.iteration, self.cfg.iterations)
         try:
             obs = self.env.reset()
-            stats = EpisodeStatistics(self.env.num_envs, 2, torch.device("cpu"))
+            stats = EpisodeStatistics(self.env.num_envs, 2, self.env.device)
             while self.iteration < self.cfg.iterations:
                 beta = beta_at(self.iteration, self.cfg.beta)
                 start = time.perf_counter()
@@ -117,21 +118,21 @@ class DAggerTrainer:
                  ) -> tuple[list[torch.Tensor], dict[str, float]]:
         """The β-mixture rollout; labels go to the buffers. Returns the next observations and the student's
         action errors against the labels (per agent, and per expert over both agents)."""
-        num_experts = len(self.experts.names)
-        error_sums, error_counts = torch.zeros(2), 0
-        expert_sums, expert_counts = torch.zeros(num_experts), torch.zeros(num_experts)
+        num_experts, device = len(self.experts.names), self.env.device
+        error_sums, error_counts = torch.zeros(2, device=device), 0
+        expert_sums, expert_counts = torch.zeros(num_experts, device=device), torch.zeros(num_experts, device=device)
         for _ in range(self.cfg.horizon):
             expert_ids = self.clip_experts[self.env.clip_ids]
             labels = [self.experts.actions(a, obs[a], expert_ids) for a in range(2)]
             own = [self.students[a].action_mean(obs[a]) for a in range(2)]
-            follow_expert = torch.rand(self.env.num_envs, generator=self.generator) < beta
+            follow_expert = torch.rand(self.env.num_envs, generator=self.generator, device=device) < beta
             for a in range(2):
                 self.buffers[a].add(obs[a], labels[a])
             errors = torch.stack([action_error(own[a], labels[a]) for a in range(2)], dim=1)
             error_sums += errors.sum(0)
             error_counts += self.env.num_envs
             expert_sums.index_add_(0, expert_ids, errors.mean(1))
-            expert_counts.index_add_(0, expert_ids, torch.ones(self.env.num_envs))
+            expert_counts.index_add_(0, expert_ids, torch.ones(self.env.num_envs, device=device))
             step = self.env.step([torch.where(follow_expert[:, None], labels[a], own[a]) for a in range(2)])
             stats.add({"task_reward": step.rewards, "expert_share": follow_expert.float()[:, None].expand(-1, 2)},
                       step.metrics, step.terminated | step.truncated)

@@ -43,9 +43,11 @@ class EvalRules:
 def compare_on_clips(env: AssistEnv, clips: list[Clip], students: list[ActorCritic], experts: ExpertSet,
                      held_out: set[str], rules: EvalRules) -> list[dict]:
     """Rows (see the module docstring) for `clips`, the clips of `env.library` in order; `held_out`: names of
-    clips no expert saw. Each row holds `policy`, `split`, `expert` and `stage=eval`'s two-agent columns."""
+    clips no expert saw. Each row holds `policy`, `split`, `expert` and `stage=eval`'s two-agent columns. The
+    students and experts are moved to the env's device."""
+    students, experts = [student.to(env.device) for student in students], experts.to(env.device)
     names = env.library.clip_names
-    horizon = int(env.library.clip_frames.max())
+    horizon = max(env.library.clip_num_frames)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
     owners = experts.clip_experts(names)
     split = [HELD_OUT if name in held_out else TRAIN for name in names]
@@ -58,7 +60,7 @@ def compare_on_clips(env: AssistEnv, clips: list[Clip], students: list[ActorCrit
             if expert_ids[0] < 0:
                 policies = students
             else:
-                padded = torch.tensor(expert_ids + [expert_ids[-1]] * (env.num_envs - len(batch)))
+                padded = torch.tensor(expert_ids + [expert_ids[-1]] * (env.num_envs - len(batch)), device=env.device)
                 policies = [ExpertPolicy(experts, a, padded) for a in range(2)]
             rows = evaluate_assist_clips(env, policies, clip_ids, rules.failure_distance, rules.fall_head_drop,
                                          contact[clip_ids])

@@ -5,7 +5,8 @@ and every expert's two-agent checkpoint. Each world is labelled by the expert tr
 (`clip_experts`). Experts of one architecture are evaluated together: their weights are stacked
 (`torch.func.stack_module_state`) and one vmapped call computes every expert's mean actions on the
 worlds routed to it (padded to the busiest expert), so the cost does not grow with a Python loop over
-experts or worlds.
+experts or worlds. `ExpertSet.to` puts the experts on the environment's device; `actions` then syncs with the
+host once, plus once per architecture group (to size the padded batch).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class StackedPolicies:
         self.params, self.buffers = stack_module_state(policies)
         self.params = {name: value.detach() for name, value in self.params.items()}
         self.template = copy.deepcopy(policies[0]).to("meta")
+        self.size = len(policies)
+        """K, the number of policies stacked."""
 
     def __call__(self, obs: torch.Tensor) -> torch.Tensor:
         """(K, M, obs_dim) observations, row k for policy k -> (K, M, action_dim) mean actions."""
@@ -77,7 +80,20 @@ class ExpertSet:
         self.names = [expert.name for expert in experts]
         self.obs_dims = [sum(experts[0].policies[a].obs_dims) for a in range(2)]
         self.action_dims = [experts[0].policies[a].action_dim for a in range(2)]
+        self.device = next(experts[0].policies[0].parameters()).device
+        """Where the experts' policies (and the routing tables) live."""
         self._groups = [self._stack(agent) for agent in range(2)]
+
+    def to(self, device: torch.device | str) -> ExpertSet:
+        """Moves every expert's policies (and their stacked copies) to `device`; returns self."""
+        device = torch.device(device)
+        if device != self.device:
+            for expert in self.experts:
+                for policy in expert.policies:
+                    policy.to(device)
+            self.device = device
+            self._groups = [self._stack(agent) for agent in range(2)]
+        return self
 
     # --- loading ---------------------------------------------------------------------------------
     @classmethod
@@ -130,27 +146,29 @@ class ExpertSet:
         for members in groups.values():
             local = torch.full((len(self.experts),), -1, dtype=torch.long)
             local[members] = torch.arange(len(members))
-            stacked.append((local, StackedPolicies([self.experts[k].policies[agent] for k in members])))
+            stacked.append((local.to(self.device), StackedPolicies([self.experts[k].policies[agent] for k in members])))
         return stacked
 
     def actions(self, agent: int, obs: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
-        """(N, action_dim) mean actions of agent `agent` of each world's expert `expert_ids` (N,) on `obs` (N, obs_dim)."""
-        if bool((expert_ids < 0).any()) or bool((expert_ids >= len(self.experts)).any()):
+        """(N, action_dim) mean actions of agent `agent` of each world's expert `expert_ids` (N,) on `obs` (N, obs_dim),
+        all on the experts' device."""
+        if not bool(((expert_ids >= 0) & (expert_ids < len(self.experts))).all()):
             raise ValueError("every world needs an expert index in [0, number of experts)")
         out = obs.new_zeros(obs.shape[0], self.action_dims[agent])
         for local, stacked in self._groups[agent]:
-            group_size = int((local >= 0).sum())
             world_local = local[expert_ids]
-            worlds = (world_local >= 0).nonzero().squeeze(-1)
-            if worlds.numel() == 0:
+            # Worlds per slot: 0 for the other groups' (-1), 1 + k for the group's expert k.
+            per_slot = torch.zeros(stacked.size + 1, dtype=torch.long, device=obs.device).index_add_(
+                0, world_local + 1, torch.ones_like(world_local))
+            elsewhere, *counts_host = per_slot.tolist()  # the group's one host sync: sizes the padded batch
+            if elsewhere == obs.shape[0]:
                 continue
+            worlds = torch.argsort(world_local, stable=True)[elsewhere:]  # the group's worlds by expert, then by world
             owner = world_local[worlds]
-            order = torch.argsort(owner, stable=True)
-            worlds, owner = worlds[order], owner[order]
-            counts = torch.bincount(owner, minlength=group_size)
+            counts = per_slot[1:]
             starts = torch.cumsum(counts, 0) - counts
-            slot = torch.arange(worlds.numel()) - starts[owner]
-            batch = obs.new_zeros(group_size, int(counts.max()), obs.shape[1])
+            slot = torch.arange(worlds.numel(), device=obs.device) - starts[owner]
+            batch = obs.new_zeros(stacked.size, max(counts_host), obs.shape[1])
             batch[owner, slot] = obs[worlds]
             out[worlds] = stacked(batch)[owner, slot]
         return out

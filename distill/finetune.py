@@ -45,8 +45,8 @@ class FineTuneRunner(OnPolicyRunner):
                  run_dir: str | Path, metadata: dict[str, Any]):
         if cfg.expert_loss_weight < 0:
             raise UserInputError(f"stage.finetune.expert_loss_weight must be >= 0, got {cfg.expert_loss_weight}")
-        super().__init__(env, students, ppo_config, amp_config, runner_config, run_dir, "cpu", metadata)
-        self.experts, self.clip_experts, self.finetune = experts, clip_experts, cfg
+        super().__init__(env, students, ppo_config, amp_config, runner_config, run_dir, env.device, metadata)
+        self.experts, self.clip_experts, self.finetune = experts.to(env.device), clip_experts.to(env.device), cfg
         self.actor_since: list[int | None] = [None] * env.num_agents
         """Per agent, the iteration its actor started learning at (None: still warming up the critic)."""
 

@@ -4,10 +4,15 @@ At construction every frame of every clip goes through the skeleton's forward ki
 per-frame body velocities come from forward differences within each clip (the last frame repeats
 the one before). `sample` then only gathers two frames per query and interpolates: positions and
 velocities linearly, rotations by slerp.
+
+Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_failures` run there
+without a host sync. Per-clip sizes are also kept on the host (`clip_num_frames`, `clip_seconds`) for
+loops and table layouts.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +69,10 @@ class MotionLibrary:
         self.clip_start = (torch.cumsum(frames, 0) - frames).to(self.device)
         self.clip_fps = torch.tensor([c.fps for c in clips], dtype=torch.float32, device=self.device)
         self.clip_duration = (self.clip_frames - 1).float() / self.clip_fps
+        self.clip_num_frames = [c.num_frames for c in clips]
+        """Frames of each clip, on the host."""
+        self.clip_seconds = ((frames - 1).float() / torch.tensor([c.fps for c in clips], dtype=torch.float32)).tolist()
+        """Duration of each clip (s) on the host: the values of `clip_duration`."""
         self.failures = torch.zeros(len(clips), device=self.device)
 
         def stack(key):
@@ -104,8 +113,10 @@ class MotionLibrary:
 
     def _velocities(self, frames: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward-difference linear and angular velocities of every frame (the last frame of a clip repeats the one before)."""
-        index = torch.arange(int(frames.sum()), device=self.device)
-        clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device))
+        total = int(frames.sum())  # frames: on the host
+        index = torch.arange(total, device=self.device)
+        clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device),
+                                                output_size=total)
         last = self.clip_start[clip_of_frame] + self.clip_frames[clip_of_frame] - 1
         this = torch.where(index == last, index - 1, index)
         fps = self.clip_fps[clip_of_frame][:, None, None, None]
@@ -116,6 +127,19 @@ class MotionLibrary:
     @property
     def num_clips(self) -> int:
         return len(self.clip_names)
+
+    def to(self, device: torch.device | str) -> MotionLibrary:
+        """This library with its tensors on `device`: self when already there, else a copy (whose failure
+        counts then go their own way)."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        moved = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(moved, name, value.to(device))
+        moved.device = device
+        return moved
 
     def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> ReferenceState:
         """Reference states of clips `clip_ids` (N,) at `times` (N,) seconds, clamped to each clip."""
@@ -141,9 +165,22 @@ class MotionLibrary:
         return weights / weights.sum()
 
     def sample_clip_ids(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n,) clip ids drawn by `sampling_weights`."""
+        """(n,) clip ids drawn by `sampling_weights` (`generator` on the library's device, or None)."""
+        if n == 1:  # torch.multinomial's draw of one sample, without its host-side checks
+            return draw_one_per_row(self.sampling_weights()[None], generator)
         return torch.multinomial(self.sampling_weights(), n, replacement=True, generator=generator)
 
     def record_failures(self, clip_ids: torch.Tensor, failed: torch.Tensor) -> None:
         """Count failures (bool (N,)) of episodes on `clip_ids` (N,) so hard clips are sampled more often."""
         self.failures.index_add_(0, clip_ids.to(self.device).long(), failed.to(self.device).float())
+
+
+def draw_one_per_row(weights: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(n,) one column index per row of (n, k) non-negative weights, with probability proportional to the weight.
+
+    The draw of `torch.multinomial(weights, 1)[:, 0]` (the same numbers from the same generator state: the
+    Gumbel-max trick, argmax of w / Exp(1) noise, as torch computes it) without torch's host-side validity
+    checks (`.item()`), which stall a GPU.
+    """
+    noise = torch.empty_like(weights).exponential_(1.0, generator=generator)
+    return (weights / noise).argmax(-1)

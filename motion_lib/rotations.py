@@ -100,7 +100,7 @@ def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def quat_conjugate(q: torch.Tensor) -> torch.Tensor:
     """Inverse of (..., 4) unit quaternions."""
-    return q * torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=q.dtype, device=q.device)
+    return torch.cat([q[..., :1], -q[..., 1:]], dim=-1)  # (no host-made sign tensor: a copy to the device is a sync)
 
 
 def quat_to_axis_angle(q: torch.Tensor) -> torch.Tensor:

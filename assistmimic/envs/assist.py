@@ -55,7 +55,7 @@ class AssistEnv(TrackingEnv):
         if not 0.0 <= cfg.altruism <= 1.0:
             raise UserInputError(f"env.altruism must lie in [0, 1], got {cfg.altruism}")
         super().__init__(backend, library, cfg, generator)
-        self.layout = HandLayout.of(backend.skeleton)
+        self.layout = HandLayout.of(backend.skeleton, self.device)
         assist_size = assistive_observation_size(backend.num_bodies, 2 * self.layout.hands.shape[1])
         self.observation_groups = [groups + (assist_size,) for groups in self.observation_groups]
         self.obs_dims = [sum(groups) for groups in self.observation_groups]
@@ -82,7 +82,7 @@ class AssistEnv(TrackingEnv):
         close = self._close(state)
         targets = self._redirected(state, reference, close)
         distance = wrist_to_partner_distance(state.pos[:, SUPPORTER], state.pos[:, RECIPIENT], self.layout)
-        tracked = torch.ones(self.num_envs, 2, self.backend.num_bodies)
+        tracked = torch.ones(self.num_envs, 2, self.backend.num_bodies, device=self.device)
         if self.cfg.contact_facilitation:
             tracked[:, SUPPORTER] = tracked_body_weights(near_hands(distance, self.cfg.contact_distance), self.layout)
         torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()

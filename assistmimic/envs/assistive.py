@@ -8,6 +8,7 @@
 
 Frames: `_w` world, `_h` an agent's heading frame. Shapes: N worlds, B bodies, K bodies per hand (wrist
 and below), H = 2K hand bodies (left hand first, the scene's hand sensor order), U upper-body joints.
+Everything runs on the device of its inputs (the `HandLayout` built there) without host syncs.
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ class HandLayout:
     """(B,) the hand (0 left, 1 right) each body belongs to, -1 for bodies of no hand."""
 
     @classmethod
-    def of(cls, skeleton: Skeleton) -> HandLayout:
+    def of(cls, skeleton: Skeleton, device: torch.device | str = "cpu") -> HandLayout:
+        """The layout of `skeleton`, its index tensors on `device`."""
         hands = torch.as_tensor([list(skeleton.indices(skeleton.hand_body_names(side))) for side in ("L", "R")])
         upper = [b for b, group in enumerate(skeleton.groups) if b > 0 and group not in LOWER_BODY_GROUPS]
         hand_of_body = torch.full((skeleton.num_bodies,), -1, dtype=torch.long)
         hand_of_body[hands[0]], hand_of_body[hands[1]] = 0, 1
         return cls(
-            wrists=torch.tensor([skeleton.index("L_Wrist"), skeleton.index("R_Wrist")]),
-            hands=hands, upper_body=torch.tensor(upper), head=skeleton.index("Head"), hand_of_body=hand_of_body,
+            wrists=torch.tensor([skeleton.index("L_Wrist"), skeleton.index("R_Wrist")], device=device),
+            hands=hands.to(device), upper_body=torch.tensor(upper, device=device), head=skeleton.index("Head"),
+            hand_of_body=hand_of_body.to(device),
         )
 
 
@@ -86,11 +89,10 @@ def contact_reward(distance: torch.Tensor, hand_force_w: torch.Tensor, contact_d
 def tracked_body_weights(near: torch.Tensor, layout: HandLayout) -> torch.Tensor:
     """(N, B) 1 for bodies in the supporter's tracking terms, 0 for the bodies of hands that are near.
 
-    near: (N, 2) from `near_hands`. Built out of place (a masked copy would not reach the result).
+    near: (N, 2) from `near_hands`. A fixed-size gather (a boolean-mask index would sync with the host).
     """
-    is_hand = layout.hand_of_body >= 0
-    dropped = torch.zeros(near.shape[0], layout.hand_of_body.numel(), dtype=torch.bool)
-    dropped[:, is_hand] = near[:, layout.hand_of_body[is_hand]]
+    hand = layout.hand_of_body
+    dropped = near[:, hand.clamp(min=0)] & (hand >= 0)
     return (~dropped).float()
 
 
@@ -110,7 +112,7 @@ def redirect_hand_targets(ref_sup_pos_w: torch.Tensor, ref_rec_pos_w: torch.Tens
     """
     n = ref_sup_pos_w.shape[0]
     nearest = torch.cdist(ref_sup_pos_w[:, layout.wrists], ref_rec_pos_w).argmin(-1)  # (N, 2)
-    rows = torch.arange(n)[:, None]
+    rows = torch.arange(n, device=ref_sup_pos_w.device)[:, None]
     shift = sim_rec_pos_w[rows, nearest] - ref_rec_pos_w[rows, nearest]  # (N, 2, 3)
     shift = torch.where(active[:, None, None], shift, torch.zeros_like(shift))
     offsets = torch.zeros_like(ref_sup_pos_w)
@@ -141,7 +143,7 @@ def assistive_observation(own, partner, own_hand_force_w: torch.Tensor, partner_
         touching(own_hand_force_w).float(),
         FORCE_SCALE * rotate(heading_inv, own_hand_force_w).reshape(n, -1),
         touching(partner_hand_force_w).float(),
-        torch.full((n, 1), float(role)),
+        torch.full((n, 1), float(role), device=own.pos.device),
     ], dim=-1)
 
 

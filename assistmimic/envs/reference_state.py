@@ -22,8 +22,10 @@ def hinge_angles(joint_rot: torch.Tensor, ranges: torch.Tensor | None = None) ->
     first = first.reshape(*first.shape[:-2], -1)
     if ranges is None:
         return first
-    second = first + torch.tensor([math.pi, 0.0, math.pi]).repeat(first.shape[-1] // 3)
+    second = first.clone()  # (x + pi, pi - y, z + pi), without a host-made offset tensor
+    second[..., 0::3] += math.pi
     second[..., 1::3] = math.pi - first[..., 1::3]
+    second[..., 2::3] += math.pi
     second = torch.remainder(second + math.pi, 2 * math.pi) - math.pi
 
     def violation(angles: torch.Tensor) -> torch.Tensor:  # per joint, summed over its three hinges
@@ -41,13 +43,14 @@ def reference_person_state(library: MotionLibrary, clip_ids: torch.Tensor, times
 
     Root and body velocities come from the library; hinge velocities from the hinge angles at t and
     t + dt (wrapped to (-pi, pi]); `ranges` (D, 2) picks hinge angles within the joint ranges (see
-    `hinge_angles`). Returns a PersonState of shape (n, P, ·).
+    `hinge_angles`). Returns a PersonState of shape (n, P, ·) on the library's device.
     """
+    clip_ids, times = clip_ids.to(library.device), times.to(library.device)
     now = library.sample(clip_ids, times)
     later = library.sample(clip_ids, times + dt)
     joint_pos = hinge_angles(now.joint_rot, ranges)
     step = torch.remainder(hinge_angles(later.joint_rot, ranges) - joint_pos + math.pi, 2 * math.pi) - math.pi
-    at_end = (times + dt > library.clip_duration[clip_ids.to(library.device)]).to(joint_pos.device)
+    at_end = times + dt > library.clip_duration[clip_ids]
     joint_vel = torch.where(at_end[:, None, None], torch.zeros_like(step), step / dt)
     return PersonState(
         root_pos=now.pos[:, :, 0], root_quat=now.quat[:, :, 0], joint_pos=joint_pos,

@@ -6,6 +6,10 @@ two-person assist environment builds on this). Per policy step: actions -> PD ta
 terminations (divergence, or any body farther than `termination_distance` from its reference),
 truncations (clip end, `max_episode_steps`), automatic reference-state resets of ended worlds, and
 observations built against the reference one step ahead (where the policy should go next).
+
+Every tensor lives on `backend.device` (the motion library and the generator must be there too). A step
+synchronises with the host once: `_ended_worlds` finds the ids of the ended worlds, which the backend's
+`reset_worlds` takes (plus whatever host syncs the backend does itself).
 """
 
 from __future__ import annotations
@@ -24,10 +28,25 @@ from assistmimic.mjcf.humanoid import hinge_ranges, pd_action_scale
 from assistmimic.sim.backend import BodyState, SimBackend
 from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
-from motion_lib.motion_library import MotionLibrary, ReferenceState
+from motion_lib.motion_library import MotionLibrary, ReferenceState, draw_one_per_row
 from motion_lib.rotations import quat_to_matrix
 
 REWARD_TERMS = ("body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "power")
+
+
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """`a` and `b` name the same device ("cuda" and "cuda:0" do, taking an index left out as the current one's)."""
+    return a.type == b.type and (a.index is None or b.index is None or a.index == b.index)
+
+
+def check_devices(backend: SimBackend, library: MotionLibrary, generator: torch.Generator | None) -> None:
+    """The library and the generator sit on the backend's device (one clear error, not a failure deep in a step)."""
+    if not same_device(library.device, backend.device):
+        raise UserInputError(f"the motion library is on {library.device} but the simulator's tensors on {backend.device}; "
+                             f"build it with MotionLibrary(clips, backend.device) (or library.to(backend.device))")
+    if generator is not None and not same_device(generator.device, backend.device):
+        raise UserInputError(f"the environment's random generator is on {generator.device} but the simulator's tensors "
+                             f"on {backend.device}; create it with torch.Generator(device=backend.device)")
 
 
 @dataclass
@@ -72,17 +91,20 @@ class TrackingEnv(VecEnv):
             )
         if library.skeleton.name != backend.skeleton.name:
             raise UserInputError(f"the clips use the {library.skeleton.name} skeleton but the robot is {backend.skeleton.name}")
+        check_devices(backend, library, generator)
         self.backend, self.library, self.cfg = backend, library, cfg
         self.num_envs, self.num_agents = backend.num_envs, backend.n_agents
+        self.device = backend.device
+        """Where every tensor of the env lives: the backend's device."""
         self.generator = generator
         self.dt = backend.policy_dt
-        self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32)
-        self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32)
+        self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
+        self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
         self.weights = [self._check_weights(self._reward_weights(a)) for a in range(self.num_agents)]
         """Per agent {term: weight} of the terms switched on."""
-        self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long)
-        self.times = torch.zeros(self.num_envs)
-        self.steps = torch.zeros(self.num_envs, dtype=torch.long)
+        self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.times = torch.zeros(self.num_envs, device=self.device)
+        self.steps = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         b = backend.num_bodies
         self.observation_groups = [(1 + 3 * (b - 1) + 12 * b + 24 * b,)] * self.num_agents
         """Per agent, the sizes of the observation's parts (the prior's part first; see `ActorCritic.obs_dims`)."""
@@ -90,11 +112,11 @@ class TrackingEnv(VecEnv):
         self.action_dims = [backend.num_dofs] * self.num_agents
         self.amp_steps = cfg.amp_steps
         self.amp_step_dim = 13 + 3 * (b - 1)
-        self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim)
+        self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim, device=self.device)
         self.world_group: torch.Tensor | None = None
         """(N,) the clip group each world plays (None: every world samples from all clips); see `partition_worlds`."""
-        self._group_clips = torch.zeros(0, 0, dtype=torch.long)
-        self._group_valid = torch.zeros(0, 0, dtype=torch.bool)
+        self._group_clips = torch.zeros(0, 0, dtype=torch.long, device=self.device)
+        self._group_valid = torch.zeros(0, 0, dtype=torch.bool, device=self.device)
 
     reward_term_names: tuple[str, ...] = REWARD_TERMS
 
@@ -123,9 +145,9 @@ class TrackingEnv(VecEnv):
         if min(flat) < 0 or max(flat) >= self.library.num_clips:
             raise UserInputError(f"clip ids must lie in [0, {self.library.num_clips}), got {sorted(set(flat))}")
         width = max(len(group) for group in groups)
-        self._group_clips = torch.tensor([group + [group[0]] * (width - len(group)) for group in groups])
-        self._group_valid = torch.tensor([[i < len(group) for i in range(width)] for group in groups])
-        self.world_group = torch.arange(self.num_envs) // (self.num_envs // k)
+        self._group_clips = torch.tensor([group + [group[0]] * (width - len(group)) for group in groups], device=self.device)
+        self._group_valid = torch.tensor([[i < len(group) for i in range(width)] for group in groups], device=self.device)
+        self.world_group = torch.arange(self.num_envs, device=self.device) // (self.num_envs // k)
 
     @property
     def num_groups(self) -> int:
@@ -135,23 +157,22 @@ class TrackingEnv(VecEnv):
     def _sample_clip_ids(self, env_ids: torch.Tensor) -> torch.Tensor:
         """(n,) clips for the worlds `env_ids`: from all clips, or from each world's group."""
         if self.world_group is None:
-            return self.library.sample_clip_ids(env_ids.numel(), self.generator).cpu()
+            return self.library.sample_clip_ids(env_ids.numel(), self.generator)
         group = self.world_group[env_ids]
-        weights = self.library.sampling_weights().cpu()[self._group_clips[group]] * self._group_valid[group]
-        column = torch.multinomial(weights, 1, generator=self.generator)[:, 0]
-        return self._group_clips[group, column]
+        weights = self.library.sampling_weights()[self._group_clips[group]] * self._group_valid[group]
+        return self._group_clips[group, draw_one_per_row(weights, self.generator)]
 
     # --- resets -------------------------------------------------------------------------------
     def reset(self) -> list[torch.Tensor]:
-        self._reset(torch.arange(self.num_envs))
+        self._reset(torch.arange(self.num_envs, device=self.device))
         return self._observations(self.backend.body_state())
 
     def start_clips(self, clip_ids: torch.Tensor) -> list[torch.Tensor]:
         """Put world i at the start of clip `clip_ids[i]` (for evaluation); returns the observations."""
-        clip_ids = torch.as_tensor(clip_ids, dtype=torch.long)
+        clip_ids = torch.as_tensor(clip_ids, dtype=torch.long, device=self.device)
         if clip_ids.shape != (self.num_envs,):
             raise UserInputError(f"start_clips needs one clip id per world ({self.num_envs}), got shape {tuple(clip_ids.shape)}")
-        self._reset(torch.arange(self.num_envs), clip_ids, torch.zeros(self.num_envs))
+        self._reset(torch.arange(self.num_envs, device=self.device), clip_ids, torch.zeros(self.num_envs, device=self.device))
         return self._observations(self.backend.body_state())
 
     def _reset(self, env_ids: torch.Tensor, clip_ids: torch.Tensor | None = None, times: torch.Tensor | None = None) -> None:
@@ -159,8 +180,9 @@ class TrackingEnv(VecEnv):
         if clip_ids is None:
             clip_ids = self._sample_clip_ids(env_ids)
         if times is None:
-            fraction = torch.rand(n, generator=self.generator) if self.cfg.random_start else torch.zeros(n)
-            times = fraction * self.library.clip_duration[clip_ids.to(self.library.device)].cpu()
+            fraction = (torch.rand(n, generator=self.generator, device=self.device) if self.cfg.random_start
+                        else torch.zeros(n, device=self.device))
+            times = fraction * self.library.clip_duration[clip_ids]
         self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
         self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
         self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
@@ -179,15 +201,15 @@ class TrackingEnv(VecEnv):
         terminated = diverged.clone()
         if self.cfg.early_termination:
             terminated |= self._too_far(state, task)
-        clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids.to(self.library.device)].cpu() + 1e-6
+        clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         final_obs = self._observations(state)
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
         amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
         obs = final_obs
         done = terminated | truncated
-        if done.any():
-            ids = done.nonzero()[:, 0]
+        ids = self._ended_worlds(done)
+        if ids.numel():
             self.library.record_failures(self.clip_ids[ids], terminated[ids])
             self._reset(ids)
             fresh = self._observations(self.backend.body_state())
@@ -203,6 +225,11 @@ class TrackingEnv(VecEnv):
                      **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **task.metrics},
         )
 
+    def _ended_worlds(self, done: torch.Tensor) -> torch.Tensor:
+        """(n,) ids of the worlds `done` (N,) marks: the step's one host sync (`nonzero` sizes its result on the
+        host), needed because the backend resets worlds by id."""
+        return done.nonzero()[:, 0]
+
     def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:
         """Reward terms against the reference (every body tracked, targets = the reference)."""
         torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
@@ -211,11 +238,12 @@ class TrackingEnv(VecEnv):
             for name, value in tracking_terms(Bodies.simulated(state, a), reference[a], torque[:, a], joint_vel[:, a]).items():
                 terms.setdefault(name, []).append(value)
         return TaskStep(terms={name: torch.stack(values, dim=1) for name, values in terms.items()},
-                        targets=reference, tracked=torch.ones(self.num_envs, self.num_agents, self.backend.num_bodies))
+                        targets=reference,
+                        tracked=torch.ones(self.num_envs, self.num_agents, self.backend.num_bodies, device=self.device))
 
     def _rewards(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """(N, A) each agent's weighted sum of the terms."""
-        rewards = torch.zeros(self.num_envs, self.num_agents)
+        rewards = torch.zeros(self.num_envs, self.num_agents, device=self.device)
         for a, weights in enumerate(self.weights):
             for name, weight in weights.items():
                 rewards[:, a] += weight * terms[name][:, a]
@@ -266,31 +294,35 @@ class TrackingEnv(VecEnv):
         ref = self.library.sample(clip_ids, times)
         return torch.stack([
             amp_features(ref.pos[:, p], quat_to_matrix(ref.quat[:, p]), ref.lin_vel[:, p], ref.ang_vel[:, p])
-            for p in range(self.num_agents)], dim=1).cpu()
+            for p in range(self.num_agents)], dim=1)
 
     def _reference_amp_history(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """(n, A, amp_steps, amp_dim) AMP features of the reference at times t, t - dt, ... (clamped at 0)."""
         n, k = clip_ids.numel(), self.amp_steps
-        offsets = torch.arange(k, dtype=torch.float32) * self.dt
+        offsets = torch.arange(k, dtype=torch.float32, device=self.device) * self.dt
         features = self._reference_amp_features(clip_ids.repeat_interleave(k), (times[:, None] - offsets).reshape(-1))
         return features.reshape(n, k, self.num_agents, -1).transpose(1, 2)
 
     @cached_property
     def _amp_table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The reference's AMP features on each clip's policy-step grid t = 0, dt, 2 dt, ...: (rows, A, amp_dim)
-        features, (C,) first row and (C,) number of rows of each clip. Built once, in chunks."""
-        steps = (self.library.clip_duration.cpu() / self.dt + 1e-6).floor().long() + 1
+        features, (C,) first row and (C,) number of rows of each clip, all on the device. Built once, in chunks;
+        its layout is computed on the host (from the library's host copy of the durations)."""
+        steps = (torch.tensor(self.library.clip_seconds, dtype=torch.float32) / self.dt + 1e-6).floor().long() + 1
         start = torch.cumsum(steps, 0) - steps
         clip_ids = torch.repeat_interleave(torch.arange(steps.numel()), steps)
         times = (torch.arange(clip_ids.numel()) - start[clip_ids]).float() * self.dt
+        clip_ids, times = clip_ids.to(self.device), times.to(self.device)
         chunks = [self._reference_amp_features(clip_ids[i:i + 8192], times[i:i + 8192])
                   for i in range(0, clip_ids.numel(), 8192)]
-        return torch.cat(chunks), start, steps
+        return torch.cat(chunks), start.to(self.device), steps.to(self.device)
 
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """(n, amp_steps, amp_dim) reference AMP histories of person `agent` ending at random policy steps of
-        random clips (looked up in a table of the clips' features, earlier steps clamped at the clip start)."""
-        return self._reference_amp_rows(torch.randint(self.library.num_clips, (n,), generator=generator), generator, agent)
+        random clips (looked up in a table of the clips' features, earlier steps clamped at the clip start).
+        `generator`: on the env's device, or None."""
+        clip_ids = torch.randint(self.library.num_clips, (n,), generator=generator, device=self.device)
+        return self._reference_amp_rows(clip_ids, generator, agent)
 
     def reference_amp_obs_per_group(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """(K, n, amp_steps, amp_dim) as `reference_amp_obs`, n histories from the clips of each of the K
@@ -298,16 +330,16 @@ class TrackingEnv(VecEnv):
         if self.world_group is None:
             return self.reference_amp_obs(n, generator, agent)[None]
         k = self._group_clips.shape[0]
-        column = torch.multinomial(self._group_valid.float().repeat_interleave(n, 0), 1, generator=generator)[:, 0]
-        clip_ids = self._group_clips.repeat_interleave(n, 0)[torch.arange(k * n), column]
+        column = draw_one_per_row(self._group_valid.float().repeat_interleave(n, 0), generator)
+        clip_ids = self._group_clips.repeat_interleave(n, 0)[torch.arange(k * n, device=self.device), column]
         return self._reference_amp_rows(clip_ids, generator, agent).reshape(k, n, self.amp_steps, -1)
 
     def _reference_amp_rows(self, clip_ids: torch.Tensor, generator: torch.Generator | None, agent: int) -> torch.Tensor:
         """(n, amp_steps, amp_dim) reference AMP histories of clips `clip_ids` (n,) ending at random policy steps."""
         table, start, steps = self._amp_table
         n = clip_ids.numel()
-        last = (torch.rand(n, generator=generator) * steps[clip_ids]).long().clamp(max=steps[clip_ids] - 1)
-        rows = start[clip_ids, None] + (last[:, None] - torch.arange(self.amp_steps)).clamp(min=0)
+        last = (torch.rand(n, generator=generator, device=self.device) * steps[clip_ids]).long().clamp(max=steps[clip_ids] - 1)
+        rows = start[clip_ids, None] + (last[:, None] - torch.arange(self.amp_steps, device=self.device)).clamp(min=0)
         return table[rows, agent]
 
     def close(self) -> None:

@@ -6,6 +6,8 @@ samples are the agent's. Loss, with D the discriminator output on normalised inp
     0.5 * (mean (D(real) - 1)^2 + mean (D(fake) + 1)^2) + grad_penalty * mean |dD/dz (real)|^2
     + logit_reg * |W_logit|^2 + weight_decay * sum |W|^2
 Reward: reward_scale * max(0, 1 - 0.25 * (D - 1)^2).
+Under torchrun the discriminator's gradients are averaged over the ranks (and its normaliser merges every
+rank's batch), so the ranks' discriminators stay identical.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from assistmimic.rl import distributed
 from assistmimic.rl.config import AMPConfig
 from assistmimic.rl.normalizer import RunningMeanStd
 from assistmimic.rl.policy import build_mlp
@@ -119,6 +122,7 @@ class AMP:
                 + cfg.logit_reg * terms["logit_reg"] + cfg.weight_decay * terms["weight_decay"])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.discriminator.parameters())
         self.optimizer.step()
         stats = {name: float(value.detach()) for name, value in terms.items()}
         stats.update(loss=float(loss.detach()), real_d=float(d_real.detach().mean()), fake_d=float(d_fake.detach().mean()))

@@ -72,3 +72,16 @@ class RunLogger:
         self.progress_bar.close()
         self.writer.close()
         self.metrics_file.close()
+
+
+class NullLogger:
+    """`RunLogger`'s interface, logging nothing: what ranks other than 0 use under torchrun (rank 0 logs)."""
+
+    def write(self, iteration: int, scalars: dict[str, float]) -> None:
+        """Nothing."""
+
+    def advance(self, postfix: str) -> None:
+        """Nothing."""
+
+    def close(self) -> None:
+        """Nothing."""

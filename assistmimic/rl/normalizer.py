@@ -3,12 +3,16 @@
 Statistics are kept in float64 and merged batch by batch with the parallel-variance formula
 (Chan et al.), so after any sequence of batches they equal the mean and (population) variance of
 all samples seen. Normalisation is (x - mean) / sqrt(var + 1e-5), clipped to +-5.
+Under torchrun every rank calls `update` together and merges the pooled moments of all ranks' batches,
+so the ranks' statistics stay identical.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from assistmimic.rl import distributed
 
 EPSILON = 1e-5
 """Added to the variance before the square root (rl_games' value)."""
@@ -45,14 +49,18 @@ class RunningMeanStd(nn.Module):
 
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
-        """Merge the samples `x` (..., dim) into the statistics, unless frozen."""
+        """Merge the samples `x` (..., dim) into the statistics, unless frozen (under torchrun: all ranks' samples)."""
         if self.frozen:
             return
         x = x.reshape(-1, self.dim).to(torch.float64)
         if x.shape[0] == 0:
+            batch_mean, batch_var = torch.zeros_like(self.mean), torch.zeros_like(self.var)
+        else:
+            batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
+        batch_mean, batch_var, batch_count = distributed.pooled_moments(batch_mean, batch_var, x.shape[0])
+        if batch_count == 0:
             return
-        mean, var, count = merge_moments(self.mean, self.var, self.count,
-                                         x.mean(0), x.var(0, unbiased=False), x.shape[0])
+        mean, var, count = merge_moments(self.mean, self.var, self.count, batch_mean, batch_var, batch_count)
         self.mean.copy_(mean)
         self.var.copy_(var)
         self.count.copy_(count)

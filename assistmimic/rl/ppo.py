@@ -6,6 +6,9 @@ The loss of one minibatch is
 With `update_actor=False` only the value loss is optimised (a critic warm-up).
 The storage holds raw observations: update the policy's normalisers from a rollout after the
 update that uses it, so the stored log-probabilities stay those of the normaliser they were taken with.
+Under torchrun each rank runs the update on its own rollout: the gradients are averaged over the ranks before
+clipping and each minibatch's KL is averaged before the adaptive learning-rate rule, so every rank takes the
+same step (advantages are normalised per rank's minibatch).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections import defaultdict
 
 import torch
 
+from assistmimic.rl import distributed
 from assistmimic.rl.config import PPOConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.storage import RolloutStorage
@@ -136,12 +140,13 @@ class PPO:
                 loss = loss + target_weight * losses["target_loss"]
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            distributed.average_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             self.optimizer.step()
 
             with torch.no_grad():
                 sigma = self.policy.action_std().expand_as(mu)
-                kl = float(gaussian_kl(batch.mus, batch.sigmas, mu, sigma).mean())
+                kl = float(distributed.all_reduce_mean(gaussian_kl(batch.mus, batch.sigmas, mu, sigma).mean()))
                 ratio = torch.exp(log_probs - batch.log_probs)
                 sums["clip_fraction"] += float(((ratio - 1.0).abs() > cfg.clip_ratio).float().mean())
             sums["approx_kl"] += kl

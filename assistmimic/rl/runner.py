@@ -17,6 +17,15 @@ the last completed iteration (if not saved yet), closes the logger and re-raises
 Checkpoints `model_<iteration>.pt` and `last.pt` hold the iteration, each agent's policy (weights,
 normalisers and architecture), PPO and AMP state, the random state at the end of the iteration and
 the configs as dicts. The AMP replay buffers are not saved (they refill within a few iterations).
+
+Under torchrun (`assistmimic.rl.distributed`) every rank runs this loop on its own `num_envs` worlds with its
+own random streams (seed + rank); the policies and discriminators start as rank 0's and stay identical
+(averaged gradients, pooled normaliser statistics). Episode statistics are summed and update statistics
+averaged over the ranks; env steps count every rank's. Rank 0 alone logs and writes checkpoints, which also
+hold every rank's random state (`rng_by_rank`); at every save the ranks check that their weights are
+bit-identical (RuntimeError otherwise). Ctrl-C under torchrun reaches every rank: rank 0 saves the last
+completed iteration if it was collecting, the others stop, and torchrun ends the processes still waiting
+for a collective operation.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import numpy as np
 import torch
 
 from assistmimic.envs.base import StepResult, VecEnv
+from assistmimic.rl import distributed
 from assistmimic.rl.amp import AMP, AMPReplayBuffer
 from assistmimic.rl.checkpoint import (
     delete_checkpoints_after,
@@ -45,7 +55,7 @@ from assistmimic.rl.checkpoint import (
     set_rng_state,
 )
 from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
-from assistmimic.rl.logger import RunLogger
+from assistmimic.rl.logger import NullLogger, RunLogger
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
@@ -106,18 +116,25 @@ class EpisodeStatistics:
 
     def summary(self) -> dict[str, float]:
         """`episode/<name>/agent<a>`: mean sum over the episodes that ended (absent when none did);
-        `rollout/<name>/agent<a>`: mean per step; `env/<metric>`: mean per step; `episode/length`, `episode/count`."""
-        count = float(self.finished_count)
+        `rollout/<name>/agent<a>`: mean per step; `env/<metric>`: mean per step; `episode/length`, `episode/count`.
+        Under torchrun every rank calls this together and gets the statistics of all ranks' worlds."""
+        totals = distributed.sum_over_ranks({
+            "count": self.finished_count, "length": self.finished_length,
+            "world_steps": torch.tensor(float(self.world_steps), device=self.finished_count.device),
+            **{f"finished/{name}": total for name, total in self.finished.items()},
+            **{f"step/{name}": total for name, total in self.step_sums.items()},
+            **{f"metric/{name}": total for name, total in self.metric_sums.items()}})
+        count, world_steps = float(totals["count"]), float(totals["world_steps"])
         scalars = {"episode/count": count}
         if count > 0:
-            scalars["episode/length"] = float(self.finished_length) / count
-        for name, total in self.finished.items():
+            scalars["episode/length"] = float(totals["length"]) / count
+        for name in self.finished:
             for a in range(self.num_agents):
                 if count > 0:
-                    scalars[f"episode/{name}/agent{a}"] = float(total[a]) / count
-                scalars[f"rollout/{name}/agent{a}"] = float(self.step_sums[name][a]) / self.world_steps
-        for name, total in self.metric_sums.items():
-            scalars[f"env/{name}"] = float(total) / self.world_steps
+                    scalars[f"episode/{name}/agent{a}"] = float(totals[f"finished/{name}"][a]) / count
+                scalars[f"rollout/{name}/agent{a}"] = float(totals[f"step/{name}"][a]) / world_steps
+        for name in self.metric_sums:
+            scalars[f"env/{name}"] = float(totals[f"metric/{name}"]) / world_steps
         self._reset_totals(self.length.device)
         return scalars
 
@@ -129,7 +146,8 @@ class OnPolicyRunner:
     options of the PPO update (`_update_options`), as the distillation's fine-tune does.
 
     The env's tensors must be on `device`; the policies are moved there. Each agent's observation feeds
-    its actor and critic (the env contract has no separate critic observation).
+    its actor and critic (the env contract has no separate critic observation). Under torchrun, `env` holds
+    this rank's worlds and the policies are replaced by rank 0's (see the module docstring).
     """
 
     def __init__(self, env: VecEnv, policies: list[ActorCritic], ppo_config: PPOConfig,
@@ -143,7 +161,7 @@ class OnPolicyRunner:
         self.device = torch.device(device)
         self.metadata = metadata or {}
         """Plain values saved with every checkpoint for whoever loads the policies (e.g. the env config)."""
-        _seed_everything(runner_config.seed)
+        _seed_everything(runner_config.seed + distributed.rank())
 
         self.policies = [policy.to(self.device) for policy in policies]
         self.learners = [self._make_learner(policy) for policy in self.policies]
@@ -165,6 +183,7 @@ class OnPolicyRunner:
                 amp, replay = self._make_discriminator()
                 self.discriminators.append(amp)
                 self.replay_buffers.append(replay)
+        distributed.broadcast_modules(self._replicated_modules())
 
         self.iteration = 0
         """Completed iterations."""
@@ -184,6 +203,11 @@ class OnPolicyRunner:
         replay = AMPReplayBuffer(self.amp_config.replay_size, self.amp_config.num_steps, self.env.amp_step_dim, self.device)
         return amp, replay
 
+    def _replicated_modules(self) -> list[torch.nn.Module]:
+        """What every rank holds an identical copy of under torchrun: broadcast from rank 0 at the start,
+        compared at every save."""
+        return [*self.policies, *(amp.discriminator for amp in self.discriminators)]
+
     def _real_amp_obs(self, agent: int) -> torch.Tensor:
         """A batch of agent `agent`'s reference AMP histories, the discriminator's real data."""
         return self.env.reference_amp_obs(self.config.amp_batch_size, None, agent=agent)
@@ -202,10 +226,13 @@ class OnPolicyRunner:
     # --- training ------------------------------------------------------------------------------
     def learn(self) -> None:
         """Train from `self.iteration` to `max_iterations`. Logged metrics and model files of later
-        iterations in run_dir (from an abandoned continuation) are dropped first."""
+        iterations in run_dir (from an abandoned continuation) are dropped first (by rank 0 under torchrun)."""
         cfg = self.config
-        delete_checkpoints_after(self.run_dir, self.iteration)
-        logger = RunLogger(self.run_dir, self.iteration, cfg.max_iterations)
+        if distributed.is_main():
+            delete_checkpoints_after(self.run_dir, self.iteration)
+            logger: RunLogger | NullLogger = RunLogger(self.run_dir, self.iteration, cfg.max_iterations)
+        else:
+            logger = NullLogger()
         try:
             obs = self.env.reset()
             stats = EpisodeStatistics(self.env.num_envs, self.env.num_agents, self.device)
@@ -216,7 +243,7 @@ class OnPolicyRunner:
                 collect_s = time.perf_counter() - start
                 with deferred_keyboard_interrupt():
                     start = time.perf_counter()
-                    scalars = self._update()
+                    scalars = distributed.average_scalars(self._update())
                     self._synchronize()
                     update_s = time.perf_counter() - start
                     self.iteration += 1
@@ -224,7 +251,7 @@ class OnPolicyRunner:
                     self._finish_iteration(logger, stats.summary(), scalars, collect_s, update_s)
         except KeyboardInterrupt:
             if self.iteration > self._saved_iteration:
-                self._save()
+                self._save(every_rank=False)
             raise
         finally:
             logger.close()
@@ -256,7 +283,7 @@ class OnPolicyRunner:
             obs = step.obs
         for policy, storage, agent_obs in zip(self.policies, self.storages, obs):
             storage.compute_returns(policy.value(agent_obs), self.ppo_config.gamma, self.ppo_config.gae_lambda)
-        self.total_env_steps += horizon * self.env.num_envs
+        self.total_env_steps += horizon * self.env.num_envs * distributed.world_size()
         return obs
 
     @staticmethod
@@ -307,9 +334,9 @@ class OnPolicyRunner:
             return list(range(self.env.num_agents))
         return [(self.iteration // period) % self.env.num_agents]
 
-    def _finish_iteration(self, logger: RunLogger, episode_scalars: dict[str, float], update_scalars: dict[str, float],
-                          collect_s: float, update_s: float) -> None:
-        cfg, samples = self.config, self.ppo_config.horizon * self.env.num_envs
+    def _finish_iteration(self, logger: RunLogger | NullLogger, episode_scalars: dict[str, float],
+                          update_scalars: dict[str, float], collect_s: float, update_s: float) -> None:
+        cfg, samples = self.config, self.ppo_config.horizon * self.env.num_envs * distributed.world_size()
         scalars = {**episode_scalars, **update_scalars,
                    "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/iteration_s": collect_s + update_s,
                    "perf/env_steps_per_s": samples / collect_s,
@@ -343,9 +370,19 @@ class OnPolicyRunner:
             "metadata": self.metadata,
         }
 
-    def _save(self) -> None:
-        """Write model_<iteration>.pt and last.pt; delete the oldest model files."""
-        save_iteration_checkpoint(self.run_dir, self.iteration, self.checkpoint_state(), self.config.keep_checkpoints)
+    def _save(self, every_rank: bool = True) -> None:
+        """Write model_<iteration>.pt and last.pt; delete the oldest model files.
+
+        Under torchrun rank 0 writes. `every_rank`: all ranks call this at the same iteration, so they first
+        check that their weights are identical and gather their random states into the checkpoint; False
+        (Ctrl-C, the other ranks may be elsewhere): rank 0 writes what it holds, with its own random state only.
+        """
+        state = self.checkpoint_state()
+        if every_rank and distributed.is_distributed():
+            distributed.check_same_on_every_rank(self._replicated_modules(), "the policies and discriminators")
+            state["rng_by_rank"] = distributed.all_gather_object(self._rng_after_iteration)
+        if distributed.is_main():
+            save_iteration_checkpoint(self.run_dir, self.iteration, state, self.config.keep_checkpoints)
         self._saved_iteration = self.iteration
 
     def resume(self, path: str | Path) -> int:
@@ -365,11 +402,25 @@ class OnPolicyRunner:
             self.learners[a].load_state_dict(state["ppo"][a])
         for amp, saved in zip(self.discriminators, state["amp"] or []):
             amp.load_state_dict(saved)
-        set_rng_state(state["rng"])
         self.iteration = self._saved_iteration = state["iteration"]
         self.total_env_steps = state["total_env_steps"]
-        self._rng_after_iteration = state["rng"]
+        self._restore_rng(state)
         return self.iteration
+
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        """Continue this rank's random streams from a checkpoint: its own saved state when the checkpoint holds
+        one per rank of this many ranks, else rank 0's saved state on rank 0 and fresh streams on the others
+        (seeded from the seed, the rank and the iteration, so that they differ from every rank's first ones)."""
+        by_rank = state.get("rng_by_rank") or [state["rng"]]
+        if len(by_rank) == distributed.world_size():
+            saved = by_rank[distributed.rank()]
+        elif distributed.is_main():
+            saved = state["rng"]
+        else:
+            _seed_everything(self.config.seed + distributed.rank() + distributed.world_size() * self.iteration)
+            saved = rng_state()
+        set_rng_state(saved)
+        self._rng_after_iteration = saved
 
 
 def _progress_postfix(scalars: dict[str, float], num_agents: int) -> str:

@@ -63,6 +63,9 @@ class SimBackend(ABC):
         self.num_dofs = skeleton.num_dofs
         self.diverged_total = 0
         """Worlds reset because they diverged, since construction."""
+        self.overflow_total = 0
+        """World-steps (policy steps x worlds) in which contacts or constraint rows were dropped because a
+        fixed-size buffer was full, since construction; always 0 where buffers grow (the CPU backend)."""
         self._fk = ForwardKinematics(skeleton, self.device, torch.float32)
         self._body_state: BodyState | None = None
 
@@ -151,6 +154,38 @@ class SimBackend(ABC):
         if env_ids.numel() and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
             raise UserInputError(f"world ids must lie in [0, {self.num_envs}), got {env_ids.tolist()}")
         return env_ids
+
+    def _check_pd_targets(self, pd_targets: torch.Tensor) -> None:
+        expected = (self.num_envs, self.n_agents, self.num_dofs)
+        if tuple(pd_targets.shape) != expected:
+            raise UserInputError(f"pd_targets must have shape {expected}, got {tuple(pd_targets.shape)}")
+
+    def _checked_reset(self, env_ids: torch.Tensor, state: PersonState) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """`env_ids` (n,) checked, and `state` checked and turned into MuJoCo's generalized coordinates:
+        (root qpos (n, A, 7) with a unit quaternion, joint qpos (n, A, D), root qvel (n, A, 6) with the
+        angular velocity in the root body's frame, joint qvel (n, A, D)), in the state's dtype and device."""
+        env_ids = self._check_env_ids(env_ids)
+        n = env_ids.numel()
+        for name, value, width in (("root_pos", state.root_pos, 3), ("root_quat", state.root_quat, 4),
+                                   ("joint_pos", state.joint_pos, self.num_dofs), ("root_lin_vel", state.root_lin_vel, 3),
+                                   ("root_ang_vel", state.root_ang_vel, 3), ("joint_vel", state.joint_vel, self.num_dofs)):
+            if tuple(value.shape) != (n, self.n_agents, width):
+                raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, width)}, got {tuple(value.shape)}")
+            if not torch.isfinite(value).all():
+                raise UserInputError(f"reset state '{name}' contains NaN or inf")
+        quat = state.root_quat / state.root_quat.norm(dim=-1, keepdim=True)
+        ang_vel_local = (quat_to_matrix(quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
+        return env_ids, (torch.cat((state.root_pos, quat), dim=-1), state.joint_pos,
+                         torch.cat((state.root_lin_vel, ang_vel_local), dim=-1), state.joint_vel)
+
+    def _checked_scales(self, env_ids, mass_scale, kp_scale, kd_scale) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`env_ids` (n,) checked, and the mass, kp and kd scales as three positive (n, A) float64 tensors."""
+        env_ids = self._check_env_ids(env_ids)
+        scales = [torch.as_tensor(s, dtype=torch.float64).reshape(env_ids.numel(), self.n_agents)
+                  for s in (mass_scale, kp_scale, kd_scale)]
+        if any((s <= 0).any() for s in scales):
+            raise UserInputError("per-world mass, kp and kd scales must be positive")
+        return env_ids, scales
 
     def close(self) -> None:
         """Release threads or device memory."""

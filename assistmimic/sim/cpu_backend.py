@@ -19,7 +19,6 @@ from mujoco import rollout
 from assistmimic.mjcf.scene import SceneModel
 from assistmimic.sim.backend import PersonState, SimBackend
 from motion_lib.errors import UserInputError
-from motion_lib.rotations import quat_to_matrix
 
 FULL_PHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
@@ -109,9 +108,7 @@ class CpuBackend(SimBackend):
 
     # --- stepping ---------------------------------------------------------------------------
     def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
-        expected = (self.num_envs, self.n_agents, self.num_dofs)
-        if tuple(pd_targets.shape) != expected:
-            raise UserInputError(f"pd_targets must have shape {expected}, got {tuple(pd_targets.shape)}")
+        self._check_pd_targets(pd_targets)
         self._ctrl_t[:, :, self._cols_ctrl] = pd_targets.detach().reshape(self.num_envs, 1, -1).to(torch.float64)
         time_before = self._state[:, 0].copy()
         self._pool.rollout(self._models, self._datas, self._state, self._ctrl, nstep=self.substeps,
@@ -137,23 +134,12 @@ class CpuBackend(SimBackend):
 
     # --- resetting --------------------------------------------------------------------------
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
-        env_ids = self._check_env_ids(env_ids)
-        n = env_ids.numel()
-        for name, value, width in (("root_pos", state.root_pos, 3), ("root_quat", state.root_quat, 4),
-                                   ("joint_pos", state.joint_pos, self.num_dofs), ("root_lin_vel", state.root_lin_vel, 3),
-                                   ("root_ang_vel", state.root_ang_vel, 3), ("joint_vel", state.joint_vel, self.num_dofs)):
-            if tuple(value.shape) != (n, self.n_agents, width):
-                raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, width)}, got {tuple(value.shape)}")
-            if not torch.isfinite(value).all():
-                raise UserInputError(f"reset state '{name}' contains NaN or inf")
-        quat = state.root_quat / state.root_quat.norm(dim=-1, keepdim=True)
-        ang_vel_local = (quat_to_matrix(quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
+        env_ids, generalized = self._checked_reset(env_ids, state)
         rows = self._state_t[env_ids]
         rows[:, 0] = 0.0
-        rows[:, self._cols_qpos_root] = torch.cat((state.root_pos, quat), dim=-1).double()
-        rows[:, self._cols_qpos_joint] = state.joint_pos.double()
-        rows[:, self._cols_qvel_root] = torch.cat((state.root_lin_vel, ang_vel_local), dim=-1).double()
-        rows[:, self._cols_qvel_joint] = state.joint_vel.double()
+        for cols, value in zip((self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root, self._cols_qvel_joint),
+                               generalized):
+            rows[:, cols] = value.double()
         self._state_t[env_ids] = rows
         self._sensor_out[env_ids.numpy()] = 0.0
         self._invalidate()
@@ -166,11 +152,7 @@ class CpuBackend(SimBackend):
 
     def set_world_params(self, env_ids, mass_scale, kp_scale, kd_scale) -> None:
         """Each changed world gets its own MjModel copy (rollout takes one model per world)."""
-        env_ids = self._check_env_ids(env_ids)
-        scales = [torch.as_tensor(s, dtype=torch.float64).reshape(env_ids.numel(), self.n_agents)
-                  for s in (mass_scale, kp_scale, kd_scale)]
-        if any((s <= 0).any() for s in scales):
-            raise UserInputError("per-world mass, kp and kd scales must be positive")
+        env_ids, scales = self._checked_scales(env_ids, mass_scale, kp_scale, kd_scale)
         base, lay = self.model, self.layout
         for row, env in enumerate(env_ids.tolist()):
             mass, kp, kd = (s[row].numpy() for s in scales)

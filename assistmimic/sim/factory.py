@@ -9,7 +9,7 @@ from motion_lib.body_model import skeleton_from_body_model
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton, get_skeleton
 
-BACKENDS = ("cpu",)
+BACKENDS = ("cpu", "warp")
 
 
 def make_skeleton(robot: RobotConfig) -> Skeleton:
@@ -37,4 +37,14 @@ def make_backend(scene: SceneModel, sim: SimConfig, num_envs: int) -> SimBackend
 
         return CpuBackend(scene, num_envs, substeps=sim.substeps, nthread=sim.nthread,
                           max_joint_velocity=sim.max_joint_velocity)
+    if sim.backend == "warp":
+        try:
+            from assistmimic.sim.warp_backend import WarpBackend
+        except ImportError as error:
+            if error.name not in ("warp", "mujoco_warp"):
+                raise
+            raise UserInputError("sim.backend=warp needs mujoco-warp and warp-lang, which are not installed; "
+                                 'install them with pip install -e ".[gpu]"') from None
+        return WarpBackend(scene, num_envs, substeps=sim.substeps, device=sim.device, nconmax=sim.nconmax,
+                           njmax=sim.njmax, graph_capture=sim.graph_capture, max_joint_velocity=sim.max_joint_velocity)
     raise UserInputError(f"unknown sim.backend '{sim.backend}'; available: {', '.join(BACKENDS)}")

@@ -1,9 +1,16 @@
-"""Stages runnable as `python run.py stage=<name>`; each returns the dict written to summary.json."""
+"""Stages runnable as `python run.py stage=<name>`; each returns the dict written to summary.json.
+
+Under torchrun (WORLD_SIZE > 1) `stage=prior` and `stage=expert` train one policy set over all the processes
+(`assistmimic.rl.distributed`): every rank runs the stage on its own worlds in rank 0's run_dir, rank 0 alone
+writes config.yaml, summary.json and report.html and prints, and ranks other than 0 skip the stage's
+rank-0-only outputs (`DATA_PARALLEL_STAGES`). `stage=experts` shards whole experts over the processes by
+itself; every other stage runs in one process only.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from assistmimic.config import RunConfig
+from assistmimic.rl import distributed
 from assistmimic.run_files import atomic_write_bytes, write_json
 from assistmimic.viz.report import write_report
 from motion_lib.errors import UserInputError
@@ -28,6 +36,12 @@ STAGES = {
     "track": "assistmimic.stages.track",
 }
 
+DATA_PARALLEL_STAGES = {"prior": (), "expert": ("evaluate", "video")}
+"""Stages that torchrun runs data-parallel, with the stage switches that ranks other than 0 turn off (rank 0
+evaluates and renders the trained policies)."""
+SHARDED_STAGES = ("experts",)
+"""Stages that split their work over torchrun's processes themselves (RANK/WORLD_SIZE), without a process group."""
+
 
 def stage_function(name: str) -> Callable[[RunConfig, Path], dict[str, Any]]:
     if name not in STAGES:
@@ -36,20 +50,50 @@ def stage_function(name: str) -> Callable[[RunConfig, Path], dict[str, Any]]:
 
 
 def run_stage(cfg: DictConfig) -> Path:
-    """Run the configured stage in `cfg.run_dir`, save the resolved config and summary.json."""
-    run = stage_function(cfg.stage.name)
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    """Run the configured stage in `cfg.run_dir`, save the resolved config and summary.json (under torchrun:
+    data-parallel, see the module docstring)."""
+    name = cfg.stage.name
+    run = stage_function(name)
+    world = distributed.requested_world_size()
+    if world > 1 and name not in DATA_PARALLEL_STAGES and name not in SHARDED_STAGES:
+        raise UserInputError(f"stage={name} runs in one process, but WORLD_SIZE={world}; torchrun runs "
+                             f"{_stage_list(DATA_PARALLEL_STAGES)} (data-parallel training) and "
+                             f"{_stage_list(SHARDED_STAGES)} (whole experts sharded over the processes)")
+    if name not in DATA_PARALLEL_STAGES:
+        return _run_in_process(cfg, run, Path(cfg.run_dir))
+    distributed.init_from_env()
+    try:
+        run_dir = Path(distributed.broadcast_object(cfg.run_dir))  # a timestamped default may differ between ranks
+        return _run_in_process(cfg, run, run_dir, DATA_PARALLEL_STAGES[name])
+    finally:
+        distributed.cleanup()
+
+
+def _stage_list(names: Iterable[str]) -> str:
+    return " and ".join(f"stage={name}" for name in names)
+
+
+def _run_in_process(cfg: DictConfig, run: Callable[[RunConfig, Path], dict[str, Any]], run_dir: Path,
+                    rank_zero_switches: tuple[str, ...] = ()) -> Path:
+    """This process's part of the stage in `run_dir`; rank 0 (or a single process) writes the run's files."""
+    main = distributed.is_main()
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     typed: RunConfig = OmegaConf.to_object(cfg)
+    if not main:
+        typed.run_dir = str(run_dir)
+        for switch in rank_zero_switches:
+            setattr(typed.stage, switch, False)
     if typed.sim.torch_threads is not None:
         if typed.sim.torch_threads < 1:
             raise UserInputError(f"sim.torch_threads must be >= 1 or null, got {typed.sim.torch_threads}")
         torch.set_num_threads(typed.sim.torch_threads)
     summary = run(typed, run_dir)
-    write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
-    print(f"results: {run_dir / 'summary.json'}")
-    report(run_dir)
+    if main:
+        write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
+        print(f"results: {run_dir / 'summary.json'}")
+        report(run_dir)
     return run_dir
 
 

@@ -94,7 +94,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     env_config = experts.env_config
     torch.manual_seed(cfg.seed)
     backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
-    env = AssistEnv(backend, MotionLibrary(training), env_config, torch.Generator().manual_seed(cfg.seed))
+    env = AssistEnv(backend, MotionLibrary(training, backend.device), env_config,
+                    torch.Generator(device=backend.device).manual_seed(cfg.seed))
     students = initial_students(env, stage, experts)
     metadata = {"task": TASK, "env_config": dataclasses.asdict(env_config), "robot": cfg.robot.name, "data": str(data),
                 "clips": [clip.name for clip in training], "held_out": [clip.name for clip in held_out],

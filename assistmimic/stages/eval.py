@@ -46,6 +46,8 @@ TASKS = {"tracking": 1, "assist": 2}
 """Tasks a checkpoint's metadata can name, with their number of policies."""
 ASSIST_DEFAULT_DATA = "data/demo/assist.pkl"
 """Two-person clips evaluated when neither `data=` nor the checkpoint's clips file is available."""
+DONE_CHECK_STEPS = 30
+"""`track_clips` checks whether every world has finished (a host sync) once per this many steps."""
 
 
 def policies_from_checkpoint(path: Path) -> tuple[list[ActorCritic], dict]:
@@ -108,22 +110,23 @@ def track_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list[in
                 phase: torch.Tensor | None = None) -> Episodes:
     """Track clips `clip_ids` from their start in env's worlds (one clip per world; the batch is padded
     with its last clip). `phase` (len(clip_ids), S) bool marks the policy steps (column t: step t) whose
-    `measures.phase_sums` count; None: no phase."""
-    n = env.num_envs
-    padded = torch.tensor(clip_ids + [clip_ids[-1]] * (n - len(clip_ids)))
-    obs = env.start_clips(padded)
-    frames = env.library.clip_frames[padded].cpu()
+    `measures.phase_sums` count; None: no phase. Runs on the env's device (the policies must be there); the
+    results come to the host once, at the end."""
+    n, device = env.num_envs, env.device
+    padded = clip_ids + [clip_ids[-1]] * (n - len(clip_ids))
+    obs = env.start_clips(torch.tensor(padded, device=device))
+    frames = torch.tensor([env.library.clip_num_frames[c] for c in padded])
     horizon = int(frames.max())
-    in_phase = torch.zeros(n, horizon, dtype=torch.bool)
+    in_phase = torch.zeros(n, horizon, dtype=torch.bool, device=device)
     if phase is not None:
-        in_phase[:len(clip_ids)] = phase[:, :horizon]
-    active = torch.ones(n, dtype=torch.bool)
-    failed_at = torch.full((n,), -1, dtype=torch.long)
-    reason = torch.full((n,), -1, dtype=torch.long)
-    steps, phase_steps = torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long)
-    sums = {name: torch.zeros(n) for name in measures.sums}
-    peaks = {name: torch.zeros(n) for name in measures.peaks}
-    phase_sums = {name: torch.zeros(n) for name in measures.phase_sums}
+        in_phase[:len(clip_ids)] = phase[:, :horizon].to(device)
+    active = torch.ones(n, dtype=torch.bool, device=device)
+    failed_at = torch.full((n,), -1, dtype=torch.long, device=device)
+    reason = torch.full((n,), -1, dtype=torch.long, device=device)
+    steps, phase_steps = torch.zeros(n, dtype=torch.long, device=device), torch.zeros(n, dtype=torch.long, device=device)
+    sums = {name: torch.zeros(n, device=device) for name in measures.sums}
+    peaks = {name: torch.zeros(n, device=device) for name in measures.peaks}
+    phase_sums = {name: torch.zeros(n, device=device) for name in measures.phase_sums}
     for t in range(1, horizon):
         result = env.step([policy.act_deterministic(o) for policy, o in zip(policies, obs)])
         metrics = result.metrics
@@ -133,19 +136,24 @@ def track_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list[in
         steps += active.long()
         fired = torch.stack([metrics[rule.metric] > rule.threshold for rule in measures.rules] + [result.terminated], dim=1)
         fails = active & fired.any(1) & (failed_at < 0)
-        failed_at[fails] = t
-        reason[fails] = fired.int().argmax(1)[fails]  # the first rule that fired
+        failed_at = torch.where(fails, t, failed_at)
+        reason = torch.where(fails, fired.int().argmax(1), reason)  # the first rule that fired
         counted = active & (failed_at < 0) & in_phase[:, t]
         phase_steps += counted.long()
         for name in phase_sums:
             phase_sums[name] += torch.where(counted, metrics[name], 0.0)
         active &= ~(result.terminated | result.truncated)
-        if not active.any():
+        if t % DONE_CHECK_STEPS == 0 and not active.any():  # (steps past the end change nothing measured)
             break
         obs = result.obs
     names = [rule.reason for rule in measures.rules] + ["diverged"]
-    return Episodes(frames=frames, failed_at=failed_at, reasons=[names[r] if r >= 0 else None for r in reason.tolist()],
-                    steps=steps, sums=sums, peaks=peaks, phase_steps=phase_steps, phase_sums=phase_sums)
+
+    def host(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {name: value.cpu() for name, value in values.items()}
+
+    return Episodes(frames=frames, failed_at=failed_at.cpu(), reasons=[names[r] if r >= 0 else None for r in reason.tolist()],
+                    steps=steps.cpu(), sums=host(sums), peaks=host(peaks), phase_steps=phase_steps.cpu(),
+                    phase_sums=host(phase_sums))
 
 
 def _outcome(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int) -> dict:
@@ -254,8 +262,10 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False,
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
                                 residual_actions=trained_env.get("residual_actions", False))
-    env = TrackingEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
+    env = TrackingEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
+                      torch.Generator(device=backend.device).manual_seed(cfg.seed))
     check_policies(checkpoint, policies, env, "tracking")
+    policies = [policy.to(env.device) for policy in policies]
     rows = in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
     env.close()
     write_table(run_dir / "eval_clips.csv", rows)
@@ -283,7 +293,8 @@ def assist_eval_env(cfg: RunConfig, trained: AssistEnvConfig, clips: list[Clip],
     backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
     env_cfg = dataclasses.replace(trained, early_termination=False, random_start=False,
                                   max_episode_steps=max(c.num_frames for c in clips) + 1)
-    return AssistEnv(backend, MotionLibrary(clips), env_cfg, torch.Generator().manual_seed(cfg.seed))
+    return AssistEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
+                     torch.Generator(device=backend.device).manual_seed(cfg.seed))
 
 
 def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict, clips: list[Clip],
@@ -300,6 +311,7 @@ def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
     env = assist_eval_env(cfg, trained_assist_config(checkpoint, metadata), clips, num_envs)
     check_policies(checkpoint, policies, env, "assist")
+    policies = [policy.to(env.device) for policy in policies]
     horizon = max(c.num_frames for c in clips)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
 
@@ -311,8 +323,9 @@ def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic
     summary = _assist_summary(rows)
     print(_assist_line(summary))
     if stage.robustness:
-        gain = _recipient_scale(num_envs, stage.robust_gain_scale)
-        env.backend.set_world_params(torch.arange(num_envs), _recipient_scale(num_envs, stage.robust_mass_scale), gain, gain)
+        gain = _recipient_scale(num_envs, stage.robust_gain_scale, env.device)
+        env.backend.set_world_params(torch.arange(num_envs, device=env.device),
+                                     _recipient_scale(num_envs, stage.robust_mass_scale, env.device), gain, gain)
         robust_rows = in_batches(len(clips), num_envs, evaluate, "robustness")
         write_table(run_dir / f"{table}_robustness.csv", robust_rows)
         summary["robustness"] = {"recipient_mass_scale": stage.robust_mass_scale,
@@ -323,9 +336,9 @@ def evaluate_assist(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic
     return summary
 
 
-def _recipient_scale(num_envs: int, factor: float) -> torch.Tensor:
-    """(num_envs, 2) per-world, per-agent scales: 1 for the supporter, `factor` for the recipient."""
-    return torch.tensor([[1.0, factor]]).expand(num_envs, 2)
+def _recipient_scale(num_envs: int, factor: float, device: torch.device) -> torch.Tensor:
+    """(num_envs, 2) per-world, per-agent scales on `device`: 1 for the supporter, `factor` for the recipient."""
+    return torch.tensor([[1.0, factor]], device=device).expand(num_envs, 2)
 
 
 def check_policies(checkpoint: Path, policies: list[ActorCritic], env: TrackingEnv, task: str) -> None:

@@ -21,6 +21,7 @@ import torch
 
 from assistmimic.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
+from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import load_training_checkpoint, save_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
@@ -89,7 +90,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
     torch.manual_seed(cfg.seed)
     backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
-    env = AssistEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
+    generator = torch.Generator(device=backend.device).manual_seed(cfg.seed + distributed.rank())
+    env = AssistEnv(backend, MotionLibrary(clips, backend.device), stage.env, generator)
     policies = initial_policies(env, stage, cfg.robot.name)
     metadata = {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
                 "clips": [clip.name for clip in clips], "prior": stage.prior,

@@ -15,6 +15,7 @@ import torch
 
 from assistmimic.config import PriorConfig, RunConfig
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.rl import distributed
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_single_person_scene
@@ -29,7 +30,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     torch.manual_seed(cfg.seed)
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, cfg.num_envs or stage.num_envs)
-    env = TrackingEnv(backend, MotionLibrary(clips), stage.env, torch.Generator().manual_seed(cfg.seed))
+    generator = torch.Generator(device=backend.device).manual_seed(cfg.seed + distributed.rank())
+    env = TrackingEnv(backend, MotionLibrary(clips, backend.device), stage.env, generator)
     policy = ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)
     metadata = {"env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data)}
     runner = OnPolicyRunner(env, [policy], stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)

@@ -27,6 +27,7 @@ from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.humanoid import hinge_ranges
 from assistmimic.mjcf.scene import SceneModel
 from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.backend import PersonState
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import clips_path
 from assistmimic.stages.eval import (
@@ -148,8 +149,12 @@ def _tracked(cfg: RunConfig, stage: RenderConfig, clip: Clip, renderer: SceneRen
     except UserInputError:
         env.close()
         raise
-    count = frame_count(float(env.library.clip_duration[0]), env.dt, stage.max_seconds)
-    ghosts = reference_poses(env.library, 0, env.dt, count, env.hinge_ranges) if ghost else None
+    policies = [policy.to(env.device) for policy in policies]
+    count = frame_count(env.library.clip_seconds[0], env.dt, stage.max_seconds)
+    ghosts = None
+    if ghost:  # drawn from the host
+        poses = reference_poses(env.library, 0, env.dt, count, env.hinge_ranges)
+        ghosts = PersonState(**{field.name: getattr(poses, field.name).cpu() for field in dataclasses.fields(poses)})
 
     def frames():
         try:
@@ -168,4 +173,5 @@ def _environment(cfg: RunConfig, task: str, clip: Clip, metadata: dict, checkpoi
     backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, 1)
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False, max_episode_steps=clip.num_frames + 1,
                                 residual_actions=(metadata.get("env_config") or {}).get("residual_actions", False))
-    return TrackingEnv(backend, MotionLibrary([clip]), env_cfg, torch.Generator().manual_seed(cfg.seed))
+    return TrackingEnv(backend, MotionLibrary([clip], backend.device), env_cfg,
+                       torch.Generator(device=backend.device).manual_seed(cfg.seed))

@@ -1,11 +1,18 @@
-"""What the training stages (prior, expert) share: resuming, running the runner, the summary."""
+"""What the training stages (prior, expert) share: resuming, running the runner, the summary.
+
+Under torchrun every rank calls `train` with its own runner; all of them resume from the same `last.pt`
+(read before any rank trains, so before rank 0 writes the next one).
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import torch
+
 from assistmimic.config import RunConfig, TrainingConfig
+from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
@@ -21,19 +28,22 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
 
 def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
     """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env (unless
-    `close_env` is False). Returns the training part of the stage's summary."""
+    `close_env` is False). Returns the training part of the stage's summary (diverged worlds: of every rank)."""
     last = run_dir / LAST_CHECKPOINT
     if resume:
         if not last.exists():
             raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
         runner.resume(last)
-        print(f"resumed from {last} at iteration {runner.iteration}")
+        distributed.barrier()
+        if distributed.is_main():
+            print(f"resumed from {last} at iteration {runner.iteration}")
     start = time.perf_counter()
     runner.learn()
     if close_env:
         runner.env.close()
+    diverged = distributed.all_reduce_sum(torch.tensor(runner.env.backend.diverged_total))
     return {
         "iterations": runner.iteration, "checkpoint": str(last), "seconds": round(time.perf_counter() - start, 1),
-        "env_steps": runner.total_env_steps, "diverged_worlds": runner.env.backend.diverged_total,
+        "env_steps": runner.total_env_steps, "diverged_worlds": int(diverged),
         "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
     }

@@ -1,0 +1,281 @@
+"""The mujoco_warp backend on Warp's CPU device: same physics as the CPU backend, resets, divergence,
+per-world parameters, buffer overflow counting, device choice and bad input.
+
+Equivalence: both backends compile the same scene with the Newton solver (mujoco_warp has no PGS), start
+from the same settled standing state and get the same PD targets: gentle sinusoids (0.1 rad on the upper
+body, 0.02 rad on the legs) for 80 policy steps (320 physics steps at 120 Hz), two unimpaired persons per
+world who keep their feet on the floor. Warp computes in float32, C MuJoCo in float64; measured here, the
+largest differences over the run are 6e-5 m in body positions, 1e-4 in rotation-matrix entries, 7e-4 m/s and
+2e-3 rad/s in body velocities, 0.15 N m in actuator torques. The test allows 1e-3 m / 1e-3 / 1e-2 m/s /
+2e-2 rad/s: contact events (a foot edge touching down) amplify float32 rounding, and motion with falls or
+impacts separates chaotically within a second or two.
+
+Cold start: Warp compiles mujoco_warp's kernels for the CPU on first use (about 100 s for this file on two
+shared cores, then cached in ~/.cache/warp or $WARP_CACHE_PATH); warm, this file runs in about 20 s.
+"""
+
+import math
+import sys
+from types import SimpleNamespace
+
+import mujoco
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
+from assistmimic.sim.factory import make_backend, make_scene
+from motion_lib.errors import UserInputError
+from tests.conftest import REPO, robot_config
+from tests.test_cpu_backend import _place_recipient_chest_at_supporter_hand, positive_w, rest_state
+
+STEPS_PER_SECOND = 30
+
+
+@pytest.fixture
+def warp_cpu():
+    """Warp, quiet, or a skip when mujoco_warp is not installed (it comes with `pip install -e ".[gpu]"`)."""
+    pytest.importorskip("mujoco_warp", reason="mujoco_warp is not installed (pip install -e \".[gpu]\")")
+    import warp as wp
+
+    level = wp.config.log_level
+    wp.config.log_level = wp.LOG_WARNING
+    yield wp
+    wp.config.log_level = level
+
+
+@pytest.fixture
+def twin_backends(warp_cpu):
+    """factory(num_envs, **sim) -> (CpuBackend, WarpBackend on Warp's cpu) of one scene, Newton solver, closed after."""
+    created = []
+
+    def factory(num_envs, scene=None, **sim_kwargs):
+        cpu_sim = SimConfig(nthread=1, solver="Newton", **sim_kwargs)
+        warp_sim = SimConfig(backend="warp", device="cpu", solver="Newton", **sim_kwargs)
+        scene_model = make_scene(robot_config(), scene or SceneConfig(), cpu_sim, ImpairmentConfig())
+        pair = make_backend(scene_model, cpu_sim, num_envs), make_backend(scene_model, warp_sim, num_envs)
+        created.extend(pair)
+        return pair
+
+    yield factory
+    for backend in created:
+        backend.close()
+
+
+def warp_backend(factory, num_envs, **sim_kwargs):
+    return factory(num_envs, backend="warp", device="cpu", solver="Newton", **sim_kwargs)
+
+
+def gentle_targets(backend, steps, seed=0):
+    """(steps, E, A, D) PD targets: sinusoids of 0.1 rad on upper-body hinges and 0.02 rad on the legs, faded in."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (backend.num_envs, backend.n_agents, backend.num_dofs)
+    phase, freq = 2 * math.pi * torch.rand(shape, generator=generator), 0.5 + torch.rand(shape, generator=generator)
+    groups = np.repeat(np.array(backend.skeleton.groups[1:]), 3)
+    amplitude = torch.from_numpy(np.where(np.isin(groups, ["hip", "knee", "ankle", "toe"]), 0.02, 0.1)).float()
+    t = torch.arange(steps, dtype=torch.float32)[:, None, None, None] / STEPS_PER_SECOND
+    return amplitude * torch.sin(2 * math.pi * freq * t + phase) * (1 - torch.exp(-t * STEPS_PER_SECOND / 10))
+
+
+def settle_both(cpu, warp, steps=10):
+    """Both backends in the state the CPU backend reaches standing for `steps` policy steps."""
+    for _ in range(steps):
+        cpu.step(torch.zeros(cpu.num_envs, cpu.n_agents, cpu.num_dofs))
+    state = cpu.person_state()
+    ids = torch.arange(cpu.num_envs)
+    cpu.reset_worlds(ids, state)
+    warp.reset_worlds(ids, state)
+
+
+def test_matches_the_cpu_backend_while_standing_and_moving_gently(twin_backends):
+    cpu, warp = twin_backends(2)
+    settle_both(cpu, warp)
+    worst = {"pos": 0.0, "rot": 0.0, "lin_vel": 0.0, "ang_vel": 0.0}
+    for targets in gentle_targets(cpu, 80):
+        assert not cpu.step(targets).any() and not warp.step(targets).any()
+        a, b = cpu.body_state(), warp.body_state()
+        worst["pos"] = max(worst["pos"], (a.pos - b.pos).norm(dim=-1).max().item())
+        worst["rot"] = max(worst["rot"], (a.rot - b.rot).abs().max().item())
+        worst["lin_vel"] = max(worst["lin_vel"], (a.lin_vel - b.lin_vel).norm(dim=-1).max().item())
+        worst["ang_vel"] = max(worst["ang_vel"], (a.ang_vel - b.ang_vel).norm(dim=-1).max().item())
+    assert cpu.body_state().pos[:, :, 0, 2].min() > 0.85  # both persons still standing: a gentle motion
+    assert worst["pos"] < 1e-3 and worst["rot"] < 1e-3, worst
+    assert worst["lin_vel"] < 1e-2 and worst["ang_vel"] < 2e-2, worst
+    torch.testing.assert_close(warp.actuator_torque(), cpu.actuator_torque(), atol=1.0, rtol=1e-2)
+    assert warp.diverged_total == 0 and warp.overflow_total == 0 and cpu.overflow_total == 0
+
+
+def test_feet_carry_the_body_weight_as_on_the_cpu(twin_backends):
+    cpu, warp = twin_backends(1, scene=SceneConfig(spacing=3.0))
+    for _ in range(STEPS_PER_SECOND):
+        cpu.step(torch.zeros(1, 2, cpu.num_dofs))
+        warp.step(torch.zeros(1, 2, warp.num_dofs))
+    feet_cpu, feet_warp = cpu.foot_contact_force()[0], warp.foot_contact_force()[0]
+    # The feet push down on the floor with about 70 kg * 9.81 per person, and the two backends agree.
+    assert feet_warp[..., 2].sum(-1).numpy() == pytest.approx([-70 * 9.81] * 2, rel=0.15)
+    torch.testing.assert_close(feet_warp.sum(1), feet_cpu.sum(1), atol=5.0, rtol=0.02)
+
+
+def test_hand_contact_force_agrees_with_the_cpu(twin_backends):
+    cpu, warp = twin_backends(2)
+    for backend in (cpu, warp):
+        backend.reset_worlds(torch.tensor([1]), _place_recipient_chest_at_supporter_hand(backend, [1]))
+        backend.step(torch.zeros(2, 2, backend.num_dofs))
+    force_cpu, force_warp = cpu.hand_contact_force(), warp.hand_contact_force()
+    assert force_warp[0].abs().max() == 0.0  # apart: nothing
+    assert force_warp[1].norm(dim=-1).max() > 1.0  # the supporter's hand presses into the recipient's chest
+    torch.testing.assert_close(force_warp, force_cpu, atol=2.0, rtol=0.05)
+
+
+def test_graph_replay_steps_as_eager_launches(warp_cpu, backend_factory):
+    graph, eager = (warp_backend(backend_factory, 1, graph_capture=capture) for capture in (True, False))
+    for targets in gentle_targets(graph, 8):
+        graph.step(targets)
+        eager.step(targets)
+    for a, b in zip(graph.generalized_state(), eager.generalized_state()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_reset_worlds_and_reset_to_default_round_trip(warp_cpu, backend_factory):
+    backend = warp_backend(backend_factory, 3)
+    default = [t.clone() for t in backend.generalized_state()]
+    for _ in range(3):
+        backend.step(0.1 * torch.ones(3, 2, backend.num_dofs))
+    before = backend.person_state()
+    generator = torch.Generator().manual_seed(4)
+    new = rest_state(backend, [0], height_offset=0.2)
+    new.root_quat = torch.nn.functional.normalize(torch.randn(1, 2, 4, generator=generator), dim=-1)
+    new.joint_pos = 0.3 * torch.randn(1, 2, backend.num_dofs, generator=generator)
+    new.root_lin_vel = torch.tensor([[[0.5, 0.0, 0.0], [0.0, -0.2, 0.1]]])
+    new.root_ang_vel = torch.tensor([[[0.0, 0.0, 1.0], [0.3, 0.0, 0.0]]])
+    new.joint_vel = torch.randn(1, 2, backend.num_dofs, generator=generator)
+    backend.reset_worlds(torch.tensor([1]), new)
+    after = backend.person_state()
+    for name in ("root_pos", "joint_pos", "root_lin_vel", "root_ang_vel", "joint_vel"):
+        np.testing.assert_allclose(getattr(after, name)[1].numpy(), getattr(new, name)[0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(getattr(after, name)[[0, 2]].numpy(), getattr(before, name)[[0, 2]].numpy())
+    np.testing.assert_allclose(positive_w(after.root_quat[1].numpy()), positive_w(new.root_quat[0].numpy()), atol=1e-5)
+    assert backend.actuator_torque()[1].abs().max() == 0.0  # sensors of a reset world read 0 until it steps
+
+    # The host state for rendering holds the same pose.
+    model, data = backend.model, mujoco.MjData(backend.model)
+    state, ctrl = backend.world_state(1)
+    mujoco.mj_setState(model, data, state, mujoco.mjtState.mjSTATE_FULLPHYSICS)
+    np.testing.assert_allclose(data.qpos[backend.layout.qpos_joint[0]], new.joint_pos[0, 0].numpy(), atol=1e-6)
+    assert ctrl.shape == (model.nu,) and data.time == 0.0
+
+    backend.reset_to_default(torch.tensor([0, 1, 2]))
+    for a, b in zip(backend.generalized_state(), default):
+        torch.testing.assert_close(a, b)
+    assert not backend.step(torch.zeros(3, 2, backend.num_dofs)).any()
+
+
+def test_diverged_worlds_are_reset_counted_and_the_others_untouched(warp_cpu, backend_factory):
+    backend = warp_backend(backend_factory, 4)
+    backend.step(torch.zeros(4, 2, backend.num_dofs))
+    backend._qpos[1, backend.layout.qpos_joint[0, 4]] = float("nan")  # a NaN in world 1's qpos (a hinge angle)
+    backend._qvel[2, 10] = 1e4  # runaway velocity in world 2
+    diverged = backend.step(torch.zeros(4, 2, backend.num_dofs))
+    assert diverged.tolist() == [False, True, True, False] and diverged.dtype == torch.bool
+    assert backend.diverged_total == 2
+    for tensor in (*backend.generalized_state(), backend.body_state().pos, backend.actuator_torque(),
+                   backend.hand_contact_force(), backend.foot_contact_force()):
+        assert torch.isfinite(tensor).all()
+    # Worlds 0 and 3 started alike and were left alone: still alike, and not reset (they have moved on).
+    for tensor in backend.generalized_state():
+        torch.testing.assert_close(tensor[0], tensor[3], atol=0, rtol=0)
+    torch.testing.assert_close(backend._qpos[1:3], backend._default_qpos.expand(2, -1))
+    assert backend._time[1:3].eq(0).all() and backend._time[[0, 3]].gt(0).all()
+    assert not backend.step(torch.zeros(4, 2, backend.num_dofs)).any()
+    assert backend.diverged_total == 2
+
+
+def test_per_world_parameters_change_torque_sag_and_weight(warp_cpu, backend_factory):
+    backend = warp_backend(backend_factory, 3, scene=SceneConfig(spacing=3.0))
+    ones = torch.ones(1, 2)
+    backend.set_world_params(torch.tensor([1]), mass_scale=ones, kp_scale=torch.tensor([[0.5, 1.0]]),
+                             kd_scale=torch.tensor([[0.5, 1.0]]))
+    backend.set_world_params(torch.tensor([2]), mass_scale=torch.tensor([[1.5, 1.0]]), kp_scale=ones, kd_scale=ones)
+    lay = backend.layout
+    mass = backend._body_mass
+    assert mass[2, lay.body[0]].sum() == pytest.approx(1.5 * mass[0, lay.body[0]].sum().item(), rel=1e-6)
+    assert mass[2, lay.body[1]].sum() == pytest.approx(mass[0, lay.body[1]].sum().item(), rel=1e-6)
+    subtree = backend._wp_model.body_subtreemass.numpy()  # derived by set_const, per world
+    assert subtree[2, lay.body[0, 0]] == pytest.approx(1.5 * subtree[0, lay.body[0, 0]], rel=1e-5)
+
+    # The same error, half the gains: half the torque (one physics step from identical states).
+    one_substep = warp_backend(backend_factory, 2, substeps=1)
+    one_substep.set_world_params(torch.tensor([1]), mass_scale=ones, kp_scale=torch.tensor([[0.5, 1.0]]),
+                                 kd_scale=torch.tensor([[0.5, 1.0]]))
+    one_substep.step(0.2 * torch.ones(2, 2, one_substep.num_dofs))
+    torque = one_substep.actuator_torque()
+    torch.testing.assert_close(torque[1, 0], 0.5 * torque[0, 0], rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(torque[1, 1], torque[0, 1], rtol=1e-4, atol=1e-3)
+
+    for _ in range(STEPS_PER_SECOND):
+        backend.step(torch.zeros(3, 2, backend.num_dofs))
+    # Arms held out against gravity: the steady-state error is torque / kp, so half the gain sags twice as far.
+    shoulder = 3 * (backend.skeleton.index("L_Shoulder") - 1)
+    sag = backend.joint_pos()[:, :, shoulder].abs()
+    assert sag[1, 0] / sag[0, 0] == pytest.approx(2.0, rel=0.2)
+    assert sag[1, 1] == pytest.approx(sag[0, 1].item(), rel=0.05)  # the recipient was not changed
+    # A 1.5x heavier supporter presses 1.5x harder on the floor.
+    weight = -backend.foot_contact_force()[:, 0, :, 2].sum(-1)
+    assert weight[2] / weight[0] == pytest.approx(1.5, rel=0.1)
+
+
+def test_full_contact_buffers_are_counted_as_overflow(warp_cpu, backend_factory):
+    backend = warp_backend(backend_factory, 2, nconmax=2)
+    assert backend.nconmax == 2 and backend.overflow_total == 0
+    for _ in range(3):
+        backend.step(torch.zeros(2, 2, backend.num_dofs))
+    assert backend.overflow_total > 0  # standing needs about 19 contacts per world
+    assert torch.isfinite(backend.body_state().pos).all()
+    roomy = warp_backend(backend_factory, 2)
+    assert roomy.nconmax == 64 and roomy.njmax == 4 * 64 + 2 * 69  # 4 rows per contact, one per joint limit
+    roomy.step(torch.zeros(2, 2, roomy.num_dofs))
+    assert roomy.overflow_total == 0
+
+
+def test_device_choice(warp_cpu, monkeypatch):
+    from assistmimic.sim import warp_backend as module
+
+    assert module.resolve_device("cpu") == "cpu" and module.resolve_device(None) == "cpu"  # no GPU here
+    with pytest.raises(UserInputError, match="sim.device 'tpu:0' is not a Warp device here; available: cpu"):
+        module.resolve_device("tpu:0")
+    monkeypatch.setattr(module.wp, "get_cuda_device_count", lambda: 2)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(UserInputError, match=r"'cuda:1' \(sim.device null picks cuda:\$LOCAL_RANK\) is not a Warp"):
+        module.resolve_device(None)  # two GPUs seen, but not on this machine
+    monkeypatch.setattr(module.wp, "get_device", lambda name: SimpleNamespace(alias=name))
+    assert module.resolve_device(None) == "cuda:1"  # torchrun's local rank 1 gets the second GPU
+
+
+def test_bad_configuration_is_one_clear_error(warp_cpu, backend_factory):
+    with pytest.raises(UserInputError, match="mujoco_warp has no PGS solver; use sim.solver=Newton or CG"):
+        backend_factory(num_envs=1, backend="warp", device="cpu", solver="PGS")
+    backend = warp_backend(backend_factory, 2)
+    with pytest.raises(UserInputError, match=r"pd_targets must have shape \(2, 2, 69\)"):
+        backend.step(torch.zeros(2, 69))
+    with pytest.raises(UserInputError, match="world ids must lie in"):
+        backend.reset_to_default(torch.tensor([5]))
+    with pytest.raises(UserInputError, match="must be positive"):
+        backend.set_world_params(torch.tensor([0]), torch.tensor([[0.0, 1.0]]), torch.ones(1, 2), torch.ones(1, 2))
+
+
+def test_unknown_backend_and_missing_package_are_one_clear_error(monkeypatch):
+    scene = make_scene(robot_config(), SceneConfig(), SimConfig(), ImpairmentConfig())
+    with pytest.raises(UserInputError, match="unknown sim.backend 'quantum'; available: cpu, warp"):
+        make_backend(scene, SimConfig(backend="quantum"), 1)
+    monkeypatch.setitem(sys.modules, "mujoco_warp", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "assistmimic.sim.warp_backend", raising=False)
+    with pytest.raises(UserInputError, match=r'needs mujoco-warp and warp-lang, .* pip install -e "\.\[gpu\]"'):
+        make_backend(scene, SimConfig(backend="warp", solver="Newton"), 1)
+
+
+def test_warp_config_file_is_a_valid_sim_config():
+    raw = yaml.safe_load((REPO / "configs" / "sim" / "warp.yaml").read_text())
+    raw.pop("defaults")
+    sim = SimConfig(**raw)
+    assert sim.backend == "warp" and sim.solver == "Newton" and sim.device is None and sim.nconmax is None
