@@ -205,7 +205,13 @@ class ExpertsConfig(ExpertConfig):
     clusters: str | None = None
     """JSON file {cluster name: [clip names]}: one expert per cluster; null: one expert per clip of `data=`."""
     n_jobs: int = 1
-    """Experts trained at once in separate local processes (joblib); -1: one per core."""
+    """Experts (with `batch_experts` > 1: batches of experts) trained at once in separate local processes (joblib);
+    -1: one per core."""
+    batch_experts: int = 1
+    """Experts trained together in one process on one batch of worlds (`assistmimic/rl/stacked.py`): each keeps its
+    own `num_envs` worlds (the top-level `num_envs=` or this stage's; a batch steps batch_experts x num_envs worlds),
+    playing only its clips, and its own networks, optimisers and discriminators, so it learns as it would alone.
+    1: each expert trains alone, as `stage=expert`."""
     shard_index: int | None = None
     """This job's shard of the experts (expert k goes to shard k mod num_shards); null: from the environment
     (RANK / SLURM_ARRAY_TASK_ID), else 0."""

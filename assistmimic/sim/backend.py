@@ -151,9 +151,13 @@ class SimBackend(ABC):
 
     def _check_env_ids(self, env_ids: torch.Tensor) -> torch.Tensor:
         env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
-        if env_ids.numel() and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
+        if bool(self._ids_out_of_range(env_ids)):
             raise UserInputError(f"world ids must lie in [0, {self.num_envs}), got {env_ids.tolist()}")
         return env_ids
+
+    def _ids_out_of_range(self, env_ids: torch.Tensor) -> torch.Tensor:
+        """() bool tensor on env_ids' device: some id lies outside [0, num_envs) (no host sync)."""
+        return ((env_ids < 0) | (env_ids >= self.num_envs)).any()
 
     def _check_pd_targets(self, pd_targets: torch.Tensor) -> None:
         expected = (self.num_envs, self.n_agents, self.num_dofs)
@@ -164,15 +168,20 @@ class SimBackend(ABC):
         """`env_ids` (n,) checked, and `state` checked and turned into MuJoCo's generalized coordinates:
         (root qpos (n, A, 7) with a unit quaternion, joint qpos (n, A, D), root qvel (n, A, 6) with the
         angular velocity in the root body's frame, joint qvel (n, A, D)), in the state's dtype and device."""
-        env_ids = self._check_env_ids(env_ids)
+        env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
         n = env_ids.numel()
-        for name, value, width in (("root_pos", state.root_pos, 3), ("root_quat", state.root_quat, 4),
-                                   ("joint_pos", state.joint_pos, self.num_dofs), ("root_lin_vel", state.root_lin_vel, 3),
-                                   ("root_ang_vel", state.root_ang_vel, 3), ("joint_vel", state.joint_vel, self.num_dofs)):
+        fields = {"root_pos": (state.root_pos, 3), "root_quat": (state.root_quat, 4), "joint_pos": (state.joint_pos, self.num_dofs),
+                  "root_lin_vel": (state.root_lin_vel, 3), "root_ang_vel": (state.root_ang_vel, 3),
+                  "joint_vel": (state.joint_vel, self.num_dofs)}
+        for name, (value, width) in fields.items():
             if tuple(value.shape) != (n, self.n_agents, width):
                 raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, width)}, got {tuple(value.shape)}")
-            if not torch.isfinite(value).all():
-                raise UserInputError(f"reset state '{name}' contains NaN or inf")
+        # One host sync for all value checks (a reset happens most steps); the message is worked out only on failure.
+        not_finite = [~torch.isfinite(value).all() for value, _ in fields.values()]
+        if bool(torch.stack([self._ids_out_of_range(env_ids).to(not_finite[0].device), *not_finite]).any()):
+            self._check_env_ids(env_ids)
+            bad = next(name for name, flag in zip(fields, not_finite) if flag)
+            raise UserInputError(f"reset state '{bad}' contains NaN or inf")
         quat = state.root_quat / state.root_quat.norm(dim=-1, keepdim=True)
         ang_vel_local = (quat_to_matrix(quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
         return env_ids, (torch.cat((state.root_pos, quat), dim=-1), state.joint_pos,

@@ -18,12 +18,24 @@ Each expert is `stage=expert`'s training in its own run directory. An expert who
 that fails is recorded in its summary.json (`error`, `traceback`) while the others go on. Ctrl-C stops
 after the running expert(s) saved, writes the records below and re-raises.
 
+`stage.batch_experts` = K > 1 trains experts K at a time in one process on one batch of worlds
+(`assistmimic/rl/stacked.py`; with n_jobs > 1, one batch per job): in sorted name order, the experts to train
+that hold no `last.pt` of their own are cut into batches of K (a batch of one, and an expert with its own
+`last.pt`, trains alone as above). Each expert of a batch keeps its own `num_envs` worlds (the batch steps K x
+num_envs), which play only its clips, and its own networks, optimisers and discriminators, so it learns as it
+would alone. The batch checkpoints its stacked state in `batches/<batch>/` and resumes from it after an
+interruption (the remaining experts form the same batches again, since a batch finishes as a whole); when
+done it writes every expert's folder as `stage=expert` would (last.pt in the runner's checkpoint format,
+start.pt, config.yaml, summary.json, and the optional evaluation and video).
+
 run_dir layout:
     experts/<name>/       the expert's run: config.yaml, summary.json, last.pt, metrics.jsonl, tb/
     experts/index.json    {name: {"clips": [...], "checkpoint": "<name>/last.pt"}} of the finished experts,
                           paths relative to index.json; merged with the entries already there (read by DAgger)
     experts.csv           group, clips, status, checkpoint, iterations of every expert of the run (all shards);
                           status: finished, failed, unfinished (has a last.pt) or pending
+    batches/<batch>/      a batch's run (batch_experts > 1): last.pt, model_<iteration>.pt, metrics.jsonl
+                          (with per-expert `expert<k>/...` scalars), tb/; <batch> = first expert, size, hash of the names
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import copy
 import csv
 import dataclasses
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -47,14 +60,23 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from assistmimic.config import ExpertConfig, ExpertsConfig, RunConfig
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint
+from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.run_files import atomic_write_bytes, write_json
+from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.training import apply_run_overrides, train
+from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
 
 EXPERTS_DIR = "experts"
 INDEX_FILE = "index.json"
 TABLE_FILE = "experts.csv"
+BATCHES_DIR = "batches"
+BATCH_TASK = "assist_batch"
+"""The `metadata["task"]` of a batch's checkpoints (stacked experts; each expert's own last.pt has "assist")."""
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
 """An expert's folder name: letters, digits, '.', '_', '-'; not hidden, no path separators."""
 
@@ -184,28 +206,109 @@ def _train_one(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     return expert.run(cfg, run_dir)
 
 
+def batch_dir(run_dir: Path, names: list[str]) -> Path:
+    """The run folder of the batch of experts `names`: the first name, the size and a hash of all the names."""
+    digest = hashlib.sha1("\n".join(names).encode()).hexdigest()[:8]
+    return run_dir / BATCHES_DIR / f"{names[0]}-{len(names)}-{digest}"
+
+
+def training_units(todo: list[str], own_checkpoint: list[str], batch_experts: int) -> list[list[str]]:
+    """The experts to train, grouped into what trains together: an expert with its own last.pt alone, the others
+    in sorted order in batches of `batch_experts` (1: every expert alone)."""
+    fresh = [name for name in todo if name not in own_checkpoint]
+    return [[name] for name in own_checkpoint] + [fresh[i:i + batch_experts] for i in range(0, len(fresh), batch_experts)]
+
+
+def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
+    """What `stage=expert` saves as a checkpoint's metadata (read by eval, render and distillation)."""
+    from assistmimic.stages.expert import TASK
+
+    stage: ExpertConfig = cfg.stage
+    return {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
+            "clips": [clip.name for clip in clips], "prior": stage.prior,
+            "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+
+
+def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[str, Any]]:
+    """Train the experts `configs` describes (same settings, their own clips and run_dir) together: expert k owns
+    the k-th block of `num_envs` worlds and slice k of the stacked networks (`rl/stacked.py`). The batch checkpoints
+    in `batch` and resumes from its last.pt; each expert's start.pt and last.pt go to its own run_dir.
+    Returns each expert's summary, as `stage=expert` gives it."""
+    from assistmimic.stages import expert, render
+
+    names = list(configs)
+    cfg = configs[names[0]]
+    stage: ExpertConfig = cfg.stage
+    apply_run_overrides(cfg, stage)
+    data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
+    own_clips = {name: expert.select_clips(clips, configs[name].stage.clips, data) for name in names}
+    library_clips = list({clip.name: clip for name in names for clip in own_clips[name]}.values())
+    clip_index = {clip.name: i for i, clip in enumerate(library_clips)}
+    worlds = cfg.num_envs or stage.num_envs
+    torch.manual_seed(cfg.seed)
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, worlds * len(names))
+    env = AssistEnv(backend, MotionLibrary(library_clips, backend.device), stage.env,
+                    torch.Generator(device=backend.device).manual_seed(cfg.seed))
+    env.partition_worlds([[clip_index[clip.name] for clip in own_clips[name]] for name in names])
+    metadata = {name: expert_metadata(cfg, data, own_clips[name]) for name in names}
+    starts = [expert.initial_policies(env, stage, cfg.robot.name) for _ in names]
+    for name, policies in zip(names, starts):
+        start = Path(configs[name].run_dir) / expert.START_CHECKPOINT
+        if not start.exists():
+            save_checkpoint(start, {"iteration": 0, "policies": [p.saved_state() for p in policies],
+                                    "metadata": metadata[name]})
+    stacked = [StackedActorCritic([policies[a] for policies in starts], worlds) for a in range(env.num_agents)]
+    runner = StackedRunner(env, stacked, stage.ppo, stage.amp, stage.runner, batch, backend.device,
+                           {"task": BATCH_TASK, "experts": metadata})
+    trained = train(runner, batch, resume=(batch / LAST_CHECKPOINT).exists())
+    summaries = {}
+    for k, name in enumerate(names):
+        expert_cfg, expert_dir = configs[name], Path(configs[name].run_dir)
+        save_checkpoint(expert_dir / LAST_CHECKPOINT, runner.expert_checkpoint_state(k, metadata[name]))
+        summary = {"data": str(data), "clips": metadata[name]["clips"], "prior": stage.prior, "batch": str(batch),
+                   "iterations": trained["iterations"], "checkpoint": str(expert_dir / LAST_CHECKPOINT),
+                   "seconds": trained["seconds"], "env_steps": trained["env_steps"] // len(names),
+                   "final": {key.split("/", 1)[1]: value for key, value in trained["final"].items()
+                             if key.startswith(f"expert{k}/")}}
+        if expert_cfg.stage.evaluate:
+            summary["evaluation"] = {label: expert.evaluate_checkpoint(expert_cfg, expert_dir / checkpoint,
+                                                                       expert_dir / folder)
+                                     for label, checkpoint, folder in (("start", expert.START_CHECKPOINT, "eval_start"),
+                                                                       ("trained", LAST_CHECKPOINT, "eval"))}
+        if expert_cfg.stage.video:
+            summary["video"] = render.render_policy_video(expert_cfg, expert_dir / LAST_CHECKPOINT, expert_dir)
+        summaries[name] = summary
+    return summaries
+
+
 def _one_line(err: Exception) -> str:
     text = str(err).strip().splitlines()
     message = text[0] if text else ""
     return message if isinstance(err, UserInputError) else f"{type(err).__name__}: {message}".rstrip(": ")
 
 
-def train_expert(cfg: RunConfig, name: str, in_worker: bool) -> dict[str, Any]:
-    """Train the expert `cfg` describes in `cfg.run_dir` and mark it finished; an exception is recorded in its
-    summary.json and returned as {"status": "failed", "reason": one line} (KeyboardInterrupt is raised)."""
+def train_experts(configs: dict[str, RunConfig], batch: Path | None, in_worker: bool) -> list[dict[str, Any]]:
+    """Train the experts `configs` describes, each in its `cfg.run_dir`: one alone (`stage=expert`), or several
+    together in the batch folder `batch`; mark them finished. An exception is recorded in every one's summary.json
+    and returned as {"status": "failed", "reason": one line} per expert (KeyboardInterrupt is raised)."""
     if in_worker:
         torch.set_num_threads(1)
-    expert_dir = Path(cfg.run_dir)
     try:
-        atomic_write_bytes(expert_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
-        result = _train_one(cfg, expert_dir)
-        write_json(expert_dir / "summary.json", {"stage": "expert", **result, "finished": True})
+        for cfg in configs.values():
+            atomic_write_bytes(Path(cfg.run_dir) / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
+        if batch is None:
+            results = {name: _train_one(cfg, Path(cfg.run_dir)) for name, cfg in configs.items()}
+        else:
+            results = _train_batch(configs, batch)
+        for name, result in results.items():
+            write_json(Path(configs[name].run_dir) / "summary.json", {"stage": "expert", **result, "finished": True})
     except Exception as err:  # noqa: BLE001 (one expert's failure, whatever it is, must not stop the others)
         reason = _one_line(err)
-        write_json(expert_dir / "summary.json",
-                   {"stage": "expert", "finished": False, "error": reason, "traceback": traceback.format_exc()})
-        return {"name": name, "status": "failed", "reason": reason}
-    return {"name": name, "status": "trained"}
+        for cfg in configs.values():
+            write_json(Path(cfg.run_dir) / "summary.json",
+                       {"stage": "expert", "finished": False, "error": reason, "traceback": traceback.format_exc()})
+        return [{"name": name, "status": "failed", "reason": reason} for name in configs]
+    return [{"name": name, "status": "trained"} for name in configs]
 
 
 def write_records(run_dir: Path, groups: dict[str, list[str]]) -> None:
@@ -242,6 +345,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     shard_index, num_shards = shard(stage)
     if stage.n_jobs < 1 and stage.n_jobs != -1:
         raise UserInputError(f"stage.n_jobs must be >= 1, or -1 for one per core; got {stage.n_jobs}")
+    if stage.batch_experts < 1:
+        raise UserInputError(f"stage.batch_experts must be >= 1 (1: every expert trains alone); got {stage.batch_experts}")
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     data = data.resolve()
     keep = stage.clips or ([] if cfg.data else stage.default_clips)
@@ -253,22 +358,31 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         _check_same_clips(experts_dir / name, groups[name])
     skipped = [name for name in mine if expert_status(experts_dir / name)[0] == "finished"]
     todo = [name for name in mine if name not in skipped]
-    resumed = [name for name in todo if (experts_dir / name / LAST_CHECKPOINT).exists()]
-    workers = min(joblib.effective_n_jobs(stage.n_jobs), len(todo))
+    own_checkpoint = [name for name in todo if (experts_dir / name / LAST_CHECKPOINT).exists()]
+    units = [(unit, batch_dir(run_dir, unit) if len(unit) > 1 else None)
+             for unit in training_units(todo, own_checkpoint, stage.batch_experts)]
+    batches = {str(batch): unit for unit, batch in units if batch is not None}
+    resumed = sorted(own_checkpoint + [name for batch, unit in batches.items()
+                                       if (Path(batch) / LAST_CHECKPOINT).exists() for name in unit])
+    workers = min(joblib.effective_n_jobs(stage.n_jobs), len(units))
     if workers > 1 and cfg.sim.nthread is None:
         cfg = dataclasses.replace(cfg, sim=dataclasses.replace(cfg.sim, nthread=max(1, joblib.cpu_count() // workers)))
+    batched = f" ({sum(map(len, batches.values()))} of them in {len(batches)} batch(es))" if batches else ""
     print(f"experts: {len(names)} in all, {len(mine)} in shard {shard_index} of {num_shards}: "
-          f"{len(skipped)} finished already, {len(resumed)} to resume, {len(todo) - len(resumed)} to start")
-    jobs = (joblib.delayed(train_expert)(expert_config(cfg, data, groups[name], experts_dir / name, name in resumed),
-                                         name, workers > 1) for name in todo)
+          f"{len(skipped)} finished already, {len(resumed)} to resume, {len(todo) - len(resumed)} to start{batched}")
+    jobs = (joblib.delayed(train_experts)({name: expert_config(cfg, data, groups[name], experts_dir / name, name in resumed)
+                                           for name in unit}, batch, workers > 1) for unit, batch in units)
     results: dict[str, dict[str, Any]] = {}
     try:
         if todo:
             outcomes = joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs)
-            for outcome in tqdm(outcomes, total=len(todo), desc="experts", unit="expert"):
-                results[outcome["name"]] = outcome
-                tqdm.write(f"expert {outcome['name']}: {outcome['status']} {outcome.get('reason', '')}".rstrip())
-                write_records(run_dir, groups)
+            with tqdm(total=len(todo), desc="experts", unit="expert") as progress:
+                for outcome in outcomes:
+                    for result in outcome:
+                        results[result["name"]] = result
+                        tqdm.write(f"expert {result['name']}: {result['status']} {result.get('reason', '')}".rstrip())
+                    progress.update(len(outcome))
+                    write_records(run_dir, groups)
     finally:
         write_records(run_dir, groups)
     failed = {name: r["reason"] for name, r in sorted(results.items()) if r["status"] == "failed"}
@@ -279,7 +393,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         "data": str(data), "clusters": stage.clusters, "shard_index": shard_index, "num_shards": num_shards,
         "experts_total": len(names), "experts_in_shard": len(mine),
         "trained": sorted(name for name, r in results.items() if r["status"] == "trained"),
-        "skipped": skipped, "resumed": resumed, "failed": failed,
+        "skipped": skipped, "resumed": resumed, "failed": failed, "batches": batches,
         "experts": {name: {"clips": groups[name], "dir": str(experts_dir / name),
                            "checkpoint": str(experts_dir / name / LAST_CHECKPOINT),
                            "status": "skipped" if name in skipped else results[name]["status"]}

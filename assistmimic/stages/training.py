@@ -28,7 +28,7 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
 
 def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
     """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env (unless
-    `close_env` is False). Returns the training part of the stage's summary (diverged worlds: of every rank)."""
+    `close_env` is False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every rank)."""
     last = run_dir / LAST_CHECKPOINT
     if resume:
         if not last.exists():
@@ -41,9 +41,14 @@ def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool =
     runner.learn()
     if close_env:
         runner.env.close()
-    diverged = distributed.all_reduce_sum(torch.tensor(runner.env.backend.diverged_total))
+    backend = runner.env.backend
+    diverged, overflows = (int(distributed.all_reduce_sum(torch.tensor(count)))
+                           for count in (backend.diverged_total, backend.overflow_total))
+    if overflows and distributed.is_main():
+        print(f"warning: {overflows} world steps dropped contacts or constraint rows (full buffers); "
+              "raise sim.nconmax / sim.njmax")
     return {
         "iterations": runner.iteration, "checkpoint": str(last), "seconds": round(time.perf_counter() - start, 1),
-        "env_steps": runner.total_env_steps, "diverged_worlds": int(diverged),
+        "env_steps": runner.total_env_steps, "diverged_worlds": diverged, "contact_overflows": overflows,
         "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1],
     }

@@ -1,0 +1,158 @@
+"""End-to-end training throughput against the bare simulator, measured in the same run.
+
+For each backend, person count (1: the single-person prior's task, 2: the two-agent assist task) and
+batch size, two rates in world (policy) steps per second:
+- bare: `backend.step` alone with precomputed random PD targets (the simulator, nothing else);
+- end to end: `OnPolicyRunner` iterations of the stage's own settings (environment: reference sampling,
+  forward kinematics, observations, rewards, resets; policy inference; PPO and AMP updates; logging),
+  from the per-iteration timings in metrics.jsonl (median over the timed iterations, after one warm-up
+  iteration), i.e. horizon x worlds / (collect + update seconds).
+The ratio end-to-end / bare is the share of the simulator's rate that training keeps.
+
+Usage:
+    .venv/bin/python benchmarks/end_to_end.py [--backends cpu warp] [--persons 1 2] [--worlds 64 256]
+        [--iterations 3] [--json out.json]
+Each measurement runs in this process, one after another; settings come from configs/ (stage=prior for
+one person, stage=expert for two) with `ppo.minibatch_size` set to a quarter of a rollout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its thread pool
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from assistmimic.config import RunConfig, register_configs  # noqa: E402
+from assistmimic.envs.assist import AssistEnv  # noqa: E402
+from assistmimic.envs.tracking import TrackingEnv  # noqa: E402
+from assistmimic.rl.logger import METRICS_FILE, read_metrics  # noqa: E402
+from assistmimic.rl.policy import ActorCritic  # noqa: E402
+from assistmimic.rl.runner import OnPolicyRunner  # noqa: E402
+from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene  # noqa: E402
+from assistmimic.stages.common import load_clips  # noqa: E402
+from assistmimic.stages.expert import initial_policies  # noqa: E402
+from motion_lib.motion_library import MotionLibrary  # noqa: E402
+
+BARE_STEPS = 60
+BARE_WARMUP = 10
+
+
+def stage_config(persons: int, backend: str, overrides: list[str]) -> RunConfig:
+    """The typed config of stage=prior (one person) or stage=expert (two) with `sim=<backend>`."""
+    stage = "prior" if persons == 1 else "expert"
+    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"stage={stage}", f"sim={backend}", *overrides])
+    return OmegaConf.to_object(cfg)
+
+
+def build_env(cfg: RunConfig, persons: int, num_envs: int) -> TrackingEnv:
+    stage = cfg.stage
+    if persons == 1:
+        scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim)
+    else:
+        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment)
+    backend = make_backend(scene, cfg.sim, num_envs)
+    _, clips = load_clips(None, stage.default_data, cfg.robot.name, persons=persons)
+    library = MotionLibrary(clips, backend.device)
+    generator = torch.Generator(device=backend.device).manual_seed(cfg.seed)
+    env_class = TrackingEnv if persons == 1 else AssistEnv
+    return env_class(backend, library, stage.env, generator)
+
+
+def bare_rate(env: TrackingEnv) -> float:
+    """World steps/s of `backend.step` alone, with random PD targets around the rest pose."""
+    backend = env.backend
+    generator = torch.Generator(device=backend.device).manual_seed(0)
+    shape = (BARE_WARMUP + BARE_STEPS, backend.num_envs, backend.n_agents, backend.num_dofs)
+    targets = 0.1 * torch.randn(shape, generator=generator, device=backend.device)
+    backend.reset_to_default(torch.arange(backend.num_envs))
+    for t in range(BARE_WARMUP):
+        backend.step(targets[t])
+    _synchronize(backend.device)
+    start = time.perf_counter()
+    for t in range(BARE_WARMUP, BARE_WARMUP + BARE_STEPS):
+        backend.step(targets[t])
+    _synchronize(backend.device)
+    return BARE_STEPS * backend.num_envs / (time.perf_counter() - start)
+
+
+def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: int) -> dict[str, float]:
+    """World steps/s of training iterations (median of `iterations` after one warm-up) and the split."""
+    stage = cfg.stage
+    samples = stage.ppo.horizon * env.num_envs
+    ppo = dataclasses.replace(stage.ppo, minibatch_size=samples // 4)
+    runner_cfg = dataclasses.replace(stage.runner, max_iterations=1 + iterations, save_interval=10**9,
+                                     amp_batch_size=min(stage.runner.amp_batch_size, samples))
+    if persons == 1:
+        policies = [ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)]
+    else:
+        policies = initial_policies(env, stage, cfg.robot.name)
+    with tempfile.TemporaryDirectory() as run_dir:
+        runner = OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir, env.backend.device)
+        runner.learn()
+        timed = read_metrics(Path(run_dir) / METRICS_FILE)[1:]
+    iteration_s = statistics.median(row["perf/iteration_s"] for row in timed)
+    return {
+        "end_to_end_steps_per_s": samples / iteration_s,
+        "collect_steps_per_s": statistics.median(row["perf/env_steps_per_s"] for row in timed),
+        "update_share": statistics.median(row["perf/update_s"] / row["perf/iteration_s"] for row in timed),
+    }
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["cpu"], choices=["cpu", "warp"])
+    parser.add_argument("--persons", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    parser.add_argument("--worlds", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--iterations", type=int, default=3, help="timed iterations after one warm-up")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. sim.nthread=16 robot=smplx")
+    args = parser.parse_args()
+    register_configs()
+    rows = []
+    print(f"{'backend':>7} {'persons':>7} {'worlds':>7} {'bare steps/s':>13} {'e2e steps/s':>12} {'ratio':>6} "
+          f"{'collect steps/s':>16} {'update share':>13}")
+    for backend in args.backends:
+        for persons in args.persons:
+            for num_envs in args.worlds:
+                cfg = stage_config(persons, backend, args.overrides)
+                if cfg.sim.torch_threads is not None:
+                    torch.set_num_threads(cfg.sim.torch_threads)
+                torch.manual_seed(cfg.seed)
+                env = build_env(cfg, persons, num_envs)
+                row = {"backend": backend, "persons": persons, "worlds": num_envs, "bare_steps_per_s": bare_rate(env),
+                       **end_to_end_rate(cfg, env, persons, args.iterations)}
+                row["ratio"] = row["end_to_end_steps_per_s"] / row["bare_steps_per_s"]
+                env.close()
+                rows.append(row)
+                print(f"{backend:>7} {persons:>7} {num_envs:>7} {row['bare_steps_per_s']:>13,.0f} "
+                      f"{row['end_to_end_steps_per_s']:>12,.0f} {row['ratio']:>6.2f} "
+                      f"{row['collect_steps_per_s']:>16,.0f} {row['update_share']:>13.2f}", flush=True)
+    info = {"torch": torch.__version__, "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None, "rows": rows}
+    if args.json:
+        args.json.write_text(json.dumps(info, indent=2))
+
+
+if __name__ == "__main__":
+    main()
