@@ -109,5 +109,9 @@ class RunnerConfig:
     sequential_period: int = 0
     """0: joint training (every agent learns every iteration). k > 0: sequential training (an ablation): agents
     take turns of k iterations, starting with agent 0; the others act with frozen policies and discriminators."""
+    update_threads: int | None = 0
+    """torch threads for the updates when training on the CPU (the cores the simulator used while collecting are
+    idle then): 0: the cores of this process's share (os.cpu_count() / LOCAL_WORLD_SIZE under torchrun); None: leave
+    torch's setting (`sim.torch_threads`) alone; n: n threads. Collection always runs with `sim.torch_threads`."""
     seed: int = 0
     """Seed of torch, numpy and Python's `random`, set when the runner is built; resuming restores the saved state instead."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import random
 import signal
 import threading
@@ -243,7 +244,8 @@ class OnPolicyRunner:
                 collect_s = time.perf_counter() - start
                 with deferred_keyboard_interrupt():
                     start = time.perf_counter()
-                    scalars = distributed.average_scalars(self._update())
+                    with self._update_threads():
+                        scalars = distributed.average_scalars(self._update())
                     self._synchronize()
                     update_s = time.perf_counter() - start
                     self.iteration += 1
@@ -349,6 +351,22 @@ class OnPolicyRunner:
         if self.iteration % cfg.save_interval == 0 or last:
             self._save()
 
+    @contextlib.contextmanager
+    def _update_threads(self) -> Iterator[None]:
+        """torch's thread count during the updates (`update_threads`), restored afterwards."""
+        wanted = self.config.update_threads
+        if wanted is None or self.device.type != "cpu":
+            yield
+            return
+        if wanted == 0:
+            wanted = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        previous = torch.get_num_threads()
+        torch.set_num_threads(wanted)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+
     def _synchronize(self) -> None:
         """Wait for queued GPU work so that the timings are true."""
         if self.device.type == "cuda":
@@ -442,6 +460,8 @@ def _check_runner_config(cfg: RunnerConfig) -> None:
                  "amp_updates_per_iteration"):
         if getattr(cfg, name) < 1:
             raise UserInputError(f"runner {name} must be at least 1; got {getattr(cfg, name)}")
+    if cfg.update_threads is not None and cfg.update_threads < 0:
+        raise UserInputError(f"runner update_threads must be 0 (all cores), a positive count or null; got {cfg.update_threads}")
     if cfg.sequential_period < 0:
         raise UserInputError(f"runner sequential_period must be 0 (joint training) or positive; got {cfg.sequential_period}")
 

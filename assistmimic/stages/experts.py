@@ -291,8 +291,10 @@ def train_experts(configs: dict[str, RunConfig], batch: Path | None, in_worker: 
     """Train the experts `configs` describes, each in its `cfg.run_dir`: one alone (`stage=expert`), or several
     together in the batch folder `batch`; mark them finished. An exception is recorded in every one's summary.json
     and returned as {"status": "failed", "reason": one line} per expert (KeyboardInterrupt is raised)."""
-    if in_worker:
+    if in_worker:  # the workers share the cores: one torch thread each, in the updates too
         torch.set_num_threads(1)
+        for cfg in configs.values():
+            cfg.stage.runner.update_threads = None
     try:
         for cfg in configs.values():
             atomic_write_bytes(Path(cfg.run_dir) / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
