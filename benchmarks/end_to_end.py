@@ -33,20 +33,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its t
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import torch  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
-from assistmimic.config import RunConfig, register_configs  # noqa: E402
-from assistmimic.envs.assist import AssistEnv  # noqa: E402
-from assistmimic.envs.tracking import TrackingEnv  # noqa: E402
-from assistmimic.rl.logger import METRICS_FILE, read_metrics  # noqa: E402
-from assistmimic.rl.policy import ActorCritic  # noqa: E402
-from assistmimic.rl.runner import OnPolicyRunner  # noqa: E402
-from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene  # noqa: E402
-from assistmimic.stages.common import load_clips  # noqa: E402
-from assistmimic.stages.expert import initial_policies  # noqa: E402
-from motion_lib.motion_library import MotionLibrary  # noqa: E402
+from assistmimic.config import RunConfig, register_configs
+from assistmimic.envs.assist import AssistEnv
+from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.rl.logger import METRICS_FILE, read_metrics
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
+from assistmimic.stages.common import load_clips
+from assistmimic.stages.expert import initial_policies
+from motion_lib.motion_library import MotionLibrary
 
 BARE_STEPS = 60
 BARE_WARMUP = 10

@@ -214,7 +214,15 @@ def test_ctrl_c_in_the_env_saves_the_last_completed_iteration(tmp_path):
         assert_same_tensors(ActorCritic.from_saved_state(state).state_dict(), policy.state_dict())
 
 
-def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path):
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler during the test (a shell may start the tests with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path, default_sigint):
     runner = make_runner(tmp_path, PointMassEnv(1), max_iterations=10)
     update = runner.learners[0].update
 
@@ -340,3 +348,15 @@ def test_sequential_training_updates_only_the_agent_whose_turn_it_is(tmp_path):
     assert not torch.equal(runner.policies[1].state_dict()["actor_mlp.0.weight"], start[1]["actor_mlp.0.weight"])
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert "ppo/agent1/value_loss" not in records[0] and "ppo/agent0/value_loss" not in records[-1]
+
+
+def test_updates_run_with_update_threads_and_collection_keeps_torchs_setting(tmp_path, monkeypatch):
+    runner = make_runner(tmp_path, PointMassEnv(1), max_iterations=1, update_threads=3)
+    seen = {}
+    update = runner._update
+    monkeypatch.setattr(runner, "_update", lambda: seen.setdefault("threads", torch.get_num_threads()) and update())
+    before = torch.get_num_threads()
+    runner.learn()
+    assert seen["threads"] == 3 and torch.get_num_threads() == before
+    with pytest.raises(UserInputError, match="update_threads must be 0"):
+        make_runner(tmp_path / "bad", PointMassEnv(1), update_threads=-1)

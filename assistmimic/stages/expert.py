@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -83,6 +84,14 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
     return policies
 
 
+def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
+    """What an expert's checkpoints carry as metadata (read by eval, render and distillation)."""
+    stage: ExpertConfig = cfg.stage
+    return {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
+            "clips": [clip.name for clip in clips], "prior": stage.prior,
+            "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+
+
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ExpertConfig = cfg.stage
     apply_run_overrides(cfg, stage)
@@ -93,9 +102,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     generator = torch.Generator(device=backend.device).manual_seed(cfg.seed + distributed.rank())
     env = AssistEnv(backend, MotionLibrary(clips, backend.device), stage.env, generator)
     policies = initial_policies(env, stage, cfg.robot.name)
-    metadata = {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
-                "clips": [clip.name for clip in clips], "prior": stage.prior,
-                "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+    metadata = expert_metadata(cfg, data, clips)
     start_checkpoint = run_dir / START_CHECKPOINT
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})

@@ -67,7 +67,6 @@ from assistmimic.run_files import atomic_write_bytes, write_json
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.training import apply_run_overrides, train
-from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 
@@ -219,16 +218,6 @@ def training_units(todo: list[str], own_checkpoint: list[str], batch_experts: in
     return [[name] for name in own_checkpoint] + [fresh[i:i + batch_experts] for i in range(0, len(fresh), batch_experts)]
 
 
-def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
-    """What `stage=expert` saves as a checkpoint's metadata (read by eval, render and distillation)."""
-    from assistmimic.stages.expert import TASK
-
-    stage: ExpertConfig = cfg.stage
-    return {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
-            "clips": [clip.name for clip in clips], "prior": stage.prior,
-            "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
-
-
 def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[str, Any]]:
     """Train the experts `configs` describes (same settings, their own clips and run_dir) together: expert k owns
     the k-th block of `num_envs` worlds and slice k of the stacked networks (`rl/stacked.py`). The batch checkpoints
@@ -250,7 +239,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     env = AssistEnv(backend, MotionLibrary(library_clips, backend.device), stage.env,
                     torch.Generator(device=backend.device).manual_seed(cfg.seed))
     env.partition_worlds([[clip_index[clip.name] for clip in own_clips[name]] for name in names])
-    metadata = {name: expert_metadata(cfg, data, own_clips[name]) for name in names}
+    metadata = {name: expert.expert_metadata(cfg, data, own_clips[name]) for name in names}
     starts = [expert.initial_policies(env, stage, cfg.robot.name) for _ in names]
     for name, policies in zip(names, starts):
         start = Path(configs[name].run_dir) / expert.START_CHECKPOINT
