@@ -208,7 +208,7 @@ class ExpertsConfig(ExpertConfig):
     """Experts (with `batch_experts` > 1: batches of experts) trained at once in separate local processes (joblib);
     -1: one per core."""
     batch_experts: int = 1
-    """Experts trained together in one process on one batch of worlds (`assistmimic/rl/stacked.py`): each keeps its
+    """Experts trained together in one process on one batch of worlds (`assistmimic/rl/stacked/`): each keeps its
     own `num_envs` worlds (the top-level `num_envs=` or this stage's; a batch steps batch_experts x num_envs worlds),
     playing only its clips, and its own networks, optimisers and discriminators, so it learns as it would alone.
     1: each expert trains alone, as `stage=expert`."""

@@ -19,7 +19,7 @@ that fails is recorded in its summary.json (`error`, `traceback`) while the othe
 after the running expert(s) saved, writes the records below and re-raises.
 
 `stage.batch_experts` = K > 1 trains experts K at a time in one process on one batch of worlds
-(`assistmimic/rl/stacked.py`; with n_jobs > 1, one batch per job): in sorted name order, the experts to train
+(`assistmimic/rl/stacked/`; with n_jobs > 1, one batch per job): in sorted name order, the experts to train
 that hold no `last.pt` of their own are cut into batches of K (a batch of one, and an expert with its own
 `last.pt`, trains alone as above). Each expert of a batch keeps its own `num_envs` worlds (the batch steps K x
 num_envs), which play only its clips, and its own networks, optimisers and discriminators, so it learns as it
@@ -220,7 +220,7 @@ def training_units(todo: list[str], own_checkpoint: list[str], batch_experts: in
 
 def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[str, Any]]:
     """Train the experts `configs` describes (same settings, their own clips and run_dir) together: expert k owns
-    the k-th block of `num_envs` worlds and slice k of the stacked networks (`rl/stacked.py`). The batch checkpoints
+    the k-th block of `num_envs` worlds and slice k of the stacked networks (`rl/stacked/`). The batch checkpoints
     in `batch` and resumes from its last.pt; each expert's start.pt and last.pt go to its own run_dir.
     Returns each expert's summary, as `stage=expert` gives it."""
     from assistmimic.stages import expert, render
