@@ -360,3 +360,14 @@ def test_updates_run_with_update_threads_and_collection_keeps_torchs_setting(tmp
     assert seen["threads"] == 3 and torch.get_num_threads() == before
     with pytest.raises(UserInputError, match="update_threads must be 0"):
         make_runner(tmp_path / "bad", PointMassEnv(1), update_threads=-1)
+
+
+def test_time_out_values_need_no_host_sync_off_the_cpu():
+    """On a non-CPU device (here `meta`, where any host sync raises) every world's value is computed and masked."""
+    policy = ActorCritic([6], 2, POLICY).to("meta")
+    obs = torch.empty(5, 6, device="meta")
+    flags = torch.empty(5, dtype=torch.bool, device="meta")
+    step = StepResult(obs=[obs], rewards=torch.empty(5, 1, device="meta"), terminated=flags, truncated=flags,
+                      final_obs=[obs])
+    values = OnPolicyRunner._final_values(policy, step, 0)
+    assert values.device.type == "meta" and values.shape == (5,)

@@ -290,7 +290,10 @@ class OnPolicyRunner:
 
     @staticmethod
     def _final_values(policy: ActorCritic, step: StepResult, agent: int) -> torch.Tensor:
-        """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there)."""
+        """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there). On a GPU every
+        world's value is computed and masked (no host sync); on the CPU only the timed-out worlds' (cheaper)."""
+        if step.truncated.device.type != "cpu":
+            return torch.where(step.truncated, policy.value(step.final_obs[agent]), 0.0)
         final_values = torch.zeros(step.truncated.shape[0], device=step.truncated.device)
         timed_out = step.truncated.nonzero().squeeze(-1)
         if timed_out.numel():

@@ -55,8 +55,8 @@ class StackedRunner(OnPolicyRunner):
     @staticmethod
     def _final_values(policy: StackedActorCritic, step: StepResult, agent: int) -> torch.Tensor:
         """Critic values of `final_obs` where the episode timed out, 0 elsewhere (all worlds evaluated: the
-        stacked policy takes whole blocks)."""
-        if not bool(step.truncated.any()):
+        stacked policy takes whole blocks; on a GPU without asking first whether any timed out, a host sync)."""
+        if step.truncated.device.type == "cpu" and not bool(step.truncated.any()):
             return torch.zeros(step.truncated.shape[0], device=step.truncated.device)
         return torch.where(step.truncated, policy.value(step.final_obs[agent]), 0.0)
 
