@@ -28,7 +28,12 @@ from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO, robot_config
-from tests.test_cpu_backend import _place_recipient_chest_at_supporter_hand, positive_w, rest_state
+from tests.test_cpu_backend import (
+    _place_recipient_chest_at_supporter_hand,
+    assert_half_gain_and_heavier_supporter,
+    positive_w,
+    rest_state,
+)
 
 STEPS_PER_SECOND = 30
 
@@ -213,16 +218,7 @@ def test_per_world_parameters_change_torque_sag_and_weight(warp_cpu, backend_fac
     torch.testing.assert_close(torque[1, 0], 0.5 * torque[0, 0], rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(torque[1, 1], torque[0, 1], rtol=1e-4, atol=1e-3)
 
-    for _ in range(STEPS_PER_SECOND):
-        backend.step(torch.zeros(3, 2, backend.num_dofs))
-    # Arms held out against gravity: the steady-state error is torque / kp, so half the gain sags twice as far.
-    shoulder = 3 * (backend.skeleton.index("L_Shoulder") - 1)
-    sag = backend.joint_pos()[:, :, shoulder].abs()
-    assert sag[1, 0] / sag[0, 0] == pytest.approx(2.0, rel=0.2)
-    assert sag[1, 1] == pytest.approx(sag[0, 1].item(), rel=0.05)  # the recipient was not changed
-    # A 1.5x heavier supporter presses 1.5x harder on the floor.
-    weight = -backend.foot_contact_force()[:, 0, :, 2].sum(-1)
-    assert weight[2] / weight[0] == pytest.approx(1.5, rel=0.1)
+    assert_half_gain_and_heavier_supporter(backend)
 
 
 def test_full_contact_buffers_are_counted_as_overflow(warp_cpu, backend_factory):
