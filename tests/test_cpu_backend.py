@@ -136,11 +136,22 @@ def test_drop_from_one_metre_stays_finite(backend_factory):
     assert body.pos[:, :, 0, 2].max() < 1.2  # landed
 
 
+def assert_reset_of_world_1(backend, new: PersonState) -> None:
+    """Reset world 1 of 3 to `new` (one world's state): world 1 then holds it, worlds 0 and 2 are unchanged
+    (shared by both backends' tests)."""
+    before = backend.person_state()
+    backend.reset_worlds(torch.tensor([1]), new)
+    after = backend.person_state()
+    for name in ("root_pos", "joint_pos", "root_lin_vel", "root_ang_vel", "joint_vel"):
+        np.testing.assert_allclose(getattr(after, name)[1].numpy(), getattr(new, name)[0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(getattr(after, name)[[0, 2]].numpy(), getattr(before, name)[[0, 2]].numpy())
+    np.testing.assert_allclose(positive_w(after.root_quat[1].numpy()), positive_w(new.root_quat[0].numpy()), atol=1e-5)
+
+
 def test_reset_worlds_sets_the_given_state_and_leaves_others(backend_factory):
     backend = backend_factory(num_envs=3)
     for _ in range(3):
         backend.step(0.1 * torch.ones(3, 2, backend.num_dofs))
-    before = backend.person_state()
     generator = torch.Generator().manual_seed(4)
     new = PersonState(
         root_pos=torch.tensor([[[0.0, 0.0, 1.2], [2.0, 1.0, 1.1]]]),
@@ -150,12 +161,7 @@ def test_reset_worlds_sets_the_given_state_and_leaves_others(backend_factory):
         root_ang_vel=torch.tensor([[[0.0, 0.0, 1.0], [0.3, 0.0, 0.0]]]),
         joint_vel=torch.randn(1, 2, backend.num_dofs, generator=generator),
     )
-    backend.reset_worlds(torch.tensor([1]), new)
-    after = backend.person_state()
-    for name in ("root_pos", "joint_pos", "root_lin_vel", "root_ang_vel", "joint_vel"):
-        np.testing.assert_allclose(getattr(after, name)[1].numpy(), getattr(new, name)[0].numpy(), atol=1e-5)
-        np.testing.assert_allclose(getattr(after, name)[[0, 2]].numpy(), getattr(before, name)[[0, 2]].numpy())
-    np.testing.assert_allclose(positive_w(after.root_quat[1].numpy()), positive_w(new.root_quat[0].numpy()), atol=1e-5)
+    assert_reset_of_world_1(backend, new)
 
 
 def test_diverged_worlds_are_reset_counted_and_reported(backend_factory):
