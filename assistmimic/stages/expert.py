@@ -23,7 +23,7 @@ import torch
 from assistmimic.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl import distributed
-from assistmimic.rl.checkpoint import load_training_checkpoint, save_checkpoint
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, load_training_checkpoint, save_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.widening import widen_policy_inputs
@@ -108,15 +108,26 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
     summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior, **train(runner, run_dir, stage.resume)}
+    summary.update(evaluate_and_render(cfg, run_dir))
     if stage.evaluate:
-        summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)
-                                 for name, checkpoint, folder in (("start", START_CHECKPOINT, "eval_start"),
-                                                                   ("trained", "last.pt", "eval"))}
         before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]
         print(f"success rate {before['success_rate']:.2f} -> {after['success_rate']:.2f}, MPJPE "
               f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'})")
+    return summary
+
+
+def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """What follows an expert's training in `run_dir`, as `stage.evaluate` and `stage.video` ask: the start and
+    the trained checkpoints scored (`eval_start/`, `eval/`) and a video of the trained expert; the summary's
+    "evaluation" and "video" entries."""
+    stage: ExpertConfig = cfg.stage
+    summary: dict[str, Any] = {}
+    if stage.evaluate:
+        summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)
+                                 for name, checkpoint, folder in (("start", START_CHECKPOINT, "eval_start"),
+                                                                   ("trained", LAST_CHECKPOINT, "eval"))}
     if stage.video:
-        summary["video"] = render_policy_video(cfg, run_dir / "last.pt", run_dir)
+        summary["video"] = render_policy_video(cfg, run_dir / LAST_CHECKPOINT, run_dir)
     return summary
 
 

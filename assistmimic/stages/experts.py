@@ -223,7 +223,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     the k-th block of `num_envs` worlds and slice k of the stacked networks (`rl/stacked/`). The batch checkpoints
     in `batch` and resumes from its last.pt; each expert's start.pt and last.pt go to its own run_dir.
     Returns each expert's summary, as `stage=expert` gives it."""
-    from assistmimic.stages import expert, render
+    from assistmimic.stages import expert
 
     names = list(configs)
     cfg = configs[names[0]]
@@ -259,14 +259,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
                    "seconds": trained["seconds"], "env_steps": trained["env_steps"] // len(names),
                    "final": {key.split("/", 1)[1]: value for key, value in trained["final"].items()
                              if key.startswith(f"expert{k}/")}}
-        if expert_cfg.stage.evaluate:
-            summary["evaluation"] = {label: expert.evaluate_checkpoint(expert_cfg, expert_dir / checkpoint,
-                                                                       expert_dir / folder)
-                                     for label, checkpoint, folder in (("start", expert.START_CHECKPOINT, "eval_start"),
-                                                                       ("trained", LAST_CHECKPOINT, "eval"))}
-        if expert_cfg.stage.video:
-            summary["video"] = render.render_policy_video(expert_cfg, expert_dir / LAST_CHECKPOINT, expert_dir)
-        summaries[name] = summary
+        summaries[name] = {**summary, **expert.evaluate_and_render(expert_cfg, expert_dir)}
     return summaries
 
 
