@@ -25,7 +25,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,44 +33,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from training_runs import make_env, stage_config, timed_iterations  # benchmarks/training_runs.py (this script's folder)
 
 from assistmimic.config import RunConfig, register_configs
-from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.tracking import TrackingEnv
-from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
-from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.expert import initial_policies
-from motion_lib.motion_library import MotionLibrary
 
 BARE_STEPS = 60
 BARE_WARMUP = 10
-
-
-def stage_config(persons: int, backend: str, overrides: list[str]) -> RunConfig:
-    """The typed config of stage=prior (one person) or stage=expert (two) with `sim=<backend>`."""
-    stage = "prior" if persons == 1 else "expert"
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"stage={stage}", f"sim={backend}", *overrides])
-    return OmegaConf.to_object(cfg)
-
-
-def build_env(cfg: RunConfig, persons: int, num_envs: int) -> TrackingEnv:
-    stage = cfg.stage
-    if persons == 1:
-        scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim)
-    else:
-        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment)
-    backend = make_backend(scene, cfg.sim, num_envs)
-    _, clips = load_clips(None, stage.default_data, cfg.robot.name, persons=persons)
-    library = MotionLibrary(clips, backend.device)
-    generator = torch.Generator(device=backend.device).manual_seed(cfg.seed)
-    env_class = TrackingEnv if persons == 1 else AssistEnv
-    return env_class(backend, library, stage.env, generator)
 
 
 def bare_rate(env: TrackingEnv) -> float:
@@ -102,10 +74,8 @@ def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: 
         policies = [ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)]
     else:
         policies = initial_policies(env, stage, cfg.robot.name)
-    with tempfile.TemporaryDirectory() as run_dir:
-        runner = OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir, env.backend.device)
-        runner.learn()
-        timed = read_metrics(Path(run_dir) / METRICS_FILE)[1:]
+    timed = timed_iterations(lambda run_dir: OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir,
+                                                            env.backend.device))
     iteration_s = statistics.median(row["perf/iteration_s"] for row in timed)
     return {
         "end_to_end_steps_per_s": samples / iteration_s,
@@ -135,15 +105,16 @@ def main() -> None:
     for backend in args.backends:
         for persons in args.persons:
             for num_envs in args.worlds:
-                cfg = stage_config(persons, backend, args.overrides)
+                stage = "prior" if persons == 1 else "expert"
+                cfg = stage_config([f"stage={stage}", f"sim={backend}", *args.overrides])
                 if cfg.sim.torch_threads is not None:
                     torch.set_num_threads(cfg.sim.torch_threads)
                 torch.manual_seed(cfg.seed)
-                env = build_env(cfg, persons, num_envs)
+                _, clips = load_clips(None, cfg.stage.default_data, cfg.robot.name, persons=persons)
+                env = make_env(cfg, num_envs, clips)
                 row = {"backend": backend, "persons": persons, "worlds": num_envs, "bare_steps_per_s": bare_rate(env),
                        **end_to_end_rate(cfg, env, persons, args.iterations)}
                 row["ratio"] = row["end_to_end_steps_per_s"] / row["bare_steps_per_s"]
-                env.close()
                 rows.append(row)
                 print(f"{backend:>7} {persons:>7} {num_envs:>7} {row['bare_steps_per_s']:>13,.0f} "
                       f"{row['end_to_end_steps_per_s']:>12,.0f} {row['ratio']:>6.2f} "

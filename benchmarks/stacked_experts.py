@@ -18,7 +18,6 @@ import dataclasses
 import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,43 +26,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from training_runs import make_env, stage_config, timed_iterations  # benchmarks/training_runs.py (this script's folder)
 
-from assistmimic.config import RunConfig, register_configs
-from assistmimic.envs.assist import AssistEnv
-from assistmimic.rl.logger import METRICS_FILE, read_metrics
+from assistmimic.config import register_configs
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
-from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.expert import initial_policies
 from motion_lib.clip import Clip
-from motion_lib.motion_library import MotionLibrary
-
-
-def expert_config(overrides: list[str]) -> RunConfig:
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["stage=expert", *overrides])
-    return OmegaConf.to_object(cfg)
-
-
-def make_env(cfg: RunConfig, num_envs: int, clips: list[Clip]) -> AssistEnv:
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, num_envs)
-    return AssistEnv(backend, MotionLibrary(clips, backend.device), cfg.stage.env,
-                     torch.Generator(device=backend.device).manual_seed(cfg.seed))
-
 
 PARTS = ("collect_s", "update_s", "iteration_s")
 
 
 def iteration_seconds(make_runner: Callable[[str], OnPolicyRunner]) -> dict[str, float]:
     """Medians of perf/collect_s, update_s and iteration_s over a runner's timed iterations (the first one warms up)."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        runner = make_runner(run_dir)
-        runner.learn()
-        runner.env.close()
-        timed = read_metrics(Path(run_dir) / METRICS_FILE)[1:]
+    timed = timed_iterations(make_runner)
     return {part: statistics.median(row[f"perf/{part}"] for row in timed) for part in PARTS}
 
 
@@ -75,7 +52,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of stage=expert, e.g. sim.nthread=16")
     args = parser.parse_args()
     register_configs()
-    cfg = expert_config(args.overrides)
+    cfg = stage_config(["stage=expert", *args.overrides])
     if cfg.sim.torch_threads is not None:
         torch.set_num_threads(cfg.sim.torch_threads)
     stage, k, worlds = cfg.stage, args.experts, args.worlds
