@@ -196,6 +196,22 @@ def test_widened_prior_acts_exactly_like_the_prior(assist_clips):
     env.close()
 
 
+def test_final_observation_of_a_timed_out_pair_is_the_one_it_had_without_the_reset(assist_clips):
+    """The ended worlds are observed alone before their reset: their assistive part (partner, hand forces) too."""
+    timed_out_env, going_on_env = (make_env(assist_clips, num_envs=3, early_termination=False, random_start=False,
+                                            max_episode_steps=steps) for steps in (4, 10))
+    for env in (timed_out_env, going_on_env):
+        env.reset()
+    for _ in range(4):
+        actions = [torch.full((3, 69), 0.1), torch.full((3, 69), -0.1)]
+        timed_out, going_on = (env.step(actions) for env in (timed_out_env, going_on_env))
+    assert timed_out.truncated.all() and not going_on.truncated.any()
+    for a in range(2):
+        torch.testing.assert_close(timed_out.final_obs[a], going_on.obs[a], rtol=0, atol=1e-5)
+    timed_out_env.close()
+    going_on_env.close()
+
+
 # --- every registered environment ---------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_every_environment_creates_resets_and_steps_without_nan(name):

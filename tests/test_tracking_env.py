@@ -78,6 +78,8 @@ def test_falling_terminates_and_clip_end_truncates():
         result = calm.step([torch.zeros(2, 69)])
         for i in result.truncated.nonzero()[:, 0].tolist():
             truncated_at.setdefault(i, step)
+        going_on = ~result.truncated
+        assert torch.equal(result.final_obs[0][going_on], result.obs[0][going_on])
     assert truncated_at == {0: 44, 1: 59}
     calm.close()
 
@@ -90,6 +92,20 @@ def test_truncated_worlds_report_the_final_observation_and_restart():
     assert result.truncated.all() and not torch.equal(result.obs[0], result.final_obs[0])
     assert (env.steps == 0).all()
     env.close()
+
+
+def test_final_observation_of_a_timed_out_world_is_the_one_it_had_without_the_reset():
+    timed_out_env, going_on_env = (make_env(num_envs=2, early_termination=False, random_start=False,
+                                            max_episode_steps=steps) for steps in (3, 10))
+    for env in (timed_out_env, going_on_env):
+        env.reset()
+    for _ in range(3):
+        timed_out, going_on = (env.step([torch.zeros(2, 69)]) for env in (timed_out_env, going_on_env))
+    assert timed_out.truncated.all() and not going_on.truncated.any()
+    torch.testing.assert_close(timed_out.final_obs[0], going_on.obs[0], rtol=0, atol=1e-6)
+    assert not torch.allclose(timed_out.obs[0], going_on.obs[0])
+    timed_out_env.close()
+    going_on_env.close()
 
 
 def test_mismatched_clips_and_unknown_terms_are_clear_errors():

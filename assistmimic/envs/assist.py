@@ -115,9 +115,11 @@ class AssistEnv(TrackingEnv):
         return torch.stack([supporter, own[:, RECIPIENT]], dim=1)
 
     # --- observations -------------------------------------------------------------------------
-    def _observations(self, state: BodyState) -> list[torch.Tensor]:
-        prior_obs = super()._observations(state)
+    def _observations(self, state: BodyState, env_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
+        prior_obs = super()._observations(state, env_ids)
         hand_force = self.backend.hand_contact_force()
+        if env_ids is not None:
+            state, hand_force = state.select(env_ids), hand_force[env_ids]
         bodies = [Bodies.simulated(state, a) for a in range(2)]
         return [torch.cat([prior_obs[a], assistive_observation(bodies[a], bodies[1 - a], hand_force[:, a],
                                                                hand_force[:, 1 - a], float(a), self.layout)], dim=-1)

@@ -203,17 +203,17 @@ class TrackingEnv(VecEnv):
             terminated |= self._too_far(state, task)
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
-        final_obs = self._observations(state)
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
         amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
-        obs = final_obs
-        done = terminated | truncated
-        ids = self._ended_worlds(done)
-        if ids.numel():
+        ids = self._ended_worlds(terminated | truncated)
+        if ids.numel():  # observe the ended worlds before their reset, then every world once after it
+            ended_obs = self._observations(state, ids)
             self.library.record_failures(self.clip_ids[ids], terminated[ids])
             self._reset(ids)
-            fresh = self._observations(self.backend.body_state())
-            obs = [torch.where(done[:, None], f, o) for f, o in zip(fresh, final_obs)]
+            obs = self._observations(self.backend.body_state())
+            final_obs = [o.index_put((ids,), ended) for o, ended in zip(obs, ended_obs)]
+        else:
+            obs = final_obs = self._observations(state)
         errors = torch.stack([body_pos_error(state.pos[:, a], reference[a].pos) for a in range(self.num_agents)], dim=1)
         local_errors = torch.stack([
             body_pos_error(state.pos[:, a] - state.pos[:, a, :1], reference[a].pos - reference[a].pos[:, :1])
@@ -266,9 +266,13 @@ class TrackingEnv(VecEnv):
         return hinge_angles(self.library.sample(self.clip_ids, times).joint_rot, self.hinge_ranges)
 
     # --- observations -------------------------------------------------------------------------
-    def _observations(self, state: BodyState) -> list[torch.Tensor]:
-        """Per agent (N, obs_dim): own state and the targets one step ahead."""
-        ahead = self.library.sample(self.clip_ids, self.times + self.dt)
+    def _observations(self, state: BodyState, env_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Per agent (N, obs_dim): own state and the targets one step ahead; with `env_ids` (n,), those worlds'
+        alone (n, obs_dim) (`state` holds every world's)."""
+        clip_ids, times = self.clip_ids, self.times
+        if env_ids is not None:
+            state, clip_ids, times = state.select(env_ids), clip_ids[env_ids], times[env_ids]
+        ahead = self.library.sample(clip_ids, times + self.dt)
         targets = self._observed_targets(state, [Bodies.reference(ahead, a) for a in range(self.num_agents)])
         obs = []
         for a in range(self.num_agents):

@@ -66,7 +66,8 @@ class RunningMeanStd(nn.Module):
         self.count.copy_(count)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype."""
-        mean = self.mean.to(x.dtype)
-        std = torch.sqrt(self.var.to(x.dtype) + EPSILON)
-        return ((x - mean) / std).clamp(-CLIP, CLIP)
+        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype: x * scale + shift in one fused pass and
+        the clip in place (a division over x is several times slower on a CPU)."""
+        scale = torch.rsqrt(self.var + EPSILON)
+        shift = -self.mean * scale
+        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)).clamp_(-CLIP, CLIP)

@@ -141,6 +141,13 @@ class ActorCritic(nn.Module):
         if self.has_critic_obs:
             self.critic_obs_normalizer.update(self._checked_critic_obs(critic_obs))
 
+    def normalized_inputs(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The actor's and the critic's normalised inputs of raw observations (one tensor twice when the critic
+        reads the actor observation): what the `..._normalized` methods take."""
+        features = self.obs_normalizer(obs)
+        return features, self._critic_features(obs, critic_obs, features)
+
     def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
         return self.mu(self.actor_mlp(self.obs_normalizer(obs)))
 
@@ -154,13 +161,17 @@ class ActorCritic(nn.Module):
 
     def value(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> torch.Tensor:
         """Critic value (...,) of raw observations."""
-        if self.has_critic_obs:
-            features = self.critic_obs_normalizer(self._checked_critic_obs(critic_obs))
-        else:
-            if critic_obs is not None:
-                raise ValueError("this policy's critic reads the actor observation; do not pass critic_obs")
-            features = self.obs_normalizer(obs)
-        return self.value_head(self.critic_mlp(features)).squeeze(-1)
+        return self._value_of_normalized(self._critic_features(obs, critic_obs))
+
+    def mean_and_value(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean action (..., action_dim) and value (...,) of raw observations, normalising the actor's once."""
+        return self.mean_and_value_of_normalized(*self.normalized_inputs(obs, critic_obs))
+
+    def mean_and_value_of_normalized(self, features: torch.Tensor, critic_features: torch.Tensor
+                                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`mean_and_value` of the inputs `normalized_inputs` gives."""
+        return self.mu(self.actor_mlp(features)), self._value_of_normalized(critic_features)
 
     def distribution(self, mean: torch.Tensor) -> Normal:
         return Normal(mean, self.action_std().expand_as(mean))
@@ -169,10 +180,10 @@ class ActorCritic(nn.Module):
     def act(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sampled actions, their log-probability (summed over dimensions), the value and the mean action."""
-        mean = self.action_mean(obs)
+        mean, value = self.mean_and_value(obs, critic_obs)
         dist = self.distribution(mean)
         actions = dist.sample()
-        return actions, dist.log_prob(actions).sum(-1), self.value(obs, critic_obs), mean
+        return actions, dist.log_prob(actions).sum(-1), value, mean
 
     @torch.no_grad()
     def act_deterministic(self, obs: torch.Tensor) -> torch.Tensor:
@@ -182,9 +193,27 @@ class ActorCritic(nn.Module):
     def evaluate(self, obs: torch.Tensor, actions: torch.Tensor, critic_obs: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probability of `actions`, entropy (both summed over dimensions), value and mean action, with gradients."""
-        mean = self.action_mean(obs)
+        return self.evaluate_normalized(*self.normalized_inputs(obs, critic_obs), actions)
+
+    def evaluate_normalized(self, features: torch.Tensor, critic_features: torch.Tensor, actions: torch.Tensor
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`evaluate` of the inputs `normalized_inputs` gives (PPO normalises a rollout once per update)."""
+        mean, value = self.mean_and_value_of_normalized(features, critic_features)
         dist = self.distribution(mean)
-        return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1), self.value(obs, critic_obs), mean
+        return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1), value, mean
+
+    def _value_of_normalized(self, critic_features: torch.Tensor) -> torch.Tensor:
+        return self.value_head(self.critic_mlp(critic_features)).squeeze(-1)
+
+    def _critic_features(self, obs: torch.Tensor, critic_obs: torch.Tensor | None,
+                         actor_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The critic's normalised input: of `critic_obs` when the critic has its own observation, else of `obs`
+        (`actor_features` when already normalised)."""
+        if self.has_critic_obs:
+            return self.critic_obs_normalizer(self._checked_critic_obs(critic_obs))
+        if critic_obs is not None:
+            raise ValueError("this policy's critic reads the actor observation; do not pass critic_obs")
+        return self.obs_normalizer(obs) if actor_features is None else actor_features
 
     def _checked_critic_obs(self, critic_obs: torch.Tensor | None) -> torch.Tensor:
         if critic_obs is None:

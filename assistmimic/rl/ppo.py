@@ -9,6 +9,7 @@ update that uses it, so the stored log-probabilities stay those of the normalise
 Under torchrun each rank runs the update on its own rollout: the gradients are averaged over the ranks before
 clipping and each minibatch's KL is averaged before the adaptive learning-rate rule, so every rank takes the
 same step (advantages are normalised per rank's minibatch).
+The statistics are summed on the policy's device and read once per update (on a GPU, a read is a host sync).
 """
 
 from __future__ import annotations
@@ -114,11 +115,16 @@ class PPO:
         cfg = self.config
         if cfg.lr_schedule == "linear":
             self._set_learning_rate(linear_learning_rate(cfg.learning_rate, cfg.min_learning_rate, progress))
-        sums: dict[str, float] = defaultdict(float)
+        sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=storage.obs.device))
         count = 0
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, None):
-            log_probs, entropy, values, mu = self.policy.evaluate(batch.obs, batch.actions, batch.critic_obs)
+        with torch.no_grad():  # the normalisers stay fixed during an update: normalise the rollout once
+            features, critic_features = self.policy.normalized_inputs(storage.obs, storage.critic_obs)
+        shared = critic_features is features
+        for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, None,
+                                         obs=features, critic_obs=None if shared else critic_features):
+            log_probs, entropy, values, mu = self.policy.evaluate_normalized(
+                batch.obs, batch.obs if shared else batch.critic_obs, batch.actions)
             advantages = batch.advantages
             if cfg.normalize_advantage:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -146,17 +152,19 @@ class PPO:
 
             with torch.no_grad():
                 sigma = self.policy.action_std().expand_as(mu)
-                kl = float(distributed.all_reduce_mean(gaussian_kl(batch.mus, batch.sigmas, mu, sigma).mean()))
+                kl = gaussian_kl(batch.mus, batch.sigmas, mu, sigma).mean()
                 ratio = torch.exp(log_probs - batch.log_probs)
-                sums["clip_fraction"] += float(((ratio - 1.0).abs() > cfg.clip_ratio).float().mean())
+                sums["clip_fraction"] += ((ratio - 1.0).abs() > cfg.clip_ratio).float().mean()
             sums["approx_kl"] += kl
             for name, value in losses.items():
-                sums[name] += float(value.detach())
+                sums[name] += value.detach()
             count += 1
-            if cfg.lr_schedule == "adaptive_kl":
-                self._set_learning_rate(adaptive_learning_rate(self.learning_rate, kl, cfg.desired_kl,
-                                                               cfg.min_learning_rate, cfg.max_learning_rate))
-        stats = {name: total / count for name, total in sums.items()}
+            if cfg.lr_schedule == "adaptive_kl":  # the one host sync per minibatch, and only with this schedule
+                self._set_learning_rate(adaptive_learning_rate(
+                    self.learning_rate, float(distributed.all_reduce_mean(kl)), cfg.desired_kl,
+                    cfg.min_learning_rate, cfg.max_learning_rate))
+        means = torch.stack(list(sums.values())) / count
+        stats = dict(zip(sums, means.tolist()))
         stats["explained_variance"] = explained_variance(storage.values, storage.returns)
         stats["learning_rate"] = self.learning_rate
         return stats

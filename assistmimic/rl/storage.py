@@ -106,9 +106,11 @@ class RolloutStorage:
         self.step = 0
         self.returns_ready = False
 
-    def minibatches(self, num_minibatches: int, epochs: int,
-                    generator: torch.Generator | None) -> Iterator[Minibatch]:
-        """`epochs` passes, each over a fresh permutation of all samples cut into `num_minibatches` equal parts."""
+    def minibatches(self, num_minibatches: int, epochs: int, generator: torch.Generator | None,
+                    obs: torch.Tensor | None = None, critic_obs: torch.Tensor | None = None) -> Iterator[Minibatch]:
+        """`epochs` passes, each over a fresh permutation of all samples cut into `num_minibatches` equal parts.
+        `obs`, `critic_obs` (horizon, num_envs, ...): cut these instead of the stored observations (e.g. the stored
+        ones normalised once for a whole update)."""
         if not self.returns_ready:
             raise RuntimeError("call compute_returns before reading minibatches")
         if self.num_samples % num_minibatches:
@@ -119,9 +121,11 @@ class RolloutStorage:
             return x.reshape(self.num_samples, *x.shape[2:])
 
         data = {name: flat(getattr(self, name)) for name in
-                ("obs", "actions", "log_probs", "values", "advantages", "returns", "mus", "sigmas")}
-        optional = {name: None if getattr(self, name) is None else flat(getattr(self, name))
-                    for name in ("critic_obs", "target_actions")}
+                ("actions", "log_probs", "values", "advantages", "returns", "mus", "sigmas")}
+        data["obs"] = flat(self.obs if obs is None else obs)
+        critic_obs = self.critic_obs if critic_obs is None else critic_obs
+        optional = {"critic_obs": None if critic_obs is None else flat(critic_obs),
+                    "target_actions": None if self.target_actions is None else flat(self.target_actions)}
         for _ in range(epochs):
             order = torch.randperm(self.num_samples, generator=generator, device="cpu").to(self.obs.device)
             for start in range(0, self.num_samples, size):

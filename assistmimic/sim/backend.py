@@ -47,6 +47,10 @@ class BodyState:
         """(E, A, B, 4) body-to-world rotations as quaternions (w, x, y, z), computed on first use."""
         return matrix_to_quat(self.rot)
 
+    def select(self, env_ids: torch.Tensor) -> BodyState:
+        """The states of the worlds `env_ids` (n,) alone."""
+        return BodyState(self.pos[env_ids], self.rot[env_ids], self.lin_vel[env_ids], self.ang_vel[env_ids])
+
 
 class SimBackend(ABC):
     """A batch of E worlds of A persons each (A = 2: supporter and recipient; A = 1: the prior's scene) stepped together."""

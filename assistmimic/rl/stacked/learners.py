@@ -143,6 +143,8 @@ class StackedPPO:
             self.learning_rate.fill_(linear_learning_rate(cfg.learning_rate, cfg.min_learning_rate, progress))
         samples = {name: rollout_per_expert(getattr(storage, name), k) for name in
                    ("obs", "actions", "log_probs", "values", "advantages", "returns", "mus", "sigmas")}
+        with torch.no_grad():  # the normalisers stay fixed during an update: normalise the rollout once
+            samples["obs"] = policy.normalized_obs(samples["obs"])
         per_expert = samples["obs"].shape[1]
         num_minibatches = self.num_minibatches(storage.num_samples)
         params = [param for param in policy.parameters() if param.requires_grad]
@@ -151,7 +153,7 @@ class StackedPPO:
             order = torch.randperm(per_expert, device="cpu").to(samples["obs"].device)  # the same positions for all
             for idx in order.chunk(num_minibatches):
                 batch = {name: x[:, idx] for name, x in samples.items()}
-                log_probs, entropy, values, mu = (split_experts(x, k) for x in policy.evaluate(
+                log_probs, entropy, values, mu = (split_experts(x, k) for x in policy.evaluate_normalized(
                     merge_experts(batch["obs"]), merge_experts(batch["actions"])))
                 advantages = batch["advantages"]
                 if cfg.normalize_advantage:

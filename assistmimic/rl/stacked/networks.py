@@ -149,7 +149,11 @@ class StackedActorCritic(StackedModule):
     # --- per expert (K, B, ...) ---------------------------------------------------------------------
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean actions (K, B, action_dim) and values (K, B) of raw observations (K, B, obs_dim)."""
-        return self.call(("action_mean", "value"), obs)
+        return self.call(("mean_and_value",), obs)[0]
+
+    def normalized_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        """(K, B, obs_dim) raw observations, obs[k] normalised by expert k's statistics."""
+        return self.call(("normalized_inputs",), obs)[0][0]
 
     def expert_std(self) -> torch.Tensor:
         """(K, action_dim) each expert's action standard deviation."""
@@ -181,7 +185,18 @@ class StackedActorCritic(StackedModule):
     def evaluate(self, obs: torch.Tensor, actions: torch.Tensor, critic_obs: None = None
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """As `ActorCritic.evaluate` for (N, ...) rows in expert-major blocks, with gradients."""
-        mean, values = self(split_experts(obs, self.num_experts))
+        return self._evaluate_mean_and_value(self(split_experts(obs, self.num_experts)), actions)
+
+    def evaluate_normalized(self, features: torch.Tensor, actions: torch.Tensor
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`evaluate` of (N, obs_dim) rows of what `normalized_obs` gives (StackedPPO normalises a rollout once)."""
+        per_expert = split_experts(features, self.num_experts)
+        return self._evaluate_mean_and_value(self.call(("mean_and_value_of_normalized",), per_expert, per_expert)[0],
+                                             actions)
+
+    def _evaluate_mean_and_value(self, mean_and_value: tuple[torch.Tensor, torch.Tensor], actions: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, values = mean_and_value
         dist = self.distribution(mean)
         log_probs = dist.log_prob(split_experts(actions, self.num_experts)).sum(-1)
         return merge_experts(log_probs), merge_experts(dist.entropy().sum(-1)), merge_experts(values), merge_experts(mean)
