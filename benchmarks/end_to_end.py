@@ -9,6 +9,13 @@ batch size, two rates in world (policy) steps per second:
   iteration), i.e. horizon x worlds / (collect + update seconds).
 The ratio end-to-end / bare is the share of the simulator's rate that training keeps.
 
+Where that share goes: the matrix-product FLOPs of one iteration's updates (PPO and AMP of every agent,
+counted with torch's FLOP formulas), the rate they ran at, and the GEMM rate of this machine (a
+2048 x 1024 x 256 product with the update's threads, measured in the run). "ceiling" is the ratio training
+would reach if collection cost nothing beyond the simulator and the updates ran at that GEMM rate:
+bare time / (bare time + update FLOPs / GEMM rate) per iteration. Where it is low, the networks' arithmetic,
+not the code around the simulator, bounds the ratio on this machine.
+
 Usage:
     .venv/bin/python benchmarks/end_to_end.py [--backends cpu warp] [--persons 1 2] [--worlds 64 256]
         [--iterations 3] [--json out.json]
@@ -33,6 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 from training_runs import make_env, stage_config, timed_iterations  # benchmarks/training_runs.py (this script's folder)
 
 from assistmimic.config import RunConfig, register_configs
@@ -63,8 +72,54 @@ def bare_rate(env: TrackingEnv) -> float:
     return BARE_STEPS * backend.num_envs / (time.perf_counter() - start)
 
 
+def gemm_flops_per_s(device: torch.device, repeats: int = 20) -> float:
+    """FLOP/s of a float32 2048 x 1024 x 256 matrix product on `device` (on a CPU with every core, as the
+    updates run by default; best of 3)."""
+    a, b = torch.randn(2048, 1024, device=device), torch.randn(1024, 256, device=device)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        a @ b
+        best = float("inf")
+        for _ in range(3):
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            _synchronize(device)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * 2048 * 1024 * 256 * repeats / best
+
+
+class MatmulFlopCounter(TorchDispatchMode):
+    """Counts the FLOPs of the matrix products run under it (forward and backward, also inside autograd.grad),
+    with torch's FLOP formulas; torch's own FlopCounterMode tracks modules with hooks that autograd.grad refuses."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def update_flops(runner: OnPolicyRunner) -> float:
+    """Matrix-product FLOPs of one iteration's updates (PPO and AMP of every agent), on the runner's last rollout."""
+    with MatmulFlopCounter() as counter:
+        runner._update()
+    return float(counter.flops)
+
+
 def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: int) -> dict[str, float]:
-    """World steps/s of training iterations (median of `iterations` after one warm-up) and the split."""
+    """World steps/s of training iterations (median of `iterations` after one warm-up), the split, and the
+    FLOPs of one iteration's updates."""
     stage = cfg.stage
     samples = stage.ppo.horizon * env.num_envs
     ppo = dataclasses.replace(stage.ppo, minibatch_size=samples // 4)
@@ -74,13 +129,22 @@ def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: 
         policies = [ActorCritic([env.obs_dims[0]], env.action_dims[0], stage.policy)]
     else:
         policies = initial_policies(env, stage, cfg.robot.name)
-    timed = timed_iterations(lambda run_dir: OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir,
-                                                            env.backend.device))
+    runners = []
+
+    def make_runner(run_dir: str) -> OnPolicyRunner:
+        runners.append(OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir, env.backend.device))
+        return runners[-1]
+
+    timed = timed_iterations(make_runner)
     iteration_s = statistics.median(row["perf/iteration_s"] for row in timed)
+    update_s = statistics.median(row["perf/update_s"] for row in timed)
+    flops = update_flops(runners[0])
     return {
         "end_to_end_steps_per_s": samples / iteration_s,
         "collect_steps_per_s": statistics.median(row["perf/env_steps_per_s"] for row in timed),
         "update_share": statistics.median(row["perf/update_s"] / row["perf/iteration_s"] for row in timed),
+        "update_gflop_per_iteration": flops / 1e9,
+        "update_gflop_per_s": flops / 1e9 / update_s,
     }
 
 
@@ -99,9 +163,10 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. sim.nthread=16 robot=smplx")
     args = parser.parse_args()
     register_configs()
+    gemm_gflop_per_s: dict[str, float] = {}
     rows = []
     print(f"{'backend':>7} {'persons':>7} {'worlds':>7} {'bare steps/s':>13} {'e2e steps/s':>12} {'ratio':>6} "
-          f"{'collect steps/s':>16} {'update share':>13}")
+          f"{'collect steps/s':>16} {'update share':>13} {'update GFLOP':>13} {'at GFLOP/s':>11} {'ceiling':>8}")
     for backend in args.backends:
         for persons in args.persons:
             for num_envs in args.worlds:
@@ -115,12 +180,21 @@ def main() -> None:
                 row = {"backend": backend, "persons": persons, "worlds": num_envs, "bare_steps_per_s": bare_rate(env),
                        **end_to_end_rate(cfg, env, persons, args.iterations)}
                 row["ratio"] = row["end_to_end_steps_per_s"] / row["bare_steps_per_s"]
+                device = env.backend.device
+                if str(device) not in gemm_gflop_per_s:
+                    gemm_gflop_per_s[str(device)] = gemm_flops_per_s(device) / 1e9
+                    print(f"GEMM rate on {device}: {gemm_gflop_per_s[str(device)]:,.0f} GFLOP/s")
+                bare_s = cfg.stage.ppo.horizon * num_envs / row["bare_steps_per_s"]
+                row["ceiling"] = bare_s / (bare_s + row["update_gflop_per_iteration"] / gemm_gflop_per_s[str(device)])
                 rows.append(row)
                 print(f"{backend:>7} {persons:>7} {num_envs:>7} {row['bare_steps_per_s']:>13,.0f} "
                       f"{row['end_to_end_steps_per_s']:>12,.0f} {row['ratio']:>6.2f} "
-                      f"{row['collect_steps_per_s']:>16,.0f} {row['update_share']:>13.2f}", flush=True)
+                      f"{row['collect_steps_per_s']:>16,.0f} {row['update_share']:>13.2f} "
+                      f"{row['update_gflop_per_iteration']:>13,.0f} {row['update_gflop_per_s']:>11,.0f} "
+                      f"{row['ceiling']:>8.2f}", flush=True)
     info = {"torch": torch.__version__, "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None, "rows": rows}
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "gemm_gflop_per_s": gemm_gflop_per_s, "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(info, indent=2))
 

@@ -33,6 +33,7 @@ from assistmimic.rl.checkpoint import (
     set_rng_state,
 )
 from assistmimic.rl.logger import RunLogger
+from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import EpisodeStatistics, deferred_keyboard_interrupt
 from distill.buffer import AggregatedBuffer
@@ -69,7 +70,7 @@ class DAggerTrainer:
         self.clip_experts = clip_experts.to(env.device)
         self.run_dir = Path(run_dir)
         self.metadata = metadata
-        self.optimizers = [torch.optim.Adam(s.parameters(), lr=cfg.learning_rate) for s in students]
+        self.optimizers = [make_adam(student.parameters(), cfg.learning_rate) for student in self.students]
         self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a], env.device) for a in range(2)]
         self.generator = torch.Generator(device=env.device).manual_seed(seed)
         torch.manual_seed(seed)

@@ -18,6 +18,7 @@ from torch import nn
 from assistmimic.rl import distributed
 from assistmimic.rl.config import AMPConfig
 from assistmimic.rl.normalizer import RunningMeanStd
+from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import build_mlp
 
 
@@ -89,7 +90,7 @@ class AMP:
     def __init__(self, step_dim: int, config: AMPConfig):
         self.config = config
         self.discriminator = Discriminator(step_dim, config)
-        self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
+        self.optimizer = make_adam(self.discriminator.parameters(), config.learning_rate)
 
     def state_dict(self) -> dict:
         return {"discriminator": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict()}

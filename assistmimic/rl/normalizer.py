@@ -56,7 +56,7 @@ class RunningMeanStd(nn.Module):
         if x.shape[0] == 0:
             batch_mean, batch_var = torch.zeros_like(self.mean), torch.zeros_like(self.var)
         else:
-            batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
+            batch_var, batch_mean = torch.var_mean(x, 0, unbiased=False)
         batch_mean, batch_var, batch_count = distributed.pooled_moments(batch_mean, batch_var, x.shape[0])
         if batch_count == 0:
             return

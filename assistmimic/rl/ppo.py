@@ -20,6 +20,7 @@ import torch
 
 from assistmimic.rl import distributed
 from assistmimic.rl.config import PPOConfig
+from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
@@ -88,7 +89,7 @@ class PPO:
         self.policy = policy
         self.config = config
         self.learning_rate = config.learning_rate
-        self.optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
+        self.optimizer = make_adam(policy.parameters(), config.learning_rate)
 
     def state_dict(self) -> dict:
         return {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate}
