@@ -4,6 +4,7 @@ resume continues metrics and weights exactly, crashes and Ctrl-C leave loadable 
 from __future__ import annotations
 
 import signal
+import threading
 
 import pytest
 import torch
@@ -49,8 +50,8 @@ class PointMassEnv(VecEnv):
         self.time = torch.zeros(num_envs, dtype=torch.long)
         self.history = torch.zeros(num_envs, num_agents, self.amp_steps, 4)
 
-    def _uniform(self, *shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator) * 2.0 - 1.0
+    def _uniform(self, *shape: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator or self.generator) * 2.0 - 1.0
 
     def _reset_worlds(self, ids: torch.Tensor) -> None:
         n = ids.numel()
@@ -92,7 +93,7 @@ class PointMassEnv(VecEnv):
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """Agent 0's expert moves at unit speed, agent 1's at half speed."""
         self.reference_agents.append(agent)
-        start, goal = self._uniform(n, 2), self._uniform(n, 2)
+        start, goal = self._uniform(n, 2, generator=generator), self._uniform(n, 2, generator=generator)
         vel = (goal - start) / (goal - start).norm(dim=-1, keepdim=True).clamp(min=1e-6) / (1 + agent)
         return torch.stack([torch.cat([start, vel], -1), torch.cat([start + self.DT * vel, vel], -1)], 1)
 
@@ -226,10 +227,10 @@ def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path, def
     runner = make_runner(tmp_path, PointMassEnv(1), max_iterations=10)
     update = runner.learners[0].update
 
-    def interrupted_update(storage, progress):
+    def interrupted_update(storage, progress, **options):
         if runner.iteration == 1:
             signal.raise_signal(signal.SIGINT)
-        return update(storage, progress)
+        return update(storage, progress, **options)
 
     runner.learners[0].update = interrupted_update
     with pytest.raises(KeyboardInterrupt):
@@ -241,14 +242,39 @@ def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path, def
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_agents_updated_in_parallel_threads_learn_exactly_as_one_after_another(tmp_path):
+    """Each agent's update draws from its own random stream and, here, computes with one torch thread either way."""
+    results, threads_before = {}, torch.get_num_threads()
+    for parallel in (True, False):
+        runner = make_runner(tmp_path / str(parallel), PointMassEnv(2, amp=True), max_iterations=3, amp_enabled=True,
+                             parallel_agent_updates=parallel, update_threads=2 if parallel else 1)
+        threads: list[int] = []
+        for learner in runner.learners:
+            def recorded_update(*args, update=learner.update, threads=threads, **kwargs):
+                threads.append(threading.get_ident())
+                return update(*args, **kwargs)
+            learner.update = recorded_update
+        runner.learn()
+        results[parallel] = runner, threads, read_metrics(tmp_path / str(parallel) / "metrics.jsonl")
+    (in_threads, worker_threads, threaded_records), (in_turn, caller_threads, records) = results[True], results[False]
+    assert len(worker_threads) == 6 and threading.get_ident() not in worker_threads
+    assert set(caller_threads) == {threading.get_ident()}
+    for a in range(2):
+        assert_same_tensors(in_threads.policies[a].state_dict(), in_turn.policies[a].state_dict())
+        assert_same_tensors(in_threads.discriminators[a].discriminator.state_dict(),
+                            in_turn.discriminators[a].discriminator.state_dict())
+    assert [r["ppo/agent1/value_loss"] for r in threaded_records] == [r["ppo/agent1/value_loss"] for r in records]
+    assert torch.get_num_threads() == threads_before
+
+
 @pytest.mark.parametrize("num_agents", [1, 2])
 def test_amp_rewards_and_discriminator_statistics_are_logged(tmp_path, num_agents):
     env = PointMassEnv(num_agents, amp=True)
     runner = make_runner(tmp_path, env, max_iterations=8, amp_enabled=True, amp_updates_per_iteration=10)
     initial_logits = [amp.discriminator.logit.weight.clone() for amp in runner.discriminators]
     runner.learn()
-    # Each agent's discriminator is trained on that agent's reference motions.
-    assert env.reference_agents == [a for a in range(num_agents) for _ in range(10)] * 8
+    # Each agent's discriminator is trained on that agent's reference motions (the agents' updates may interleave).
+    assert sorted(env.reference_agents) == [a for a in range(num_agents) for _ in range(10 * 8)]
     records = read_metrics(tmp_path / "metrics.jsonl")
     saved = load_checkpoint(tmp_path / "last.pt")
     last = records[-1]

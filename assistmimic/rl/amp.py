@@ -17,6 +17,7 @@ from torch import nn
 
 from assistmimic.rl import distributed
 from assistmimic.rl.config import AMPConfig
+from assistmimic.rl.generators import draw_device
 from assistmimic.rl.normalizer import RunningMeanStd
 from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import build_mlp
@@ -80,7 +81,7 @@ class AMPReplayBuffer:
     def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
         if self.size == 0:
             raise RuntimeError("the AMP replay buffer is empty")
-        idx = torch.randint(self.size, (n,), generator=generator, device="cpu").to(self.data.device)
+        idx = torch.randint(self.size, (n,), generator=generator, device=draw_device(generator)).to(self.data.device)
         return self.data[idx]
 
 

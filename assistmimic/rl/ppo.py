@@ -105,10 +105,11 @@ class PPO:
         return num_samples // self.config.minibatch_size
 
     def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
-               target_weight: float = 0.0) -> dict[str, float]:
+               target_weight: float = 0.0, generator: torch.Generator | None = None) -> dict[str, float]:
         """Optimise on a rollout with returns computed; `progress` in [0, 1] is the fraction of training done.
         `update_actor=False`: only the critic learns. `target_weight` > 0 (needs a storage with target
-        actions): add the regression of the mean action onto them.
+        actions): add the regression of the mean action onto them. `generator` orders the minibatches (None:
+        torch's default one).
 
         Returns the mean losses, approximate KL and clip fraction over all minibatches, the rollout's
         explained variance and the learning rate used last.
@@ -122,7 +123,7 @@ class PPO:
         with torch.no_grad():  # the normalisers stay fixed during an update: normalise the rollout once
             features, critic_features = self.policy.normalized_inputs(storage.obs, storage.critic_obs)
         shared = critic_features is features
-        for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, None,
+        for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, generator,
                                          obs=features, critic_obs=None if shared else critic_features):
             log_probs, entropy, values, mu = self.policy.evaluate_normalized(
                 batch.obs, batch.obs if shared else batch.critic_obs, batch.actions)

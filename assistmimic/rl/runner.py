@@ -8,6 +8,8 @@ One iteration:
 2. GAE returns and one PPO update per agent (with `sequential_period` > 0 only the agent whose turn
    it is learns; the others act with frozen policies, normalisers and discriminators);
 3. AMP updates per agent: real = env.reference_amp_obs(..., agent=a), fake = the agent's replay buffer of its AMP histories;
+   steps 2 and 3 of the agents run in parallel threads on a CPU (`parallel_agent_updates`), each agent drawing
+   from its own random stream, so the results do not depend on it;
 4. observation normalisers updated with the rollout (after the update, so the stored log-probabilities
    stay those of the normaliser they were taken with);
 5. log; checkpoint every `save_interval` iterations and after the last.
@@ -32,15 +34,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import random
 import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -56,11 +60,14 @@ from assistmimic.rl.checkpoint import (
     set_rng_state,
 )
 from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.generators import update_generators
 from assistmimic.rl.logger import NullLogger, RunLogger
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -209,9 +216,9 @@ class OnPolicyRunner:
         compared at every save."""
         return [*self.policies, *(amp.discriminator for amp in self.discriminators)]
 
-    def _real_amp_obs(self, agent: int) -> torch.Tensor:
+    def _real_amp_obs(self, agent: int, generator: torch.Generator | None) -> torch.Tensor:
         """A batch of agent `agent`'s reference AMP histories, the discriminator's real data."""
-        return self.env.reference_amp_obs(self.config.amp_batch_size, None, agent=agent)
+        return self.env.reference_amp_obs(self.config.amp_batch_size, generator, agent=agent)
 
     uses_action_targets = False
     """Whether `_action_targets` gives per-step target actions to keep in the storages."""
@@ -309,28 +316,43 @@ class OnPolicyRunner:
         return torch.stack(rewards, dim=1)
 
     def _update(self) -> dict[str, float]:
-        """PPO and AMP updates of every agent, then the normalisers; their statistics as scalars."""
-        cfg = self.config
-        scalars: dict[str, float] = {}
-        progress = self.iteration / cfg.max_iterations
+        """PPO and AMP updates of every learning agent (each with its own random stream, see
+        `assistmimic.rl.generators`; in parallel threads where `_agents_in_parallel`), then the normalisers;
+        their statistics as scalars."""
         learning = self.learning_agents()
-        for a in learning:
-            scalars.update({f"ppo/agent{a}/{name}": value
-                            for name, value in self.learners[a].update(self.storages[a], progress,
-                                                                       **self._update_options(a)).items()})
-        for a, (amp, replay) in enumerate(zip(self.discriminators, self.replay_buffers)):
-            if a not in learning:
-                continue
-            sums: dict[str, float] = defaultdict(float)
-            for _ in range(cfg.amp_updates_per_iteration):
-                real = self._real_amp_obs(a)
-                for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, None)).items():
-                    sums[name] += value
-            scalars.update({f"amp/agent{a}/{name}": total / cfg.amp_updates_per_iteration
-                            for name, total in sums.items()})
+        generators = update_generators(len(learning), self.device)
+        jobs = [functools.partial(self._update_agent, a, generator) for a, generator in zip(learning, generators)]
+        if self._agents_in_parallel(len(jobs)):
+            per_agent = run_in_threads(jobs, torch.get_num_threads() // len(jobs))
+        else:
+            per_agent = [job() for job in jobs]
         for a in learning:
             self.policies[a].update_normalizers(self.storages[a].obs)
+        return {name: value for scalars in per_agent for name, value in scalars.items()}
+
+    def _update_agent(self, agent: int, generator: torch.Generator) -> dict[str, float]:
+        """Agent `agent`'s PPO update and AMP steps, drawing from `generator`; their statistics as scalars."""
+        cfg = self.config
+        progress = self.iteration / cfg.max_iterations
+        scalars = {f"ppo/agent{agent}/{name}": value for name, value in self.learners[agent].update(
+            self.storages[agent], progress, generator=generator, **self._update_options(agent)).items()}
+        if self.amp_enabled:
+            amp, replay = self.discriminators[agent], self.replay_buffers[agent]
+            sums: dict[str, float] = defaultdict(float)
+            for _ in range(cfg.amp_updates_per_iteration):
+                real = self._real_amp_obs(agent, generator)
+                for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, generator)).items():
+                    sums[name] += value
+            scalars.update({f"amp/agent{agent}/{name}": total / cfg.amp_updates_per_iteration
+                            for name, total in sums.items()})
         return scalars
+
+    def _agents_in_parallel(self, num_agents: int) -> bool:
+        """Whether the agents' updates run in parallel threads: with `parallel_agent_updates`, several learning
+        agents, on a CPU, outside torchrun (collectives must keep one order on every rank), and at least one torch
+        thread per agent (the update threads are shared out among them)."""
+        return (self.config.parallel_agent_updates and num_agents > 1 and self.device.type == "cpu"
+                and not distributed.is_distributed() and torch.get_num_threads() >= num_agents)
 
     def learning_agents(self) -> list[int]:
         """Agents updated in the current iteration: all of them, or in sequential training the one whose turn it is."""
@@ -442,6 +464,23 @@ class OnPolicyRunner:
             saved = rng_state()
         set_rng_state(saved)
         self._rng_after_iteration = saved
+
+
+def run_in_threads(jobs: list[Callable[[], T]], torch_threads: int) -> list[T]:
+    """Run every job in its own thread, each with `torch_threads` torch threads (at least 1; the caller's setting is
+    restored afterwards); their results in order. A job's exception is raised here once every job has ended."""
+    caller_threads = torch.get_num_threads()
+
+    def run(job: Callable[[], T]) -> T:
+        torch.set_num_threads(max(1, torch_threads))
+        return job()
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = [pool.submit(run, job) for job in jobs]
+        return [future.result() for future in futures]
+    finally:
+        torch.set_num_threads(caller_threads)
 
 
 def _progress_postfix(scalars: dict[str, float], num_agents: int) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from assistmimic.rl.gae import compute_gae
+from assistmimic.rl.generators import draw_device
 
 
 @dataclass
@@ -127,7 +128,7 @@ class RolloutStorage:
         optional = {"critic_obs": None if critic_obs is None else flat(critic_obs),
                     "target_actions": None if self.target_actions is None else flat(self.target_actions)}
         for _ in range(epochs):
-            order = torch.randperm(self.num_samples, generator=generator, device="cpu").to(self.obs.device)
+            order = torch.randperm(self.num_samples, generator=generator, device=draw_device(generator)).to(self.obs.device)
             for start in range(0, self.num_samples, size):
                 idx = order[start:start + size]
                 yield Minibatch(**{name: x[idx] for name, x in data.items()},

@@ -13,6 +13,7 @@ from torch.func import vmap
 
 from assistmimic.rl.amp import AMPReplayBuffer, Discriminator, style_reward
 from assistmimic.rl.config import AMPConfig, PPOConfig
+from assistmimic.rl.generators import draw_device
 from assistmimic.rl.ppo import (
     LR_SCHEDULES,
     adaptive_learning_rate,
@@ -135,9 +136,11 @@ class StackedPPO:
                                  f"split into minibatches of {self.config.minibatch_size}; make it a multiple")
         return per_expert // self.config.minibatch_size
 
-    def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True) -> dict[str, float]:
-        """`PPO.update` of every expert on its own part of the rollout. Returns the statistics `PPO.update` returns,
-        each averaged over the experts, plus `approx_kl_max` (the largest expert's mean KL) and `grad_norm`."""
+    def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
+               generator: torch.Generator | None = None) -> dict[str, float]:
+        """`PPO.update` of every expert on its own part of the rollout (`generator` orders the minibatches). Returns
+        the statistics `PPO.update` returns, each averaged over the experts, plus `approx_kl_max` (the largest
+        expert's mean KL) and `grad_norm`."""
         cfg, policy, k = self.config, self.policy, self.policy.num_experts
         if cfg.lr_schedule == "linear":
             self.learning_rate.fill_(linear_learning_rate(cfg.learning_rate, cfg.min_learning_rate, progress))
@@ -150,7 +153,8 @@ class StackedPPO:
         params = [param for param in policy.parameters() if param.requires_grad]
         sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(k, device=samples["obs"].device))
         for _ in range(cfg.num_epochs):
-            order = torch.randperm(per_expert, device="cpu").to(samples["obs"].device)  # the same positions for all
+            order = torch.randperm(per_expert, generator=generator,  # the same positions for all experts
+                                   device=draw_device(generator)).to(samples["obs"].device)
             for idx in order.chunk(num_minibatches):
                 batch = {name: x[:, idx] for name, x in samples.items()}
                 log_probs, entropy, values, mu = (split_experts(x, k) for x in policy.evaluate_normalized(

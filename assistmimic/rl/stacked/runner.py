@@ -48,9 +48,9 @@ class StackedRunner(OnPolicyRunner):
                                      self.env.amp_step_dim, self.device)
         return amp, replay
 
-    def _real_amp_obs(self, agent: int) -> torch.Tensor:
+    def _real_amp_obs(self, agent: int, generator: torch.Generator | None) -> torch.Tensor:
         """(K, amp_batch_size, ...) reference histories of each expert's own clips."""
-        return self.env.reference_amp_obs_per_group(self.config.amp_batch_size, None, agent=agent)
+        return self.env.reference_amp_obs_per_group(self.config.amp_batch_size, generator, agent=agent)
 
     @staticmethod
     def _final_values(policy: StackedActorCritic, step: StepResult, agent: int) -> torch.Tensor:
