@@ -42,7 +42,12 @@ sys.path.insert(0, str(REPO))
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
-from training_runs import make_env, stage_config, timed_iterations  # benchmarks/training_runs.py (this script's folder)
+from training_runs import (  # benchmarks/training_runs.py (this script's folder)
+    make_env,
+    run_main,
+    stage_config,
+    timed_iterations,
+)
 
 from assistmimic.config import RunConfig, register_configs
 from assistmimic.envs.tracking import TrackingEnv
@@ -200,4 +205,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -26,7 +26,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch
-from training_runs import make_env, stage_config, timed_iterations  # benchmarks/training_runs.py (this script's folder)
+from training_runs import (  # benchmarks/training_runs.py (this script's folder)
+    make_env,
+    run_main,
+    stage_config,
+    timed_iterations,
+)
 
 from assistmimic.config import register_configs
 from assistmimic.rl.runner import OnPolicyRunner
@@ -89,4 +94,4 @@ def main() -> None:
           f"update {sequential_s['update_s'] / batched_s['update_s']:.2f}x)")
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -1,17 +1,20 @@
 """What the training benchmarks share: a stage's config from configs/, an environment on the backend's device,
-and the timed iterations of a runner (from its metrics.jsonl, after one warm-up iteration).
+the timed iterations of a runner (from its metrics.jsonl, after one warm-up iteration), and a main that ends a
+bad input with one sentence.
 
 Import it after the benchmark has set OMP_WAIT_POLICY and put the repository on sys.path.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from assistmimic.config import RunConfig
@@ -21,9 +24,19 @@ from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a benchmark's `main`; a bad size or override ends it with one sentence (exit status 2), no traceback."""
+    try:
+        main()
+    except (UserInputError, HydraException) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 def stage_config(overrides: list[str]) -> RunConfig:

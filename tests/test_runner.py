@@ -242,12 +242,13 @@ def test_ctrl_c_during_the_update_takes_effect_after_the_iteration(tmp_path, def
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_agents_updated_in_parallel_threads_learn_exactly_as_one_after_another(tmp_path):
-    """Each agent's update draws from its own random stream and, here, computes with one torch thread either way."""
+def test_updates_in_parallel_threads_learn_exactly_as_one_after_another(tmp_path):
+    """Each update job (PPO, AMP per agent) draws from its own random stream and, here, computes with one torch
+    thread either way."""
     results, threads_before = {}, torch.get_num_threads()
     for parallel in (True, False):
         runner = make_runner(tmp_path / str(parallel), PointMassEnv(2, amp=True), max_iterations=3, amp_enabled=True,
-                             parallel_agent_updates=parallel, update_threads=2 if parallel else 1)
+                             parallel_updates=parallel, update_threads=2 if parallel else 1)
         threads: list[int] = []
         for learner in runner.learners:
             def recorded_update(*args, update=learner.update, threads=threads, **kwargs):

@@ -113,10 +113,10 @@ class RunnerConfig:
     """torch threads for the updates when training on the CPU (the cores the simulator used while collecting are
     idle then): 0: the cores of this process's share (os.cpu_count() / LOCAL_WORLD_SIZE under torchrun); None: leave
     torch's setting (`sim.torch_threads`) alone; n: n threads. Collection always runs with `sim.torch_threads`."""
-    parallel_agent_updates: bool = True
-    """On a CPU, run the agents' updates (PPO and AMP) in parallel threads, the update threads shared out among them
-    (about 1.5-2x faster updates on 2 cores than one agent after another with both cores: a small network's
-    update does not keep two cores busy). Results are identical either way for the same threads per agent. Off under
-    torchrun, on a GPU, and with fewer update threads than agents."""
+    parallel_updates: bool = True
+    """On a CPU, run the update jobs (each agent's PPO update and its AMP steps) in parallel threads, the update
+    threads shared out among them: on 2 cores about 1.5-2x faster than one job after another with both cores (one
+    small network's update does not keep two cores busy). Results are identical either way for the same threads
+    per job. Off under torchrun, on a GPU, and with one update thread."""
     seed: int = 0
     """Seed of torch, numpy and Python's `random`, set when the runner is built; resuming restores the saved state instead."""

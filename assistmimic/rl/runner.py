@@ -8,8 +8,8 @@ One iteration:
 2. GAE returns and one PPO update per agent (with `sequential_period` > 0 only the agent whose turn
    it is learns; the others act with frozen policies, normalisers and discriminators);
 3. AMP updates per agent: real = env.reference_amp_obs(..., agent=a), fake = the agent's replay buffer of its AMP histories;
-   steps 2 and 3 of the agents run in parallel threads on a CPU (`parallel_agent_updates`), each agent drawing
-   from its own random stream, so the results do not depend on it;
+   on a CPU these updates (one PPO and one AMP job per agent) run in parallel threads (`parallel_updates`), each
+   job drawing from its own random stream, so the results do not depend on it;
 4. observation normalisers updated with the rollout (after the update, so the stored log-probabilities
    stay those of the normaliser they were taken with);
 5. log; checkpoint every `save_interval` iterations and after the last.
@@ -316,43 +316,45 @@ class OnPolicyRunner:
         return torch.stack(rewards, dim=1)
 
     def _update(self) -> dict[str, float]:
-        """PPO and AMP updates of every learning agent (each with its own random stream, see
-        `assistmimic.rl.generators`; in parallel threads where `_agents_in_parallel`), then the normalisers;
-        their statistics as scalars."""
+        """The PPO update and the AMP steps of every learning agent, then its normalisers; their statistics as
+        scalars. These updates are independent jobs, each drawing from its own random stream (see
+        `assistmimic.rl.generators`), run in parallel threads where `_updates_in_parallel`."""
         learning = self.learning_agents()
-        generators = update_generators(len(learning), self.device)
-        jobs = [functools.partial(self._update_agent, a, generator) for a, generator in zip(learning, generators)]
-        if self._agents_in_parallel(len(jobs)):
-            per_agent = run_in_threads(jobs, torch.get_num_threads() // len(jobs))
+        jobs = [functools.partial(self._update_policy, a) for a in learning]
+        if self.amp_enabled:
+            jobs += [functools.partial(self._update_discriminator, a) for a in learning]
+        jobs = [functools.partial(job, generator) for job, generator in zip(jobs, update_generators(len(jobs), self.device))]
+        threads = torch.get_num_threads()
+        if self._updates_in_parallel(threads):
+            results = run_in_threads(jobs, workers=min(len(jobs), threads), torch_threads=threads // len(jobs))
         else:
-            per_agent = [job() for job in jobs]
+            results = [job() for job in jobs]
         for a in learning:
             self.policies[a].update_normalizers(self.storages[a].obs)
-        return {name: value for scalars in per_agent for name, value in scalars.items()}
+        return {name: value for scalars in results for name, value in scalars.items()}
 
-    def _update_agent(self, agent: int, generator: torch.Generator) -> dict[str, float]:
-        """Agent `agent`'s PPO update and AMP steps, drawing from `generator`; their statistics as scalars."""
-        cfg = self.config
-        progress = self.iteration / cfg.max_iterations
-        scalars = {f"ppo/agent{agent}/{name}": value for name, value in self.learners[agent].update(
+    def _update_policy(self, agent: int, generator: torch.Generator) -> dict[str, float]:
+        """Agent `agent`'s PPO update, its minibatches drawn from `generator`; its statistics as scalars."""
+        progress = self.iteration / self.config.max_iterations
+        return {f"ppo/agent{agent}/{name}": value for name, value in self.learners[agent].update(
             self.storages[agent], progress, generator=generator, **self._update_options(agent)).items()}
-        if self.amp_enabled:
-            amp, replay = self.discriminators[agent], self.replay_buffers[agent]
-            sums: dict[str, float] = defaultdict(float)
-            for _ in range(cfg.amp_updates_per_iteration):
-                real = self._real_amp_obs(agent, generator)
-                for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, generator)).items():
-                    sums[name] += value
-            scalars.update({f"amp/agent{agent}/{name}": total / cfg.amp_updates_per_iteration
-                            for name, total in sums.items()})
-        return scalars
 
-    def _agents_in_parallel(self, num_agents: int) -> bool:
-        """Whether the agents' updates run in parallel threads: with `parallel_agent_updates`, several learning
-        agents, on a CPU, outside torchrun (collectives must keep one order on every rank), and at least one torch
-        thread per agent (the update threads are shared out among them)."""
-        return (self.config.parallel_agent_updates and num_agents > 1 and self.device.type == "cpu"
-                and not distributed.is_distributed() and torch.get_num_threads() >= num_agents)
+    def _update_discriminator(self, agent: int, generator: torch.Generator) -> dict[str, float]:
+        """Agent `agent`'s AMP steps, its real and fake batches drawn from `generator`; their mean statistics."""
+        cfg, amp, replay = self.config, self.discriminators[agent], self.replay_buffers[agent]
+        sums: dict[str, float] = defaultdict(float)
+        for _ in range(cfg.amp_updates_per_iteration):
+            real = self._real_amp_obs(agent, generator)
+            for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, generator)).items():
+                sums[name] += value
+        return {f"amp/agent{agent}/{name}": total / cfg.amp_updates_per_iteration for name, total in sums.items()}
+
+    def _updates_in_parallel(self, threads: int) -> bool:
+        """Whether the update jobs run in parallel threads: with `parallel_updates`, on a CPU with at least two
+        update `threads` (shared out among the jobs), and outside torchrun (collectives must keep one order on
+        every rank)."""
+        return (self.config.parallel_updates and self.device.type == "cpu" and threads > 1
+                and not distributed.is_distributed())
 
     def learning_agents(self) -> list[int]:
         """Agents updated in the current iteration: all of them, or in sequential training the one whose turn it is."""
@@ -466,9 +468,10 @@ class OnPolicyRunner:
         self._rng_after_iteration = saved
 
 
-def run_in_threads(jobs: list[Callable[[], T]], torch_threads: int) -> list[T]:
-    """Run every job in its own thread, each with `torch_threads` torch threads (at least 1; the caller's setting is
-    restored afterwards); their results in order. A job's exception is raised here once every job has ended."""
+def run_in_threads(jobs: list[Callable[[], T]], workers: int, torch_threads: int) -> list[T]:
+    """Run the jobs on `workers` threads, each job with `torch_threads` torch threads (at least 1; the caller's
+    setting is restored afterwards); their results in order. A job's exception is raised here once every job has
+    ended."""
     caller_threads = torch.get_num_threads()
 
     def run(job: Callable[[], T]) -> T:
@@ -476,7 +479,7 @@ def run_in_threads(jobs: list[Callable[[], T]], torch_threads: int) -> list[T]:
         return job()
 
     try:
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(run, job) for job in jobs]
         return [future.result() for future in futures]
     finally:
