@@ -8,12 +8,12 @@ import sys
 # sleep rather than spin, or they steal cycles from the physics (measured: ~10% of bench rate).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+import hydra
+from omegaconf import DictConfig
 
-from assistmimic.config import register_configs  # noqa: E402
-from assistmimic.stages import run_stage  # noqa: E402
-from motion_lib.errors import UserInputError  # noqa: E402
+from assistmimic.config import register_configs
+from assistmimic.stages import run_stage
+from motion_lib.errors import UserInputError
 
 register_configs()
 

@@ -48,7 +48,7 @@ class Clip:
         """Seconds from the first to the last frame."""
         return (self.num_frames - 1) / self.fps
 
-    def validate(self) -> "Clip":
+    def validate(self) -> Clip:
         """Check shapes, values and the timeline; raise one clear error naming the clip."""
         where = f"clip '{self.name}'"
         if not np.isfinite(self.fps) or self.fps <= 0:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistmimic.rl.checkpoint import export_policies  # noqa: E402
-from motion_lib.errors import UserInputError  # noqa: E402
+from assistmimic.rl.checkpoint import export_policies
+from motion_lib.errors import UserInputError
 
 
 def main() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistmimic.rl.checkpoint import save_checkpoint  # noqa: E402
-from assistmimic.rl.rl_games_import import import_rl_games_checkpoint  # noqa: E402
-from motion_lib.errors import UserInputError  # noqa: E402
+from assistmimic.rl.checkpoint import save_checkpoint
+from assistmimic.rl.rl_games_import import import_rl_games_checkpoint
+from motion_lib.errors import UserInputError
 
 
 def import_prior(source: Path, output: Path, robot: str) -> dict:

@@ -27,7 +27,6 @@ from assistmimic.rl.ppo import PPO
 from assistmimic.rl.runner import EpisodeStatistics
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
-
 from tests.conftest import REPO
 from tests.test_prior_cli import TINY, iterations
 

@@ -89,7 +89,7 @@ def test_fk_velocities_match_mujoco():
     for b, body_id in enumerate(layout.body[0]):
         mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_XBODY, body_id, expected[b], 0)
     fk = ForwardKinematics(skeleton, dtype=torch.float64)
-    q = lambda idx, arr: torch.tensor(arr[idx])[None]  # noqa: E731
+    q = lambda idx, arr: torch.tensor(arr[idx])[None]
     _, _, lin, ang = fk.states_from_generalized(
         q(layout.qpos_root[0], data.qpos), q(layout.qpos_joint[0], data.qpos),
         q(layout.qvel_root[0], data.qvel), q(layout.qvel_joint[0], data.qvel),

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from assistmimic.rl.checkpoint import export_policies
-
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 

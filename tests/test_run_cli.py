@@ -9,7 +9,7 @@ from tests.conftest import REPO
 
 def run_cli(*overrides, tmp_path):
     return subprocess.run(
-        [sys.executable, str(REPO / "run.py"), *overrides], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        [sys.executable, str(REPO / "run.py"), *overrides], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
 
 

@@ -5,6 +5,7 @@ experts that later stages read like `stage=expert`'s, resumes, and rejects bad s
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -24,6 +25,7 @@ from assistmimic.rl.stacked import (
     StackedPPO,
     StackedReplayBuffer,
     StackedRunner,
+    merge_experts,
     split_experts,
 )
 from assistmimic.rl.storage import RolloutStorage
@@ -62,8 +64,13 @@ def test_stacked_policy_acts_as_each_expert_on_its_block_and_unstacks_exactly():
     stacked = StackedActorCritic(policies, worlds_per_expert=4)
     obs = torch.randn(12, sum(OBS_DIMS)) * 2
     actions = torch.randn(12, ACTION_DIM)
-    _, log_probs, values, mean = stacked.act(obs)
-    evaluated = stacked.evaluate(obs, actions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every op has a vmap batching rule: no slow loop over the experts
+        _, log_probs, values, mean = stacked.act(obs)
+        evaluated = stacked.evaluate(obs, actions)
+        of_normalized = stacked.evaluate_normalized(merge_experts(stacked.normalized_obs(split_experts(obs, 3))), actions)
+    for got, expected in zip(of_normalized, evaluated):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
     assert stacked.action_std().shape == (12, ACTION_DIM) and stacked.obs_normalizer.dim == sum(OBS_DIMS)
     for k, policy in enumerate(policies):
         block = slice(4 * k, 4 * k + 4)

@@ -112,7 +112,7 @@ def body_geoms(skeleton: Skeleton, b: int) -> list[GeomSpec]:
     """Collision shapes of body `b`: capsules along bones, boxes for the feet, a sphere for the head."""
     name, group = skeleton.body_names[b], skeleton.groups[b]
     children = skeleton.children[b]
-    offset_of = lambda child_name: skeleton.offsets[skeleton.index(child_name)]  # noqa: E731
+    offset_of = lambda child_name: skeleton.offsets[skeleton.index(child_name)]
     side = name[0] if name[:2] in ("L_", "R_") else ""
     if group == "pelvis":
         return [_capsule_between(0.6 * offset_of("L_Hip"), 0.6 * offset_of("R_Hip"), CAPSULE_RADIUS["pelvis"])]
@@ -197,9 +197,9 @@ def build_person(
                     forcelimited="true", forcerange=_fmt((-g.effort_limit, g.effort_limit)),
                 ))
         for k, geom in enumerate(body_geoms(skeleton, b)):
-            attrs = dict(name=f"{prefix}{name}_geom{k}", type=geom.kind, size=_fmt(geom.size),
-                         density=f"{density:.6g}", contype=str(contype), conaffinity=str(conaffinity),
-                         rgba=_fmt(rgba))
+            attrs = {"name": f"{prefix}{name}_geom{k}", "type": geom.kind, "size": _fmt(geom.size),
+                     "density": f"{density:.6g}", "contype": str(contype), "conaffinity": str(conaffinity),
+                     "rgba": _fmt(rgba)}
             if geom.fromto is not None:
                 attrs["fromto"] = _fmt(geom.fromto)
             else:

@@ -66,8 +66,9 @@ class RunningMeanStd(nn.Module):
         self.count.copy_(count)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype: x * scale + shift in one fused pass and
-        the clip in place (a division over x is several times slower on a CPU)."""
+        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype: x * scale + shift in one fused pass, then
+        the clip (a division over x is several times slower on a CPU; an in-place clip has no vmap rule, which the
+        stacked experts need)."""
         scale = torch.rsqrt(self.var + EPSILON)
         shift = -self.mean * scale
-        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)).clamp_(-CLIP, CLIP)
+        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)).clamp(-CLIP, CLIP)

@@ -158,7 +158,7 @@ def resample(person: PersonMotion, source_fps: float, target_fps: float) -> Pers
     frames = person.root_pos.shape[0]
     ratio = source_fps / target_fps
     if abs(ratio - round(ratio)) < 1e-6 and round(ratio) >= 1:
-        step = int(round(ratio))
+        step = round(ratio)
         return PersonMotion(person.root_pos[::step], person.root_rot[::step], person.joint_rot[::step])
     duration = (frames - 1) / source_fps
     position = np.arange(int(np.floor(duration * target_fps + 1e-9)) + 1) * ratio

@@ -119,7 +119,7 @@ def _entry_fps(value, where: str) -> float:
 def _load_pickle(path: Path) -> dict:
     try:
         data = joblib.load(path)
-    except Exception as err:  # joblib/pickle raise many types for truncated or foreign files
+    except Exception as err:  # noqa: BLE001 -- joblib/pickle raise many types for truncated or foreign files
         raise UserInputError(f"{path}: not a readable joblib pickle (truncated or corrupt?): {type(err).__name__}: {err}") from None
     if not isinstance(data, dict) or not data:
         raise UserInputError(f"{path}: expected a non-empty dict of motion entries, got {type(data).__name__}")
