@@ -325,7 +325,7 @@ class OnPolicyRunner:
             jobs += [functools.partial(self._update_discriminator, a) for a in learning]
         jobs = [functools.partial(job, generator) for job, generator in zip(jobs, update_generators(len(jobs), self.device))]
         threads = torch.get_num_threads()
-        if self._updates_in_parallel(threads):
+        if len(jobs) > 1 and self._updates_in_parallel(threads):
             results = run_in_threads(jobs, workers=min(len(jobs), threads), torch_threads=threads // len(jobs))
         else:
             results = [job() for job in jobs]
