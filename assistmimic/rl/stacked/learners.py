@@ -10,10 +10,12 @@ from typing import Any
 import torch
 from torch import nn
 from torch.func import vmap
+from torch.optim.adam import adam
 
 from assistmimic.rl.amp import AMPReplayBuffer, Discriminator, style_reward
 from assistmimic.rl.config import AMPConfig, PPOConfig
 from assistmimic.rl.generators import draw_device
+from assistmimic.rl.optim import FUSED_DEVICES
 from assistmimic.rl.ppo import (
     LR_SCHEDULES,
     adaptive_learning_rate,
@@ -38,8 +40,13 @@ from motion_lib.errors import UserInputError
 
 # --- optimisation ----------------------------------------------------------------------------------
 class StackedAdam:
-    """`torch.optim.Adam` (its default betas and eps, its arithmetic) over stacked parameters with a learning rate
-    per expert: `step(lr)`, lr (K,). The moments are per element, so each expert's are its own."""
+    """`torch.optim.Adam` (its default betas and eps, its arithmetic up to rounding) over stacked parameters with a
+    learning rate per expert: `step(lr)`, lr (K,). The moments are per element, so each expert's are its own.
+
+    A step runs torch's Adam kernel (fused where the device has one, see `assistmimic.rl.optim`) at learning rate 1
+    on zeroed update buffers, then adds each expert's slice of the update times its learning rate: three passes
+    over the parameters instead of a dozen small operations per tensor.
+    """
 
     BETAS = (0.9, 0.999)
     EPS = 1e-8
@@ -47,7 +54,10 @@ class StackedAdam:
     def __init__(self, params: dict[str, nn.Parameter]):
         self.params = params
         self.state: dict[str, dict[str, Any]] = {}
-        """Parameter name -> {"step": int, "exp_avg", "exp_avg_sq": tensors shaped like the parameter}."""
+        """Parameter name -> {"step": float32 tensor, "exp_avg", "exp_avg_sq": tensors shaped like the parameter}."""
+        self._updates: dict[str, torch.Tensor] = {}
+        """Per parameter, the buffer the Adam kernel writes the unit-rate update into (zero between steps; made at
+        the first step, on the device the parameter has then)."""
 
     def zero_grad(self) -> None:
         for param in self.params.values():
@@ -56,25 +66,32 @@ class StackedAdam:
     @torch.no_grad()
     def step(self, lr: torch.Tensor) -> None:
         """One Adam step of every parameter with a gradient; expert k's slices move with learning rate lr[k]."""
-        beta1, beta2 = self.BETAS
-        lr = lr.to(next(iter(self.params.values())).device)
-        for name, param in self.params.items():
-            if param.grad is None:
-                continue
-            state = self.state.setdefault(name, {"step": 0, "exp_avg": torch.zeros_like(param),
-                                                 "exp_avg_sq": torch.zeros_like(param)})
-            state["step"] += 1
-            state["exp_avg"].lerp_(param.grad, 1 - beta1)
-            state["exp_avg_sq"].mul_(beta2).addcmul_(param.grad, param.grad, value=1 - beta2)
-            step_size = (lr / (1 - beta1 ** state["step"])).to(param.dtype)
-            denom = (state["exp_avg_sq"].sqrt() / (1 - beta2 ** state["step"]) ** 0.5).add_(self.EPS)
-            param.addcdiv_(state["exp_avg"] * -per_expert_view(step_size, param), denom)
+        names = [name for name, param in self.params.items() if param.grad is not None]
+        if not names:
+            return
+        for name in names:
+            param = self.params[name]
+            self.state.setdefault(name, {"step": torch.zeros((), dtype=torch.float32, device=param.device),
+                                         "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)})
+            self._updates.setdefault(name, torch.zeros_like(param))
+        states = [self.state[name] for name in names]
+        fused = all(self.params[name].device.type in FUSED_DEVICES for name in names)
+        adam([self._updates[name] for name in names], [self.params[name].grad for name in names],
+             [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states], [],
+             [state["step"] for state in states], fused=fused or None, amsgrad=False, beta1=self.BETAS[0],
+             beta2=self.BETAS[1], lr=1.0, weight_decay=0.0, eps=self.EPS, maximize=False)
+        for name in names:
+            param, update = self.params[name], self._updates[name]
+            param.addcmul_(update, per_expert_view(lr.to(param.device, param.dtype), param))
+            update.zero_()
 
     def state_dict(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(state) for name, state in self.state.items()}
+        return {name: {"step": int(state["step"]), "exp_avg": state["exp_avg"], "exp_avg_sq": state["exp_avg_sq"]}
+                for name, state in self.state.items()}
 
     def load_state_dict(self, state: dict[str, dict[str, Any]]) -> None:
-        self.state = {name: {"step": int(saved["step"]),
+        self.state = {name: {"step": torch.tensor(float(saved["step"]), dtype=torch.float32,
+                                                  device=self.params[name].device),
                              "exp_avg": saved["exp_avg"].to(self.params[name].device).clone(),
                              "exp_avg_sq": saved["exp_avg_sq"].to(self.params[name].device).clone()}
                       for name, saved in state.items()}
