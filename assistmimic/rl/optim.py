@@ -15,8 +15,12 @@ FUSED_DEVICES = ("cpu", "cuda")
 """Device types with a fused Adam kernel in torch."""
 
 
+def has_fused_adam(params: list[torch.Tensor]) -> bool:
+    """Whether torch's fused Adam kernel can step `params`: some, all on a FUSED_DEVICES device."""
+    return bool(params) and all(param.device.type in FUSED_DEVICES for param in params)
+
+
 def make_adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
-    """Adam over `params` with learning rate `lr`, fused when every parameter lives on a FUSED_DEVICES device."""
+    """Adam over `params` with learning rate `lr`, fused where `has_fused_adam`."""
     params = list(params)
-    fused = bool(params) and all(param.device.type in FUSED_DEVICES for param in params)
-    return torch.optim.Adam(params, lr=lr, fused=True if fused else None)
+    return torch.optim.Adam(params, lr=lr, fused=True if has_fused_adam(params) else None)

@@ -320,10 +320,11 @@ class OnPolicyRunner:
         scalars. These updates are independent jobs, each drawing from its own random stream (see
         `assistmimic.rl.generators`), run in parallel threads where `_updates_in_parallel`."""
         learning = self.learning_agents()
-        jobs = [functools.partial(self._update_policy, a) for a in learning]
+        updates = [(self._update_policy, a) for a in learning]
         if self.amp_enabled:
-            jobs += [functools.partial(self._update_discriminator, a) for a in learning]
-        jobs = [functools.partial(job, generator) for job, generator in zip(jobs, update_generators(len(jobs), self.device))]
+            updates += [(self._update_discriminator, a) for a in learning]
+        jobs = [functools.partial(update, a, generator)
+                for (update, a), generator in zip(updates, update_generators(len(updates), self.device))]
         threads = torch.get_num_threads()
         if len(jobs) > 1 and self._updates_in_parallel(threads):
             results = run_in_threads(jobs, workers=min(len(jobs), threads), torch_threads=threads // len(jobs))

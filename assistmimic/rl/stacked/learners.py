@@ -15,7 +15,7 @@ from torch.optim.adam import adam
 from assistmimic.rl.amp import AMPReplayBuffer, Discriminator, style_reward
 from assistmimic.rl.config import AMPConfig, PPOConfig
 from assistmimic.rl.generators import draw_device
-from assistmimic.rl.optim import FUSED_DEVICES
+from assistmimic.rl.optim import has_fused_adam
 from assistmimic.rl.ppo import (
     LR_SCHEDULES,
     adaptive_learning_rate,
@@ -74,16 +74,15 @@ class StackedAdam:
             self.state.setdefault(name, {"step": torch.zeros((), dtype=torch.float32, device=param.device),
                                          "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)})
             self._updates.setdefault(name, torch.zeros_like(param))
-        states = [self.state[name] for name in names]
-        fused = all(self.params[name].device.type in FUSED_DEVICES for name in names)
-        adam([self._updates[name] for name in names], [self.params[name].grad for name in names],
+        params, states = [self.params[name] for name in names], [self.state[name] for name in names]
+        adam([self._updates[name] for name in names], [param.grad for param in params],
              [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states], [],
-             [state["step"] for state in states], fused=fused or None, amsgrad=False, beta1=self.BETAS[0],
-             beta2=self.BETAS[1], lr=1.0, weight_decay=0.0, eps=self.EPS, maximize=False)
-        for name in names:
-            param, update = self.params[name], self._updates[name]
-            param.addcmul_(update, per_expert_view(lr.to(param.device, param.dtype), param))
-            update.zero_()
+             [state["step"] for state in states], fused=True if has_fused_adam(params) else None, amsgrad=False,
+             beta1=self.BETAS[0], beta2=self.BETAS[1], lr=1.0, weight_decay=0.0, eps=self.EPS, maximize=False)
+        lr = lr.to(params[0].device, params[0].dtype)
+        for name, param in zip(names, params):
+            param.addcmul_(self._updates[name], per_expert_view(lr, param))
+            self._updates[name].zero_()
 
     def state_dict(self) -> dict[str, dict[str, Any]]:
         return {name: {"step": int(state["step"]), "exp_avg": state["exp_avg"], "exp_avg_sq": state["exp_avg_sq"]}
