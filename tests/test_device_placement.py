@@ -7,9 +7,10 @@ for exactly the mistakes that break or stall a GPU run:
 - a tensor made on the CPU (a factory without `device=`) meeting a device tensor raises, as it does on CUDA;
 - a host sync (`.item()`, `bool(t)`, `if t.any()`, `.tolist()`, `.cpu()`, a boolean-mask index) raises, since
   there is no data to bring back;
-and every tensor the step returns or the env and library keep is checked to be on `meta`. The env's one
+and every tensor the step returns or the env and library keep is checked to be on `meta`. Each env steps
+twice over: sync-free (masked resets, the default on a GPU), untouched; and resetting by id, where the one
 documented sync (`_ended_worlds`, which sizes the ids of ended worlds for the backend) is replaced by a
-stand-in that alternately ends no world and a fixed set of worlds, so the reset path runs on `meta` too.
+stand-in that alternately ends no world and a fixed set of worlds, so that reset path runs on `meta` too.
 
 What `meta` cannot see is a host-made tensor copied to the device (`torch.tensor([...], device=d)`,
 `cpu_tensor.to(d)`: silent on `meta`, a blocking copy on CUDA) and code paths the run does not take. A static
@@ -65,6 +66,13 @@ class MetaBackend(SimBackend):
         self.qpos_joint[env_ids], self.qvel_joint[env_ids] = state.joint_pos, state.joint_vel
         self._invalidate()
 
+    def reset_where(self, mask: torch.Tensor, state: PersonState) -> None:
+        mask = self._checked_mask(mask, state)
+        for tensor, value in zip((self.qpos_root, self.qpos_joint, self.qvel_root, self.qvel_joint),
+                                 self._generalized_coordinates(state)):
+            tensor.copy_(torch.where(mask[:, None, None], value, tensor))
+        self._invalidate()
+
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
         for tensor in (self.qpos_root, self.qvel_root, self.qpos_joint, self.qvel_joint):
             tensor[env_ids] = 0.0
@@ -109,18 +117,20 @@ def clips_for(persons: int):
     return load_clips(None, f"data/demo/{'single' if persons == 1 else 'assist'}.pkl", "smpl", persons=persons)[1]
 
 
+@pytest.mark.parametrize("sync_free", [True, False], ids=["sync-free", "by-id"])
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
-def test_every_environment_steps_on_a_device_of_its_own_without_host_syncs(name):
+def test_every_environment_steps_on_a_device_of_its_own_without_host_syncs(name, sync_free):
     spec = ENVIRONMENTS[name]
     clips = clips_for(spec.persons)
     num_envs = 4
     backend = MetaBackend(get_skeleton("smpl"), num_envs, spec.persons, META)
-    cfg = spec.config_class(residual_actions=True, random_start=True)
+    cfg = spec.config_class(residual_actions=True, random_start=True, sync_free_resets=None if sync_free else False)
     env = spec.env_class(backend, MotionLibrary(clips).to(META), cfg, None)
+    assert env.sync_free == sync_free  # None: on for any device but the CPU
     ended = [[], [0, num_envs - 1], [1], [], [0, num_envs - 1], [2]]  # per step: none, several and one world
     calls = []
 
-    def ended_worlds(done: torch.Tensor) -> torch.Tensor:  # the env's one host sync, replaced
+    def ended_worlds(done: torch.Tensor) -> torch.Tensor:  # the by-id path's host sync, replaced
         calls.append(done.device)
         return torch.tensor(ended[len(calls) - 1], dtype=torch.long).to(done.device)
 
@@ -131,7 +141,7 @@ def test_every_environment_steps_on_a_device_of_its_own_without_host_syncs(name)
             env.partition_worlds([[0], list(range(len(clips)))])
         result = env.step([torch.zeros(num_envs, d, device=META) for d in env.action_dims])
         problems += off_device(result, META, f"step {step}")
-    assert calls == [META] * len(ended)
+    assert calls == ([] if sync_free else [META] * len(ended))
     for agent in range(env.num_agents):
         problems += off_device(env.reference_amp_obs(6, None, agent=agent), META, "reference_amp_obs")
         problems += off_device(env.reference_amp_obs_per_group(3, None, agent=agent), META, "reference_amp_obs_per_group")

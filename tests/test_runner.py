@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -389,12 +390,12 @@ def test_updates_run_with_update_threads_and_collection_keeps_torchs_setting(tmp
         make_runner(tmp_path / "bad", PointMassEnv(1), update_threads=-1)
 
 
-def test_time_out_values_need_no_host_sync_off_the_cpu():
-    """On a non-CPU device (here `meta`, where any host sync raises) every world's value is computed and masked."""
+def test_time_out_values_need_no_host_sync_with_a_sync_free_env():
+    """With a sync-free env (here on `meta`, where any host sync raises) every world's value is computed and masked."""
     policy = ActorCritic([6], 2, POLICY).to("meta")
     obs = torch.empty(5, 6, device="meta")
     flags = torch.empty(5, dtype=torch.bool, device="meta")
     step = StepResult(obs=[obs], rewards=torch.empty(5, 1, device="meta"), terminated=flags, truncated=flags,
                       final_obs=[obs])
-    values = OnPolicyRunner._final_values(policy, step, 0)
+    values = OnPolicyRunner._final_values(SimpleNamespace(env=SimpleNamespace(sync_free=True)), policy, step, 0)
     assert values.device.type == "meta" and values.shape == (5,)

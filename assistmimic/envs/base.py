@@ -50,6 +50,8 @@ class VecEnv(ABC):
     """Size of one AMP observation step (None: the env gives no AMP observations)."""
     amp_steps: int
     """Number of steps in an AMP history."""
+    sync_free: bool = False
+    """`step` never waits for the host (a GPU stays busy); the runner then avoids host syncs too."""
 
     @abstractmethod
     def reset(self) -> list[torch.Tensor]:

@@ -27,6 +27,10 @@ class TrackingEnvConfig:
     """PD target = reference hinge angles + scale * action (else PHC's absolute target = scale * action).
     Residual targets make a policy that outputs 0 follow the clip kinematically, so learning starts far
     faster; PHC checkpoints need False."""
+    sync_free_resets: bool | None = None
+    """Reset the ended worlds by mask: every step draws a new start for every world and keeps it where an
+    episode ended, so a step never waits for the host (a GPU stays busy). False resets only the ended worlds,
+    found by id (one host sync per step; less work, the better choice on a CPU). None: True on a GPU."""
 
 
 def _supporter_reward_weights() -> dict[str, float]:

@@ -7,9 +7,10 @@ terminations (divergence, or any body farther than `termination_distance` from i
 truncations (clip end, `max_episode_steps`), automatic reference-state resets of ended worlds, and
 observations built against the reference one step ahead (where the policy should go next).
 
-Every tensor lives on `backend.device` (the motion library and the generator must be there too). A step
-synchronises with the host once: `_ended_worlds` finds the ids of the ended worlds, which the backend's
-`reset_worlds` takes (plus whatever host syncs the backend does itself).
+Every tensor lives on `backend.device` (the motion library and the generator must be there too). With
+`sync_free` (the default on a GPU) a step never waits for the host: ended worlds are reset through a mask, with a
+start drawn for every world. Without it (the default on a CPU, where that extra work costs more than it saves)
+`_ended_worlds` finds the ended worlds' ids, which the backend's `reset_worlds` takes.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class TrackingEnv(VecEnv):
         """Where every tensor of the env lives: the backend's device."""
         self.generator = generator
         self.dt = backend.policy_dt
+        self.sync_free = cfg.sync_free_resets if cfg.sync_free_resets is not None else self.device.type != "cpu"
+        """Steps make no host sync (`TrackingEnvConfig.sync_free_resets`)."""
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
         self.weights = [self._check_weights(self._reward_weights(a)) for a in range(self.num_agents)]
@@ -176,16 +179,35 @@ class TrackingEnv(VecEnv):
         return self._observations(self.backend.body_state())
 
     def _reset(self, env_ids: torch.Tensor, clip_ids: torch.Tensor | None = None, times: torch.Tensor | None = None) -> None:
-        n = env_ids.numel()
+        """Reference state initialisation of the worlds `env_ids` (n,): at `clip_ids` and `times` (n,), else drawn."""
         if clip_ids is None:
-            clip_ids = self._sample_clip_ids(env_ids)
-        if times is None:
-            fraction = (torch.rand(n, generator=self.generator, device=self.device) if self.cfg.random_start
-                        else torch.zeros(n, device=self.device))
-            times = fraction * self.library.clip_duration[clip_ids]
+            clip_ids, times = self._draw_starts(env_ids)
         self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
         self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
         self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
+
+    def _reset_where(self, mask: torch.Tensor) -> None:
+        """`_reset` of the worlds where the (N,) bool `mask` is set, without a host sync: a start is drawn and its
+        state computed for every world, and kept where `mask` is set."""
+        clip_ids, times = self._draw_starts(self._all_worlds)
+        self.backend.reset_where(mask, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
+        self.clip_ids.copy_(torch.where(mask, clip_ids, self.clip_ids))
+        self.times.copy_(torch.where(mask, times, self.times))
+        self.steps.masked_fill_(mask, 0)
+        self.amp_history.copy_(torch.where(mask[:, None, None, None], self._reference_amp_history(clip_ids, times),
+                                           self.amp_history))
+
+    def _draw_starts(self, env_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n,) clips and (n,) start times (s) for the worlds `env_ids`: random times with `random_start`, else 0."""
+        clip_ids = self._sample_clip_ids(env_ids)
+        n = env_ids.numel()
+        fraction = (torch.rand(n, generator=self.generator, device=self.device) if self.cfg.random_start
+                    else torch.zeros(n, device=self.device))
+        return clip_ids, fraction * self.library.clip_duration[clip_ids]
+
+    @cached_property
+    def _all_worlds(self) -> torch.Tensor:
+        return torch.arange(self.num_envs, device=self.device)
 
     # --- stepping -----------------------------------------------------------------------------
     def step(self, actions: list[torch.Tensor]) -> StepResult:
@@ -205,15 +227,8 @@ class TrackingEnv(VecEnv):
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
         amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
-        ids = self._ended_worlds(terminated | truncated)
-        if ids.numel():  # observe the ended worlds before their reset, then every world once after it
-            ended_obs = self._observations(state, ids)
-            self.library.record_failures(self.clip_ids[ids], terminated[ids])
-            self._reset(ids)
-            obs = self._observations(self.backend.body_state())
-            final_obs = [o.index_put((ids,), ended) for o, ended in zip(obs, ended_obs)]
-        else:
-            obs = final_obs = self._observations(state)
+        self.library.record_failures(self.clip_ids, terminated)
+        obs, final_obs = self._reset_ended(state, terminated | truncated)
         errors = torch.stack([body_pos_error(state.pos[:, a], reference[a].pos) for a in range(self.num_agents)], dim=1)
         local_errors = torch.stack([
             body_pos_error(state.pos[:, a] - state.pos[:, a, :1], reference[a].pos - reference[a].pos[:, :1])
@@ -225,9 +240,27 @@ class TrackingEnv(VecEnv):
                      **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **task.metrics},
         )
 
+    def _reset_ended(self, state: BodyState, done: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Reset the worlds `done` (N,) marks; per agent the observations after the resets and the final ones of the
+        ended episodes (`StepResult.obs`, `final_obs`). Sync-free: every world is observed before and after
+        masked resets. Else the ended worlds are found by id (`_ended_worlds`), observed alone before their
+        reset, then every world once."""
+        if self.sync_free:
+            final_obs = self._observations(state)
+            self._reset_where(done)
+            return self._observations(self.backend.body_state()), final_obs
+        ids = self._ended_worlds(done)
+        if not ids.numel():
+            obs = self._observations(state)
+            return obs, obs
+        ended_obs = self._observations(state, ids)
+        self._reset(ids)
+        obs = self._observations(self.backend.body_state())
+        return obs, [o.index_put((ids,), ended) for o, ended in zip(obs, ended_obs)]
+
     def _ended_worlds(self, done: torch.Tensor) -> torch.Tensor:
-        """(n,) ids of the worlds `done` (N,) marks: the step's one host sync (`nonzero` sizes its result on the
-        host), needed because the backend resets worlds by id."""
+        """(n,) ids of the worlds `done` (N,) marks: a step's one host sync without `sync_free` (`nonzero` sizes its
+        result on the host), plus the backend's value check in `reset_worlds`."""
         return done.nonzero()[:, 0]
 
     def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:

@@ -295,11 +295,11 @@ class OnPolicyRunner:
         self.total_env_steps += horizon * self.env.num_envs * distributed.world_size()
         return obs
 
-    @staticmethod
-    def _final_values(policy: ActorCritic, step: StepResult, agent: int) -> torch.Tensor:
-        """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there). On a GPU every
-        world's value is computed and masked (no host sync); on the CPU only the timed-out worlds' (cheaper)."""
-        if step.truncated.device.type != "cpu":
+    def _final_values(self, policy: ActorCritic, step: StepResult, agent: int) -> torch.Tensor:
+        """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there). With a sync-free
+        env (the default on a GPU) every world's value is computed and masked; else only the timed-out worlds'
+        (cheaper, but finding them is a host sync)."""
+        if self.env.sync_free:
             return torch.where(step.truncated, policy.value(step.final_obs[agent]), 0.0)
         final_values = torch.zeros(step.truncated.shape[0], device=step.truncated.device)
         timed_out = step.truncated.nonzero().squeeze(-1)

@@ -10,7 +10,7 @@ every backend reports them identically.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 import torch
@@ -31,6 +31,10 @@ class PersonState:
     root_lin_vel: torch.Tensor  # (n, A, 3) world frame
     root_ang_vel: torch.Tensor  # (n, A, 3) world frame
     joint_vel: torch.Tensor  # (n, A, D)
+
+    def select(self, env_ids: torch.Tensor) -> PersonState:
+        """The states of the worlds `env_ids` alone."""
+        return PersonState(*(getattr(self, f.name)[env_ids] for f in fields(self)))
 
 
 @dataclass
@@ -86,6 +90,13 @@ class SimBackend(ABC):
     @abstractmethod
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
         """Set the worlds `env_ids` (n,) to `state` (n worlds), zeroing their time."""
+
+    def reset_where(self, mask: torch.Tensor, state: PersonState) -> None:
+        """Set the worlds where the (E,) bool `mask` is set to their rows of `state` (E worlds; the other rows are
+        ignored), zeroing their time. Here by id, `reset_worlds` (finding the ids is a host sync on a GPU); the
+        Warp backend writes through the mask instead."""
+        env_ids = self._checked_mask(mask, state).nonzero()[:, 0]
+        self.reset_worlds(env_ids, state.select(env_ids))
 
     @abstractmethod
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
@@ -169,27 +180,46 @@ class SimBackend(ABC):
             raise UserInputError(f"pd_targets must have shape {expected}, got {tuple(pd_targets.shape)}")
 
     def _checked_reset(self, env_ids: torch.Tensor, state: PersonState) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """`env_ids` (n,) checked, and `state` checked and turned into MuJoCo's generalized coordinates:
-        (root qpos (n, A, 7) with a unit quaternion, joint qpos (n, A, D), root qvel (n, A, 6) with the
-        angular velocity in the root body's frame, joint qvel (n, A, D)), in the state's dtype and device."""
+        """`env_ids` (n,) checked, and `state` checked and turned into generalized coordinates (`_generalized_coordinates`)."""
         env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
-        n = env_ids.numel()
-        fields = {"root_pos": (state.root_pos, 3), "root_quat": (state.root_quat, 4), "joint_pos": (state.joint_pos, self.num_dofs),
-                  "root_lin_vel": (state.root_lin_vel, 3), "root_ang_vel": (state.root_ang_vel, 3),
-                  "joint_vel": (state.joint_vel, self.num_dofs)}
-        for name, (value, width) in fields.items():
-            if tuple(value.shape) != (n, self.n_agents, width):
-                raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, width)}, got {tuple(value.shape)}")
+        values = self._state_fields(state, env_ids.numel())
         # One host sync for all value checks (a reset happens most steps); the message is worked out only on failure.
-        not_finite = [~torch.isfinite(value).all() for value, _ in fields.values()]
+        not_finite = [~torch.isfinite(value).all() for value in values.values()]
         if bool(torch.stack([self._ids_out_of_range(env_ids).to(not_finite[0].device), *not_finite]).any()):
             self._check_env_ids(env_ids)
-            bad = next(name for name, flag in zip(fields, not_finite) if flag)
+            bad = next(name for name, flag in zip(values, not_finite) if flag)
             raise UserInputError(f"reset state '{bad}' contains NaN or inf")
+        return env_ids, self._generalized_coordinates(state)
+
+    def _checked_mask(self, mask: torch.Tensor, state: PersonState) -> torch.Tensor:
+        """`reset_where`'s (E,) bool `mask` on this backend's device, its shape and the state's checked (not the
+        state's values: that reads a value back on the host)."""
+        if mask.dtype != torch.bool or tuple(mask.shape) != (self.num_envs,):
+            raise UserInputError(f"the reset mask must be a bool tensor of shape ({self.num_envs},), "
+                                 f"got {mask.dtype} of shape {tuple(mask.shape)}")
+        self._state_fields(state, self.num_envs)
+        return mask.to(self.device)
+
+    def _state_fields(self, state: PersonState, n: int) -> dict[str, torch.Tensor]:
+        """`state`'s tensors by name, each checked to have the shape (n, A, width)."""
+        widths = {"root_pos": 3, "root_quat": 4, "joint_pos": self.num_dofs, "root_lin_vel": 3, "root_ang_vel": 3,
+                  "joint_vel": self.num_dofs}
+        values = {name: getattr(state, name) for name in widths}
+        for name, value in values.items():
+            if tuple(value.shape) != (n, self.n_agents, widths[name]):
+                raise UserInputError(f"reset state '{name}' must have shape {(n, self.n_agents, widths[name])}, "
+                                     f"got {tuple(value.shape)}")
+        return values
+
+    @staticmethod
+    def _generalized_coordinates(state: PersonState) -> tuple[torch.Tensor, ...]:
+        """MuJoCo's generalized coordinates of `state` (n worlds): root qpos (n, A, 7) with a unit quaternion, joint
+        qpos (n, A, D), root qvel (n, A, 6) with the angular velocity in the root body's frame, joint qvel (n, A, D),
+        in the state's dtype and device."""
         quat = state.root_quat / state.root_quat.norm(dim=-1, keepdim=True)
         ang_vel_local = (quat_to_matrix(quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
-        return env_ids, (torch.cat((state.root_pos, quat), dim=-1), state.joint_pos,
-                         torch.cat((state.root_lin_vel, ang_vel_local), dim=-1), state.joint_vel)
+        return (torch.cat((state.root_pos, quat), dim=-1), state.joint_pos,
+                torch.cat((state.root_lin_vel, ang_vel_local), dim=-1), state.joint_vel)
 
     def _checked_scales(self, env_ids, mass_scale, kp_scale, kd_scale) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """`env_ids` (n,) checked, and the mass, kp and kd scales as three positive (n, A) float64 tensors."""

@@ -216,23 +216,39 @@ class WarpBackend(SimBackend):
         self._warmstart[env_ids] = 0.0
         self._sensordata[env_ids] = 0.0
 
+    def _clear_where(self, mask: torch.Tensor) -> None:
+        """`_clear_worlds` of the worlds where the (E,) bool `mask` is set, without a host sync."""
+        for array in (self._warmstart, self._sensordata):
+            array.masked_fill_(mask[:, None], 0.0)
+        self._time.masked_fill_(mask, 0.0)
+
     def _set_default_where(self, mask: torch.Tensor) -> None:
         """The worlds where the (E,) bool `mask` is set back to the default state, without a host sync."""
-        rows = mask[:, None]
-        self._qpos.copy_(torch.where(rows, self._default_qpos, self._qpos))
-        for array in (self._qvel, self._warmstart, self._sensordata):
-            array.masked_fill_(rows, 0.0)
-        self._time.masked_fill_(mask, 0.0)
+        self._qpos.copy_(torch.where(mask[:, None], self._default_qpos, self._qpos))
+        self._qvel.masked_fill_(mask[:, None], 0.0)
+        self._clear_where(mask)
+
+    def _state_columns(self) -> zip:
+        """(array, its columns) of root qpos, joint qpos, root qvel and joint qvel: `_generalized_coordinates` order."""
+        return zip((self._qpos, self._qpos, self._qvel, self._qvel),
+                   (self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root, self._cols_qvel_joint))
 
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
         env_ids, generalized = self._checked_reset(env_ids, state)
         env_ids = env_ids.to(self.device)
-        worlds = env_ids[:, None, None]
-        for array, cols, value in zip((self._qpos, self._qpos, self._qvel, self._qvel),
-                                      (self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root,
-                                       self._cols_qvel_joint), generalized):
-            array[worlds, cols] = value.to(array)
+        for (array, cols), value in zip(self._state_columns(), generalized):
+            array[env_ids[:, None, None], cols] = value.to(array)
         self._clear_worlds(env_ids)
+        self._invalidate()
+
+    def reset_where(self, mask: torch.Tensor, state: PersonState) -> None:
+        """`reset_worlds` of the worlds where `mask` is set, written through the mask (no host sync). The state's
+        values are not checked here: a non-finite one diverges in the next step, which resets that world to the
+        default state and counts it in `diverged_total`."""
+        mask = self._checked_mask(mask, state)
+        for (array, cols), value in zip(self._state_columns(), self._generalized_coordinates(state)):
+            array[:, cols] = torch.where(mask[:, None, None], value.to(array), array[:, cols])
+        self._clear_where(mask)
         self._invalidate()
 
     def reset_to_default(self, env_ids: torch.Tensor) -> None:

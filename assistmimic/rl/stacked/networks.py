@@ -14,7 +14,7 @@ from torch.func import functional_call, vmap
 
 from assistmimic.rl.amp import Discriminator
 from assistmimic.rl.normalizer import RunningMeanStd, merge_moments
-from assistmimic.rl.policy import ActorCritic
+from assistmimic.rl.policy import ActorCritic, gaussian
 from motion_lib.errors import UserInputError
 
 
@@ -161,7 +161,7 @@ class StackedActorCritic(StackedModule):
 
     def distribution(self, mean: torch.Tensor) -> Normal:
         """The action distribution of mean actions (K, B, action_dim)."""
-        return Normal(mean, self.expert_std()[:, None].expand_as(mean))
+        return gaussian(mean, self.expert_std()[:, None].expand_as(mean))
 
     # --- per world (N, ...), as the runner calls a policy -------------------------------------------
     def action_std(self) -> torch.Tensor:

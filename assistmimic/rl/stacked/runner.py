@@ -52,11 +52,10 @@ class StackedRunner(OnPolicyRunner):
         """(K, amp_batch_size, ...) reference histories of each expert's own clips."""
         return self.env.reference_amp_obs_per_group(self.config.amp_batch_size, generator, agent=agent)
 
-    @staticmethod
-    def _final_values(policy: StackedActorCritic, step: StepResult, agent: int) -> torch.Tensor:
+    def _final_values(self, policy: StackedActorCritic, step: StepResult, agent: int) -> torch.Tensor:
         """Critic values of `final_obs` where the episode timed out, 0 elsewhere (all worlds evaluated: the
-        stacked policy takes whole blocks; on a GPU without asking first whether any timed out, a host sync)."""
-        if step.truncated.device.type == "cpu" and not bool(step.truncated.any()):
+        stacked policy takes whole blocks; with a sync-free env without asking first whether any timed out)."""
+        if not self.env.sync_free and not bool(step.truncated.any()):
             return torch.zeros(step.truncated.shape[0], device=step.truncated.device)
         return torch.where(step.truncated, policy.value(step.final_obs[agent]), 0.0)
 
