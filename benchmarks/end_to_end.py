@@ -16,6 +16,11 @@ would reach if collection cost nothing beyond the simulator and the updates ran 
 bare time / (bare time + update FLOPs / GEMM rate) per iteration. Where it is low, the networks' arithmetic,
 not the code around the simulator, bounds the ratio on this machine.
 
+"syncs/step": operations per collected step that make the host wait for a GPU (`HostSyncCounter`, counted
+on any device over one more collection after the timed iterations): 0 with the GPU default of masked resets
+(`stage.env.sync_free_resets`) on the Warp backend; resetting by id (the CPU default) makes 4 per step with
+two agents (the ended worlds' ids, the reset's value check, each agent's timed-out worlds).
+
 Usage:
     .venv/bin/python benchmarks/end_to_end.py [--backends cpu warp] [--persons 1 2] [--worlds 64 256]
         [--iterations 3] [--json out.json]
@@ -51,8 +56,9 @@ from training_runs import (  # benchmarks/training_runs.py (this script's folder
 
 from assistmimic.config import RunConfig, register_configs
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.host_syncs import HostSyncCounter
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.expert import initial_policies
 
@@ -122,9 +128,18 @@ def update_flops(runner: OnPolicyRunner) -> float:
     return float(counter.flops)
 
 
+def host_syncs_per_step(runner: OnPolicyRunner) -> float:
+    """Operations per step of one more collection of `runner` that would make the host wait for a GPU."""
+    stats = EpisodeStatistics(runner.env.num_envs, runner.env.num_agents, runner.device)
+    obs = runner.env.reset()
+    with HostSyncCounter() as syncs:
+        runner._collect(obs, stats)
+    return syncs.count / runner.ppo_config.horizon
+
+
 def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: int) -> dict[str, float]:
-    """World steps/s of training iterations (median of `iterations` after one warm-up), the split, and the
-    FLOPs of one iteration's updates."""
+    """World steps/s of training iterations (median of `iterations` after one warm-up), the split, the FLOPs of
+    one iteration's updates and the host syncs per collected step."""
     stage = cfg.stage
     samples = stage.ppo.horizon * env.num_envs
     ppo = dataclasses.replace(stage.ppo, minibatch_size=samples // 4)
@@ -140,7 +155,8 @@ def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: 
         runners.append(OnPolicyRunner(env, policies, ppo, stage.amp, runner_cfg, run_dir, env.backend.device))
         return runners[-1]
 
-    timed = timed_iterations(make_runner)
+    syncs = []
+    timed = timed_iterations(make_runner, after=lambda runner: syncs.append(host_syncs_per_step(runner)))
     iteration_s = statistics.median(row["perf/iteration_s"] for row in timed)
     update_s = statistics.median(row["perf/update_s"] for row in timed)
     flops = update_flops(runners[0])
@@ -150,6 +166,7 @@ def end_to_end_rate(cfg: RunConfig, env: TrackingEnv, persons: int, iterations: 
         "update_share": statistics.median(row["perf/update_s"] / row["perf/iteration_s"] for row in timed),
         "update_gflop_per_iteration": flops / 1e9,
         "update_gflop_per_s": flops / 1e9 / update_s,
+        "host_syncs_per_step": syncs[0],
     }
 
 
@@ -171,7 +188,8 @@ def main() -> None:
     gemm_gflop_per_s: dict[str, float] = {}
     rows = []
     print(f"{'backend':>7} {'persons':>7} {'worlds':>7} {'bare steps/s':>13} {'e2e steps/s':>12} {'ratio':>6} "
-          f"{'collect steps/s':>16} {'update share':>13} {'update GFLOP':>13} {'at GFLOP/s':>11} {'ceiling':>8}")
+          f"{'collect steps/s':>16} {'update share':>13} {'update GFLOP':>13} {'at GFLOP/s':>11} {'ceiling':>8} "
+          f"{'syncs/step':>11}")
     for backend in args.backends:
         for persons in args.persons:
             for num_envs in args.worlds:
@@ -196,7 +214,7 @@ def main() -> None:
                       f"{row['end_to_end_steps_per_s']:>12,.0f} {row['ratio']:>6.2f} "
                       f"{row['collect_steps_per_s']:>16,.0f} {row['update_share']:>13.2f} "
                       f"{row['update_gflop_per_iteration']:>13,.0f} {row['update_gflop_per_s']:>11,.0f} "
-                      f"{row['ceiling']:>8.2f}", flush=True)
+                      f"{row['ceiling']:>8.2f} {row['host_syncs_per_step']:>11.2f}", flush=True)
     info = {"torch": torch.__version__, "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "gemm_gflop_per_s": gemm_gflop_per_s, "rows": rows}

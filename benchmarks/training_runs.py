@@ -57,11 +57,14 @@ def make_env(cfg: RunConfig, num_envs: int, clips: list[Clip]) -> TrackingEnv:
                      torch.Generator(device=backend.device).manual_seed(cfg.seed))
 
 
-def timed_iterations(make_runner: Callable[[str], OnPolicyRunner]) -> list[dict[str, float]]:
+def timed_iterations(make_runner: Callable[[str], OnPolicyRunner],
+                     after: Callable[[OnPolicyRunner], None] | None = None) -> list[dict[str, float]]:
     """metrics.jsonl rows of the iterations after the first (a warm-up) of the runner `make_runner(run_dir)`
-    builds in a temporary run_dir; its env is closed afterwards."""
+    builds in a temporary run_dir; then `after(runner)` (when given) and its env is closed."""
     with tempfile.TemporaryDirectory() as run_dir:
         runner = make_runner(run_dir)
         runner.learn()
+        if after is not None:
+            after(runner)
         runner.env.close()
         return read_metrics(Path(run_dir) / METRICS_FILE)[1:]
