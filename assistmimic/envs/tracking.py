@@ -259,8 +259,8 @@ class TrackingEnv(VecEnv):
         return obs, [o.index_put((ids,), ended) for o, ended in zip(obs, ended_obs)]
 
     def _ended_worlds(self, done: torch.Tensor) -> torch.Tensor:
-        """(n,) ids of the worlds `done` (N,) marks: a step's one host sync without `sync_free` (`nonzero` sizes its
-        result on the host), plus the backend's value check in `reset_worlds`."""
+        """(n,) ids of the worlds `done` (N,) marks, for resets by id: a host sync (`nonzero` sizes its result on
+        the host), as is the value check of the backend's `reset_worlds`."""
         return done.nonzero()[:, 0]
 
     def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:
