@@ -56,7 +56,8 @@ class FineTuneRunner(OnPolicyRunner):
 
     def _update_options(self, agent: int) -> dict[str, Any]:
         storage = self.storages[agent]
-        if self.actor_since[agent] is None and explained_variance(storage.values, storage.returns) >= self.finetune.explained_variance:
+        if (self.actor_since[agent] is None
+                and float(explained_variance(storage.values, storage.returns)) >= self.finetune.explained_variance):
             self.actor_since[agent] = self.iteration
         if self.actor_since[agent] is None:
             return {"update_actor": False}

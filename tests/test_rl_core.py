@@ -154,7 +154,7 @@ def test_amp_discriminator_separates_two_gaussians():
         replay.add(fake(128))
         stats = amp.update(real(128), replay.sample(128, None))
     assert len(replay) == 500
-    assert np.isfinite(stats["grad_penalty"]) and stats["grad_penalty"] >= 0
+    assert np.isfinite(float(stats["grad_penalty"])) and stats["grad_penalty"] >= 0
     reward_real, reward_fake = amp.reward(real(512)).mean(), amp.reward(fake(512)).mean()
     assert reward_real > 1.5 and reward_real > reward_fake + 1.0, (reward_real, reward_fake)
     assert stats["real_d"] > stats["fake_d"] + 1.0

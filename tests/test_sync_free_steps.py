@@ -114,27 +114,33 @@ def test_reset_where_sets_the_masked_worlds_as_reset_worlds_does(backend):
 
 
 # --- a training collection ----------------------------------------------------------------------
-def collection_syncs(tmp_path, sync_free: bool) -> tuple[HostSyncCounter, float]:
-    """Host syncs of one 6-step collection of a runner on the assist env (Warp backend on Warp's CPU device),
-    and how many episodes ended in it."""
+def training_syncs(tmp_path, sync_free: bool) -> tuple[HostSyncCounter, float, HostSyncCounter]:
+    """Host syncs of one 6-step collection of a runner on the assist env (Warp backend on Warp's CPU device), how
+    many episodes ended in it, and the host syncs of the PPO and AMP updates that follow (one job after another:
+    a dispatch mode sees only its own thread)."""
     env = make_env("assist", 4, sync_free, backend="warp", device="cpu", solver="Newton")
     torch.manual_seed(0)
     policies = [ActorCritic(env.observation_groups[a], env.action_dims[a], PolicyConfig(actor_hidden=[32], critic_hidden=[32]))
                 for a in range(2)]
     runner = OnPolicyRunner(env, policies, PPOConfig(horizon=6, minibatch_size=12), AMPConfig(),
-                            RunnerConfig(max_iterations=1, amp_batch_size=12), tmp_path, env.device)
+                            RunnerConfig(max_iterations=1, amp_batch_size=12, parallel_updates=False), tmp_path, env.device)
     stats = EpisodeStatistics(env.num_envs, env.num_agents, env.device)
     obs = env.reset()
-    syncs = count_syncs(lambda: runner._collect(obs, stats))
+    env.reference_amp_obs(1)  # builds the AMP reference table once, from host-side clip lengths
+    collection = count_syncs(lambda: runner._collect(obs, stats))
     episodes = stats.summary()["episode/count"]
+    update = count_syncs(runner._update)
     env.close()
-    return syncs, episodes
+    return collection, episodes, update
 
 
-def test_a_sync_free_collection_never_waits_for_the_host(tmp_path):
+def test_sync_free_training_never_waits_for_the_host_within_an_iteration(tmp_path):
+    """No sync in the collection's steps, none in the update's minibatches and AMP steps (their statistics stay
+    on the device and are read once per job with `.tolist()`, which the counter cannot see on a CPU)."""
     pytest.importorskip("mujoco_warp", reason="mujoco_warp is not installed (pip install -e \".[gpu]\")")
-    syncs, episodes = collection_syncs(tmp_path / "sync_free", sync_free=True)
-    assert syncs.count == 0, dict(syncs.ops)
+    collection, episodes, update = training_syncs(tmp_path / "sync_free", sync_free=True)
+    assert collection.count == 0, dict(collection.ops)
+    assert update.count == 0, dict(update.ops)
     assert episodes >= 4  # every world timed out once (max_episode_steps=4) and was reset
-    by_id, _ = collection_syncs(tmp_path / "by_id", sync_free=False)
+    by_id, _, _ = training_syncs(tmp_path / "by_id", sync_free=False)
     assert by_id.ops["aten.nonzero"] >= 6  # the counter sees this loop's syncs: the ended worlds' ids, every step

@@ -105,8 +105,9 @@ class AMP:
         """Style reward (B,) of the agent's AMP observations."""
         return style_reward(self.discriminator(amp_obs), self.config.reward_scale)
 
-    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        """One gradient step on reference (`real`) and agent (`fake`) AMP observations; returns the loss terms."""
+    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One gradient step on reference (`real`) and agent (`fake`) AMP observations; returns the loss terms,
+        0-dim tensors on the device (read them on the host once per iteration, not per step: a read waits for a GPU)."""
         cfg, disc = self.config, self.discriminator
         disc.normalizer.update(disc.flatten(torch.cat([real, fake])))
         z_real = disc.normalize(real).requires_grad_(True)
@@ -126,6 +127,5 @@ class AMP:
         loss.backward()
         distributed.average_gradients(self.discriminator.parameters())
         self.optimizer.step()
-        stats = {name: float(value.detach()) for name, value in terms.items()}
-        stats.update(loss=float(loss.detach()), real_d=float(d_real.detach().mean()), fake_d=float(d_fake.detach().mean()))
-        return stats
+        stats = {**terms, "loss": loss, "real_d": d_real.mean(), "fake_d": d_fake.mean()}
+        return {name: value.detach() for name, value in stats.items()}

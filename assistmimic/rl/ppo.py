@@ -60,10 +60,11 @@ def gaussian_kl(mu_old: torch.Tensor, sigma_old: torch.Tensor, mu_new: torch.Ten
     return kl.sum(-1)
 
 
-def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
-    """1 - Var(returns - values) / Var(returns); nan when the returns are constant."""
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+    """() 1 - Var(returns - values) / Var(returns) on the values' device (no host read); nan when the returns
+    are constant."""
     var_returns = returns.var()
-    return float(1.0 - (returns - values).var() / var_returns) if var_returns > 0 else float("nan")
+    return torch.where(var_returns > 0, 1.0 - (returns - values).var() / var_returns, torch.nan)
 
 
 def linear_learning_rate(start: float, end: float, progress: float) -> float:
@@ -165,9 +166,9 @@ class PPO:
                 self._set_learning_rate(adaptive_learning_rate(
                     self.learning_rate, float(distributed.all_reduce_mean(kl)), cfg.desired_kl,
                     cfg.min_learning_rate, cfg.max_learning_rate))
-        means = torch.stack(list(sums.values())) / count
-        stats = dict(zip(sums, means.tolist()))
-        stats["explained_variance"] = explained_variance(storage.values, storage.returns)
+        means = torch.stack([*(total / count for total in sums.values()),
+                             explained_variance(storage.values, storage.returns)])
+        stats = dict(zip([*sums, "explained_variance"], means.tolist()))  # the update's one host read
         stats["learning_rate"] = self.learning_rate
         return stats
 

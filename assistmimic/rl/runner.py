@@ -343,12 +343,13 @@ class OnPolicyRunner:
     def _update_discriminator(self, agent: int, generator: torch.Generator) -> dict[str, float]:
         """Agent `agent`'s AMP steps, its real and fake batches drawn from `generator`; their mean statistics."""
         cfg, amp, replay = self.config, self.discriminators[agent], self.replay_buffers[agent]
-        sums: dict[str, float] = defaultdict(float)
+        sums: dict[str, torch.Tensor] = {}
         for _ in range(cfg.amp_updates_per_iteration):
             real = self._real_amp_obs(agent, generator)
             for name, value in amp.update(real, replay.sample(cfg.amp_batch_size, generator)).items():
-                sums[name] += value
-        return {f"amp/agent{agent}/{name}": total / cfg.amp_updates_per_iteration for name, total in sums.items()}
+                sums[name] = sums[name] + value if name in sums else value
+        means = (torch.stack(list(sums.values())) / cfg.amp_updates_per_iteration).tolist()  # one read of the device
+        return {f"amp/agent{agent}/{name}": mean for name, mean in zip(sums, means)}
 
     def _updates_in_parallel(self, threads: int) -> bool:
         """Whether the update jobs run in parallel threads: with `parallel_updates`, on a CPU with at least two

@@ -214,8 +214,8 @@ class StackedPPO:
         stats = {name: float(mean.mean()) for name, mean in means.items()}
         stats["approx_kl_max"] = float(means["approx_kl"].max())
         values, returns = (rollout_per_expert(getattr(storage, name), k) for name in ("values", "returns"))
-        stats["explained_variance"] = float(torch.tensor([explained_variance(v, r) for v, r in zip(values, returns)]
-                                                         ).nanmean())
+        stats["explained_variance"] = float(torch.stack([explained_variance(v, r) for v, r in zip(values, returns)]
+                                                        ).nanmean())
         stats["learning_rate"] = float(self.learning_rate.mean())
         return stats
 
@@ -270,9 +270,10 @@ class StackedAMP:
         d = self.discriminator(split_experts(amp_obs, self.discriminator.num_experts))
         return merge_experts(style_reward(d, self.config.reward_scale))
 
-    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """One step of every discriminator on its reference (`real`) and agent (`fake`) histories, both
-        (K, B, num_steps, step_dim). Returns the loss terms averaged over the experts."""
+        (K, B, num_steps, step_dim). Returns the loss terms averaged over the experts, 0-dim tensors on the
+        device (as `AMP.update`)."""
         cfg, disc = self.config, self.discriminator
         disc.normalizer.update(disc.flatten(torch.cat([real, fake], dim=1)))
         z_real = disc.normalize(real).requires_grad_(True)
@@ -291,7 +292,5 @@ class StackedAMP:
         self.optimizer.zero_grad()
         loss.sum().backward()
         self.optimizer.step(self.learning_rate)
-        stats = {name: float(value.detach().mean()) for name, value in terms.items()}
-        stats.update(loss=float(loss.detach().mean()), real_d=float(d_real.detach().mean()),
-                     fake_d=float(d_fake.detach().mean()))
-        return stats
+        stats = {**terms, "loss": loss, "real_d": d_real, "fake_d": d_fake}
+        return {name: value.detach().mean() for name, value in stats.items()}
