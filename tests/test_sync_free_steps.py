@@ -14,6 +14,7 @@ from assistmimic.host_syncs import HostSyncCounter
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
+from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.sim.backend import PersonState
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from motion_lib.errors import UserInputError
@@ -144,3 +145,22 @@ def test_sync_free_training_never_waits_for_the_host_within_an_iteration(tmp_pat
     assert episodes >= 4  # every world timed out once (max_episode_steps=4) and was reset
     by_id, _, _ = training_syncs(tmp_path / "by_id", sync_free=False)
     assert by_id.ops["aten.nonzero"] >= 6  # the counter sees this loop's syncs: the ended worlds' ids, every step
+
+
+def test_a_sync_free_collection_of_experts_in_one_batch_never_waits_for_the_host(tmp_path):
+    """Two stacked experts, each on its own block of two worlds (`stage.batch_experts`'s runner)."""
+    pytest.importorskip("mujoco_warp", reason="mujoco_warp is not installed (pip install -e \".[gpu]\")")
+    env = make_env("assist", 4, True, backend="warp", device="cpu", solver="Newton")
+    env.partition_worlds([[0], [0]])
+    torch.manual_seed(0)
+    small = PolicyConfig(actor_hidden=[32], critic_hidden=[32])
+    policies = [StackedActorCritic([ActorCritic(env.observation_groups[a], env.action_dims[a], small) for _ in range(2)], 2)
+                for a in range(2)]
+    runner = StackedRunner(env, policies, PPOConfig(horizon=6, minibatch_size=6), AMPConfig(),
+                           RunnerConfig(max_iterations=1, amp_batch_size=12), tmp_path, env.device)
+    stats = EpisodeStatistics(env.num_envs, env.num_agents, env.device)
+    obs = env.reset()
+    syncs = count_syncs(lambda: runner._collect(obs, stats))
+    assert syncs.count == 0, dict(syncs.ops)
+    assert stats.summary()["episode/count"] >= 4
+    env.close()

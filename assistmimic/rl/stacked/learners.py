@@ -210,13 +210,12 @@ class StackedPPO:
                                                 cfg.max_learning_rate)
                          for lr, expert_kl in zip(self.learning_rate.tolist(), kl.tolist())], dtype=torch.float64)
         steps = cfg.num_epochs * num_minibatches
-        means = {name: total / steps for name, total in sums.items()}
-        stats = {name: float(mean.mean()) for name, mean in means.items()}
-        stats["approx_kl_max"] = float(means["approx_kl"].max())
+        means = {name: total / steps for name, total in sums.items()}  # (K,) each
         values, returns = (rollout_per_expert(getattr(storage, name), k) for name in ("values", "returns"))
-        stats["explained_variance"] = float(torch.stack([explained_variance(v, r) for v, r in zip(values, returns)]
-                                                        ).nanmean())
-        stats["learning_rate"] = float(self.learning_rate.mean())
+        explained = torch.stack([explained_variance(v, r) for v, r in zip(values, returns)])
+        summary = torch.stack([*(mean.mean() for mean in means.values()), means["approx_kl"].max(), explained.nanmean()])
+        stats = dict(zip([*means, "approx_kl_max", "explained_variance"], summary.tolist()))  # the update's one host read
+        stats["learning_rate"] = float(self.learning_rate.mean())  # a host tensor
         return stats
 
 
