@@ -13,7 +13,7 @@ from assistmimic.rl.amp import AMP, AMPReplayBuffer
 from assistmimic.rl.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig
 from assistmimic.rl.gae import compute_gae
-from assistmimic.rl.normalizer import RunningMeanStd
+from assistmimic.rl.normalizer import RunningMeanStd, batch_moments
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO, adaptive_learning_rate, bounds_loss, linear_learning_rate
 from assistmimic.rl.storage import RolloutStorage
@@ -42,6 +42,17 @@ def test_gae_matches_hand_computed_values():
     expected = torch.tensor([[1.34375, 1.0, -0.625], [1.375, 2.0, 1.5], [1.5, 0.625, 2.0], [2.0, 0.5, 0.0]])
     torch.testing.assert_close(advantages, expected, rtol=0, atol=0)
     torch.testing.assert_close(returns, expected + values, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (3000, 400), (3, 700, 300)], ids=["one row", "chunks", "stacked chunks"])
+def test_batch_moments_equal_float64_var_mean(shape):
+    """Over several cache-sized chunks (3000 x 400 values are 3 chunks) and with leading (expert) dimensions."""
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0)) * 4.0 + 100.0
+    mean, var = batch_moments(x)
+    expected_var, expected_mean = torch.var_mean(x.double(), dim=-2, unbiased=False)
+    assert mean.dtype == var.dtype == torch.float64 and mean.shape == expected_mean.shape
+    torch.testing.assert_close(mean, expected_mean, rtol=1e-13, atol=0)
+    torch.testing.assert_close(var, expected_var, rtol=1e-11, atol=1e-14)
 
 
 def test_normalizer_matches_numpy_over_batches_and_can_be_frozen():

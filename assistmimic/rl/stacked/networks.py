@@ -13,7 +13,7 @@ from torch.distributions import Normal
 from torch.func import functional_call, vmap
 
 from assistmimic.rl.amp import Discriminator
-from assistmimic.rl.normalizer import RunningMeanStd, merge_moments
+from assistmimic.rl.normalizer import RunningMeanStd, batch_moments, merge_moments
 from assistmimic.rl.policy import ActorCritic, gaussian
 from motion_lib.errors import UserInputError
 
@@ -51,7 +51,7 @@ class StackedRunningMeanStd(nn.Module):
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
         """Merge expert k's samples x[k] (K, S, dim) into expert k's statistics."""
-        batch_var, batch_mean = torch.var_mean(x.to(torch.float64), dim=1, unbiased=False)
+        batch_mean, batch_var = batch_moments(x)
         mean, var, count = merge_moments(self.mean, self.var, self.count[:, None], batch_mean, batch_var, x.shape[1])
         self.mean.copy_(mean)
         self.var.copy_(var)
