@@ -228,10 +228,12 @@ def test_full_contact_buffers_are_counted_as_overflow(warp_cpu, backend_factory)
     assert roomy.overflow_total == 0
 
 
-def test_device_choice(warp_cpu, monkeypatch):
+def test_device_choice(warp_cpu, monkeypatch, capsys):
     from assistmimic.sim import warp_backend as module
 
-    assert module.resolve_device("cpu") == "cpu" and module.resolve_device(None) == "cpu"  # no GPU here
+    assert module.resolve_device("cpu") == "cpu" and "warning" not in capsys.readouterr().out
+    assert module.resolve_device(None) == "cpu"  # no GPU here
+    assert "warning: sim=warp sees no GPU and runs on Warp's CPU device" in capsys.readouterr().out
     with pytest.raises(UserInputError, match="sim.device 'tpu:0' is not a Warp device here; available: cpu"):
         module.resolve_device("tpu:0")
     monkeypatch.setattr(module.wp, "get_cuda_device_count", lambda: 2)

@@ -58,10 +58,14 @@ CONTACT_HEADROOM, MIN_NCONMAX = 3, 64
 
 
 def resolve_device(device: str | None) -> str:
-    """The Warp device of `sim.device`: None picks cuda:$LOCAL_RANK (0 if unset) when Warp sees a GPU, else cpu."""
+    """The Warp device of `sim.device`: None picks cuda:$LOCAL_RANK (0 if unset) when Warp sees a GPU, else cpu
+    (with a warning: Warp's CPU device runs its kernels on one thread, far slower than sim=cpu)."""
     name = device
     if name is None:
         name = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if wp.get_cuda_device_count() > 0 else "cpu"
+        if name == "cpu":
+            print("warning: sim=warp sees no GPU and runs on Warp's CPU device (one thread, about 15x slower "
+                  "than sim=cpu); use sim=cpu without a GPU, or sim.device=cpu to mean it")
     try:
         return wp.get_device(name).alias
     except (RuntimeError, ValueError):
