@@ -232,10 +232,10 @@ class WarpBackend(SimBackend):
         self._qvel.masked_fill_(mask[:, None], 0.0)
         self._clear_where(mask)
 
-    def _state_columns(self) -> zip:
+    def _state_columns(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(array, its columns) of root qpos, joint qpos, root qvel and joint qvel: `_generalized_coordinates` order."""
-        return zip((self._qpos, self._qpos, self._qvel, self._qvel),
-                   (self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root, self._cols_qvel_joint))
+        return list(zip((self._qpos, self._qpos, self._qvel, self._qvel),
+                        (self._cols_qpos_root, self._cols_qpos_joint, self._cols_qvel_root, self._cols_qvel_joint)))
 
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
         env_ids, generalized = self._checked_reset(env_ids, state)
