@@ -8,7 +8,9 @@ device, so a CPU test can show that code would not sync on a GPU:
 - sizing a result by the data: `nonzero`, `torch.where(mask)`, boolean-mask indexing and assignment,
   `masked_select`, `unique`, `repeat_interleave` without `output_size`;
 - `multinomial` drawing one sample or without replacement (torch checks the weights on the host there).
-Copies of a CPU tensor to the host (`.numpy()`, `.tolist()`) dispatch no operation, so they stay unseen.
+Copies of a CPU tensor to the host (`.numpy()`, `.tolist()`) dispatch no operation, so they stay unseen; nor
+can it tell a host tensor from a device one (on a GPU run, reading a CPU tensor is no sync). A dispatch mode
+sees the thread it was entered in only.
 """
 
 from __future__ import annotations

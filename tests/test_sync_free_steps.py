@@ -1,5 +1,6 @@
-"""Sync-free training steps: the host-sync counter, masked resets equal to resets by id, and a training
-collection on the Warp backend (Warp's CPU device) that would not make the host wait for a GPU once."""
+"""Sync-free training steps: the host-sync counter, masked resets equal to resets by id, and training on the
+Warp backend (Warp's CPU device) that would not make the host wait for a GPU within an iteration: one expert's
+collection and updates, and the collection of experts trained in one batch."""
 
 from __future__ import annotations
 
