@@ -150,7 +150,7 @@ class TrackingEnv(VecEnv):
         width = max(len(group) for group in groups)
         self._group_clips = torch.tensor([group + [group[0]] * (width - len(group)) for group in groups], device=self.device)
         self._group_valid = torch.tensor([[i < len(group) for i in range(width)] for group in groups], device=self.device)
-        self.world_group = torch.arange(self.num_envs, device=self.device) // (self.num_envs // k)
+        self.world_group = self._all_worlds // (self.num_envs // k)
 
     @property
     def num_groups(self) -> int:
@@ -167,7 +167,7 @@ class TrackingEnv(VecEnv):
 
     # --- resets -------------------------------------------------------------------------------
     def reset(self) -> list[torch.Tensor]:
-        self._reset(torch.arange(self.num_envs, device=self.device))
+        self._reset(self._all_worlds)
         return self._observations(self.backend.body_state())
 
     def start_clips(self, clip_ids: torch.Tensor) -> list[torch.Tensor]:
@@ -175,7 +175,7 @@ class TrackingEnv(VecEnv):
         clip_ids = torch.as_tensor(clip_ids, dtype=torch.long, device=self.device)
         if clip_ids.shape != (self.num_envs,):
             raise UserInputError(f"start_clips needs one clip id per world ({self.num_envs}), got shape {tuple(clip_ids.shape)}")
-        self._reset(torch.arange(self.num_envs, device=self.device), clip_ids, torch.zeros(self.num_envs, device=self.device))
+        self._reset(self._all_worlds, clip_ids, torch.zeros(self.num_envs, device=self.device))
         return self._observations(self.backend.body_state())
 
     def _reset(self, env_ids: torch.Tensor, clip_ids: torch.Tensor | None = None, times: torch.Tensor | None = None) -> None:
@@ -207,6 +207,7 @@ class TrackingEnv(VecEnv):
 
     @cached_property
     def _all_worlds(self) -> torch.Tensor:
+        """(N,) every world's id, on the device (made once)."""
         return torch.arange(self.num_envs, device=self.device)
 
     # --- stepping -----------------------------------------------------------------------------
