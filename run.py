@@ -11,8 +11,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import hydra
 from omegaconf import DictConfig
 
-from assistmimic.config import register_configs
 from assistmimic.stages import run_stage
+from assistmimic.stages.config import register_configs
 from motion_lib.errors import UserInputError
 
 register_configs()

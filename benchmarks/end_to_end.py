@@ -54,12 +54,12 @@ from training_runs import (  # benchmarks/training_runs.py (this script's folder
     timed_iterations,
 )
 
-from assistmimic.config import RunConfig, register_configs
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.host_syncs import HostSyncCounter
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import RunConfig, register_configs
 from assistmimic.stages.expert import initial_policies
 
 BARE_STEPS = 60

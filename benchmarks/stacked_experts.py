@@ -33,10 +33,10 @@ from training_runs import (  # benchmarks/training_runs.py (this script's folder
     timed_iterations,
 )
 
-from assistmimic.config import register_configs
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import register_configs
 from assistmimic.stages.expert import initial_policies
 from motion_lib.clip import Clip
 

@@ -17,12 +17,12 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from assistmimic.config import RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
+from assistmimic.stages.config import RunConfig
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary

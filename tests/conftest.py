@@ -8,7 +8,8 @@ import pytest
 import torch
 import yaml
 
-from assistmimic.config import AgentPhysicsConfig, ImpairmentConfig, JointGroupRule, RobotConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig, JointGroupRule, RobotConfig, SceneConfig
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 
 REPO = Path(__file__).resolve().parents[1]

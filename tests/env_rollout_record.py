@@ -13,10 +13,11 @@ import hashlib
 
 import torch
 
+from assistmimic.mjcf.config import SceneConfig
+from assistmimic.sim.config import SimConfig
+from assistmimic.sim.factory import make_backend, make_single_person_scene
 from motion_lib.formats.phc import read_clips
 from motion_lib.motion_library import MotionLibrary
-from assistmimic.config import SceneConfig, SimConfig
-from assistmimic.sim.factory import make_backend, make_single_person_scene
 from tests.conftest import REPO, build_backend, robot_config, standard_impairment
 
 RECORD = REPO / "tests" / "data" / "env_rollout.pt"

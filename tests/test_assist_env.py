@@ -8,17 +8,19 @@ import math
 import pytest
 import torch
 
-from assistmimic.config import ExpertConfig, SceneConfig, SimConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.assistive import HandLayout, contact_reward, redirect_hand_targets
 from assistmimic.envs.config import AssistEnvConfig
 from assistmimic.envs.registry import ENVIRONMENTS
 from assistmimic.envs.tracking import Bodies
+from assistmimic.mjcf.config import SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.backend import BodyState
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import ExpertConfig
 from assistmimic.stages.expert import initial_policies, prior_path
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary

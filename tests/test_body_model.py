@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.config import ImpairmentConfig, SceneConfig
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_scene, make_skeleton
 from motion_lib.body_model import load_body_model, skeleton_from_body_model
 from motion_lib.errors import UserInputError

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from assistmimic.config import SceneConfig
+from assistmimic.mjcf.config import SceneConfig
 from assistmimic.sim.backend import PersonState
 from motion_lib.errors import UserInputError
 from tests.conftest import standard_impairment
@@ -223,7 +223,8 @@ def test_bad_input_is_one_clear_error(backend_factory):
 
 
 def test_single_person_scene_steps_one_agent_and_stands():
-    from assistmimic.config import SceneConfig, SimConfig
+    from assistmimic.mjcf.config import SceneConfig
+    from assistmimic.sim.config import SimConfig
     from assistmimic.sim.factory import make_backend, make_single_person_scene
     from tests.conftest import robot_config
 

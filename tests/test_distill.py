@@ -10,14 +10,15 @@ import math
 import pytest
 import torch
 
-from assistmimic.config import DistillConfig, RunConfig, SimConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.config import AssistEnvConfig
 from assistmimic.rl.checkpoint import load_checkpoint, save_checkpoint
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.logger import read_metrics
 from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
+from assistmimic.stages.config import DistillConfig, RunConfig
 from assistmimic.stages.distill import run
 from assistmimic.stages.eval import evaluate_assist_clips
 from distill.buffer import AggregatedBuffer

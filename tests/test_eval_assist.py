@@ -7,11 +7,12 @@ import json
 import pytest
 import torch
 
-from assistmimic.config import EvalConfig, RunConfig, SimConfig
 from assistmimic.envs.config import AssistEnvConfig
 from assistmimic.rl.checkpoint import save_checkpoint
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.config import SimConfig
+from assistmimic.stages.config import EvalConfig, RunConfig
 from assistmimic.stages.eval import run
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError

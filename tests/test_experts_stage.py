@@ -9,8 +9,8 @@ import torch
 from joblib import parallel_config
 from omegaconf import OmegaConf
 
-from assistmimic.config import ExpertsConfig, RunConfig
 from assistmimic.stages import experts
+from assistmimic.stages.config import ExpertsConfig, RunConfig
 from motion_lib.errors import UserInputError
 from motion_lib.formats.phc import write_clips
 from tests.test_motion_library import two_person_clip

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from assistmimic.config import RenderConfig, RunConfig, SimConfig
+from assistmimic.sim.config import SimConfig
+from assistmimic.stages.config import RenderConfig, RunConfig
 from assistmimic.stages.render import render_policy_video, render_video
 from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, open_gl_context, write_mp4
 from motion_lib.errors import UserInputError

@@ -13,16 +13,16 @@ import mujoco
 import numpy as np
 import pytest
 
-from assistmimic.config import (
+from assistmimic.mjcf.config import (
     AgentPhysicsConfig,
     FurnitureConfig,
     ImpairmentConfig,
     JointGroupRule,
     RobotConfig,
     SceneConfig,
-    SimConfig,
 )
 from assistmimic.mjcf.scene import AGENT_BITS, FURNITURE_SIZES, WORLD_BIT
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_scene
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import LOWER_BODY_GROUPS, get_skeleton

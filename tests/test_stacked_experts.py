@@ -13,7 +13,6 @@ from hydra import compose, initialize_config_dir
 from joblib import parallel_config
 from omegaconf import OmegaConf
 
-from assistmimic.config import ExpertsConfig, RunConfig, register_configs
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.amp import AMP, AMPReplayBuffer
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig
@@ -30,6 +29,7 @@ from assistmimic.rl.stacked import (
 )
 from assistmimic.rl.storage import RolloutStorage
 from assistmimic.stages import experts
+from assistmimic.stages.config import ExpertsConfig, RunConfig, register_configs
 from distill.experts import ExpertSet
 from motion_lib.errors import UserInputError
 from motion_lib.formats.phc import write_clips

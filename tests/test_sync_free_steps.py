@@ -9,14 +9,15 @@ import dataclasses
 import pytest
 import torch
 
-from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
 from assistmimic.envs.registry import ENVIRONMENTS
 from assistmimic.host_syncs import HostSyncCounter
+from assistmimic.mjcf.config import ImpairmentConfig, SceneConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.sim.backend import PersonState
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary

@@ -3,12 +3,13 @@
 import pytest
 import torch
 
-from assistmimic.config import SceneConfig, SimConfig
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.observations import heading_inverse, self_observation
 from assistmimic.envs.reference_state import hinge_angles
 from assistmimic.envs.rewards import rotation_angle
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.mjcf.config import SceneConfig
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError

@@ -24,7 +24,8 @@ import pytest
 import torch
 import yaml
 
-from assistmimic.config import ImpairmentConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.config import ImpairmentConfig, SceneConfig
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO, robot_config

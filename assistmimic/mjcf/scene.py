@@ -16,8 +16,9 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from assistmimic.config import AgentPhysicsConfig, FurnitureConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, FurnitureConfig, RobotConfig, SceneConfig
 from assistmimic.mjcf.humanoid import JointGains, build_person, skeleton_volume
+from assistmimic.sim.config import SimConfig
 from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import LOWER_BODY_GROUPS, Skeleton

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from assistmimic.config import AgentPhysicsConfig, ImpairmentConfig, RobotConfig, SceneConfig, SimConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.mjcf.scene import SceneModel, build_scene
 from assistmimic.sim.backend import SimBackend
+from assistmimic.sim.config import SimConfig
 from motion_lib.body_model import skeleton_from_body_model
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton, get_skeleton

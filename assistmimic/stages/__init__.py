@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from assistmimic.config import RunConfig
 from assistmimic.rl import distributed
 from assistmimic.run_files import atomic_write_bytes, write_json
+from assistmimic.stages.config import RunConfig
 from assistmimic.viz.report import write_report
 from motion_lib.errors import UserInputError
 

@@ -19,9 +19,9 @@ import torch
 from mujoco import rollout
 from tqdm import tqdm
 
-from assistmimic.config import BenchConfig, RunConfig
 from assistmimic.sim.cpu_backend import CpuBackend
 from assistmimic.sim.factory import make_backend, make_scene
+from assistmimic.stages.config import BenchConfig, RunConfig
 from motion_lib.errors import UserInputError
 
 REPEATS = 3

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from assistmimic.config import ConvertConfig, RunConfig
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
+from assistmimic.stages.config import ConvertConfig, RunConfig
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES, source_items

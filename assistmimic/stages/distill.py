@@ -21,13 +21,13 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.config import DistillConfig, EvalConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips, require_setting
+from assistmimic.stages.config import DistillConfig, EvalConfig, RunConfig
 from assistmimic.stages.eval import assist_eval_env, policies_from_checkpoint, write_table
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.training import train

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from assistmimic.config import EvalConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
@@ -37,6 +36,7 @@ from assistmimic.rl.checkpoint import load_training_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import load_clips, require_setting
+from assistmimic.stages.config import EvalConfig, RunConfig
 from motion_lib.clip import ROLES, Clip
 from motion_lib.clip_stats import hand_contact, surface_gaps
 from motion_lib.errors import UserInputError

@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 
-from assistmimic.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT, load_training_checkpoint, save_checkpoint
@@ -30,6 +29,7 @@ from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
+from assistmimic.stages.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip

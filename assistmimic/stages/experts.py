@@ -59,13 +59,13 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from assistmimic.config import ExpertConfig, ExpertsConfig, RunConfig
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.run_files import atomic_write_bytes, write_json
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import ExpertConfig, ExpertsConfig, RunConfig
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary

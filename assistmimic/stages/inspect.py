@@ -10,8 +10,8 @@ import csv
 from dataclasses import asdict
 from pathlib import Path
 
-from assistmimic.config import InspectConfig, RunConfig
 from assistmimic.stages.common import require_setting
+from assistmimic.stages.config import InspectConfig, RunConfig
 from motion_lib.clip_stats import clip_stats
 from motion_lib.draw import draw_frame
 from motion_lib.errors import UserInputError

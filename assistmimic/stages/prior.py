@@ -13,13 +13,13 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.config import PriorConfig, RunConfig
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.rl import distributed
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import PriorConfig, RunConfig
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.motion_library import MotionLibrary
 

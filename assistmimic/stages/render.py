@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.config import RenderConfig, RunConfig
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.humanoid import hinge_ranges
@@ -30,6 +29,7 @@ from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.backend import PersonState
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.common import clips_path
+from assistmimic.stages.config import RenderConfig, RunConfig
 from assistmimic.stages.eval import (
     TASKS,
     assist_eval_env,

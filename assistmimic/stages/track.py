@@ -25,9 +25,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from assistmimic.config import RunConfig, TrackConfig
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
+from assistmimic.stages.config import RunConfig, TrackConfig
 from assistmimic.stages.convert import read_source
 from assistmimic.stages.eval import checkpoint_task, evaluate_assist, policies_from_checkpoint
 from assistmimic.stages.render import render_policy_video

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.config import RunConfig, TrainingConfig
 from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.stages.config import RunConfig, TrainingConfig
 from motion_lib.errors import UserInputError
 
 

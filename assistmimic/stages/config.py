@@ -1,7 +1,10 @@
-"""Typed config schemas, registered in Hydra's ConfigStore.
+"""Config schemas of the stages and of the whole run, and their registration in Hydra's ConfigStore.
 
 Each YAML file under `configs/<group>/` is validated against the schema named in its defaults
 list, so a misspelt key or a value of the wrong type is an error at start-up, not a silent default.
+The other groups' schemas live with the code that reads them (robot, scene, impairment:
+`assistmimic.mjcf.config`; sim: `assistmimic.sim.config`); they are registered here, in the one place
+that imports Hydra's ConfigStore.
 """
 
 from __future__ import annotations
@@ -12,106 +15,10 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
+from assistmimic.mjcf.config import ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+from assistmimic.sim.config import SimConfig
 from distill.config import DAggerConfig, FineTuneConfig
-
-
-@dataclass
-class RobotConfig:
-    name: str = "smpl"
-    """Skeleton of both persons: "smpl" (24 bodies, 69 DoF) or "smplx" (52 bodies, 153 DoF)."""
-    body_model_path: str | None = None
-    """Your own SMPL/SMPL-X model file (.pkl or .npz) to take the body shape from; None: built-in neutral skeleton."""
-    betas: list[float] = field(default_factory=list)
-    """Shape coefficients applied with `body_model_path` (empty: mean shape)."""
-    total_mass: float = 70.0
-    """Mass of one unimpaired person (kg); a uniform density is chosen to reach it."""
-    armature: float = 0.1
-    """Joint armature (kg m^2); 0.1 keeps the stiff PD stable at dt = 1/120 s."""
-    pd_gains: dict[str, list[float]] = field(default_factory=dict)
-    """Joint group -> [kp, kd] (PHC's values, REFERENCE §2)."""
-    effort_limit: float = 500.0
-    """Default absolute torque limit of every actuator (N m)."""
-
-
-@dataclass
-class JointGroupRule:
-    groups: list[str] = field(default_factory=list)
-    """Joint groups this rule changes, e.g. [hip, knee, ankle, toe]; "upper" and "lower" are shorthands."""
-    kp_scale: float = 1.0
-    """Factor on the stiffness of these joints."""
-    kd_scale: float = 1.0
-    """Factor on the damping of these joints."""
-    effort_limit: float | None = None
-    """Absolute torque limit for these joints (N m); None keeps the robot's."""
-
-
-@dataclass
-class AgentPhysicsConfig:
-    mass_scale: float = 1.0
-    """Factor on this person's total mass."""
-    rules: list[JointGroupRule] = field(default_factory=list)
-    """Per-joint-group changes, applied in order (a later rule wins for the same group)."""
-
-
-@dataclass
-class ImpairmentConfig:
-    supporter: AgentPhysicsConfig = field(default_factory=AgentPhysicsConfig)
-    recipient: AgentPhysicsConfig = field(default_factory=AgentPhysicsConfig)
-
-
-@dataclass
-class FurnitureConfig:
-    kind: str = "chair"
-    """"bed" or "chair" (sizes from REFERENCE §4), or "box" with an explicit `size`."""
-    pos: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    """Centre of the footprint on the floor (x, y) in metres."""
-    yaw: float = 0.0
-    """Rotation about z in degrees."""
-    size: list[float] | None = None
-    """Full extents (x, y, z) in metres; None uses the kind's default."""
-
-
-@dataclass
-class SceneConfig:
-    furniture: list[FurnitureConfig] = field(default_factory=list)
-    """Static boxes on the floor (bed, chair)."""
-    self_collision: bool = False
-    """Collide a person's own non-adjacent bodies (slower; parent-child pairs never collide)."""
-    partner_collision: bool = True
-    """Collide the two persons with each other (needed for any physical assistance)."""
-    friction: float = 1.0
-    """Sliding friction of all geoms."""
-    spacing: float = 1.0
-    """Initial distance between the two roots along x (m); they face each other."""
-
-
-@dataclass
-class SimConfig:
-    backend: str = "cpu"
-    """Simulator backend: "cpu" (mujoco.rollout threads) or "warp" (mujoco_warp batched worlds on a GPU; CG/Newton solver only)."""
-    device: str | None = None
-    """warp: Warp device ("cuda:0", "cpu"); None: cuda:$LOCAL_RANK when Warp sees a GPU, else cpu. The cpu backend ignores it."""
-    physics_dt: float = 1.0 / 120.0
-    """Physics time step (s)."""
-    substeps: int = 4
-    """Physics steps per policy step (4 at 120 Hz gives a 30 Hz policy)."""
-    nthread: int | None = None
-    """Simulation threads; None uses every core."""
-    solver: str = "PGS"
-    """MuJoCo constraint solver: PGS (fastest on CPU here), CG or Newton."""
-    iterations: int = 20
-    """Constraint solver iterations."""
-    max_joint_velocity: float = 100.0
-    """A world whose |qvel| exceeds this (rad/s or m/s), or holds NaN, counts as diverged and is reset."""
-    nconmax: int | None = None
-    """warp: contacts allocated per world (pooled over all worlds); None: 3x those of the settled standing scene, at least 64."""
-    njmax: int | None = None
-    """warp: constraint rows per world (a hard per-world cap); None: rows for nconmax contacts plus every limited joint."""
-    graph_capture: bool = True
-    """warp: replay the physics substeps of a policy step as one Warp graph (CUDA graph; on the CPU a launch list)."""
-    torch_threads: int | None = 1
-    """torch intra-op threads for the whole run; 1 leaves the cores to MuJoCo's threads (faster on a small CPU), None: torch's default."""
 
 
 @dataclass
