@@ -124,7 +124,7 @@ class ExpertSet:
     @property
     def env_config(self) -> AssistEnvConfig:
         """The environment settings the experts were trained with (the first expert's; they agree on actions)."""
-        return AssistEnvConfig(**self.experts[0].metadata["env_config"])
+        return AssistEnvConfig.from_dict(self.experts[0].metadata["env_config"], self.names[0])
 
     def check_observations(self, obs_dims: list[int], action_dims: list[int], who: str) -> None:
         """One clear sentence when `who` (the student, an env) sees other sizes than the experts."""

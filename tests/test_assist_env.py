@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.envs.assistive import HandLayout, contact_reward, redirect_hand_targets
-from assistmimic.envs.config import AssistEnvConfig
+from assistmimic.envs.assistive import HandLayout, near_hands, redirect_hand_targets
+from assistmimic.envs.rewards import contact
+from assistmimic.envs.config import AssistEnvConfig, RewardTerm
 from assistmimic.envs.registry import ENVIRONMENTS
-from assistmimic.envs.tracking import Bodies
+from assistmimic.envs.step_context import Bodies, StepContext
 from assistmimic.mjcf.config import SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
 from assistmimic.rl.policy import ActorCritic
@@ -52,6 +53,19 @@ def hand_forces(left_wrist_force: float, right_wrist_force: float = 0.0) -> torc
     return force
 
 
+CONTACT = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.05}
+
+
+def contact_reward(distance: torch.Tensor, hand_force: torch.Tensor, contact_distance: float) -> torch.Tensor:
+    """The supporter's `contact` term for wrist distances (N, 2) and hand forces (N, H, 3)."""
+    n = distance.shape[0]
+    ctx = StepContext(persons=[], targets=[], tracked=None, torque=torch.zeros(n, 2, 1), joint_vel=torch.zeros(n, 2, 1),
+                      steps=torch.ones(n), hand_force=torch.stack([hand_force, hand_force], 1),
+                      wrist_distance=torch.stack([distance, distance], 1),
+                      near=near_hands(torch.stack([distance, distance], 1), contact_distance))
+    return contact(ctx.agent(0), **CONTACT)
+
+
 def test_contact_reward_rises_with_force_up_to_saturation_and_is_zero_beyond_the_distance():
     near_left = torch.tensor([[0.1, 1.0]])  # left wrist 0.1 m from the recipient, right wrist far
     rewards = [float(contact_reward(near_left, hand_forces(f, right_wrist_force=50.0), 0.4)) for f in
@@ -78,6 +92,14 @@ def place_state(env: AssistEnv, recipient_offset: torch.Tensor) -> tuple[BodySta
     return BodyState(pos, state.rot, state.lin_vel, state.ang_vel), reference
 
 
+def step_terms(env: AssistEnv, state: BodyState, targets: list[Bodies]) -> tuple[StepContext, dict, torch.Tensor]:
+    """The step context of `state` against exactly `targets` (redirection off), the supporter's reward terms and
+    whether the termination rules end the world."""
+    env.cfg.redirection = False
+    ctx = env.task.context(state, targets, torch.full((state.pos.shape[0],), 10))
+    return ctx, env.reward_sets[0].terms(ctx.agent(0)), env.terminations(ctx, 2)
+
+
 def test_hand_tracking_terms_are_suppressed_only_near_the_partner(assist_clips):
     env = make_env(assist_clips, num_envs=1)
     state, reference = place_state(env, torch.zeros(3))
@@ -90,23 +112,22 @@ def test_hand_tracking_terms_are_suppressed_only_near_the_partner(assist_clips):
     moved = reference[0].pos.clone()
     moved[:, LAYOUT.hands[0]] += torch.tensor([0.0, 0.0, 0.3])
     targets = [Bodies(moved, reference[0].rot, reference[0].lin_vel, reference[0].ang_vel), reference[1]]
-    env.cfg.redirection = False  # compare against exactly these targets
-    near = env._task(near_state, targets)
+    near, near_terms, near_ended = step_terms(env, near_state, targets)
     not_hands = torch.ones(B, dtype=torch.bool)
     not_hands[LAYOUT.hands.reshape(-1)] = False
     assert near.tracked[0, 0, LAYOUT.hands[0]].eq(0).all() and near.tracked[0, 0, not_hands].eq(1).all()
     assert near.tracked[0, 1].eq(1).all()  # the recipient tracks every body
-    assert near.terms["body_pos"][0, 0] == pytest.approx(1.0, abs=1e-6)  # the displaced hand does not count
-    assert not env._too_far(near_state, near)  # nor does it end the episode
+    assert near_terms["body_pos"][0] == pytest.approx(1.0, abs=1e-6)  # the displaced hand does not count
+    assert not near_ended  # nor does it end the episode
     far_pos = pos.clone()
     far_pos[0, 1] += torch.tensor([3.0, 0.0, 0.0])
     far_state = BodyState(far_pos, state.rot, state.lin_vel, state.ang_vel)
-    far = env._task(far_state, targets)
+    far, far_terms, far_ended = step_terms(env, far_state, targets)
     assert far.tracked.eq(1).all()
-    assert far.terms["body_pos"][0, 0] < 0.95 and env._too_far(far_state, far)
+    assert far_terms["body_pos"][0] < 0.95 and far_ended
     # The ablation switch keeps tracking the hands everywhere.
     env.cfg.contact_facilitation = False
-    assert env._task(near_state, targets).terms["body_pos"][0, 0] == pytest.approx(float(far.terms["body_pos"][0, 0]))
+    assert step_terms(env, near_state, targets)[1]["body_pos"][0] == pytest.approx(float(far_terms["body_pos"][0]))
     env.close()
 
 
@@ -115,7 +136,7 @@ def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_cl
     env = make_env(assist_clips, num_envs=2)
     shift = torch.tensor([0.12, -0.05, 0.03])
     state, reference = place_state(env, shift)
-    redirected = env._redirected(state, reference, env._close(state))
+    redirected = env.task.redirected(state, reference, env.task.close(state))
     hands = LAYOUT.hands.reshape(-1)
     others = torch.ones(B, dtype=torch.bool)
     others[hands] = False
@@ -125,7 +146,7 @@ def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_cl
     torch.testing.assert_close(redirected[0].pos[:, others], reference[0].pos[:, others])
     torch.testing.assert_close(redirected[1].pos, reference[1].pos)  # the recipient's targets never change
     env.cfg.redirection = False
-    torch.testing.assert_close(env._redirected(state, reference, env._close(state))[0].pos, reference[0].pos)
+    torch.testing.assert_close(env.task.redirected(state, reference, env.task.close(state))[0].pos, reference[0].pos)
     env.close()
 
 
@@ -170,7 +191,9 @@ def test_observation_layout_and_config_errors(assist_clips):
     with pytest.raises(UserInputError, match="altruism"):
         make_env(assist_clips, altruism=1.5)
     with pytest.raises(UserInputError, match="unknown reward term"):
-        make_env(assist_clips, recipient_rewards={"hugs": 1.0})
+        make_env(assist_clips, recipient_rewards={"hugs": RewardTerm(1.0)})
+    with pytest.raises(UserInputError, match="'contact' takes the params"):
+        make_env(assist_clips, rewards={"contact": RewardTerm(1.0, {"scale": 0.5})})
     sim = SimConfig(nthread=1)
     single = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 2)
     with pytest.raises(UserInputError, match="two-person scene"):

@@ -188,6 +188,7 @@ CONSTRUCTION = {
     "assistmimic/envs/tracking.py": {"TrackingEnv.__init__", "TrackingEnv.partition_worlds", "TrackingEnv.start_clips",
                                      "TrackingEnv._amp_table"},
     "assistmimic/envs/assistive.py": {"HandLayout.of"},
+    "assistmimic/envs/term_set.py": {"_checked_params"},
     "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities"},
     "motion_lib/kinematics.py": {"ForwardKinematics.__init__"},
 }

@@ -1,8 +1,8 @@
 """The assistive parts of the two-person task (REFERENCE §1), as pure functions of body states.
 
 - hand proximity: each supporter wrist's distance to the nearest recipient upper-body joint;
-- contact facilitation: a per-hand reward for touching the recipient near the wrist's target area, and
-  the body weights that drop a near hand from the supporter's tracking terms;
+- contact facilitation: which hands are near the partner, and the body weights that drop a near hand from
+  the supporter's tracking terms (the `contact` reward term itself is in `envs/rewards.py`);
 - dynamic reference redirection: the supporter's hand targets follow the recipient's simulated body;
 - the assistive observation appended to the prior's observation.
 
@@ -67,23 +67,6 @@ def wrist_to_partner_distance(own_pos_w: torch.Tensor, partner_pos_w: torch.Tens
 def near_hands(distance: torch.Tensor, contact_distance: float) -> torch.Tensor:
     """(N, 2) bool: the hand's wrist is within `contact_distance` of the partner (from `wrist_to_partner_distance`)."""
     return distance <= contact_distance
-
-
-def contact_reward(distance: torch.Tensor, hand_force_w: torch.Tensor, contact_distance: float) -> torch.Tensor:
-    """(N,) contact facilitation reward of a supporter, summed over both hands.
-
-    Per hand, while its wrist is near the recipient (distance d <= contact_distance):
-    0.5 · exp(-2.5 d) · Σ_k c_k · min(exp(|F_k| - 1 N), 1) + 0.05, with F_k the force hand body k
-    applies to the recipient and c_k = 1 when it touches (|F_k| > CONTACT_THRESHOLD): a sparse part
-    (touching at all) that grows with force and saturates at 1 N per body. Zero for a hand that is not near.
-
-    distance: (N, 2); hand_force_w: (N, 2K, 3) in the scene's hand sensor order (left hand first).
-    """
-    magnitude = hand_force_w.norm(dim=-1).reshape(distance.shape[0], 2, -1)  # (N, 2, K)
-    in_contact = touching(hand_force_w).reshape(magnitude.shape).float()
-    quality = (in_contact * torch.exp(magnitude - 1.0).clamp(max=1.0)).sum(-1)
-    per_hand = 0.5 * torch.exp(-2.5 * distance) * quality + 0.05
-    return torch.where(near_hands(distance, contact_distance), per_hand, torch.zeros_like(per_hand)).sum(-1)
 
 
 def tracked_body_weights(near: torch.Tensor, layout: HandLayout) -> torch.Tensor:

@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from motion_lib.errors import UserInputError
 
 
-def _tracking_reward_weights() -> dict[str, float]:
-    return {"body_pos": 0.5, "body_rot": 0.3, "body_lin_vel": 0.1, "body_ang_vel": 0.1, "power": -0.0005}
+@dataclass
+class RewardTerm:
+    """One reward term of an agent: its weight and the params of its function (`assistmimic/envs/rewards.py`)."""
+
+    weight: float = 0.0
+    """Weight in the agent's reward; 0 switches the term off (it is then not computed)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the term's function (kernel sharpness, distances, thresholds): all of them."""
+
+
+def _tracking_rewards(power_weight: float = -0.0005) -> dict[str, RewardTerm]:
+    return {
+        "body_pos": RewardTerm(0.5, {"sharpness": 100.0, "average_xyz": False}),
+        "body_rot": RewardTerm(0.3, {"sharpness": 10.0}),
+        "body_lin_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": False}),
+        "body_ang_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": False}),
+        "power": RewardTerm(power_weight, {"grace_steps": 0}),
+    }
+
+
+def _terminations() -> dict[str, dict[str, Any]]:
+    return {"any_body_far": {"distance": 0.25}}
 
 
 @dataclass
 class TrackingEnvConfig:
-    rewards: dict[str, float] = field(default_factory=_tracking_reward_weights)
-    """Weight of each tracking reward term (assistmimic/envs/rewards.py); 0 switches a term off."""
-    termination_distance: float = 0.25
-    """Training episodes end (terminated) when any body is farther than this from its reference (m)."""
+    rewards: dict[str, RewardTerm] = field(default_factory=_tracking_rewards)
+    """Each reward term's weight and params (`assistmimic/envs/rewards.py`); weight 0 switches a term off."""
+    terminations: dict[str, dict[str, Any]] = field(default_factory=_terminations)
+    """Active termination rules and their params (`assistmimic/envs/terminations.py`): an episode ends
+    (terminated) when any fires for any agent. Remove one with `~stage.env.terminations.<rule>`."""
     early_termination: bool = True
-    """End episodes on the tracking error above; evaluation turns it off and applies the 0.5 m rule."""
+    """Apply `terminations`; evaluation turns them off and applies its own rules."""
     max_episode_steps: int = 300
     """Episodes are truncated after this many policy steps (or at the clip's end)."""
     amp_steps: int = 10
@@ -32,28 +59,42 @@ class TrackingEnvConfig:
     episode ended, so a step never waits for the host (a GPU stays busy). False resets only the ended worlds,
     found by id (one host sync per step; less work, the better choice on a CPU). None: True on a GPU."""
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "the config"):
+        """The config stored as a plain dict (`dataclasses.asdict`, e.g. a checkpoint's metadata), checked against
+        the schema: unknown keys or wrong types are one error naming `where`."""
+        try:
+            return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), raw))
+        except OmegaConfBaseException as err:
+            raise UserInputError(f"{where}: its env_config does not fit {cls.__name__} ({str(err).splitlines()[0]})") from err
 
-def _supporter_reward_weights() -> dict[str, float]:
-    return {**_tracking_reward_weights(), "contact": 1.0, "head_height": 0.1}
+
+_CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.05}
 
 
-def _recipient_reward_weights() -> dict[str, float]:
-    return {**_tracking_reward_weights(), "power": -0.001, "contact": 0.0, "head_height": 0.1}
+def _supporter_rewards() -> dict[str, RewardTerm]:
+    return {**_tracking_rewards(), "contact": RewardTerm(1.0, dict(_CONTACT_PARAMS)),
+            "head_height": RewardTerm(0.1, {"max_height": 2.0})}
+
+
+def _recipient_rewards() -> dict[str, RewardTerm]:
+    return {**_tracking_rewards(power_weight=-0.001), "contact": RewardTerm(0.0, dict(_CONTACT_PARAMS)),
+            "head_height": RewardTerm(0.1, {"max_height": 2.0})}
 
 
 @dataclass
 class AssistEnvConfig(TrackingEnvConfig):
     """The two-person assist task (REFERENCE §1). `rewards` are the supporter's weights (agent 0)."""
 
-    rewards: dict[str, float] = field(default_factory=_supporter_reward_weights)
-    """Supporter's weight of each reward term: the tracking terms, `contact` (contact facilitation) and
-    `head_height` (the recipient's head height, clamped to [0, 2] m); 0 switches a term off."""
-    recipient_rewards: dict[str, float] = field(default_factory=_recipient_reward_weights)
-    """Recipient's weight of each reward term (public code: a power penalty of 0.001 instead of 0.0005)."""
+    rewards: dict[str, RewardTerm] = field(default_factory=_supporter_rewards)
+    """Supporter's reward terms: the tracking terms, `contact` (contact facilitation) and `head_height` (the
+    recipient's head height, clamped); weight 0 switches a term off."""
+    recipient_rewards: dict[str, RewardTerm] = field(default_factory=_recipient_rewards)
+    """Recipient's reward terms (public code: a power penalty of 0.001 instead of 0.0005)."""
     altruism: float = 0.5
     """Supporter's task reward = (1 - altruism) * own + altruism * recipient's; the recipient keeps its own."""
     contact_facilitation: bool = True
-    """Ablation switch: False drops the contact reward and keeps tracking the supporter's hands everywhere."""
+    """Ablation switch: False drops the `contact` terms and keeps tracking the supporter's hands everywhere."""
     contact_distance: float = 0.4
     """A supporter wrist within this distance (m) of a recipient upper-body joint is 'near': its hand bodies
     leave the tracking terms and the termination check, and the contact reward applies."""

@@ -1,16 +1,25 @@
-"""Reward terms of the tracking tasks (PHC, REFERENCE §2). Each term is a pure function returning (N,).
+"""Reward terms: pure functions `term(view, **params) -> (N,)` of one agent's view of a step, in a registry.
 
-A term's weight comes from config (`env.rewards`); weight 0 switches it off. Errors average over the
-tracked bodies: all of them, or those with weight 1 in an optional (N, B) `body_weight` (the assist
-task drops a supporter hand near the partner from its tracking terms). Shapes: N persons, B bodies,
-D hinges.
+Each agent's config lists `{term: {weight, params}}` (`envs/config.py`, `RewardTerm`); a term with weight 0
+is never computed, every active term is logged per agent. Kernel sharpness, distances and thresholds are
+params in config, never defaults here. Tracking errors average over the tracked bodies: all of them, or
+those with weight 1 in the view's (N, B) `tracked` (the assist task drops a supporter hand near the partner).
+Shapes: N worlds, B bodies, D hinges, H hand bodies.
+
+A new term is one function here decorated with `@reward_term`, and one line in an agent's config.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
+from assistmimic.envs.assistive import touching
+from assistmimic.envs.step_context import AgentView
 
+
+# --- kernels ---------------------------------------------------------------------------------------
 def body_pos_error(pos_w: torch.Tensor, ref_pos_w: torch.Tensor) -> torch.Tensor:
     """(N,) mean body position error (metres) between (N, B, 3) positions."""
     return (pos_w - ref_pos_w).norm(dim=-1).mean(-1)
@@ -29,43 +38,74 @@ def body_mean(per_body: torch.Tensor, body_weight: torch.Tensor | None = None) -
     return (per_body * body_weight).sum(-1) / body_weight.sum(-1).clamp(min=1e-6)
 
 
-def body_pos_reward(pos_w, ref_pos_w, sharpness: float = 100.0, body_weight=None) -> torch.Tensor:
-    """exp(-k · mean_b |Δp|²)."""
-    return torch.exp(-sharpness * body_mean((pos_w - ref_pos_w).square().sum(-1), body_weight))
+def squared_error(a: torch.Tensor, b: torch.Tensor, average_xyz: bool) -> torch.Tensor:
+    """(N, B) squared error of (N, B, 3) vectors, summed over x, y, z or (PHC's code) averaged over them."""
+    square = (a - b).square()
+    return square.mean(-1) if average_xyz else square.sum(-1)
 
 
-def body_rot_reward(rot_w, ref_rot_w, sharpness: float = 10.0, body_weight=None) -> torch.Tensor:
-    """exp(-k · mean_b Δθ²)."""
-    return torch.exp(-sharpness * body_mean(rotation_angle(ref_rot_w, rot_w).square(), body_weight))
+# --- terms -----------------------------------------------------------------------------------------
+RewardTerm = Callable[..., torch.Tensor]
+REWARD_TERMS: dict[str, RewardTerm] = {}
+"""Every reward term by the name configs use (the function's name)."""
 
 
-def body_lin_vel_reward(lin_vel_w, ref_lin_vel_w, sharpness: float = 0.1, body_weight=None) -> torch.Tensor:
-    """exp(-k · mean_b |Δv|²)."""
-    return torch.exp(-sharpness * body_mean((lin_vel_w - ref_lin_vel_w).square().sum(-1), body_weight))
+def reward_term(fn: RewardTerm) -> RewardTerm:
+    """Register `fn(view, **params) -> (N,)` as the reward term named like the function."""
+    REWARD_TERMS[fn.__name__] = fn
+    return fn
 
 
-def body_ang_vel_reward(ang_vel_w, ref_ang_vel_w, sharpness: float = 0.1, body_weight=None) -> torch.Tensor:
-    """exp(-k · mean_b |Δω|²)."""
-    return torch.exp(-sharpness * body_mean((ang_vel_w - ref_ang_vel_w).square().sum(-1), body_weight))
+@reward_term
+def body_pos(view: AgentView, sharpness: float, average_xyz: bool) -> torch.Tensor:
+    """exp(-k · mean_b |Δp|²) of body positions (m)."""
+    return torch.exp(-sharpness * body_mean(squared_error(view.body.pos, view.target.pos, average_xyz), view.tracked))
 
 
-def power(torque: torch.Tensor, joint_vel: torch.Tensor) -> torch.Tensor:
-    """Σ_d |τ_d · q̇_d| (W) for (N, D) torques and hinge velocities; weighted negatively."""
-    return (torque * joint_vel).abs().sum(-1)
+@reward_term
+def body_rot(view: AgentView, sharpness: float) -> torch.Tensor:
+    """exp(-k · mean_b Δθ²) of body rotation angles (rad)."""
+    return torch.exp(-sharpness * body_mean(rotation_angle(view.target.rot, view.body.rot).square(), view.tracked))
 
 
-def tracking_terms(body, ref, torque: torch.Tensor, joint_vel: torch.Tensor,
-                   body_weight: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """All tracking terms for persons with body states `body` and reference `ref`.
+@reward_term
+def body_lin_vel(view: AgentView, sharpness: float, average_xyz: bool) -> torch.Tensor:
+    """exp(-k · mean_b |Δv|²) of body linear velocities (m/s)."""
+    error = squared_error(view.body.lin_vel, view.target.lin_vel, average_xyz)
+    return torch.exp(-sharpness * body_mean(error, view.tracked))
 
-    `body` and `ref` have fields pos (N, B, 3), rot (N, B, 3, 3), lin_vel, ang_vel (N, B, 3); torque and
-    joint_vel are (N, D); `body_weight` (N, B) selects the tracked bodies (None: all). Returns
-    {term name: (N,)}; names match the keys of `env.rewards`.
-    """
-    return {
-        "body_pos": body_pos_reward(body.pos, ref.pos, body_weight=body_weight),
-        "body_rot": body_rot_reward(body.rot, ref.rot, body_weight=body_weight),
-        "body_lin_vel": body_lin_vel_reward(body.lin_vel, ref.lin_vel, body_weight=body_weight),
-        "body_ang_vel": body_ang_vel_reward(body.ang_vel, ref.ang_vel, body_weight=body_weight),
-        "power": power(torque, joint_vel),
-    }
+
+@reward_term
+def body_ang_vel(view: AgentView, sharpness: float, average_xyz: bool) -> torch.Tensor:
+    """exp(-k · mean_b |Δω|²) of body angular velocities (rad/s)."""
+    error = squared_error(view.body.ang_vel, view.target.ang_vel, average_xyz)
+    return torch.exp(-sharpness * body_mean(error, view.tracked))
+
+
+@reward_term
+def power(view: AgentView, grace_steps: int) -> torch.Tensor:
+    """Σ_d |τ_d · q̇_d| (W), weighted negatively; 0 in the first `grace_steps` steps of an episode (the reset's
+    transient is not the policy's doing; PHC's code: 3)."""
+    watts = (view.torque * view.joint_vel).abs().sum(-1)
+    return watts if grace_steps <= 0 else torch.where(view.steps > grace_steps, watts, torch.zeros_like(watts))
+
+
+@reward_term
+def contact(view: AgentView, scale: float, decay: float, saturation_n: float, bonus: float) -> torch.Tensor:
+    """Contact facilitation (AssistMimic), summed over the agent's hands. Per hand whose wrist is near the
+    partner (distance d, `AgentView.near`): scale · exp(-decay · d) · Σ_k c_k · min(exp(|F_k| - saturation_n), 1)
+    + bonus, with F_k the force hand body k applies to the partner and c_k = 1 when it touches: a sparse part
+    (touching at all) that grows with force and saturates at `saturation_n` per body. Zero for a hand not near."""
+    distance, force = view.wrist_distance, view.hand_force
+    magnitude = force.norm(dim=-1).reshape(distance.shape[0], 2, -1)  # (N, 2, K)
+    in_contact = touching(force).reshape(magnitude.shape).float()
+    quality = (in_contact * torch.exp(magnitude - saturation_n).clamp(max=1.0)).sum(-1)
+    per_hand = scale * torch.exp(-decay * distance) * quality + bonus
+    return torch.where(view.near, per_hand, torch.zeros_like(per_hand)).sum(-1)
+
+
+@reward_term
+def head_height(view: AgentView, max_height: float) -> torch.Tensor:
+    """The recipient's head height (m), clamped to [0, max_height] (AssistMimic: both agents, 2 m)."""
+    return view.recipient.pos[:, view.ctx.head, 2].clamp(0.0, max_height)
+

@@ -1,11 +1,13 @@
 """Motion tracking: each agent's humanoid follows its person of a reference clip (PHC's task).
 
 A worlds' agents track persons 0..A-1 of the same clip (A = 1 for the single-person prior; the
-two-person assist environment builds on this). Per policy step: actions -> PD targets
-(`pd_action_scale` · action), physics, then rewards against the reference at the new time,
-terminations (divergence, or any body farther than `termination_distance` from its reference),
-truncations (clip end, `max_episode_steps`), automatic reference-state resets of ended worlds, and
-observations built against the reference one step ahead (where the policy should go next).
+two-person assist task is the `task` component the env holds, `assistmimic/envs/assist.py`). Per policy
+step, top to bottom in `step`: actions -> PD targets (`pd_action_scale` · action, plus the reference's hinge
+angles with `residual_actions`), physics, the step context (`task.context`: targets, tracked bodies, torques,
+forces), each agent's configured reward terms (`envs/rewards.py`) mixed by the task, terminations
+(divergence, or a configured rule of `envs/terminations.py`), truncations (clip end, `max_episode_steps`),
+automatic reference-state resets of ended worlds, and observations built against the task's targets one step
+ahead (where the policy should go next).
 
 Every tensor lives on `backend.device` (the motion library and the generator must be there too). With
 `sync_free` (the default on a GPU) a step never waits for the host: ended worlds are reset through a mask, with a
@@ -15,7 +17,6 @@ start drawn for every world. Without it (the default on a CPU, where that extra 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import torch
@@ -24,15 +25,16 @@ from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
 from assistmimic.envs.reference_state import hinge_angles, reference_person_state
-from assistmimic.envs.rewards import body_pos_error, tracking_terms
+from assistmimic.envs.rewards import body_pos_error
+from assistmimic.envs.step_context import Bodies
+from assistmimic.envs.task import TrackingTask
+from assistmimic.envs.term_set import RewardSet, TerminationSet
 from assistmimic.mjcf.humanoid import hinge_ranges, pd_action_scale
 from assistmimic.sim.backend import BodyState, SimBackend
 from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
-from motion_lib.motion_library import MotionLibrary, ReferenceState, draw_one_per_row
+from motion_lib.motion_library import MotionLibrary, draw_one_per_row
 from motion_lib.rotations import quat_to_matrix
-
-REWARD_TERMS = ("body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "power")
 
 
 def same_device(a: torch.device, b: torch.device) -> bool:
@@ -50,41 +52,11 @@ def check_devices(backend: SimBackend, library: MotionLibrary, generator: torch.
                              f"on {backend.device}; create it with torch.Generator(device=backend.device)")
 
 
-@dataclass
-class Bodies:
-    """Body states of one person per world: pos, lin_vel, ang_vel (N, B, 3), rot (N, B, 3, 3), world frame."""
-
-    pos: torch.Tensor
-    rot: torch.Tensor
-    lin_vel: torch.Tensor
-    ang_vel: torch.Tensor
-
-    @classmethod
-    def simulated(cls, state: BodyState, agent: int) -> Bodies:
-        return cls(state.pos[:, agent], state.rot[:, agent], state.lin_vel[:, agent], state.ang_vel[:, agent])
-
-    @classmethod
-    def reference(cls, ref: ReferenceState, person: int) -> Bodies:
-        return cls(ref.pos[:, person], quat_to_matrix(ref.quat[:, person]), ref.lin_vel[:, person], ref.ang_vel[:, person])
-
-
-@dataclass
-class TaskStep:
-    """What the task makes of one step: named reward terms (N, A) each, the targets each agent was
-    rewarded against, and (N, A, B) weights of the bodies that count (0: left out of tracking and termination)."""
-
-    terms: dict[str, torch.Tensor]
-    targets: list[Bodies]
-    tracked: torch.Tensor
-    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
-    """Extra per-world (N,) quantities to log."""
-
-
 class TrackingEnv(VecEnv):
     """`backend.num_envs` worlds tracking clips of `library` (see the module docstring)."""
 
     def __init__(self, backend: SimBackend, library: MotionLibrary, cfg: TrackingEnvConfig,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, task: TrackingTask | None = None):
         if library.num_persons != backend.n_agents:
             raise UserInputError(
                 f"the clips hold {library.num_persons} person(s) but the scene has {backend.n_agents}; "
@@ -103,13 +75,17 @@ class TrackingEnv(VecEnv):
         """Steps make no host sync (`TrackingEnvConfig.sync_free_resets`)."""
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
-        self.weights = [self._check_weights(self._reward_weights(a)) for a in range(self.num_agents)]
-        """Per agent {term: weight} of the terms switched on."""
+        self.task = task or TrackingTask(backend)
+        """What the agents track and how their rewards mix (`envs/task.py`; the assist task: `envs/assist.py`)."""
+        self.reward_sets = [RewardSet(terms, backend.skeleton, self.device)
+                            for terms in self.task.reward_configs(cfg, self.num_agents)]
+        """Per agent its active reward terms (`RewardSet.weights`: {term: weight})."""
+        self.terminations = TerminationSet(cfg.terminations, backend.skeleton, self.device)
         self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.times = torch.zeros(self.num_envs, device=self.device)
         self.steps = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         b = backend.num_bodies
-        self.observation_groups = [(1 + 3 * (b - 1) + 12 * b + 24 * b,)] * self.num_agents
+        self.observation_groups = [(1 + 3 * (b - 1) + 12 * b + 24 * b,) + self.task.extra_observation_sizes] * self.num_agents
         """Per agent, the sizes of the observation's parts (the prior's part first; see `ActorCritic.obs_dims`)."""
         self.obs_dims = [sum(groups) for groups in self.observation_groups]
         self.action_dims = [backend.num_dofs] * self.num_agents
@@ -121,17 +97,10 @@ class TrackingEnv(VecEnv):
         self._group_clips = torch.zeros(0, 0, dtype=torch.long, device=self.device)
         self._group_valid = torch.zeros(0, 0, dtype=torch.bool, device=self.device)
 
-    reward_term_names: tuple[str, ...] = REWARD_TERMS
-
-    def _reward_weights(self, agent: int) -> dict[str, float]:
-        """Agent `agent`'s configured term weights (every agent: `cfg.rewards`)."""
-        return dict(self.cfg.rewards)
-
-    def _check_weights(self, weights: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(weights) - set(self.reward_term_names))
-        if unknown:
-            raise UserInputError(f"unknown reward term(s) {unknown}; known terms: {', '.join(self.reward_term_names)}")
-        return {name: float(w) for name, w in weights.items() if w != 0.0}
+    @property
+    def weights(self) -> list[dict[str, float]]:
+        """Per agent {term: weight} of the terms switched on."""
+        return [reward_set.weights for reward_set in self.reward_sets]
 
     # --- clip groups ----------------------------------------------------------------------------
     def partition_worlds(self, groups: list[list[int]]) -> None:
@@ -220,26 +189,38 @@ class TrackingEnv(VecEnv):
         self.steps += 1
         state = self.backend.body_state()
         reference = [Bodies.reference(self.library.sample(self.clip_ids, self.times), a) for a in range(self.num_agents)]
-        task = self._task(state, reference)
+        ctx = self.task.context(state, reference, self.steps)
+        views = [ctx.agent(a) for a in range(self.num_agents)]
+        per_agent = [reward_set.terms(view) for reward_set, view in zip(self.reward_sets, views)]
+        own = torch.stack([reward_set.total(terms, view) for reward_set, terms, view in zip(self.reward_sets, per_agent, views)],
+                          dim=1)
         terminated = diverged.clone()
         if self.cfg.early_termination:
-            terminated |= self._too_far(state, task)
+            terminated |= self.terminations(ctx, self.num_agents)
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
         amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
         self.library.record_failures(self.clip_ids, terminated)
+        metrics = self.task.metrics(state, ctx, reference)
         obs, final_obs = self._reset_ended(state, terminated | truncated)
         errors = torch.stack([body_pos_error(state.pos[:, a], reference[a].pos) for a in range(self.num_agents)], dim=1)
         local_errors = torch.stack([
             body_pos_error(state.pos[:, a] - state.pos[:, a, :1], reference[a].pos - reference[a].pos[:, :1])
             for a in range(self.num_agents)], dim=1)
         return StepResult(
-            obs=obs, rewards=self._rewards(task.terms), terminated=terminated, truncated=truncated, final_obs=final_obs,
-            amp_obs=amp_obs, reward_terms=task.terms,
+            obs=obs, rewards=self.task.mix_rewards(own), terminated=terminated, truncated=truncated,
+            final_obs=final_obs, amp_obs=amp_obs, reward_terms=self._stacked_terms(per_agent, own),
             metrics={"body_pos_error_m": errors.mean(-1), "body_pos_error_local_m": local_errors.mean(-1),
-                     **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **task.metrics},
+                     **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **metrics},
         )
+
+    @staticmethod
+    def _stacked_terms(per_agent: list[dict[str, torch.Tensor]], own: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{term: (N, A)} of every term active for some agent (0 for an agent that does not have it)."""
+        names = list(dict.fromkeys(name for terms in per_agent for name in terms))
+        zeros = torch.zeros_like(own[:, 0])
+        return {name: torch.stack([terms.get(name, zeros) for terms in per_agent], dim=1) for name in names}
 
     def _reset_ended(self, state: BodyState, done: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Reset the worlds `done` (N,) marks; per agent the observations after the resets and the final ones of the
@@ -264,31 +245,6 @@ class TrackingEnv(VecEnv):
         the host), as is the value check of the backend's `reset_worlds`."""
         return done.nonzero()[:, 0]
 
-    def _task(self, state: BodyState, reference: list[Bodies]) -> TaskStep:
-        """Reward terms against the reference (every body tracked, targets = the reference)."""
-        torque, joint_vel = self.backend.actuator_torque(), self.backend.joint_vel()
-        terms: dict[str, list[torch.Tensor]] = {}
-        for a in range(self.num_agents):
-            for name, value in tracking_terms(Bodies.simulated(state, a), reference[a], torque[:, a], joint_vel[:, a]).items():
-                terms.setdefault(name, []).append(value)
-        return TaskStep(terms={name: torch.stack(values, dim=1) for name, values in terms.items()},
-                        targets=reference,
-                        tracked=torch.ones(self.num_envs, self.num_agents, self.backend.num_bodies, device=self.device))
-
-    def _rewards(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(N, A) each agent's weighted sum of the terms."""
-        rewards = torch.zeros(self.num_envs, self.num_agents, device=self.device)
-        for a, weights in enumerate(self.weights):
-            for name, weight in weights.items():
-                rewards[:, a] += weight * terms[name][:, a]
-        return rewards
-
-    def _too_far(self, state: BodyState, task: TaskStep) -> torch.Tensor:
-        """(N,) any tracked body of any agent farther than `termination_distance` from its target."""
-        far = [((state.pos[:, a] - task.targets[a].pos).norm(dim=-1) > self.cfg.termination_distance) & (task.tracked[:, a] > 0)
-               for a in range(self.num_agents)]
-        return torch.stack(far, dim=1).any(-1).any(-1)
-
     def _agent_metrics(self, name: str, per_agent: torch.Tensor) -> dict[str, torch.Tensor]:
         """`<role>_<name>` entries of a (N, A) quantity for two-agent envs (nothing for one agent)."""
         if self.num_agents == 1:
@@ -307,7 +263,8 @@ class TrackingEnv(VecEnv):
         if env_ids is not None:
             state, clip_ids, times = state.select(env_ids), clip_ids[env_ids], times[env_ids]
         ahead = self.library.sample(clip_ids, times + self.dt)
-        targets = self._observed_targets(state, [Bodies.reference(ahead, a) for a in range(self.num_agents)])
+        targets = self.task.targets(state, [Bodies.reference(ahead, a) for a in range(self.num_agents)])
+        extra = self.task.observations(state, env_ids)
         obs = []
         for a in range(self.num_agents):
             body, target = Bodies.simulated(state, a), targets[a]
@@ -315,12 +272,9 @@ class TrackingEnv(VecEnv):
                 self_observation(body.pos, body.rot, body.lin_vel, body.ang_vel),
                 tracking_observation(body.pos, body.rot, body.lin_vel, body.ang_vel,
                                      target.pos, target.rot, target.lin_vel, target.ang_vel),
+                extra[a],
             ], dim=-1))
         return obs
-
-    def _observed_targets(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
-        """The targets the policies see, from the reference one step ahead (here: the reference itself)."""
-        return reference
 
     def _amp_now(self, state: BodyState) -> torch.Tensor:
         """(N, A, amp_dim) AMP features of the simulated persons."""

@@ -8,9 +8,12 @@ then written to a temporary file in the same folder, fsynced and renamed over th
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import random
 import re
+import secrets
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from assistmimic.run_files import atomic_write_bytes
+from assistmimic.run_files import atomic_write_bytes, remove_temp_files
 from motion_lib.errors import UserInputError
 
 
@@ -93,7 +96,7 @@ def export_policies(checkpoint: str | Path, output: str | Path) -> dict[str, Any
 
 
 LAST_CHECKPOINT = "last.pt"
-"""The newest checkpoint of a training run (a copy of its newest `model_<iteration>.pt`)."""
+"""The newest checkpoint of a training run: a hard link to its newest `model_<iteration>.pt` (one file, two names)."""
 MODEL_CHECKPOINT = re.compile(r"model_(\d+)\.pt")
 
 
@@ -110,14 +113,56 @@ def model_checkpoint_iterations(run_dir: str | Path) -> list[int]:
 
 
 def save_iteration_checkpoint(run_dir: str | Path, iteration: int, state: dict[str, Any], keep: int) -> Path:
-    """Write `model_<iteration>.pt`, copy it to `last.pt` (both atomically) and delete all but the `keep`
-    newest model files. Returns the model file's path."""
+    """Write `model_<iteration>.pt` (atomically), point `last.pt` at it and delete all but the `keep` newest model
+    files and the temporary files of a save that was killed. Returns the model file's path.
+
+    A kill at any instant leaves every complete checkpoint loadable: `last.pt` names the previous one until the
+    new one is complete, and `resume_checkpoint` finds the newest even where `last.pt` does not name it."""
+    remove_temp_files(run_dir)
     path = checkpoint_path(run_dir, iteration)
     save_checkpoint(path, state)
-    atomic_write_bytes(Path(run_dir) / LAST_CHECKPOINT, path.read_bytes())
+    point_last_at(path)
     for old in sorted(model_checkpoint_iterations(run_dir))[:-keep]:
         checkpoint_path(run_dir, old).unlink()
     return path
+
+
+def point_last_at(path: Path) -> None:
+    """Make `last.pt` beside `path` a hard link to it, replacing the old one atomically; a copy on a file system
+    without hard links."""
+    last = path.parent / LAST_CHECKPOINT
+    link = path.parent / f".{LAST_CHECKPOINT}.{secrets.token_hex(4)}"  # named like atomic_write_bytes' temporary files
+    try:
+        os.link(path, link)
+    except OSError:
+        atomic_write_bytes(last, path.read_bytes())
+        return
+    os.replace(link, last)
+    link.unlink(missing_ok=True)  # left when last.pt already was this file (rename then does nothing)
+
+
+def training_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The checkpoints a run in `run_dir` can continue from, newest first: its model files, then `last.pt`."""
+    models = [checkpoint_path(run_dir, it) for it in sorted(model_checkpoint_iterations(run_dir), reverse=True)]
+    last = Path(run_dir) / LAST_CHECKPOINT
+    return models + ([last] if last.is_file() else [])
+
+
+def resume_checkpoint(run_dir: str | Path) -> Path:
+    """The newest checkpoint in `run_dir` that loads (older ones stand in for any cut short, with a warning), made
+    `last.pt` again; temporary files of a killed save are deleted first. UserInputError when none loads."""
+    remove_temp_files(run_dir)
+    for path in training_checkpoints(run_dir):
+        try:
+            load_checkpoint(path)
+        except UserInputError as err:
+            print(f"warning: skipping {path}: {err}", file=sys.stderr)
+            continue
+        if path.name != LAST_CHECKPOINT:
+            point_last_at(path)
+        return path
+    raise UserInputError(f"stage.resume=true but {run_dir} holds no readable checkpoint ({LAST_CHECKPOINT} or "
+                         "model_<iteration>.pt); give the run_dir of the run to continue")
 
 
 def delete_checkpoints_after(run_dir: str | Path, iteration: int) -> None:

@@ -60,7 +60,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint, training_checkpoints
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.run_files import atomic_write_bytes, write_json
 from assistmimic.sim.factory import make_backend, make_scene
@@ -174,7 +174,7 @@ def expert_status(expert_dir: Path) -> tuple[str, dict[str, Any]]:
         return "finished", summary
     if "error" in summary:
         return "failed", summary
-    if (expert_dir / LAST_CHECKPOINT).exists():
+    if training_checkpoints(expert_dir):
         return "unfinished", summary
     return "pending", summary
 
@@ -249,7 +249,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     stacked = [StackedActorCritic([policies[a] for policies in starts], worlds) for a in range(env.num_agents)]
     runner = StackedRunner(env, stacked, stage.ppo, stage.amp, stage.runner, batch, backend.device,
                            {"task": BATCH_TASK, "experts": metadata})
-    trained = train(runner, batch, resume=(batch / LAST_CHECKPOINT).exists())
+    trained = train(runner, batch, resume=bool(training_checkpoints(batch)))
     summaries = {}
     for k, name in enumerate(names):
         expert_cfg, expert_dir = configs[name], Path(configs[name].run_dir)
@@ -342,12 +342,12 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         _check_same_clips(experts_dir / name, groups[name])
     skipped = [name for name in mine if expert_status(experts_dir / name)[0] == "finished"]
     todo = [name for name in mine if name not in skipped]
-    own_checkpoint = [name for name in todo if (experts_dir / name / LAST_CHECKPOINT).exists()]
+    own_checkpoint = [name for name in todo if training_checkpoints(experts_dir / name)]
     units = [(unit, batch_dir(run_dir, unit) if len(unit) > 1 else None)
              for unit in training_units(todo, own_checkpoint, stage.batch_experts)]
     batches = {str(batch): unit for unit, batch in units if batch is not None}
     resumed = sorted(own_checkpoint + [name for batch, unit in batches.items()
-                                       if (Path(batch) / LAST_CHECKPOINT).exists() for name in unit])
+                                       if training_checkpoints(batch) for name in unit])
     workers = min(joblib.effective_n_jobs(stage.n_jobs), len(units))
     if workers > 1 and cfg.sim.nthread is None:
         cfg = dataclasses.replace(cfg, sim=dataclasses.replace(cfg.sim, nthread=max(1, joblib.cpu_count() // workers)))

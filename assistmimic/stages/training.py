@@ -1,6 +1,6 @@
 """What the training stages (prior, expert) share: resuming, running the runner, the summary.
 
-Under torchrun every rank calls `train` with its own runner; all of them resume from the same `last.pt`
+Under torchrun every rank calls `train` with its own runner; all of them resume from the same checkpoint
 (read before any rank trains, so before rank 0 writes the next one).
 """
 
@@ -12,11 +12,10 @@ from pathlib import Path
 import torch
 
 from assistmimic.rl import distributed
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, resume_checkpoint
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.stages.config import RunConfig, TrainingConfig
-from motion_lib.errors import UserInputError
 
 
 def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
@@ -27,16 +26,15 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
 
 
 def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
-    """Resume from `run_dir/last.pt` when asked, train to the configured iteration, close the env (unless
-    `close_env` is False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every rank)."""
+    """Resume from the newest readable checkpoint in `run_dir` when asked (`resume_checkpoint`), train to the
+    configured iteration, close the env (unless `close_env` is False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every rank)."""
     last = run_dir / LAST_CHECKPOINT
     if resume:
-        if not last.exists():
-            raise UserInputError(f"stage.resume=true but {last} does not exist; give the run_dir of the run to continue")
-        runner.resume(last)
+        path = resume_checkpoint(run_dir)
+        runner.resume(path)
         distributed.barrier()
         if distributed.is_main():
-            print(f"resumed from {last} at iteration {runner.iteration}")
+            print(f"resumed from {path} at iteration {runner.iteration}")
     start = time.perf_counter()
     runner.learn()
     if close_env:
