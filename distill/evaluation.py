@@ -1,7 +1,7 @@
 """The student and the experts on the training clips and on held-out clips: one table.
 
-Every clip is tracked from its first frame by `stage=eval`'s two-agent rules (success, MPJPE, failure
-reason, contact rate, ...). Rows per clip:
+Every clip is tracked from its first frame by `assistmimic.evaluation`'s two-agent rules (success, MPJPE,
+failure reason, contact rate, ...). Rows per clip:
 - `student` on every clip;
 - `expert` on a training clip: the expert trained on it;
 - `expert` on a held-out clip: no expert saw it, so every expert tracks it (all pairs in one batch) and
@@ -11,13 +11,11 @@ reason, contact rate, ...). Rows per clip:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from assistmimic.envs.assist import AssistEnv
+from assistmimic.evaluation import EvalRules, contact_phase, evaluate_assist_clips, in_batches
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.stages.eval import contact_phase, evaluate_assist_clips, in_batches
 from distill.experts import ExpertSet
 from motion_lib.clip import Clip
 
@@ -32,12 +30,6 @@ class ExpertPolicy:
 
     def act_deterministic(self, obs: torch.Tensor) -> torch.Tensor:
         return self.experts.actions(self.agent, obs, self.expert_ids)
-
-
-@dataclass(frozen=True)
-class EvalRules:
-    failure_distance: float
-    fall_head_drop: float
 
 
 def compare_on_clips(env: AssistEnv, clips: list[Clip], students: list[ActorCritic], experts: ExpertSet,

@@ -12,6 +12,7 @@ import torch
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.config import AssistEnvConfig
+from assistmimic.evaluation import evaluate_assist_clips
 from assistmimic.rl.checkpoint import load_checkpoint, save_checkpoint
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.logger import read_metrics
@@ -20,7 +21,6 @@ from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.config import DistillConfig, RunConfig
 from assistmimic.stages.distill import run
-from assistmimic.stages.eval import evaluate_assist_clips
 from distill.buffer import AggregatedBuffer
 from distill.config import BetaScheduleConfig, DAggerConfig, FineTuneConfig
 from distill.experts import ExpertSet

@@ -75,11 +75,11 @@ def test_a_short_cpu_run_lengthens_episodes_and_lowers_tracking_error(tmp_path):
 def test_the_shipped_prior_tracks_standing_where_an_untrained_policy_falls():
     from assistmimic.envs.config import TrackingEnvConfig
     from assistmimic.envs.tracking import TrackingEnv
+    from assistmimic.evaluation import evaluate_clips, policies_from_checkpoint
     from assistmimic.mjcf.config import SceneConfig
     from assistmimic.rl.policy import ActorCritic
     from assistmimic.sim.config import SimConfig
     from assistmimic.sim.factory import make_backend, make_single_person_scene
-    from assistmimic.stages.eval import evaluate_clips, policies_from_checkpoint
     from motion_lib.formats.phc import read_clips
     from motion_lib.motion_library import MotionLibrary
     from tests.conftest import robot_config

@@ -22,17 +22,18 @@ from pathlib import Path
 import torch
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT, resume_checkpoint, training_checkpoints
+from assistmimic.evaluation import assist_eval_env, policies_from_checkpoint, write_table
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import load_clips, require_setting
 from assistmimic.stages.config import DistillConfig, EvalConfig, RunConfig
-from assistmimic.stages.eval import assist_eval_env, policies_from_checkpoint, write_table
 from assistmimic.stages.render import render_policy_video
+from assistmimic.stages.scoring import eval_rules, eval_world
 from assistmimic.stages.training import train
 from distill.dagger import DAggerTrainer
-from distill.evaluation import EvalRules, compare_on_clips, format_table, summarize
+from distill.evaluation import compare_on_clips, format_table, summarize
 from distill.experts import ExpertSet
 from distill.finetune import FineTuneRunner
 from motion_lib.clip import Clip
@@ -103,9 +104,10 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
                 "impairment": dataclasses.asdict(cfg.impairment)}
     clip_experts = experts.clip_experts(env.library.clip_names)
     trainer = DAggerTrainer(env, students, experts, clip_experts, stage.dagger, run_dir, metadata, cfg.seed)
-    if stage.resume:
-        checkpoint = resume_checkpoint(run_dir)
-        print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}")
+    if stage.resume and (run_dir / LAST_CHECKPOINT).exists():
+        print(f"resumed DAgger from {run_dir / LAST_CHECKPOINT} at iteration {trainer.resume(run_dir / LAST_CHECKPOINT)}")
+    elif stage.resume:
+        raise UserInputError(f"stage.resume=true but {run_dir / LAST_CHECKPOINT} does not exist; give the run_dir of the run to continue")
     trainer.learn()
     summary = {"data": str(data), "experts": experts.names, "clips": metadata["clips"], "held_out": metadata["held_out"],
                "dagger_iterations": trainer.iteration, "env_steps": trainer.total_env_steps,
@@ -130,7 +132,7 @@ def _finetune(cfg: RunConfig, stage: DistillConfig, env: AssistEnv, students: li
     stage.runner.max_iterations = stage.finetune.iterations
     runner = FineTuneRunner(env, students, experts, clip_experts, stage.finetune, stage.ppo, stage.amp, stage.runner,
                             finetune_dir, metadata)
-    resume = stage.resume and bool(training_checkpoints(finetune_dir))
+    resume = stage.resume and (finetune_dir / LAST_CHECKPOINT).exists()
     return train(runner, finetune_dir, resume, close_env=False)
 
 
@@ -138,8 +140,9 @@ def evaluate_student(cfg: RunConfig, checkpoint: Path, experts: ExpertSet, clips
                      eval_dir: Path) -> dict:
     """The table of `distill.evaluation` for the student in `checkpoint`, written to `eval_dir`."""
     students, _ = policies_from_checkpoint(checkpoint)
-    env = assist_eval_env(cfg, experts.env_config, clips, min(cfg.num_envs or cfg.stage.num_envs, len(clips) * len(experts.names)))
-    rows = compare_on_clips(env, clips, students, experts, held_out, EvalRules(EvalConfig.failure_distance, EvalConfig.fall_head_drop))
+    env = assist_eval_env(eval_world(cfg), experts.env_config, clips,
+                          min(cfg.num_envs or cfg.stage.num_envs, len(clips) * len(experts.names)))
+    rows = compare_on_clips(env, clips, students, experts, held_out, eval_rules(EvalConfig()))
     env.close()
     eval_dir.mkdir(parents=True, exist_ok=True)
     write_table(eval_dir / "distill_eval.csv", rows)

@@ -21,16 +21,17 @@ from typing import Any
 import torch
 
 from assistmimic.envs.assist import AssistEnv
+from assistmimic.evaluation import checkpoint_task, policies_from_checkpoint
 from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT, load_training_checkpoint, save_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
-from assistmimic.stages import eval as eval_stage
 from assistmimic.stages.common import REPO_ROOT, load_clips
 from assistmimic.stages.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.stages.render import render_policy_video
+from assistmimic.stages.scoring import evaluate_assist_checkpoint
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
@@ -134,6 +135,8 @@ def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path) -> dict:
     """`stage=eval` of a two-agent checkpoint on the clips it was trained on, written to `eval_dir`."""
     eval_dir.mkdir(parents=True, exist_ok=True)
-    eval_cfg = dataclasses.replace(cfg, checkpoint=str(checkpoint), data=None, num_envs=None, stage=EvalConfig())
-    summary = eval_stage.run(eval_cfg, eval_dir)
+    eval_cfg = dataclasses.replace(cfg, data=None, num_envs=None, stage=EvalConfig())
+    policies, metadata = policies_from_checkpoint(checkpoint)
+    checkpoint_task(checkpoint, policies, metadata)
+    summary = evaluate_assist_checkpoint(eval_cfg, checkpoint, policies, metadata, eval_dir)
     return {key: value for key, value in summary.items() if key != "per_clip"}

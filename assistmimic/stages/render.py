@@ -21,23 +21,24 @@ from pathlib import Path
 
 import torch
 
-from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
-from assistmimic.mjcf.humanoid import hinge_ranges
-from assistmimic.mjcf.scene import SceneModel
-from assistmimic.rl.policy import ActorCritic
-from assistmimic.sim.backend import PersonState
-from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
-from assistmimic.stages.common import clips_path
-from assistmimic.stages.config import RenderConfig, RunConfig
-from assistmimic.stages.eval import (
+from assistmimic.evaluation import (
     TASKS,
     assist_eval_env,
     check_policies,
     checkpoint_task,
     policies_from_checkpoint,
+    tracking_eval_env,
     trained_assist_config,
 )
+from assistmimic.mjcf.humanoid import hinge_ranges
+from assistmimic.mjcf.scene import SceneModel
+from assistmimic.rl.policy import ActorCritic
+from assistmimic.sim.backend import PersonState
+from assistmimic.sim.factory import make_scene, make_single_person_scene
+from assistmimic.stages.common import clips_path
+from assistmimic.stages.config import RenderConfig, RunConfig
+from assistmimic.stages.scoring import eval_world
 from assistmimic.viz.playback import frame_count, kinematic_frames, policy_frames, reference_poses
 from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, write_mp4
 from motion_lib.clip import Clip
@@ -169,9 +170,5 @@ def _environment(cfg: RunConfig, task: str, clip: Clip, metadata: dict, checkpoi
     """One world of the checkpoint's task, as `stage=eval` builds it: the action semantics the policies were
     trained with, the clip from its first frame, no early termination."""
     if task == "assist":
-        return assist_eval_env(cfg, trained_assist_config(checkpoint, metadata), [clip], 1)
-    backend = make_backend(make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), cfg.sim, 1)
-    env_cfg = TrackingEnvConfig(early_termination=False, random_start=False, max_episode_steps=clip.num_frames + 1,
-                                residual_actions=(metadata.get("env_config") or {}).get("residual_actions", False))
-    return TrackingEnv(backend, MotionLibrary([clip], backend.device), env_cfg,
-                       torch.Generator(device=backend.device).manual_seed(cfg.seed))
+        return assist_eval_env(eval_world(cfg), trained_assist_config(checkpoint, metadata), [clip], 1)
+    return tracking_eval_env(eval_world(cfg), metadata, [clip], 1)

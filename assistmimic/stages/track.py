@@ -25,12 +25,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from assistmimic.evaluation import checkpoint_task, evaluate_assist, policies_from_checkpoint
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
 from assistmimic.stages.config import RunConfig, TrackConfig
 from assistmimic.stages.convert import read_source
-from assistmimic.stages.eval import checkpoint_task, evaluate_assist, policies_from_checkpoint
 from assistmimic.stages.render import render_policy_video
+from assistmimic.stages.scoring import eval_rules, eval_world
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES
@@ -92,7 +93,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         roles.append(decision)
         print(f"{clip.name}: supporter = person {decision['supporter_input_person']} as read ({decision['reason']})")
     write_clips(run_dir / CLIPS_FILE, assigned)
-    summary = evaluate_assist(cfg, checkpoint, policies, metadata, assigned, run_dir, TABLE)
+    summary = evaluate_assist(eval_world(cfg), eval_rules(stage), checkpoint, policies, metadata, assigned,
+                              cfg.num_envs or stage.num_envs, run_dir, TABLE, stage.name)
     if stage.video:
         summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)
     return {"checkpoint": str(checkpoint), "source": source, "input": str(input_path), "task": "assist",
