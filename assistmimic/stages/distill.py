@@ -23,7 +23,7 @@ import torch
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.evaluation import assist_eval_env, policies_from_checkpoint, write_table
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, resume_checkpoint, training_checkpoints
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
@@ -104,10 +104,9 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
                 "impairment": dataclasses.asdict(cfg.impairment)}
     clip_experts = experts.clip_experts(env.library.clip_names)
     trainer = DAggerTrainer(env, students, experts, clip_experts, stage.dagger, run_dir, metadata, cfg.seed)
-    if stage.resume and (run_dir / LAST_CHECKPOINT).exists():
-        print(f"resumed DAgger from {run_dir / LAST_CHECKPOINT} at iteration {trainer.resume(run_dir / LAST_CHECKPOINT)}")
-    elif stage.resume:
-        raise UserInputError(f"stage.resume=true but {run_dir / LAST_CHECKPOINT} does not exist; give the run_dir of the run to continue")
+    if stage.resume:
+        checkpoint = resume_checkpoint(run_dir)
+        print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}")
     trainer.learn()
     summary = {"data": str(data), "experts": experts.names, "clips": metadata["clips"], "held_out": metadata["held_out"],
                "dagger_iterations": trainer.iteration, "env_steps": trainer.total_env_steps,
@@ -132,7 +131,7 @@ def _finetune(cfg: RunConfig, stage: DistillConfig, env: AssistEnv, students: li
     stage.runner.max_iterations = stage.finetune.iterations
     runner = FineTuneRunner(env, students, experts, clip_experts, stage.finetune, stage.ppo, stage.amp, stage.runner,
                             finetune_dir, metadata)
-    resume = stage.resume and (finetune_dir / LAST_CHECKPOINT).exists()
+    resume = stage.resume and bool(training_checkpoints(finetune_dir))
     return train(runner, finetune_dir, resume, close_env=False)
 
 
