@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from assistmimic.rl import distributed
 from assistmimic.run_files import atomic_write_bytes, write_json
+from assistmimic.run_log import record_failure, run_log
 from assistmimic.stages.config import RunConfig
 from assistmimic.viz.report import write_report
 from motion_lib.errors import UserInputError
@@ -75,26 +76,38 @@ def _stage_list(names: Iterable[str]) -> str:
 
 def _run_in_process(cfg: DictConfig, run: Callable[[RunConfig, Path], dict[str, Any]], run_dir: Path,
                     rank_zero_switches: tuple[str, ...] = ()) -> Path:
-    """This process's part of the stage in `run_dir`; rank 0 (or a single process) writes the run's files."""
-    main = distributed.is_main()
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    """This process's part of the stage in `run_dir`; rank 0 (or a single process) writes the run's files: config.yaml,
+    run.log (`assistmimic.run_log`) and summary.json, `status: finished` with the stage's results, or failed
+    with the error."""
     typed: RunConfig = OmegaConf.to_object(cfg)
-    if not main:
+    if not distributed.is_main():
         typed.run_dir = str(run_dir)
         for switch in rank_zero_switches:
             setattr(typed.stage, switch, False)
+        _run_stage(typed, run, run_dir)
+        return run_dir
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    with run_log(run_dir) as log:
+        try:
+            summary = _run_stage(typed, run, run_dir)
+        except (Exception, KeyboardInterrupt) as err:
+            record_failure(run_dir, cfg.stage.name, err, log, created)
+            raise
+        write_json(run_dir / "summary.json", {"stage": cfg.stage.name, "status": "finished", **summary})
+        print(f"results: {run_dir / 'summary.json'}")
+        report(run_dir)
+    return run_dir
+
+
+def _run_stage(typed: RunConfig, run: Callable[[RunConfig, Path], dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+    """The stage's results, run with the configured torch threads."""
     if typed.sim.torch_threads is not None:
         if typed.sim.torch_threads < 1:
             raise UserInputError(f"sim.torch_threads must be >= 1 or null, got {typed.sim.torch_threads}")
         torch.set_num_threads(typed.sim.torch_threads)
-    summary = run(typed, run_dir)
-    if main:
-        write_json(run_dir / "summary.json", {"stage": cfg.stage.name, **summary})
-        print(f"results: {run_dir / 'summary.json'}")
-        report(run_dir)
-    return run_dir
+    return run(typed, run_dir)
 
 
 def report(run_dir: Path) -> None:
