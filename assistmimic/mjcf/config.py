@@ -1,7 +1,7 @@
 """Config schemas of the robot, the scene and the impairment: what the MJCF builders read.
 
-Plain dataclasses: the stages' config module (`stages/config.py`) registers them as the
-config groups robot/, scene/ and impairment/, so each YAML file is checked against them.
+Plain dataclasses: the stages' config module (`stages/config.py`) registers them as the config
+groups robot/, scene/ and impairment/, so each YAML file is checked against them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Config schema of the simulator (group sim/): time step, solver and backend settings.
 
-A plain dataclass: the stages' config module (`stages/config.py`) registers it as the
-config group sim/.
+A plain dataclass: the stages' config module (`stages/config.py`) registers it as the config group sim/.
 """
 
 from __future__ import annotations
