@@ -104,6 +104,14 @@ def test_report_links_only_files_that_exist(tmp_path):
     assert "iteration 5" in page  # the first/last metrics table (the cut last line is skipped)
 
 
+def test_tables_scroll_inside_the_page_and_long_results_wrap(tmp_path):
+    page = write_report(write_run(tmp_path / "run")).read_text()
+    style = page[page.index("<style>"):page.index("</style>")]
+    assert ".scroll{overflow-x:auto" in style and "table.wrap td{overflow-wrap:anywhere}" in style
+    assert page.count("<table") == page.count("<div class='scroll'><table") >= 3
+    assert "<div class='scroll'><table class=wrap><tr><th>summary.json" in page
+
+
 def test_track_and_distill_tables_are_charted_too(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "eval").mkdir(parents=True)

@@ -32,7 +32,8 @@ STYLE = """body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}
 td:first-child,th:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}
-.note{color:#a33}"""
+.note{color:#a33}.scroll{overflow-x:auto;max-width:100%}table.wrap td{overflow-wrap:anywhere}"""
+"""Tables scroll sideways inside the page instead of widening it; the long values of the results table (paths) wrap."""
 
 
 def write_report(run_dir: Path) -> Path:
@@ -75,10 +76,11 @@ def _format(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def _table(header: list[str], rows: list[list[Any]], wrap: bool = False) -> str:
+    """An HTML table in a box that scrolls sideways when it is wider than the page; `wrap`: long values wrap."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_format(v))}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table{' class=wrap' if wrap else ''}><tr>{head}</tr>{body}</table></div>"
 
 
 def _headline(summary: dict[str, Any]) -> str:
@@ -86,7 +88,7 @@ def _headline(summary: dict[str, Any]) -> str:
     rows = [[key, value] for key, value in _scalars({k: v for k, v in summary.items() if k != "final"}).items()]
     if not rows:
         return "<p class='note'>This run wrote no summary.json.</p>"
-    return f"<h2>Results</h2>{_table(['summary.json', 'value'], rows)}"
+    return f"<h2>Results</h2>{_table(['summary.json', 'value'], rows, wrap=True)}"
 
 
 def _videos(run_dir: Path, summary: dict[str, Any]) -> list[str]:
