@@ -14,13 +14,13 @@ import torch
 from assistmimic.sim.config import SimConfig
 from assistmimic.stages.config import RenderConfig, RunConfig
 from assistmimic.stages.render import render_policy_video, render_video
-from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, open_gl_context, write_mp4
+from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, legend_entries, open_gl_context, write_mp4
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO, robot_config, standard_impairment
 from tests.test_eval_assist import clips_file, save_expert  # noqa: F401 (clips_file is a fixture)
 from tests.test_run_cli import run_cli
 
-SMALL = {"width": 96, "height": 64}
+SMALL = {"width": 96, "height": 64, "legend": False}  # the colour tests count pixels of the persons
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,22 @@ def test_contact_forces_are_drawn_as_red_arrows(backend_factory):
         images.append(renderer.render())
         renderer.close()
     assert red(images[0]).sum() > 5 and not red(images[1]).any()
+
+
+@pytest.mark.usefixtures("gl")
+def test_a_legend_in_the_top_left_corner_names_the_colours(backend_factory):
+    backend = backend_factory(num_envs=1)
+    backend.step(torch.zeros(1, 2, backend.num_dofs))
+    corners = []
+    for legend in (True, False):
+        renderer = SceneRenderer(backend.scene, 320, 240, legend=legend)
+        renderer.show_world(*backend.world_state(0))
+        corners.append(renderer.render()[:80, :160])
+        renderer.close()
+    assert all(colour(corners[0]).sum() > colour(corners[1]).sum() + 40 for colour in (blue, orange, red))  # (the sky is bluish)
+    assert [name for name, _ in legend_entries(2, ghost=True, contact_forces=True)] == [
+        "supporter", "recipient", "reference (ghost)", "contact force"]
+    assert [name for name, _ in legend_entries(1, ghost=False, contact_forces=False)] == ["person"]
 
 
 @pytest.mark.usefixtures("gl")

@@ -199,6 +199,8 @@ class RenderConfig:
     """With a checkpoint: also draw the reference pose as a translucent green copy (the "ghost")."""
     contact_forces: bool = True
     """Draw contact points (yellow) and contact forces as red arrows (4 mm per newton)."""
+    legend: bool = True
+    """Draw a small key of the colours (supporter, recipient, reference ghost, contact force) in the top-left corner."""
     width: int = 640
     """Video width in pixels (even)."""
     height: int = 480

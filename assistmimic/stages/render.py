@@ -87,7 +87,8 @@ def render_video(cfg: RunConfig, run_dir: Path) -> dict:
     output = Path(stage.output) if stage.output else run_dir / VIDEOS_DIR / f"{clip.name}.mp4"
     ghost = stage.ghost and checkpoint is not None
     start = time.perf_counter()
-    renderer = SceneRenderer(scene, stage.width, stage.height, ghost=ghost, contact_forces=stage.contact_forces)
+    renderer = SceneRenderer(scene, stage.width, stage.height, ghost=ghost, contact_forces=stage.contact_forces,
+                             legend=stage.legend)
     try:
         if checkpoint is None:
             dt, frames = _kinematic(cfg, stage, scene, clip, renderer)

@@ -3,7 +3,8 @@
 A `SceneRenderer` draws the persons in the scene's colours (supporter blue, recipient orange), the floor
 and furniture, contact forces as arrows (MuJoCo's contact-force visualisation, `FORCE_SCALE` metres per
 newton), and optionally a translucent green "ghost": the reference pose drawn as a second, kinematic copy
-of the persons (never simulated, never colliding). The camera looks at the mean of the pelvis positions
+of the persons (never simulated, never colliding). With `legend`, a small key of these colours sits in the
+top-left corner. The camera looks at the mean of the pelvis positions
 (smoothed from frame to frame) from a fixed side direction, so it follows the pair.
 
 OpenGL comes from the backend `MUJOCO_GL` names: "egl" (the default: headless, GPU or Mesa), "osmesa"
@@ -27,7 +28,7 @@ import imageio.v2 as imageio
 import mujoco
 import numpy as np
 
-from assistmimic.mjcf.scene import SceneModel
+from assistmimic.mjcf.scene import AGENT_COLORS, SceneModel
 from assistmimic.sim.backend import PersonState
 from assistmimic.sim.cpu_backend import FULL_PHYSICS, SceneLayout
 from motion_lib.errors import UserInputError
@@ -40,6 +41,8 @@ FORCE_SCALE = 0.004
 """Length of a contact-force arrow per newton (m/N); a standing person's weight spreads over ~10 contacts of ~70 N."""
 CONTACT_FORCE_RGBA, CONTACT_POINT_RGBA = (0.9, 0.1, 0.1, 1.0), (1.0, 0.9, 0.1, 1.0)
 """Colours of the force arrows (red) and contact points (yellow)."""
+LEGEND_ROW, LEGEND_SWATCH, LEGEND_MARGIN, LEGEND_WIDTH = 18, 12, 8, 150
+"""Legend layout in pixels: row height, colour square, distance from the frame's edges, panel width."""
 CAMERA_DISTANCE, CAMERA_ELEVATION, CAMERA_AZIMUTH = 4.0, -20.0, 90.0
 """Camera distance to the look-at point (m), elevation and azimuth (degrees; azimuth 90: looking along +y, across
 the x axis on which the scene's two persons start, facing each other)."""
@@ -89,7 +92,8 @@ class SceneRenderer:
     pose), optionally `show_ghost`, then `render()`.
     """
 
-    def __init__(self, scene: SceneModel, width: int, height: int, ghost: bool = False, contact_forces: bool = True):
+    def __init__(self, scene: SceneModel, width: int, height: int, ghost: bool = False, contact_forces: bool = True,
+                 legend: bool = False):
         self.model = mujoco.MjModel.from_xml_string(_with_sky(scene.xml))
         self.model.vis.global_.offwidth = max(width, self.model.vis.global_.offwidth)
         self.model.vis.global_.offheight = max(height, self.model.vis.global_.offheight)
@@ -122,6 +126,7 @@ class SceneRenderer:
         self._scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
         self._rect = mujoco.MjrRect(0, 0, width, height)
         self._pixels = np.empty((height, width, 3), dtype=np.uint8)
+        self._legend = legend_entries(len(scene.prefixes), ghost, contact_forces) if legend else []
 
     def show_world(self, state: np.ndarray, ctrl: np.ndarray) -> None:
         """A simulated world: its FULLPHYSICS state and last controls (`CpuBackend.world_state`); contacts and
@@ -155,8 +160,24 @@ class SceneRenderer:
             mujoco.mjv_addGeoms(self.ghost_model, self.ghost_data, self._ghost_option, self._perturb,
                                 mujoco.mjtCatBit.mjCAT_DYNAMIC, self._scene)
         mujoco.mjr_render(self._rect, self._scene, self._context)
+        self._draw_legend()
         mujoco.mjr_readPixels(self._pixels, None, self._rect, self._context)
         return np.flipud(self._pixels).copy()  # OpenGL's rows run bottom-up
+
+    def _draw_legend(self) -> None:
+        """The colour key in the top-left corner: a light panel, per entry a colour square and its name."""
+        if not self._legend:
+            return
+        top = self._rect.height - LEGEND_MARGIN
+        panel_height = LEGEND_ROW * len(self._legend) + LEGEND_MARGIN
+        mujoco.mjr_rectangle(mujoco.MjrRect(LEGEND_MARGIN, top - panel_height, LEGEND_WIDTH, panel_height), 1, 1, 1, 0.75)
+        for row, (label, rgba) in enumerate(self._legend):
+            bottom = top - LEGEND_ROW * (row + 1)
+            mujoco.mjr_rectangle(mujoco.MjrRect(2 * LEGEND_MARGIN, bottom, LEGEND_SWATCH, LEGEND_SWATCH), *rgba)
+            mujoco.mjr_rectangle(self._rect, 0, 0, 0, 0)  # nothing drawn: mjr_text places text in the last viewport
+            mujoco.mjr_text(mujoco.mjtFont.mjFONT_NORMAL, label, self._context,
+                            (3 * LEGEND_MARGIN + LEGEND_SWATCH) / self._rect.width, (bottom + 1) / self._rect.height,
+                            0.1, 0.1, 0.1)
 
     def close(self) -> None:
         """Free the GL resources."""
@@ -165,6 +186,17 @@ class SceneRenderer:
             self._context.free()
             self._gl.free()
             self._gl = None
+
+
+def legend_entries(persons: int, ghost: bool, contact_forces: bool) -> list[tuple[str, tuple[float, ...]]]:
+    """(name, RGBA) of what a frame shows: the persons by role, the reference ghost and the contact forces."""
+    roles = ("supporter", "recipient") if persons == 2 else ("person",)
+    entries = [(role, AGENT_COLORS[agent]) for agent, role in enumerate(roles)]
+    if ghost:
+        entries.append(("reference (ghost)", (*GHOST_RGBA[:3], 0.6)))
+    if contact_forces:
+        entries.append(("contact force", CONTACT_FORCE_RGBA))
+    return entries
 
 
 def write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
