@@ -1,0 +1,7 @@
+"""The single-person tracking prior (PHC-style): training it (`training`), widening it into the experts'
+starting policies (`widening`), and importing a PHC / rl_games checkpoint as a prior (`rl_games_import`).
+
+`stage=prior` and `scripts/import_phc_prior.py` are thin callers. The package builds on `assistmimic.envs`,
+`assistmimic.rl` and `assistmimic.sim` and never imports a stage; nothing under `assistmimic/` but the stages
+imports it (the RL core stays unaware of priors: widening is an operation on its `ActorCritic`).
+"""

@@ -1,4 +1,5 @@
-"""Build an ActorCritic from an rl_games / PHC checkpoint (REFERENCE §2).
+"""Build an ActorCritic from an rl_games / PHC checkpoint (REFERENCE §2), and write it as a prior file that
+`stage=expert stage.prior=<file>` starts from (`import_prior`).
 
 Keys read from the checkpoint's `model` dict:
     running_mean_std.{running_mean, running_var, count}   observation normaliser
@@ -24,7 +25,7 @@ from typing import Any
 
 import torch
 
-from assistmimic.rl.checkpoint import load_checkpoint
+from assistmimic.rl.checkpoint import load_checkpoint, save_checkpoint
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.normalizer import EPSILON
 from assistmimic.rl.policy import ActorCritic
@@ -152,3 +153,13 @@ def import_rl_games_checkpoint(source: str | Path | Mapping[str, Any], *, activa
         state["value_head.weight"], state["value_head.bias"] = critic[-1]
     policy.load_state_dict(state)
     return policy
+
+
+def import_prior(source: Path, output: Path, robot: str) -> dict:
+    """Write the imported policy as a one-policy checkpoint with the metadata the expert stage checks. PHC
+    policies output absolute PD targets (`residual_actions` false) through SiLU layers, with a fixed log-std."""
+    policy = import_rl_games_checkpoint(source, activation="silu", learn_log_std=False)
+    state = {"iteration": 0, "policies": [policy.saved_state()],
+             "metadata": {"robot": robot, "env_config": {"residual_actions": False}, "imported_from": str(source)}}
+    save_checkpoint(output, state)
+    return state

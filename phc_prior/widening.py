@@ -4,12 +4,16 @@ The first actor and critic layers become [W | 0] (zero columns for the new input
 normaliser gets mean 0, var 1 for them (count kept), everything else is copied. Because the first
 layers sum one product per input group (`SplitInputLinear`), the widened policy's means, values and,
 under the same random state, sampled actions are bit-identical to the prior's for any new inputs.
+`widened_prior` starts the experts' policies this way from a prior checkpoint.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
+from assistmimic.rl.checkpoint import load_training_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from motion_lib.errors import UserInputError
 
@@ -49,3 +53,28 @@ def widen_policy_inputs(policy: ActorCritic, num_new_inputs: int, num_new_critic
         _extend_normalizer(state, "critic_obs_normalizer", new_critic)
     widened.load_state_dict(state)
     return widened.to(policy.log_std.device)
+
+
+def widened_prior(path: Path, robot: str, residual_actions: bool, observation_groups: list[tuple[int, ...]],
+                  action_dims: list[int]) -> list[ActorCritic]:
+    """One policy per agent from the prior in `path`, widened by the agent's assistive inputs (its second
+    observation group), after checking the prior against the run: one policy, trained for `robot`, with the
+    same action semantics (`residual_actions`), and the sizes of each agent's tracking part."""
+    state = load_training_checkpoint(path)
+    metadata = state.get("metadata") or {}
+    if len(state["policies"]) != 1:
+        raise UserInputError(f"{path}: a prior holds one policy, this checkpoint holds {len(state['policies'])}")
+    if metadata.get("robot", robot) != robot:
+        raise UserInputError(f"{path}: the prior was trained for the {metadata['robot']} robot, this run uses {robot}")
+    trained_residual = (metadata.get("env_config") or {}).get("residual_actions", False)
+    if trained_residual != residual_actions:
+        raise UserInputError(f"{path}: the prior was trained with residual_actions={trained_residual}; "
+                             f"set stage.env.residual_actions={str(trained_residual).lower()} to start from it")
+    policies = []
+    for groups, action_dim in zip(observation_groups, action_dims):
+        prior = ActorCritic.from_saved_state(state["policies"][0])
+        if prior.obs_dims != groups[:1] or prior.action_dim != action_dim:
+            raise UserInputError(f"{path}: the prior takes {sum(prior.obs_dims)} observations and gives {prior.action_dim} "
+                                 f"actions; this robot's tracking part has {groups[0]} and {action_dim}")
+        policies.append(widen_policy_inputs(prior, groups[1]))
+    return policies

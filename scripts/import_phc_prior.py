@@ -8,18 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistmimic.rl.checkpoint import save_checkpoint
-from assistmimic.rl.rl_games_import import import_rl_games_checkpoint
 from motion_lib.errors import UserInputError
-
-
-def import_prior(source: Path, output: Path, robot: str) -> dict:
-    """Write the imported policy as a one-policy checkpoint with the metadata the expert stage checks."""
-    policy = import_rl_games_checkpoint(source, activation="silu", learn_log_std=False)
-    state = {"iteration": 0, "policies": [policy.saved_state()],
-             "metadata": {"robot": robot, "env_config": {"residual_actions": False}, "imported_from": str(source)}}
-    save_checkpoint(output, state)
-    return state
+from phc_prior.rl_games_import import import_prior
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import torch
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.assistive import HandLayout, near_hands, redirect_hand_targets
-from assistmimic.envs.rewards import contact
 from assistmimic.envs.config import AssistEnvConfig, RewardTerm
 from assistmimic.envs.registry import ENVIRONMENTS
+from assistmimic.envs.rewards import contact
 from assistmimic.envs.step_context import Bodies, StepContext
 from assistmimic.mjcf.config import SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
@@ -26,7 +26,7 @@ from assistmimic.stages.expert import initial_policies, prior_path
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 from motion_lib.skeleton import get_skeleton
-from tests.conftest import REPO, build_backend, robot_config, standard_impairment
+from tests.conftest import build_backend, robot_config, standard_impairment
 
 SKELETON = get_skeleton("smpl")
 LAYOUT = HandLayout.of(SKELETON)
@@ -262,13 +262,9 @@ def test_every_environment_creates_resets_and_steps_without_nan(name):
 
 
 def test_a_phc_checkpoint_becomes_a_prior_the_experts_start_from(assist_clips, tmp_path):
-    import importlib.util
-
+    from phc_prior.rl_games_import import import_prior
     from tests.test_rl_import import prefixed, sequential
 
-    spec = importlib.util.spec_from_file_location("import_phc_prior", REPO / "scripts" / "import_phc_prior.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     torch.manual_seed(0)
     model = {"running_mean_std.running_mean": torch.randn(934, dtype=torch.float64),
              "running_mean_std.running_var": torch.rand(934, dtype=torch.float64) + 0.5,
@@ -278,7 +274,7 @@ def test_a_phc_checkpoint_becomes_a_prior_the_experts_start_from(assist_clips, t
     model.update(prefixed(sequential([934, 16], True), "a2c_network.critic_mlp"))
     model.update(prefixed(torch.nn.Linear(16, 1), "a2c_network.value"))
     torch.save({"model": model, "epoch": 1}, tmp_path / "phc.pth")
-    script.import_prior(tmp_path / "phc.pth", tmp_path / "prior.pt", "smpl")
+    import_prior(tmp_path / "phc.pth", tmp_path / "prior.pt", "smpl")
 
     env = make_env(assist_clips)
     obs = env.reset()

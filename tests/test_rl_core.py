@@ -17,8 +17,8 @@ from assistmimic.rl.normalizer import RunningMeanStd, batch_moments
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO, adaptive_learning_rate, bounds_loss, linear_learning_rate
 from assistmimic.rl.storage import RolloutStorage
-from assistmimic.rl.widening import widen_policy_inputs
 from motion_lib.errors import UserInputError
+from phc_prior.widening import widen_policy_inputs
 
 SMALL = PolicyConfig(actor_hidden=[32, 16], critic_hidden=[24, 16], activation="silu", init_log_std=-0.5,
                      learn_log_std=True)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from assistmimic.rl.rl_games_import import import_rl_games_checkpoint
 from motion_lib.errors import UserInputError
+from phc_prior.rl_games_import import import_rl_games_checkpoint
 
 OBS, ACT, HIDDEN = 11, 5, [32, 24, 16]
 

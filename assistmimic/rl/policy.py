@@ -4,7 +4,7 @@ The layout mirrors rl_games' separate actor-critic (`actor_mlp` of Linear/activa
 `critic_mlp`, then `value_head`), so an rl_games/PHC checkpoint maps onto it key by key.
 
 The observation is a concatenation of groups (`obs_dims`): a fresh policy has one group; widening
-(`widening.py`) appends one. The first layer of each MLP is a `SplitInputLinear` that sums one
+(`phc_prior/widening.py`) appends one. The first layer of each MLP is a `SplitInputLinear` that sums one
 product per group, so zero columns added for a new group contribute exactly 0.0 and the widened
 policy's outputs are bit-identical to the prior's (one matrix product over the widened input would
 round differently).

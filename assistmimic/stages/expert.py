@@ -23,10 +23,9 @@ import torch
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.evaluation import checkpoint_task, policies_from_checkpoint
 from assistmimic.rl import distributed
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT, load_training_checkpoint, save_checkpoint
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
-from assistmimic.rl.widening import widen_policy_inputs
 from assistmimic.sim.factory import make_backend, make_scene
 from assistmimic.stages.common import REPO_ROOT, load_clips
 from assistmimic.stages.config import EvalConfig, ExpertConfig, RunConfig
@@ -36,6 +35,7 @@ from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
+from phc_prior.widening import widened_prior
 
 TASK = "assist"
 """The `metadata["task"]` of two-agent checkpoints."""
@@ -64,25 +64,8 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
     """One policy per agent: the prior widened by the assistive inputs, or fresh networks without a prior."""
     if stage.prior is None:
         return [ActorCritic(groups, dim, stage.policy) for groups, dim in zip(env.observation_groups, env.action_dims)]
-    path = prior_path(stage.prior)
-    state = load_training_checkpoint(path)
-    metadata = state.get("metadata") or {}
-    if len(state["policies"]) != 1:
-        raise UserInputError(f"{path}: a prior holds one policy, this checkpoint holds {len(state['policies'])}")
-    if metadata.get("robot", robot) != robot:
-        raise UserInputError(f"{path}: the prior was trained for the {metadata['robot']} robot, this run uses {robot}")
-    trained_residual = (metadata.get("env_config") or {}).get("residual_actions", False)
-    if trained_residual != stage.env.residual_actions:
-        raise UserInputError(f"{path}: the prior was trained with residual_actions={trained_residual}; "
-                             f"set stage.env.residual_actions={str(trained_residual).lower()} to start from it")
-    policies = []
-    for groups, action_dim in zip(env.observation_groups, env.action_dims):
-        prior = ActorCritic.from_saved_state(state["policies"][0])
-        if prior.obs_dims != groups[:1] or prior.action_dim != action_dim:
-            raise UserInputError(f"{path}: the prior takes {sum(prior.obs_dims)} observations and gives {prior.action_dim} "
-                                 f"actions; this robot's tracking part has {groups[0]} and {action_dim}")
-        policies.append(widen_policy_inputs(prior, groups[1]))
-    return policies
+    return widened_prior(prior_path(stage.prior), robot, stage.env.residual_actions, env.observation_groups,
+                         env.action_dims)
 
 
 def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
