@@ -1,28 +1,31 @@
 """Body shape from the user's own SMPL / SMPL-X model file (never shipped with the project).
 
 Model files are licensed: the user points `robot.body_model_path` at theirs. SMPL `.pkl` files
-were pickled with `chumpy` objects; they are read here without chumpy by mapping its classes to a
-stand-in that keeps the pickled value (`x`). `.npz` model files (SMPL-X) load directly. The shaped
+were pickled with `chumpy` objects; they are read here without chumpy, by the restricted unpickler of
+`motion_lib.safe_pickle` with stand-ins for chumpy objects (keeping the pickled value `x`) and sparse
+matrices. `.npz` model files (SMPL-X) load without unpickling anything. The shaped
 rest joints come from `smplx`'s own blend-shape and joint-regressor functions:
 J = J_regressor @ (v_template + shapedirs @ betas).
 """
 
 from __future__ import annotations
 
-import pickle
-import zipfile
+import copyreg
 from pathlib import Path
 
 import numpy as np
 
+from motion_lib.checks import one_line
 from motion_lib.errors import UserInputError
+from motion_lib.formats.base import load_npz
+from motion_lib.safe_pickle import load_pickle
 from motion_lib.skeleton import Skeleton, yup_to_zup
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "J_regressor", "kintree_table")
 
 
-class _ChumpyStandIn:
-    """Takes the pickled state of any chumpy object; its value is the `x` entry."""
+class _StateHolder:
+    """Takes the pickled state of an object it stands in for, as attributes."""
 
     def __init__(self, *args, **kwargs):
         pass
@@ -33,11 +36,43 @@ class _ChumpyStandIn:
         self.__dict__.update(state if isinstance(state, dict) else {})
 
 
-class _NoChumpyUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if module == "chumpy" or module.startswith("chumpy."):
-            return _ChumpyStandIn
-        return super().find_class(module, name)
+class _ChumpyStandIn(_StateHolder):
+    """Stands in for any chumpy object; its value is the `x` entry."""
+
+
+class _SparseStandIn(_StateHolder):
+    """Stands in for a compressed scipy.sparse matrix (CSC or CSR: `data`, `indices`, `indptr` and
+    `_shape`, or `shape` in old scipy versions)."""
+
+    layout = "csc"
+
+    def toarray(self) -> np.ndarray:
+        import scipy.sparse
+
+        build = scipy.sparse.csc_matrix if self.layout == "csc" else scipy.sparse.csr_matrix
+        shape = self.__dict__.get("_shape", self.__dict__.get("shape"))
+        return build((self.data, self.indices, self.indptr), shape=shape).toarray()
+
+
+class _CsrStandIn(_SparseStandIn):
+    layout = "csr"
+
+
+_MODEL_GLOBALS = {
+    ("copyreg", "_reconstructor"): copyreg._reconstructor,  # how Python 2 pickled chumpy and scipy objects
+    ("builtins", "object"): object,
+    ("builtins", "set"): set,
+}
+
+
+def _model_global(module: str, name: str) -> object | None:
+    """The extra globals a SMPL model pickle may name (`motion_lib.safe_pickle`): stand-ins for chumpy
+    objects and CSC/CSR sparse matrices, and what Python 2 pickled them with."""
+    if module == "chumpy" or module.startswith("chumpy."):
+        return _ChumpyStandIn
+    if module.startswith("scipy.sparse") and name in ("csc_matrix", "csc_array", "csr_matrix", "csr_array"):
+        return _SparseStandIn if name.startswith("csc") else _CsrStandIn
+    return _MODEL_GLOBALS.get((module, name))
 
 
 def _as_array(value, key: str, path: Path) -> np.ndarray:
@@ -45,9 +80,12 @@ def _as_array(value, key: str, path: Path) -> np.ndarray:
         if "x" not in value.__dict__:
             raise UserInputError(f"{path}: '{key}' is a chumpy expression without a stored value; re-save the model with plain arrays")
         value = value.__dict__["x"]
-    if hasattr(value, "toarray"):  # scipy.sparse (the J_regressor of SMPL .pkl files)
-        value = value.toarray()
-    return np.asarray(value, dtype=np.float64)
+    try:
+        if isinstance(value, _SparseStandIn):  # the J_regressor of SMPL .pkl files
+            value = value.toarray()
+        return np.asarray(value, dtype=np.float64)
+    except (AttributeError, TypeError, ValueError) as err:
+        raise UserInputError(f"body model file {path}: '{key}' is not an array of numbers ({one_line(err, 80)})") from None
 
 
 def load_body_model(path: str | Path) -> dict[str, np.ndarray]:
@@ -55,15 +93,10 @@ def load_body_model(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"body model file {path} does not exist (robot.body_model_path); SMPL/SMPL-X files are not shipped, register and download your own")
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=True) as npz:
-                raw = {k: npz[k] for k in npz.files}
-        else:
-            with open(path, "rb") as f:
-                raw = _NoChumpyUnpickler(f, encoding="latin1").load()
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, zipfile.BadZipFile, ImportError, AttributeError) as err:
-        raise UserInputError(f"body model file {path} cannot be read ({err})") from None
+    if path.suffix == ".npz":
+        raw = load_npz(path, (), keys=REQUIRED_KEYS)  # other keys may hold pickled objects
+    else:
+        raw = load_pickle(path, "SMPL model pickle", extra=_model_global, encoding="latin1")
     if not isinstance(raw, dict):
         raise UserInputError(f"body model file {path} does not hold a dict of model arrays")
     missing = [k for k in REQUIRED_KEYS if k not in raw]

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from motion_lib.checks import (
+    MAX_POSITION_M,
+    bounded_array,
+    frame_rate,
+    plain_finite,
+    require_duration,
+    require_frames,
+    require_speed,
+)
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import get_skeleton
 
@@ -48,28 +57,28 @@ class Clip:
         """Seconds from the first to the last frame."""
         return (self.num_frames - 1) / self.fps
 
-    def validate(self) -> Clip:
-        """Check shapes, values and the timeline; raise one clear error naming the clip."""
-        where = f"clip '{self.name}'"
-        if not np.isfinite(self.fps) or self.fps <= 0:
-            raise UserInputError(f"{where}: fps must be a positive number, got {self.fps}")
+    def validate(self, where: str | None = None) -> Clip:
+        """Check shapes, values, plausible ranges and the timeline; raise one clear error naming `where`
+        (default: the clip). A clip that passes holds only finite values (its `source` included), unit
+        quaternions, positions within `MAX_POSITION_M` moving at most `MAX_SPEED_M_S`, and lasts
+        `MIN_FRAMES` frames to `MAX_DURATION_S` seconds at a plausible frame rate."""
+        where = where or f"clip '{self.name}'"
+        fps = frame_rate(self.fps, "fps", where)
         if len(self.persons) not in (1, 2):
             raise UserInputError(f"{where}: expected 1 or 2 persons, got {len(self.persons)}")
         num_joints = get_skeleton(self.skeleton).num_joints
-        frames = self.persons[0].root_pos.shape[0] if self.persons[0].root_pos.ndim else 0
-        if frames < 2:
-            raise UserInputError(f"{where}: needs at least 2 frames, got {frames}")
+        frames = self.persons[0].root_pos.shape[0] if np.ndim(self.persons[0].root_pos) else 0
+        require_duration(require_frames(frames, where), fps, where)
         for i, person in enumerate(self.persons):
+            who = f"{where}, person {i}"
             expected = {"root_pos": (frames, 3), "root_rot": (frames, 4), "joint_rot": (frames, num_joints, 4)}
             for key, shape in expected.items():
-                value = np.asarray(getattr(person, key))
-                if value.shape != shape:
-                    raise UserInputError(f"{where}, person {i}: {key} has shape {value.shape}, expected {shape}")
-                bad = ~np.isfinite(value).reshape(frames, -1).all(axis=1)
-                if bad.any():
-                    raise UserInputError(f"{where}, person {i}: {key} has NaN/inf at frame(s) {np.flatnonzero(bad)[:5].tolist()}")
+                limit, unit = (MAX_POSITION_M, " m") if key == "root_pos" else (1.0 + 1e-3, "")
+                bounded_array(getattr(person, key), key, who, shape, limit, unit)
             for key in ("root_rot", "joint_rot"):
                 norms = np.linalg.norm(getattr(person, key), axis=-1)
                 if np.abs(norms - 1.0).max() > 1e-3:
-                    raise UserInputError(f"{where}, person {i}: {key} holds non-unit quaternions")
+                    raise UserInputError(f"{who}: {key} holds non-unit quaternions")
+            require_speed(np.asarray(person.root_pos, dtype=np.float64), fps, "root_pos", who)
+        plain_finite(self.source, "source", where)
         return self

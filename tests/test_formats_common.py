@@ -6,6 +6,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.clip_stats import clip_stats, segment_distance
+from motion_lib.errors import UserInputError
 from motion_lib.formats.common import (
     Y_UP_TO_Z_UP,
     body_positions,
@@ -72,8 +73,8 @@ def test_floor_fix_puts_the_lowest_sole_on_the_floor_with_one_shift_for_both():
 def test_finish_clip_reports_nan_frames_before_anything_else():
     p = person(8)
     p.root_pos[5, 2] = np.nan
-    with pytest.raises(Exception, match=r"NaN/inf at frame\(s\) \[5\]"):
-        finish_clip("c", [p], 30.0, SK, 30.0, {}, True)
+    with pytest.raises(UserInputError, match=r"c.npz, person 0: root_pos has NaN/inf at frame\(s\) \[5\]"):
+        finish_clip("c", [p], 30.0, SK, 30.0, {}, True, "c.npz")
 
 
 def test_segment_distance_matches_dense_sampling():

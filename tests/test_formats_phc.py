@@ -91,7 +91,7 @@ def test_unpaired_key_and_broken_entry_are_skipped_with_reasons(pickle_path, tmp
     assert items["help_up"].load().num_frames == 20
     with pytest.raises(UserInputError, match="mixed.pkl.*no matching 'lonely_recipient'"):
         items["lonely_caregiver"].load()
-    with pytest.raises(UserInputError, match=r"mixed.pkl \[stand\]: root_trans_offset has NaN/inf at frame\(s\) \[3\]"):
+    with pytest.raises(UserInputError, match=r"mixed.pkl \['stand'\]: root_trans_offset has NaN/inf at frame\(s\) \[3\]"):
         items["stand"].load()
 
 
@@ -107,7 +107,7 @@ def test_bad_entries_name_the_file_and_key(pickle_path, tmp_path, mutate, messag
     data = joblib.load(path)
     mutate(data["stand"])
     joblib.dump(data, tmp_path / "bad.pkl")
-    with pytest.raises(UserInputError, match=rf"bad.pkl \[stand\].*{message}"):
+    with pytest.raises(UserInputError, match=rf"bad.pkl \['stand'\].*{message}"):
         read_clips(tmp_path / "bad.pkl")
 
 
@@ -115,7 +115,7 @@ def test_truncated_or_foreign_files_end_in_one_sentence(pickle_path, tmp_path):
     path, _ = pickle_path
     truncated = tmp_path / "truncated.pkl"
     truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(UserInputError, match="truncated.pkl: not a readable joblib pickle"):
+    with pytest.raises(UserInputError, match="truncated.pkl: not a readable PHC motion pickle"):
         read_clips(truncated)
     joblib.dump([1, 2, 3], tmp_path / "list.pkl")
     with pytest.raises(UserInputError, match="list.pkl: expected a non-empty dict"):

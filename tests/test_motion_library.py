@@ -90,7 +90,7 @@ def test_bad_clips_end_in_one_clear_sentence():
         MotionLibrary([short])
     zero_fps = two_person_clip("zero")
     zero_fps.fps = 0.0
-    with pytest.raises(UserInputError, match="clip 'zero': fps must be a positive number"):
+    with pytest.raises(UserInputError, match="clip 'zero': fps must be between 1 and 1000 frames per second, got 0"):
         MotionLibrary([zero_fps])
     single = Clip("solo", 30.0, "smpl", [person(20)])
     with pytest.raises(UserInputError, match="share one skeleton and person count"):

@@ -130,7 +130,7 @@ def test_truncated_file_fails_only_its_own_item(tmp_path):
 @pytest.mark.parametrize("damage, message", [
     (lambda a: a.pop("trans"), "missing key"),
     (lambda a: a.pop("mocap_framerate"), "mocap_framerate"),
-    (lambda a: a.update(mocap_framerate=np.array(0.0)), "positive number"),
+    (lambda a: a.update(mocap_framerate=np.array(0.0)), "mocap_framerate must be between 1 and 1000"),
     (lambda a: a.update(poses=np.zeros((FRAMES, 70))), r"poses has shape \(40, 70\)"),
     (lambda a: a.update(trans=np.zeros((FRAMES - 1, 3))), "trans has shape"),
     (lambda a: a["poses"].__setitem__((9, 40), np.nan), r"NaN/inf at frame\(s\) \[9\]"),

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
 from assistmimic.stages.config import ConvertConfig, RunConfig
+from motion_lib.checks import one_line
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES, source_items
@@ -43,7 +44,8 @@ def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, 
         except UserInputError as err:
             skipped.append({"name": item.name, "file": str(item.path), "reason": str(err)})
         except Exception as err:  # noqa: BLE001 (a reader bug on one odd file must not lose the other clips)
-            skipped.append({"name": item.name, "file": str(item.path), "reason": f"unexpected {type(err).__name__}: {err}"})
+            reason = f"{item.path}: unexpected {type(err).__name__}: {one_line(err)}"
+            skipped.append({"name": item.name, "file": str(item.path), "reason": reason})
     for skip in skipped:
         print(f"skipped {skip['name']}: {skip['reason']}")
     if not clips:

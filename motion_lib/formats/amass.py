@@ -24,8 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from motion_lib.clip import Clip
+from motion_lib.checks import (
+    MAX_ANGLE_RAD,
+    MAX_POSITION_M,
+    frame_rate,
+    real_array,
+    require_bounded,
+    require_duration,
+    require_frames,
+    require_speed,
+)
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_finite, require_path, require_shape
+from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_path, unique_names
 from motion_lib.formats.common import finish_clip, person_from_smpl_pose
 from motion_lib.formats.interx import body_shape
 
@@ -47,7 +57,7 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
         base = path
         if not files:
             raise UserInputError(f"input {path} holds no motion .npz files")
-    names = [clip_name(f, base) for f in files]
+    names = unique_names([clip_name(f, base) for f in files])
     return [SourceItem(name=n, path=f, load=functools.partial(load_clip, f, n, options)) for f, n in zip(files, names)]
 
 
@@ -59,16 +69,19 @@ def clip_name(path: Path, base: Path) -> str:
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One file as a single-person clip."""
     arrays = load_npz(path, ("poses", "trans", "betas", "gender"))
-    poses = require_finite(require_shape(arrays["poses"], (None, None), "poses", path), "poses", path)
+    fps = _source_fps(arrays, path) if options.source_fps is None else frame_rate(options.source_fps, "source_fps", path)
+    poses = real_array(arrays["poses"], "poses", path, (None, None))
     model = POSE_WIDTHS.get(poses.shape[1])
     if model is None:
         raise UserInputError(f"{path}: poses has shape {poses.shape}, expected (T, 156), (T, 72) or (T, 165)")
-    trans = require_finite(require_shape(arrays["trans"], (poses.shape[0], 3), "trans", path), "trans", path)
+    trans = real_array(arrays["trans"], "trans", path, (poses.shape[0], 3))
+    require_duration(require_frames(poses.shape[0], path), fps, path)
+    require_bounded(poses, MAX_ANGLE_RAD, "poses", path, " rad")
+    require_speed(require_bounded(trans, MAX_POSITION_M, "trans", path, " m"), fps, "trans", path)
     pose_aa, layout = smpl_family_pose(poses, model)
     person = person_from_smpl_pose(pose_aa, trans, layout, options.skeleton, up="z")
-    fps = _source_fps(arrays, path) if options.source_fps is None else options.source_fps
     source = {"format": "amass", "file": str(path), "model": model, **body_shape(arrays, path)}
-    return finish_clip(name, [person], fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, [person], fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
 
 
 def smpl_family_pose(poses: np.ndarray, model: str) -> tuple[np.ndarray, str]:
@@ -88,11 +101,8 @@ def smpl_family_pose(poses: np.ndarray, model: str) -> tuple[np.ndarray, str]:
 
 
 def _source_fps(arrays: dict[str, np.ndarray], path: Path) -> float:
-    """The file's frame rate from `mocap_framerate` (or `mocap_frame_rate`)."""
+    """The file's frame rate from `mocap_framerate` (or `mocap_frame_rate`), checked."""
     key = next((k for k in FRAMERATE_KEYS if k in arrays), None)
     if key is None:
         raise UserInputError(f"{path}: missing key 'mocap_framerate' (the frame rate); set source_fps to give it")
-    value = np.asarray(arrays[key])
-    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not value.reshape(-1)[0] > 0:
-        raise UserInputError(f"{path}: {key} must be one positive number, got {value.tolist()!r}")
-    return float(value.reshape(-1)[0])
+    return frame_rate(arrays[key], key, path)

@@ -7,13 +7,13 @@ naming the file and the problem, the converter records it as a skipped clip and 
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from motion_lib.checks import one_line
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton
@@ -64,35 +64,45 @@ def require_path(path: Path, kind: str) -> Path:
     return path
 
 
-def load_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """All arrays of an npz file, checking that `required` keys are there; errors name the file."""
+def load_npz(path: Path, required: tuple[str, ...], keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an npz file (all, or those of `keys` it has; never pickled objects), checking that
+    `required` keys are there; errors name the file."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise UserInputError(f"{path}: file not found") from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
-        raise UserInputError(f"{path}: not a readable npz file (truncated or corrupt?): {err}") from None
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise UserInputError(f"{path}: holds one .npy array, not an .npz archive of named arrays")
+            arrays = {key: data[key] for key in data.files if keys is None or key in keys}
+    except UserInputError:
+        raise
+    except Exception as err:  # noqa: BLE001 -- zipfile, zlib and numpy raise many types for damaged archives
+        raise UserInputError(f"{path}: not a readable npz file (truncated or corrupt?): {one_line(err, 120)}") from None
     missing = [key for key in required if key not in arrays]
     if missing:
-        raise UserInputError(f"{path}: missing key(s) {missing}; found {sorted(arrays)}")
+        raise UserInputError(f"{path}: missing key(s) {missing}; found {one_line(sorted(arrays), 120)}")
     return arrays
 
 
-def require_shape(array: np.ndarray, shape: tuple, what: str, path: Path) -> np.ndarray:
-    """`array` as float64 if its shape matches `shape` (None = any size), else one clear error."""
-    array = np.asarray(array)
-    if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
-        pretty = ", ".join("T" if s is None else str(s) for s in shape)
-        raise UserInputError(f"{path}: {what} has shape {array.shape}, expected ({pretty})")
-    if not np.issubdtype(array.dtype, np.number):
-        raise UserInputError(f"{path}: {what} must be numeric, got {array.dtype}")
-    return array.astype(np.float64)
-
-
-def require_finite(array: np.ndarray, what: str, path: Path) -> np.ndarray:
-    """`array` if it holds no NaN/inf, else an error naming the first bad frames (axis 0)."""
-    bad = ~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
-    if bad.any():
-        raise UserInputError(f"{path}: {what} has NaN/inf at frame(s) {np.flatnonzero(bad)[:5].tolist()}")
+def load_npy(path: Path) -> np.ndarray:
+    """The array of an `.npy` file (no pickled objects); errors (missing, truncated, an npz archive) name the file."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as err:  # noqa: BLE001 -- numpy raises many types for damaged files
+        raise UserInputError(f"{path}: not a readable .npy array (truncated or corrupt?): {one_line(err, 120)}") from None
+    if not isinstance(array, np.ndarray):  # an npz archive saved under an .npy name
+        array.close()
+        raise UserInputError(f"{path}: holds an npz archive, not one array; rename it to .npz")
     return array
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """`names` with repeats made unique by a suffix "_2", "_3", ... (two files must not write one clip)."""
+    taken, unique = set(names), []
+    seen: set[str] = set()
+    for name in names:
+        candidate, k = name, 1
+        while candidate in seen or (candidate != name and candidate in taken):
+            k += 1
+            candidate = f"{name}_{k}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique

@@ -28,9 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_lib.checks import MAX_ANGLE_RAD, MAX_FPS, MAX_POSITION_M, MIN_FPS, one_line, require_duration, text
 from motion_lib.errors import UserInputError
 
 AXES = "XYZ"
+MAX_DEPTH = 64
+"""Deepest joint nesting accepted (a mocap skeleton with fingers is about 10 deep)."""
+MAX_JOINTS = 1000
+"""Most joints accepted in one file (a two-person mocap file with fingers has about 150)."""
+MAX_FILE_UNITS = MAX_POSITION_M * 1000
+"""|OFFSET| and |position channel| in file units: 1 km in millimetres."""
+MAX_DEGREES = float(np.degrees(MAX_ANGLE_RAD))
+"""|rotation channel|, degrees."""
 CHANNEL_NAMES = tuple(f"{a}{kind}" for kind in ("position", "rotation") for a in AXES)
 _CHANNEL_BY_LOWER = {name.lower(): name for name in CHANNEL_NAMES}
 
@@ -179,7 +188,7 @@ class _Tokens:
         line = self.line
         token = self.next(f"'{keyword}'")
         if token.upper() != keyword.upper():
-            raise self.error(f"expected '{keyword}', found '{token}'", line)
+            raise self.error(f"expected '{keyword}', found {_quote(token)}", line)
 
     def number(self, what: str, kind=float):
         line = self.line
@@ -187,9 +196,9 @@ class _Tokens:
         try:
             value = kind(token)
         except ValueError:
-            raise self.error(f"{what} must be a number, found '{token}'", line) from None
-        if not np.isfinite(value):
-            raise self.error(f"{what} must be finite, found '{token}'", line)
+            raise self.error(f"{what} must be a number, found {_quote(token)}", line) from None
+        if kind is float and not abs(value) <= MAX_FILE_UNITS:  # also NaN
+            raise self.error(f"{what} must be a finite number within ±{MAX_FILE_UNITS:g}, found {_quote(token)}", line)
         return value
 
     def rest_of_line(self, what: str) -> str:
@@ -200,7 +209,7 @@ class _Tokens:
             words.append(self.next(what))
         if not words:
             raise self.error(f"missing {what}", line)
-        return " ".join(words)
+        return text(" ".join(words), what, f"{self.path}, line {line}")
 
 
 class _Hierarchy:
@@ -213,8 +222,17 @@ class _Hierarchy:
         self.channels: list[tuple[str, ...]] = []
 
 
-def _parse_joint(tokens: _Tokens, joints: _Hierarchy, parent: int) -> None:
-    """A ROOT or JOINT block; the keyword has been read."""
+def _quote(token: str) -> str:
+    """A token of the file, quoted and shortened for an error message."""
+    return repr(one_line(token, 40))
+
+
+def _parse_joint(tokens: _Tokens, joints: _Hierarchy, parent: int, depth: int = 0) -> None:
+    """A ROOT or JOINT block nested `depth` joints deep; the keyword has been read."""
+    if depth >= MAX_DEPTH:
+        raise tokens.error(f"the hierarchy nests joints more than {MAX_DEPTH} deep")
+    if len(joints.names) >= MAX_JOINTS:
+        raise tokens.error(f"the hierarchy holds more than {MAX_JOINTS} joints")
     index = len(joints.names)
     joints.names.append(tokens.rest_of_line("joint name"))
     joints.parents.append(parent)
@@ -230,7 +248,7 @@ def _parse_joint(tokens: _Tokens, joints: _Hierarchy, parent: int) -> None:
         elif upper == "CHANNELS":
             joints.channels[index] = _parse_channels(tokens, joints.names[index])
         elif upper == "JOINT":
-            _parse_joint(tokens, joints, index)
+            _parse_joint(tokens, joints, index, depth + 1)
         elif upper == "END":
             tokens.expect("Site")
             tokens.expect("{")
@@ -241,7 +259,7 @@ def _parse_joint(tokens: _Tokens, joints: _Hierarchy, parent: int) -> None:
         elif keyword == "}":
             break
         else:
-            raise tokens.error(f"unexpected '{keyword}' in joint '{joints.names[index]}'", line)
+            raise tokens.error(f"unexpected {_quote(keyword)} in joint '{joints.names[index]}'", line)
     if joints.offsets[index] is None:
         raise tokens.error(f"joint '{joints.names[index]}' has no OFFSET", line)
 
@@ -256,7 +274,7 @@ def _parse_channels(tokens: _Tokens, joint: str) -> tuple[str, ...]:
         token = tokens.next(f"a channel name of joint '{joint}'")
         name = _CHANNEL_BY_LOWER.get(token.lower())
         if name is None:
-            raise tokens.error(f"unknown channel name '{token}' of joint '{joint}'; expected one of {', '.join(CHANNEL_NAMES)}", line)
+            raise tokens.error(f"unknown channel name {_quote(token)} of joint '{joint}'; expected one of {', '.join(CHANNEL_NAMES)}", line)
         if name in names:
             raise tokens.error(f"channel '{name}' repeated in joint '{joint}'", line)
         names.append(name)
@@ -280,17 +298,19 @@ def _header_value(path: Path, lines: list[str], index: int, label: str, kind):
         raise UserInputError(f"{path}, line {index + 1}: file ends before '{label}'")
     text = lines[index].strip()
     if not text.lower().startswith(label.lower()):
-        raise UserInputError(f"{path}, line {index + 1}: expected '{label} <value>', found '{text[:40]}'")
+        raise UserInputError(f"{path}, line {index + 1}: expected '{label} <value>', found {_quote(text)}")
     token = text[len(label):].strip()
     try:
         value = kind(token)
     except ValueError:
-        raise UserInputError(f"{path}, line {index + 1}: '{label}' must be followed by a number, found '{token}'") from None
+        raise UserInputError(f"{path}, line {index + 1}: '{label}' must be followed by a number, found {_quote(token)}") from None
     return value
 
 
-def _parse_frames(path: Path, lines: list[str], first: int, declared: int, num_channels: int) -> np.ndarray:
-    """(declared, num_channels) values from the frame lines starting at line index `first`."""
+def _parse_frames(path: Path, lines: list[str], first: int, declared: int, channels: list[str]) -> np.ndarray:
+    """(declared, C) values of the C `channels` from the frame lines starting at line index `first`, finite
+    and plausible: rotations within ±`MAX_DEGREES`, positions within ±`MAX_FILE_UNITS`."""
+    num_channels = len(channels)
     rows, row_lines = [], []
     for index in range(first, len(lines)):
         parts = lines[index].split()
@@ -310,17 +330,27 @@ def _parse_frames(path: Path, lines: list[str], first: int, declared: int, num_c
     try:
         values = np.array(rows, dtype=np.float64).reshape(declared, num_channels)
     except ValueError:
-        for parts, line in zip(rows, row_lines):
-            for token in parts:
-                try:
-                    float(token)
-                except ValueError:
-                    raise UserInputError(f"{path}, line {line}: non-numeric value '{token}'") from None
-        raise
+        line, token = next((line, t) for parts, line in zip(rows, row_lines) for t in parts if not _is_number(t))
+        raise UserInputError(f"{path}, line {line}: non-numeric value {_quote(token)}") from None
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise UserInputError(f"{path}, line {row_lines[int(np.flatnonzero(bad)[0])]}: NaN/inf value in the frame data")
+    limits = np.array([MAX_DEGREES if name.endswith("rotation") else MAX_FILE_UNITS for name in channels])
+    big = np.abs(values) > limits
+    if big.any():
+        frame, column = (int(i) for i in np.argwhere(big)[0])
+        unit = "degrees" if channels[column].endswith("rotation") else "file units"
+        raise UserInputError(f"{path}, line {row_lines[frame]}: channel {column} ({channels[column]}) is "
+                             f"{values[frame, column]:.3g}; plausible values lie within ±{limits[column]:g} {unit}")
     return values
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def read_bvh(path: Path) -> BvhMotion:
@@ -353,10 +383,12 @@ def read_bvh(path: Path) -> BvhMotion:
     frame_time = _header_value(path, lines, motion_index + 2, "Frame Time:", float)
     if declared < 1:
         raise UserInputError(f"{path}, line {motion_index + 2}: 'Frames:' must be at least 1, got {declared}")
-    if not np.isfinite(frame_time) or frame_time <= 0:
-        raise UserInputError(f"{path}, line {motion_index + 3}: 'Frame Time:' must be a positive number of seconds, got {frame_time}")
+    if not 1.0 / MAX_FPS <= frame_time <= 1.0 / MIN_FPS:  # also NaN
+        raise UserInputError(f"{path}, line {motion_index + 3}: 'Frame Time:' must be between {1.0 / MAX_FPS:g} and "
+                             f"{1.0 / MIN_FPS:g} seconds ({MIN_FPS:g} to {MAX_FPS:g} fps), got {frame_time:.6g}")
     frame_time = _exact_frame_time(lines[motion_index + 2].split(":", 1)[1].strip(), frame_time)
-    values = _parse_frames(path, lines, motion_index + 3, declared, num_channels)
+    require_duration(declared, 1.0 / frame_time, f"{path}, line {motion_index + 2}")
+    values = _parse_frames(path, lines, motion_index + 3, declared, [name for c in joints.channels for name in c])
     return BvhMotion(
         path=path,
         joint_names=tuple(joints.names),

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from motion_lib.checks import frame_rate, require_duration, require_frames
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
@@ -204,15 +205,18 @@ def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLO
 
 def finish_clip(
     name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
-    source: dict, fix_floor: bool,
+    source: dict, fix_floor: bool, where: object,
 ) -> Clip:
-    """Resample, optionally floor-fix and validate: the last step of every reader."""
-    if not np.isfinite(source_fps) or source_fps <= 0:
-        raise UserInputError(f"clip '{name}': frame rate must be a positive number, got {source_fps}")
+    """Resample, optionally floor-fix and validate: the last step of every reader. Errors name `where`
+    (the file); the frame rates and the duration are checked before resampling allocates anything."""
+    source_fps = frame_rate(source_fps, "the source frame rate", where)
+    target_fps = frame_rate(target_fps, "the target frame rate (stage.fps)", where)
+    require_duration(require_frames(persons[0].root_pos.shape[0], where), source_fps, where)
     persons = [resample(p, source_fps, target_fps) for p in persons]
     clip = Clip(name=name, fps=target_fps, skeleton=skeleton.name, persons=persons,
-                source={**source, "source_fps": float(source_fps)})
-    clip.validate()  # NaN frames are reported before forward kinematics could spread them
+                source={**source, "source_fps": source_fps})
+    clip.validate(str(where))  # bad frames are reported before forward kinematics could spread them
     if fix_floor:
         clip.persons = floor_fix(clip.persons, skeleton)
+        clip.validate(str(where))
     return clip

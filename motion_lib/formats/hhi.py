@@ -69,6 +69,8 @@ from motion_lib.skeleton import Skeleton
 
 DEFAULT_UP = "y"
 """Up axis of a BVH file when `options.up` is None."""
+LEG_RATIOS = (0.2, 5.0)
+"""Plausible skeleton-to-subject leg length ratios (the subject's hip-to-ankle height 0.17 to 4.3 m)."""
 
 _LEFT_NAMES = {
     "L_Hip": ("leftupleg", "leftthigh", "lefthip", "leftupperleg"),
@@ -187,6 +189,9 @@ def leg_ratio(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, up:
     subject_leg = rest[mapping[0], up_index] - rest[[mapping[a] for a in ankles], up_index].mean()
     if subject_leg <= 0:
         raise UserInputError(f"{path}: the rest pose's feet are not below its hips along the {up} axis (wrong up axis?)")
+    if not LEG_RATIOS[0] <= skeleton_leg / subject_leg <= LEG_RATIOS[1]:
+        raise UserInputError(f"{path}: the rest pose's hips are {subject_leg:.3g} m above its ankles, implausible for a "
+                             f"person ({skeleton_leg / LEG_RATIOS[1]:.2g} to {skeleton_leg / LEG_RATIOS[0]:.2g} m)")
     return float(skeleton_leg / subject_leg)
 
 
@@ -308,7 +313,8 @@ def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str
     source = {"format": "hhi", "files": [str(supporter), str(recipient)], "pair": pair, "take": take,
               "units_to_m": scales, "bodies_at_rest": at_rest, **_scene(take)}
     fps = motions[0].fps
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
+                       f"{supporter} with {recipient}")
 
 
 def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOptions) -> Clip:
@@ -325,7 +331,8 @@ def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOpt
     source = {"format": "hhi", "files": [str(path)], "pair": pair, "take": take,
               "units_to_m": [scale, scale], "bodies_at_rest": at_rest,
               "supporter_root": motion.joint_names[roots[0]], **_scene(take)}
-    return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source, options.fix_floor)
+    return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                       options.fix_floor, path)
 
 
 def _skipped(name: str, path: Path, reason: str) -> SourceItem:

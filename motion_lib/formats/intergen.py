@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from motion_lib.clip import Clip
+from motion_lib.checks import frame_rate, real_array, require_frames
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, require_finite
+from motion_lib.formats.base import ReadOptions, SourceItem, load_npy
 from motion_lib.formats.common import Y_UP_TO_Z_UP, finish_clip
-from motion_lib.formats.keypoints import find_clip_files, load_npy, persons_from_positions
+from motion_lib.formats.keypoints import check_positions, find_clip_files, persons_from_positions
 from motion_lib.skeleton import SMPL_JOINT_NAMES
 
 SOURCE_FPS = 30.0
@@ -50,27 +51,25 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One InterGen output file as a two-person clip, supporter first."""
+    fps = SOURCE_FPS if options.source_fps is None else frame_rate(options.source_fps, "source_fps", path)
     positions = read_positions(path)
     positions = Y_UP_TO_Z_UP.apply(positions.reshape(-1, 3)).reshape(positions.shape)
+    check_positions(positions, fps, path, "joint positions")
     persons, fit = persons_from_positions(positions, JOINT_NAMES, options.skeleton)
     if options.supporter == 1:
         persons = persons[::-1]
-    fps = SOURCE_FPS if options.source_fps is None else options.source_fps
     source = {"format": "intergen", "file": str(path), "supporter_in_file": options.supporter, **fit}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
 
 
 def read_positions(path: Path) -> np.ndarray:
-    """(T, 2, 22, 3) joint positions (y-up, metres, file's person order) of one InterGen output file."""
-    motion = load_npy(path)
+    """(T, 2, 22, 3) joint positions (y-up, metres, file's person order) of one InterGen output file;
+    the shape checked (the values by `check_positions`)."""
+    motion = real_array(load_npy(path), "InterGen motion", path)
     if motion.ndim != 3 or motion.shape[2] != FEATURES or 2 not in motion.shape[:2]:
         raise UserInputError(f"{path}: InterGen motion has shape {motion.shape}, expected (T, 2, {FEATURES}) "
                              f"or (2, T, {FEATURES})")
-    if not np.issubdtype(motion.dtype, np.number):
-        raise UserInputError(f"{path}: InterGen motion must be numeric, got {motion.dtype}")
     if motion.shape[1] != 2:  # (2, T, 262)
         motion = motion.transpose(1, 0, 2)
-    if motion.shape[0] < 2:
-        raise UserInputError(f"{path}: needs at least 2 frames, got {motion.shape[0]}")
-    positions = motion[..., :NUM_JOINTS * 3].astype(np.float64).reshape(motion.shape[0], 2, NUM_JOINTS, 3)
-    return require_finite(positions, "joint positions", path)
+    require_frames(motion.shape[0], path)
+    return motion[..., :NUM_JOINTS * 3].reshape(motion.shape[0], 2, NUM_JOINTS, 3)

@@ -29,10 +29,20 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip
+from motion_lib.checks import (
+    MAX_POSITION_M,
+    MAX_ROTATION_6D,
+    frame_rate,
+    real_array,
+    require_bounded,
+    require_duration,
+    require_frames,
+    require_speed,
+)
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_finite
+from motion_lib.formats.base import ReadOptions, SourceItem, load_npy, load_npz
 from motion_lib.formats.common import finish_clip, person_from_smpl_pose
-from motion_lib.formats.keypoints import find_clip_files, load_npy
+from motion_lib.formats.keypoints import find_clip_files
 from motion_lib.ik import rotation_6d_to_matrix
 
 SOURCE_FPS = 30.0
@@ -53,23 +63,22 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One InterMask output file as a two-person clip, supporter first."""
-    motion = read_motion(path)  # (T, 2, 56, 6)
+    fps = SOURCE_FPS if options.source_fps is None else frame_rate(options.source_fps, "source_fps", path)
+    motion = read_motion(path, fps)  # (T, 2, 56, 6)
     persons = []
     for p in range(2):
         pose_aa = axis_angles_from_6d(motion[:, p, :ROWS - 1], path)
         persons.append(person_from_smpl_pose(pose_aa, motion[:, p, ROWS - 1, :3], "smplx", options.skeleton, up="y"))
     if options.supporter == 1:
         persons = persons[::-1]
-    fps = SOURCE_FPS if options.source_fps is None else options.source_fps
     source = {"format": "intermask", "file": str(path), "supporter_in_file": options.supporter}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
 
 
-def read_motion(path: Path) -> np.ndarray:
-    """(T, 2, 56, 6) float64 of one file in any accepted layout, checked."""
-    motion = _load_array(path)
-    if not np.issubdtype(motion.dtype, np.number):
-        raise UserInputError(f"{path}: InterMask motion must be numeric, got {motion.dtype}")
+def read_motion(path: Path, fps: float) -> np.ndarray:
+    """(T, 2, 56, 6) float64 of one file in any accepted layout at `fps`, checked: plausible 6D values,
+    translations and speeds."""
+    motion = real_array(_load_array(path), "InterMask motion", path)
     if motion.ndim == 2 and motion.shape[1] == ROWS * 12:
         motion = motion.reshape(motion.shape[0], ROWS, 2, 6).transpose(0, 2, 1, 3)
     elif motion.ndim == 4 and motion.shape[2:] == (ROWS, 6) and 2 in motion.shape[:2]:
@@ -77,9 +86,11 @@ def read_motion(path: Path) -> np.ndarray:
     else:
         raise UserInputError(f"{path}: InterMask motion has shape {motion.shape}, expected (T, 2, {ROWS}, 6), "
                              f"(2, T, {ROWS}, 6) or (T, {ROWS * 12})")
-    if motion.shape[0] < 2:
-        raise UserInputError(f"{path}: needs at least 2 frames, got {motion.shape[0]}")
-    return require_finite(motion.astype(np.float64), "InterMask motion", path)
+    require_duration(require_frames(motion.shape[0], path), fps, path)
+    require_bounded(motion[:, :, :ROWS - 1], MAX_ROTATION_6D, "6D rotations", path)
+    require_bounded(motion[:, :, ROWS - 1], MAX_POSITION_M, "translation row", path, " m")
+    require_speed(motion[:, :, ROWS - 1, :3], fps, "translation", path)
+    return motion
 
 
 def axis_angles_from_6d(rot6d: np.ndarray, path: Path) -> np.ndarray:

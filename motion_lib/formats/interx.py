@@ -19,16 +19,30 @@ say), source_fps (None: 120).
 from __future__ import annotations
 
 import functools
-import pickle
 import re
 from pathlib import Path
 
 import numpy as np
 
 from motion_lib.clip import Clip
+from motion_lib.checks import (
+    MAX_ANGLE_RAD,
+    MAX_BETA,
+    MAX_POSITION_M,
+    bounded_array,
+    describe,
+    frame_rate,
+    real_array,
+    require_bounded,
+    require_duration,
+    require_frames,
+    require_speed,
+    text,
+)
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_finite, require_path, require_shape
+from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_path
 from motion_lib.formats.common import finish_clip, person_from_smpl_pose
+from motion_lib.safe_pickle import load_pickle
 
 SOURCE_FPS = 120.0
 PERSON_FILES = ("P1.npz", "P2.npz")
@@ -77,9 +91,10 @@ def action_id(clip_id: str) -> int:
 
 def load_clip(folder: Path, options: ReadOptions, order: dict | None, order_path: Path) -> Clip:
     """One clip folder as a two-person clip, supporter first."""
+    fps = SOURCE_FPS if options.source_fps is None else frame_rate(options.source_fps, "source_fps", folder)
     poses, trans, shapes = [], [], {}
     for file_name in PERSON_FILES:
-        pose_aa, person_trans, shape = read_person(folder / file_name)
+        pose_aa, person_trans, shape = read_person(folder / file_name, fps)
         poses.append(pose_aa)
         trans.append(person_trans)
         shapes[file_name[:2]] = shape
@@ -102,23 +117,26 @@ def load_clip(folder: Path, options: ReadOptions, order: dict | None, order_path
         "gender": {k: v["gender"] for k, v in shapes.items()},
         "frames_trimmed": max(frames) - kept,
     }
-    fps = SOURCE_FPS if options.source_fps is None else options.source_fps
     return finish_clip(folder.name, persons, fps, options.skeleton, options.fps or fps, source,
-                       options.fix_floor)
+                       options.fix_floor, folder)
 
 
-def read_person(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """One person's file: (pose_aa (T, 55, 3) in SMPL-X joint order, trans (T, 3), body shape).
+def read_person(path: Path, fps: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One person's file at `fps`: (pose_aa (T, 55, 3) in SMPL-X joint order, trans (T, 3), body shape), checked.
 
     The SMPL-X pose is root 0, body 1..21, jaw and eyes 22..24 (zero: not in the file), left hand
     25..39, right hand 40..54; all in SMPL's y-up axes. Body shape: {"betas": list, "gender": str}.
     """
     arrays = load_npz(path, tuple(POSE_KEYS) + ("betas", "gender"))
-    parts = {key: require_finite(require_shape(arrays[key], shape, key, path), key, path)
-             for key, shape in POSE_KEYS.items()}
+    parts = {key: real_array(arrays[key], key, path, shape) for key, shape in POSE_KEYS.items()}
     frames = {key: value.shape[0] for key, value in parts.items()}
     if len(set(frames.values())) != 1:
         raise UserInputError(f"{path}: arrays disagree on the frame count: {frames}")
+    require_duration(require_frames(frames["trans"], path), fps, path)
+    for key, value in parts.items():
+        limit, unit = (MAX_POSITION_M, " m") if key == "trans" else (MAX_ANGLE_RAD, " rad")
+        require_bounded(value, limit, key, path, unit)
+    require_speed(parts["trans"], fps, "trans", path)
     pose_aa = np.zeros((frames["trans"], 55, 3))
     pose_aa[:, 0] = parts["root_orient"]
     pose_aa[:, 1:22] = parts["pose_body"]
@@ -128,15 +146,9 @@ def read_person(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 def body_shape(arrays: dict[str, np.ndarray], path: Path) -> dict:
-    """{"betas": list of floats, "gender": str} from an SMPL-family npz's `betas` and `gender`."""
-    betas = np.asarray(arrays["betas"])
-    if not np.issubdtype(betas.dtype, np.number):
-        raise UserInputError(f"{path}: betas must be numeric, got {betas.dtype}")
-    gender = np.asarray(arrays["gender"]).reshape(-1)
-    if gender.size != 1 or gender.dtype.kind not in "SU":
-        raise UserInputError(f"{path}: gender must be one string, got {gender.dtype} of size {gender.size}")
-    text = gender[0].decode() if gender.dtype.kind == "S" else str(gender[0])
-    return {"betas": betas.astype(np.float64).reshape(-1).tolist(), "gender": text}
+    """{"betas": list of floats, "gender": str} from an SMPL-family npz's `betas` and `gender`, checked."""
+    betas = bounded_array(arrays["betas"], "betas", path, None, MAX_BETA)
+    return {"betas": betas.reshape(-1).tolist(), "gender": text(arrays["gender"], "gender", path)}
 
 
 def _motions_folder(path: Path) -> Path:
@@ -149,21 +161,18 @@ def _split_ids(root: Path, split: str) -> set[str]:
     path = root / "splits" / f"{split}.txt"
     if not path.is_file():
         raise UserInputError(f"split '{split}' needs the file {path}, which does not exist")
-    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()  # ids are ASCII; others match none
+    return {line.strip() for line in lines if line.strip()}
 
 
 def _interaction_order(path: Path) -> dict | None:
-    """The pickled id -> 0/1 dict of `annots/interaction_order.pkl`; None when there is no such file."""
+    """The pickled id -> 0/1 dict of `annots/interaction_order.pkl` (read by the restricted unpickler);
+    None when there is no such file."""
     if not path.is_file():
         return None
-    try:
-        with open(path, "rb") as handle:
-            order = pickle.load(handle)
-    except (pickle.UnpicklingError, EOFError, OSError, AttributeError, ImportError, IndexError, KeyError,
-            TypeError, ValueError) as err:  # what unpickling damaged or foreign bytes raises
-        raise UserInputError(f"{path}: cannot be read as a pickle (damaged?): {type(err).__name__}: {err}") from None
+    order = load_pickle(path, "interaction order pickle")
     if not isinstance(order, dict):
-        raise UserInputError(f"{path}: expected a dict of clip id -> 0/1, got {type(order).__name__}")
+        raise UserInputError(f"{path}: expected a dict of clip id -> 0/1, got {describe(order)}")
     return order
 
 
@@ -172,6 +181,6 @@ def _supporter(clip_id: str, order: dict | None, order_path: Path, default: int)
     if order is None or clip_id not in order:
         return default, "options.supporter"
     value = order[clip_id]
-    if not (np.ndim(value) == 0 and value in (0, 1)):
-        raise UserInputError(f"{order_path}: entry '{clip_id}' must be 0 or 1, got {value!r}")
+    if not (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        raise UserInputError(f"{order_path}: entry '{clip_id}' must be 0 or 1, got {describe(value)}")
     return int(value), str(order_path)

@@ -17,21 +17,33 @@ Clip names are the file's path relative to the input folder without the extensio
 ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, supporter, up (None: "z"),
 source_fps (used when the file has no `fps`; None: 30).
 
-Also the helpers the other generated-clip readers share: `find_clip_files`, `load_npy`,
+Also the helpers the other generated-clip readers share: `find_clip_files`, `check_positions`,
 `persons_from_positions`.
 """
 
 from __future__ import annotations
 
 import functools
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from motion_lib.checks import (
+    MAX_POSITION_M,
+    describe,
+    frame_rate,
+    one_line,
+    real_array,
+    require_body_span,
+    require_bounded,
+    require_duration,
+    require_frames,
+    require_speed,
+    text,
+)
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_finite, require_path, require_shape
+from motion_lib.formats.base import ReadOptions, SourceItem, load_npy, load_npz, require_path, unique_names
 from motion_lib.formats.common import UP_AXES, finish_clip, world_rotation
 from motion_lib.ik import fit_error, fit_person_to_positions
 from motion_lib.skeleton import SMPL_JOINT_NAMES, Skeleton
@@ -55,6 +67,8 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One keypoint file as a one- or two-person clip."""
     positions, joint_names, file_fps = read_keypoints(path)
+    fps = file_fps if file_fps is not None else options.source_fps if options.source_fps is not None else DEFAULT_FPS
+    check_positions(positions, frame_rate(fps, "the source frame rate", path), path)
     names, keep = _target_names(joint_names, positions.shape[2], options.skeleton, path)
     up = DEFAULT_UP if options.up is None else options.up
     world = world_rotation(up)
@@ -62,30 +76,37 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     persons, fit = persons_from_positions(positions, names, options.skeleton)
     if len(persons) == 2 and options.supporter == 1:
         persons = persons[::-1]
-    fps = file_fps if file_fps is not None else options.source_fps if options.source_fps is not None else DEFAULT_FPS
     source = {"format": "keypoints", "file": str(path), "up": up, "joint_names": names,
               "supporter_in_file": options.supporter if len(persons) == 2 else 0, **fit}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
 
 
 def read_keypoints(path: Path) -> tuple[np.ndarray, list[str] | None, float | None]:
-    """(positions (T, P, K, 3) float64, joint names or None, fps or None) of one file, checked."""
+    """(positions (T, P, K, 3) float64, joint names or None, fps or None) of one file; the shapes checked."""
     if path.suffix == ".npz":
         arrays = load_npz(path, ("positions",))
         positions = arrays["positions"]
         joint_names = _joint_names(arrays["joint_names"], path) if "joint_names" in arrays else None
-        fps = _fps(arrays["fps"], path) if "fps" in arrays else None
+        fps = frame_rate(arrays["fps"], "fps", path) if "fps" in arrays else None
     else:
         positions, joint_names, fps = load_npy(path), None, None
-    positions = require_shape(positions, (None, None, None, 3), "positions", path)
+    positions = real_array(positions, "positions", path, (None, None, None, 3))
     frames, persons, joints = positions.shape[:3]
-    if persons not in (1, 2):
-        raise UserInputError(f"{path}: positions has shape {positions.shape}, expected (T, P, K, 3) with P = 1 or 2 persons")
-    if frames < 2:
-        raise UserInputError(f"{path}: needs at least 2 frames, got {frames}")
+    if persons not in (1, 2) or joints < 1:
+        raise UserInputError(f"{path}: positions has shape {positions.shape}, expected (T, P, K, 3) with P = 1 or 2 "
+                             "persons and K >= 1 keypoints")
+    require_frames(frames, path)
     if joint_names is not None and len(joint_names) != joints:
         raise UserInputError(f"{path}: joint_names has {len(joint_names)} names but positions has {joints} keypoints")
-    return require_finite(positions, "positions", path), joint_names, fps
+    return positions, joint_names, fps
+
+
+def check_positions(positions: np.ndarray, fps: float, path: Path, what: str = "positions") -> None:
+    """Keypoints (T, P, K, 3) at `fps`, metres: a plausible duration, places, speeds and body sizes."""
+    require_duration(positions.shape[0], fps, path)
+    require_bounded(positions, MAX_POSITION_M, what, path, " m")
+    require_speed(positions, fps, what, path)
+    require_body_span(positions, what, path)
 
 
 def persons_from_positions(positions: np.ndarray, names: list[str], skeleton: Skeleton) -> tuple[list[PersonMotion], dict]:
@@ -106,7 +127,8 @@ def persons_from_positions(positions: np.ndarray, names: list[str], skeleton: Sk
 
 def find_clip_files(input_path: Path, suffixes: tuple[str, ...]) -> list[tuple[str, Path]]:
     """(clip name, file) for the input file itself or every file with one of `suffixes` under the
-    input folder, sorted; the name is the path relative to the folder without the extension, '/' -> '__'."""
+    input folder, sorted; the name is the path relative to the folder without the extension, '/' -> '__'
+    (names that repeat, e.g. of `a.npy` and `a.npz`, get `unique_names`' suffixes)."""
     path = require_path(input_path, "file" if Path(input_path).is_file() else "folder")
     if path.is_file():
         if path.suffix not in suffixes:
@@ -115,21 +137,8 @@ def find_clip_files(input_path: Path, suffixes: tuple[str, ...]) -> list[tuple[s
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes)
     if not files:
         raise UserInputError(f"input {path} holds no {' or '.join(suffixes)} files")
-    return [(f.relative_to(path).with_suffix("").as_posix().replace("/", "__"), f) for f in files]
-
-
-def load_npy(path: Path) -> np.ndarray:
-    """The array of an `.npy` file; errors (missing, truncated, pickled objects) name the file."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserInputError(f"{path}: file not found") from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
-        raise UserInputError(f"{path}: not a readable .npy array (truncated or corrupt?): {err}") from None
-    if not isinstance(array, np.ndarray):  # an npz archive saved under an .npy name
-        array.close()
-        raise UserInputError(f"{path}: holds an npz archive, not one array; rename it to .npz")
-    return array
+    names = unique_names([f.relative_to(path).with_suffix("").as_posix().replace("/", "__") for f in files])
+    return list(zip(names, files))
 
 
 def _target_names(joint_names: list[str] | None, count: int, skeleton: Skeleton, path: Path) -> tuple[list[str], list[int]]:
@@ -143,25 +152,19 @@ def _target_names(joint_names: list[str] | None, count: int, skeleton: Skeleton,
         return [SMPL_JOINT_NAMES[k] for k in keep], keep
     unknown = [n for n in joint_names if n not in skeleton.body_names]
     if unknown:
-        raise UserInputError(f"{path}: joint_names {unknown} are not bodies of the {skeleton.name} skeleton "
-                             f"(known: {', '.join(skeleton.body_names)})")
+        raise UserInputError(f"{path}: joint_names {one_line(unknown, 120)} are not bodies of the {skeleton.name} "
+                             f"skeleton (known: {', '.join(skeleton.body_names)})")
     if len(set(joint_names)) != len(joint_names):
         raise UserInputError(f"{path}: joint_names has duplicates")
     return list(joint_names), list(range(count))
 
 
 def _joint_names(value: np.ndarray, path: Path) -> list[str]:
+    """The 1-D string array `joint_names` as a list of checked text."""
     value = np.asarray(value)
     if value.ndim != 1 or value.dtype.kind not in "SU":
-        raise UserInputError(f"{path}: joint_names must be a 1-D array of strings, got {value.dtype} of shape {value.shape}")
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in value.tolist()]
-
-
-def _fps(value: np.ndarray, path: Path) -> float:
-    value = np.asarray(value)
-    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not value.reshape(-1)[0] > 0:
-        raise UserInputError(f"{path}: fps must be one positive number, got {value.tolist()!r}")
-    return float(value.reshape(-1)[0])
+        raise UserInputError(f"{path}: joint_names must be a 1-D array of strings, got {describe(value)}")
+    return [text(v, f"joint_names[{i}]", path) for i, v in enumerate(value.tolist())]
 
 
 def _check_supporter(options: ReadOptions) -> None:

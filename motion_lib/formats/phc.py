@@ -17,16 +17,31 @@ right hand's 15 joints each (SMPL-H order, the same finger order as SMPL-X).
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
 import joblib
 import numpy as np
 
+from motion_lib.checks import (
+    MAX_ANGLE_RAD,
+    MAX_POSITION_M,
+    describe,
+    frame_rate,
+    one_line,
+    plain_finite,
+    real_array,
+    require_bounded,
+    require_duration,
+    require_frames,
+    require_speed,
+    text,
+)
 from motion_lib.clip import ROLES, Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.files import atomic_write_bytes
-from motion_lib.formats.base import ReadOptions, SourceItem, require_finite, require_path, require_shape
+from motion_lib.formats.base import ReadOptions, SourceItem, require_path
 from motion_lib.formats.common import (
     finish_clip,
     global_rotations,
@@ -36,6 +51,7 @@ from motion_lib.formats.common import (
     wxyz_to_xyzw,
     xyzw_to_wxyz,
 )
+from motion_lib.safe_pickle import load_joblib
 from motion_lib.skeleton import Skeleton, get_skeleton
 
 PAIR_SUFFIX = {"supporter": "_caregiver", "recipient": "_recipient"}
@@ -69,16 +85,16 @@ def _retarget_globals(global_rot: np.ndarray, source: Skeleton, target: Skeleton
 
 
 def _person_from_entry(entry, where: str, skeleton: Skeleton) -> tuple[PersonMotion, float]:
-    """One PHC entry as a person in `skeleton` and its frame rate."""
+    """One PHC entry as a person in `skeleton` and its frame rate, every field checked first."""
     if not isinstance(entry, dict):
-        raise UserInputError(f"{where}: entry must be a dict of arrays, got {type(entry).__name__}")
-    fps = _entry_fps(entry["fps"], where) if "fps" in entry else PHC_DEFAULT_FPS
+        raise UserInputError(f"{where}: entry must be a dict of arrays, got {describe(entry)}")
+    fps = frame_rate(entry["fps"], "fps", where) if "fps" in entry else PHC_DEFAULT_FPS
     if "pose_quat_global" in entry and "root_trans_offset" in entry:
-        quat = require_shape(entry["pose_quat_global"], (None, None, 4), "pose_quat_global", where)
+        quat = real_array(entry["pose_quat_global"], "pose_quat_global", where, (None, None, 4))
         if quat.shape[1] not in BODIES_TO_SKELETON:
             raise UserInputError(f"{where}: pose_quat_global has {quat.shape[1]} bodies; expected 24 (SMPL) or 52 (SMPL-X)")
-        root = require_shape(entry["root_trans_offset"], (quat.shape[0], 3), "root_trans_offset", where)
-        require_finite(quat, "pose_quat_global", where), require_finite(root, "root_trans_offset", where)
+        root = _positions(entry, "root_trans_offset", quat.shape[0], fps, where)
+        require_bounded(quat, np.inf, "pose_quat_global", where)  # finite; unit length is checked next
         norms = np.linalg.norm(quat, axis=-1)
         if np.abs(norms - 1).max() > 1e-2:
             raise UserInputError(f"{where}: pose_quat_global holds non-unit quaternions")
@@ -87,75 +103,81 @@ def _person_from_entry(entry, where: str, skeleton: Skeleton) -> tuple[PersonMot
         root_rot, joint_rot = local_rotations(global_rot, skeleton)
         return PersonMotion(root, root_rot, joint_rot), fps
     if "pose_aa" in entry and ("root_trans_offset" in entry or "trans_orig" in entry):
-        pose = require_shape(entry["pose_aa"], (None, None), "pose_aa", where)
+        pose = real_array(entry["pose_aa"], "pose_aa", where, (None, None))
         if pose.shape[1] not in POSE_LAYOUT:
             raise UserInputError(f"{where}: pose_aa has {pose.shape[1]} values per frame; expected 72 (SMPL) or 156 (SMPL-X/H)")
-        require_finite(pose, "pose_aa", where)
-        pose = pose.reshape(pose.shape[0], -1, 3)
+        key = "root_trans_offset" if "root_trans_offset" in entry else "trans_orig"
+        trans = _positions(entry, key, pose.shape[0], fps, where)
+        pose = require_bounded(pose, MAX_ANGLE_RAD, "pose_aa", where, " rad").reshape(pose.shape[0], -1, 3)
         layout = "smpl" if pose.shape[1] == 24 else "smplx"
         if layout == "smplx":
             pose = _smplh_to_smplx_pose(pose)
-        if "root_trans_offset" in entry:
-            root = require_shape(entry["root_trans_offset"], (pose.shape[0], 3), "root_trans_offset", where)
-            person = person_from_smpl_pose(pose, np.zeros_like(root), layout, skeleton, up="z")
-            person.root_pos = require_finite(root, "root_trans_offset", where)
-        else:
-            trans = require_shape(entry["trans_orig"], (pose.shape[0], 3), "trans_orig", where)
-            person = person_from_smpl_pose(pose, require_finite(trans, "trans_orig", where), layout, skeleton, up="z")
+        if key == "trans_orig":
+            return person_from_smpl_pose(pose, trans, layout, skeleton, up="z"), fps
+        person = person_from_smpl_pose(pose, np.zeros_like(trans), layout, skeleton, up="z")
+        person.root_pos = trans
         return person, fps
     raise UserInputError(
-        f"{where}: needs pose_quat_global + root_trans_offset or pose_aa + root_trans_offset/trans_orig; found {sorted(entry)}"
-    )
+        f"{where}: needs pose_quat_global + root_trans_offset or pose_aa + root_trans_offset/trans_orig; "
+        f"found {one_line(sorted(map(str, entry)), 120)}")
 
 
-def _entry_fps(value, where: str) -> float:
-    """An entry's `fps`: one number (a scalar or a one-element array), else one clear error."""
-    array = np.asarray(value)
-    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
-        raise UserInputError(f"{where}: fps must be one number, got {value!r}")
-    return float(array.reshape(-1)[0])
+def _positions(entry: dict, key: str, frames: int, fps: float, where: str) -> np.ndarray:
+    """(T, 3) positions `entry[key]`: at least two frames within the clip's duration, plausible places and speeds."""
+    positions = real_array(entry[key], key, where, (frames, 3))
+    require_duration(require_frames(frames, where), fps, where)
+    require_speed(require_bounded(positions, MAX_POSITION_M, key, where, " m"), fps, key, where)
+    return positions
 
 
 def _load_pickle(path: Path) -> dict:
-    try:
-        data = joblib.load(path)
-    except Exception as err:  # noqa: BLE001 -- joblib/pickle raise many types for truncated or foreign files
-        raise UserInputError(f"{path}: not a readable joblib pickle (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    """The dict of a PHC motion pickle, read by the restricted unpickler (`motion_lib.safe_pickle`)."""
+    data = load_joblib(path, "PHC motion pickle")
     if not isinstance(data, dict) or not data:
-        raise UserInputError(f"{path}: expected a non-empty dict of motion entries, got {type(data).__name__}")
+        raise UserInputError(f"{path}: expected a non-empty dict of motion entries, got {describe(data)}")
     return data
 
 
-def _group_keys(keys: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """Paired keys {seq: {role: key}} and the reason each key that belongs to no usable clip is left out."""
+def _group_keys(keys: list) -> tuple[dict[str, dict[str, str]], dict[object, str]]:
+    """Paired keys {seq: {role: key}} and the reason each key that belongs to no usable clip is left out
+    (a key that is not text, a half pair, a pair whose clip name is also a key of its own)."""
     pairs, problems = {}, {}
     for key in keys:
+        if not isinstance(key, str):
+            problems[key] = f"key {describe(key)} is not a string"
+            continue
         role = next((r for r, suffix in PAIR_SUFFIX.items() if key.endswith(suffix)), None)
         seq = key[: -len(PAIR_SUFFIX[role])] if role else key
         pairs.setdefault(seq, {})[role or "single"] = key
     for seq, members in list(pairs.items()):
-        if "single" not in members and len(members) == 1:
+        if "single" in members and len(members) > 1:
+            for role, key in members.items():
+                if role != "single":
+                    problems[key] = f"key {key!r} pairs into clip {seq!r}, which is also a key of its own"
+            pairs[seq] = {"single": members["single"]}
+        elif "single" not in members and len(members) == 1:
             (role, key), = members.items()
             other = PAIR_SUFFIX["recipient" if role == "supporter" else "supporter"]
-            problems[key] = f"paired key '{key}' has no matching '{seq}{other}'"
+            problems[key] = f"paired key {key!r} has no matching {seq + other!r}"
             del pairs[seq]
     return pairs, problems
 
 
 def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
-    """Every clip of a PHC/AssistMimic pickle: pairs become two-person clips, other keys single-person."""
+    """Every clip of a PHC/AssistMimic pickle: pairs become two-person clips, other keys single-person.
+    A bad key or entry costs only its own clip."""
     path = require_path(input_path, "file")
     data = _load_pickle(path)
-    pairs, problems = _group_keys([str(k) for k in data])
+    pairs, problems = _group_keys(list(data))
     items = []
     for seq, members in pairs.items():
         if "single" in members:
             keys = [members["single"]]
         else:
             keys = [members["supporter"], members["recipient"]]
-        items.append(SourceItem(seq, path, lambda keys=keys, seq=seq: _load_clip(data, keys, seq, path, options)))
+        items.append(SourceItem(seq, path, functools.partial(_load_clip, data, keys, seq, path, options)))
     for key, reason in problems.items():
-        items.append(SourceItem(key, path, lambda reason=reason: _raise(f"{path}: {reason}")))
+        items.append(SourceItem(one_line(key, 80), path, functools.partial(_raise, f"{path}: {reason}")))
     return items
 
 
@@ -164,17 +186,23 @@ def _raise(message: str):
 
 
 def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: ReadOptions) -> Clip:
-    people = [_person_from_entry(data[k], f"{path} [{k}]", options.skeleton) for k in keys]
+    where = f"{path} [{name!r}]"
+    text(name, "the clip name", where)
+    people = [_person_from_entry(data[k], f"{path} [{k!r}]", options.skeleton) for k in keys]
     frames = {p.root_pos.shape[0] for p, _ in people}
     rates = {fps for _, fps in people}
     if len(frames) > 1 or len(rates) > 1:
-        raise UserInputError(f"{path}: '{name}' caregiver and recipient differ in frames {sorted(frames)} or fps {sorted(rates)}")
+        raise UserInputError(f"{where}: caregiver and recipient differ in frames {sorted(frames)} or fps {sorted(rates)}")
     fps = options.source_fps or rates.pop()
     source = {"format": "phc", "file": str(path), "keys": keys}
-    extra = data[keys[0]].get("source") if isinstance(data[keys[0]], dict) else None
-    if isinstance(extra, dict):
+    extra = data[keys[0]].get("source")
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise UserInputError(f"{where}: source must be a dict, got {describe(extra)}")
+        plain_finite(extra, "source", where)
         source = {**extra, **source}
-    return finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source, options.fix_floor)
+    return finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
+                       options.fix_floor, where)
 
 
 def read_clips(path: str | Path, skeleton: str = "smpl", fps: float | None = 30.0) -> list[Clip]:
