@@ -32,7 +32,7 @@ from assistmimic.rl.checkpoint import (
     save_iteration_checkpoint,
     set_rng_state,
 )
-from assistmimic.rl.logger import RunLogger
+from assistmimic.rl.logger import RunLogger, diverged_worlds
 from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import EpisodeStatistics, deferred_keyboard_interrupt
@@ -104,7 +104,8 @@ class DAggerTrainer:
                                "perf/env_steps_per_s": self.cfg.horizon * self.env.num_envs / collect_s}
                     logger.write(self.iteration, scalars)
                     logger.advance(f"beta {beta:.2f} err {errors['dagger/action_error/agent0']:.3g}/"
-                                   f"{errors['dagger/action_error/agent1']:.3g}")
+                                   f"{errors['dagger/action_error/agent1']:.3g}",
+                                   diverged_worlds(scalars, self.cfg.horizon * self.env.num_envs))
                     if self.iteration % self.cfg.save_interval == 0 or self.iteration == self.cfg.iterations:
                         self._save()
         except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """Training scalars to three places: a tqdm progress bar, TensorBoard event files (`run_dir/tb`) and
 `run_dir/metrics.jsonl` (one JSON object per logged iteration with `iteration` and every scalar, flushed at once).
+The progress bar also counts the worlds that diverged (and were reset) since the run started.
 
 A run that starts (or resumes) at iteration k first drops what was logged after k: the JSONL lines are
 rewritten atomically and TensorBoard purges its events from step k + 1, so the metrics continue
@@ -33,6 +34,12 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def diverged_worlds(scalars: dict[str, float], world_steps: int) -> int:
+    """Worlds reset for divergence in an iteration of `world_steps` world steps: its mean `env/diverged` (per world
+    step) times the steps; 0 for an env without that metric."""
+    return round(scalars["env/diverged"] * world_steps) if "env/diverged" in scalars else 0
+
+
 def truncate_metrics(path: str | Path, last_iteration: int) -> None:
     """Atomically drop the records of iterations after `last_iteration` (and unreadable lines)."""
     path = Path(path)
@@ -53,6 +60,8 @@ class RunLogger:
         self.metrics_file = self.metrics_path.open("a")
         self.writer = SummaryWriter(str(run_dir / TENSORBOARD_DIR), purge_step=start_iteration + 1)
         self.progress_bar = tqdm(total=max_iterations, initial=start_iteration, unit="it", dynamic_ncols=True)
+        self.diverged = 0
+        """Worlds that diverged since this logger started."""
 
     def write(self, iteration: int, scalars: dict[str, float]) -> None:
         """One JSONL line (non-finite values written as null) and one TensorBoard point per scalar."""
@@ -63,8 +72,12 @@ class RunLogger:
         for name, value in scalars.items():
             self.writer.add_scalar(name, value, iteration)
 
-    def advance(self, postfix: str) -> None:
-        """Move the progress bar one iteration on, showing `postfix` beside it."""
+    def advance(self, postfix: str, diverged: int) -> None:
+        """Move the progress bar one iteration on, showing `postfix` beside it and, once any world diverged, how many
+        did (`diverged`: this iteration's)."""
+        self.diverged += diverged
+        if self.diverged:
+            postfix += f" diverged {self.diverged}"
         self.progress_bar.set_postfix_str(postfix, refresh=False)
         self.progress_bar.update(1)
 
@@ -80,7 +93,7 @@ class NullLogger:
     def write(self, iteration: int, scalars: dict[str, float]) -> None:
         """Nothing."""
 
-    def advance(self, postfix: str) -> None:
+    def advance(self, postfix: str, diverged: int) -> None:
         """Nothing."""
 
     def close(self) -> None:

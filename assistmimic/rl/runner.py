@@ -61,7 +61,7 @@ from assistmimic.rl.checkpoint import (
 )
 from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.generators import update_generators
-from assistmimic.rl.logger import NullLogger, RunLogger
+from assistmimic.rl.logger import NullLogger, RunLogger, diverged_worlds
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
@@ -376,7 +376,7 @@ class OnPolicyRunner:
         last = self.iteration == cfg.max_iterations
         if self.iteration % cfg.log_interval == 0 or last:
             logger.write(self.iteration, scalars)
-        logger.advance(_progress_postfix(scalars, self.env.num_agents))
+        logger.advance(_progress_postfix(scalars, self.env.num_agents), diverged_worlds(scalars, samples))
         if self.iteration % cfg.save_interval == 0 or last:
             self._save()
 

@@ -42,6 +42,9 @@ def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool =
     backend = runner.env.backend
     diverged, overflows = (int(distributed.all_reduce_sum(torch.tensor(count)))
                            for count in (backend.diverged_total, backend.overflow_total))
+    if diverged and distributed.is_main():
+        print(f"warning: {diverged} world(s) diverged during training (|qvel| above sim.max_joint_velocity, or NaN) "
+              "and were reset (diverged_worlds in summary.json)")
     if overflows and distributed.is_main():
         print(f"warning: {overflows} world steps dropped contacts or constraint rows (full buffers); "
               "raise sim.nconmax / sim.njmax")
