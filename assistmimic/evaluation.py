@@ -365,8 +365,16 @@ def _assist_line(summary: dict) -> str:
 
     return (f"success rate {summary['success_rate']:.3f} over {summary['clips']} clip(s); MPJPE {summary['mpjpe_mm']:.1f} mm "
             f"(supporter {summary['supporter_mpjpe_mm']:.1f}, recipient {summary['recipient_mpjpe_mm']:.1f}); "
-            f"contact rate {number('contact_rate', '.3f')} over {summary['clips_with_contact']} clip(s) with contact; "
+            f"{_contact_text(summary)}; "
             f"support force {number('support_force_z_n', '.1f')} N; peak torque {summary['peak_torque_nm']:.0f} N m")
+
+
+def _contact_text(summary: dict) -> str:
+    """The contact part of `_assist_line`: how many of the reference's contact steps had simulated hand contact."""
+    if summary["contact_rate"] is None:
+        return "no clip has a contact phase"
+    return (f"hand contact in {summary['contact_rate']:.1%} of the reference's contact steps "
+            f"({summary['clips_with_contact']} clip(s) with a contact phase)")
 
 
 def write_table(path: Path, rows: list[dict]) -> None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from assistmimic.envs.config import AssistEnvConfig
+from assistmimic.evaluation import _assist_line
 from assistmimic.rl.checkpoint import save_checkpoint
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
@@ -165,3 +166,12 @@ def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
     assert summary["stage"] == "eval" and summary["clips"] == 2 and summary["robustness"]["recipient_mass_scale"] == 2.0
     assert "robustness (recipient 2x mass, 0.5x PD gains): success rate" in result.stdout
     assert (run_dir / "eval_clips_robustness.csv").exists()
+
+
+def test_the_printed_line_says_what_the_contact_rate_measures():
+    summary = {"success_rate": 1.0, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
+               "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0}
+    line = _assist_line(summary)
+    assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
+    assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,
+                                                          "support_force_z_n": None})
