@@ -141,16 +141,21 @@ class MotionLibrary:
         moved.device = device
         return moved
 
-    def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> ReferenceState:
-        """Reference states of clips `clip_ids` (N,) at `times` (N,) seconds, clamped to each clip."""
+    def frame_pairs(self, clip_ids: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For clips `clip_ids` (N,) at `times` (N,) seconds, clamped to each clip: the (N,) rows of the frames
+        before and after (into every per-frame table of the library) and the (N,) interpolation weight."""
         clip_ids = clip_ids.to(self.device).long()
         times = times.to(self.device).float().clamp(min=0.0)
         times = torch.minimum(times, self.clip_duration[clip_ids])
         frame = times * self.clip_fps[clip_ids]
         f0 = torch.minimum(frame.floor().long(), self.clip_frames[clip_ids] - 1)
         f1 = torch.minimum(f0 + 1, self.clip_frames[clip_ids] - 1)
-        alpha = (frame - f0.float())[:, None, None, None]
-        i0, i1 = self.clip_start[clip_ids] + f0, self.clip_start[clip_ids] + f1
+        return self.clip_start[clip_ids] + f0, self.clip_start[clip_ids] + f1, frame - f0.float()
+
+    def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> ReferenceState:
+        """Reference states of clips `clip_ids` (N,) at `times` (N,) seconds, clamped to each clip."""
+        i0, i1, alpha = self.frame_pairs(clip_ids, times)
+        alpha = alpha[:, None, None, None]
         d0, d1 = self.frame_data[i0], self.frame_data[i1]
         lerped = torch.lerp(d0, d1, alpha)
         return ReferenceState(

@@ -2,9 +2,7 @@
 `test_env_rollout_unchanged.py`). `python -m tests.env_rollout_record` rewrites `tests/data/env_rollout.pt`;
 do that only when a change of behaviour is intended, and say so in the commit.
 
-The recorded settings are the environments' historical defaults (PHC's tracking recipe: any body farther
-than 0.25 m ends an episode, kernels summing the squared error over x, y, z), spelled out in
-`LEGACY_TRACKING` so that the test keeps pinning them when the defaults move on.
+The record pins the environments' default settings; rewrite it when they change on purpose.
 """
 
 from __future__ import annotations

@@ -189,6 +189,7 @@ CONSTRUCTION = {
                                      "TrackingEnv._amp_table"},
     "assistmimic/envs/assistive.py": {"HandLayout.of"},
     "assistmimic/envs/term_set.py": {"_checked_params"},
+    "assistmimic/envs/reference_state.py": {"continuous_hinge_angles", "HingeTable.__init__"},
     "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities"},
     "motion_lib/kinematics.py": {"ForwardKinematics.__init__"},
 }

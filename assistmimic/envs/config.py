@@ -22,17 +22,25 @@ class RewardTerm:
 
 
 def _tracking_rewards(power_weight: float = -0.0005) -> dict[str, RewardTerm]:
+    """PHC's tracking terms as AssistMimic's code computes them: errors averaged over x, y, z and bodies, no power
+    penalty in the first 3 steps after a reset (REFERENCE §1b)."""
     return {
-        "body_pos": RewardTerm(0.5, {"sharpness": 100.0, "average_xyz": False}),
+        "body_pos": RewardTerm(0.5, {"sharpness": 100.0, "average_xyz": True}),
         "body_rot": RewardTerm(0.3, {"sharpness": 10.0}),
-        "body_lin_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": False}),
-        "body_ang_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": False}),
-        "power": RewardTerm(power_weight, {"grace_steps": 0}),
+        "body_lin_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": True}),
+        "body_ang_vel": RewardTerm(0.1, {"sharpness": 0.1, "average_xyz": True}),
+        "power": RewardTerm(power_weight, {"grace_steps": 3}),
     }
 
 
+CORE_BODIES = ["Pelvis", "L_Hip", "R_Hip", "Torso", "Spine", "Chest", "Neck", "Head", "L_Thorax", "R_Thorax",
+               "L_Shoulder", "R_Shoulder", "L_Knee", "R_Knee", "L_Ankle", "R_Ankle"]
+"""AssistMimic's `reset_bodies`: no elbows, wrists, hands or toes."""
+
+
 def _terminations() -> dict[str, dict[str, Any]]:
-    return {"any_body_far": {"distance": 0.25}}
+    """AssistMimic's rule: the mean error of the core bodies above 0.25 m, after the first step."""
+    return {"mean_body_far": {"distance": 0.25, "bodies": list(CORE_BODIES), "grace_steps": 1}}
 
 
 @dataclass
@@ -74,12 +82,12 @@ _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.0
 
 def _supporter_rewards() -> dict[str, RewardTerm]:
     return {**_tracking_rewards(), "contact": RewardTerm(1.0, dict(_CONTACT_PARAMS)),
-            "head_height": RewardTerm(0.1, {"max_height": 2.0})}
+            "head_height": RewardTerm(1.0, {"max_height": 2.0})}
 
 
 def _recipient_rewards() -> dict[str, RewardTerm]:
     return {**_tracking_rewards(power_weight=-0.001), "contact": RewardTerm(0.0, dict(_CONTACT_PARAMS)),
-            "head_height": RewardTerm(0.1, {"max_height": 2.0})}
+            "head_height": RewardTerm(1.0, {"max_height": 2.0})}
 
 
 @dataclass

@@ -8,50 +8,133 @@ import torch
 
 from assistmimic.sim.backend import PersonState
 from motion_lib.motion_library import MotionLibrary
-from motion_lib.rotations import matrix_to_euler_xyz, quat_to_matrix
+from motion_lib.rotations import euler_xyz_to_matrix, matrix_to_euler_xyz, quat_to_matrix
 
 
-def hinge_angles(joint_rot: torch.Tensor, ranges: torch.Tensor | None = None) -> torch.Tensor:
-    """(..., B-1, 4) local joint quaternions -> (..., 3(B-1)) hinge angles (x, y, z per joint).
-
-    Every rotation has two x-y-z angle triples: (x, y, z) with |y| <= pi/2 and (x + pi, pi - y, z + pi).
-    Deep bends (a knee or hip beyond 90 degrees) need the second; given the hinge `ranges` (3(B-1), 2),
-    the triple that violates the ranges less is taken, else the first.
-    """
+def hinge_angles(joint_rot: torch.Tensor) -> torch.Tensor:
+    """(..., B-1, 4) local joint quaternions -> (..., 3(B-1)) hinge angles (x, y, z per joint), the triple with
+    |y| <= pi/2 (`euler_triples` gives the other one too)."""
     first = matrix_to_euler_xyz(quat_to_matrix(joint_rot))
-    first = first.reshape(*first.shape[:-2], -1)
-    if ranges is None:
-        return first
-    second = first.clone()  # (x + pi, pi - y, z + pi), without a host-made offset tensor
+    return first.reshape(*first.shape[:-2], -1)
+
+
+def euler_triples(joint_rot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both x-y-z angle triples of every rotation, (..., 3(B-1)) each: (x, y, z) with |y| <= pi/2 and
+    (x + pi, pi - y, z + pi), wrapped. Deep bends (a knee or hip beyond 90 degrees) need the second."""
+    first = hinge_angles(joint_rot)
+    second = first.clone()
     second[..., 0::3] += math.pi
     second[..., 1::3] = math.pi - first[..., 1::3]
     second[..., 2::3] += math.pi
-    second = torch.remainder(second + math.pi, 2 * math.pi) - math.pi
-
-    def violation(angles: torch.Tensor) -> torch.Tensor:  # per joint, summed over its three hinges
-        low, high = ranges[:, 0], ranges[:, 1]
-        excess = (low - angles).clamp(min=0) + (angles - high).clamp(min=0)
-        return excess.reshape(*excess.shape[:-1], -1, 3).sum(-1)
-
-    use_second = (violation(second) < violation(first) - 1e-6).repeat_interleave(3, dim=-1)
-    return torch.where(use_second, second, first)
+    return first, _wrap(second)
 
 
-def reference_person_state(library: MotionLibrary, clip_ids: torch.Tensor, times: torch.Tensor, dt: float,
-                           ranges: torch.Tensor | None = None) -> PersonState:
-    """The reference pose and velocities of every person of clips `clip_ids` (n,) at `times` (n,).
+def _wrap(angles: torch.Tensor) -> torch.Tensor:
+    """Angles wrapped to [-pi, pi)."""
+    return torch.remainder(angles + math.pi, 2 * math.pi) - math.pi
 
-    Root and body velocities come from the library; hinge velocities from the hinge angles at t and
-    t + dt (wrapped to (-pi, pi]); `ranges` (D, 2) picks hinge angles within the joint ranges (see
-    `hinge_angles`). Returns a PersonState of shape (n, P, ·) on the library's device.
+
+def _range_violation(angles: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+    """(..., J) how far each joint's three hinge angles (..., 3J) lie outside `ranges` (3J, 2), summed (rad)."""
+    excess = (ranges[:, 0] - angles).clamp(min=0) + (angles - ranges[:, 1]).clamp(min=0)
+    return excess.reshape(*excess.shape[:-1], -1, 3).sum(-1)
+
+
+DAMPING = 1e-3
+"""Weight of staying near the previous frame's angles against matching the rotation (rad² per rad²): it only
+decides where the rotation leaves the angles free (at 90 degrees of y, only x ± z is determined)."""
+RANGE_WEIGHT = 1.0
+"""Weight of staying within the joint ranges against matching the rotation (rad² per rad²). As large as the
+rotation's own weight: a path passing near 90 degrees of y leaves on the branch that lies in range (measured on
+the demo clips: the hips of a seated person end within range instead of 0.9 rad outside), and where the clip
+itself leaves a range the target stays about halfway (the simulated joint stops at its limit anyway)."""
+
+
+def _hinge_jacobian(angles: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) angular velocity (parent frame) per unit rate of each of three stacked x, y, z hinges."""
+    a, b, _ = angles.unbind(-1)
+    ca, sa, cb, sb = a.cos(), a.sin(), b.cos(), b.sin()
+    one, zero = torch.ones_like(a), torch.zeros_like(a)
+    return torch.stack([torch.stack([one, zero, zero], -1), torch.stack([zero, ca, sa], -1),
+                        torch.stack([sb, -sa * cb, ca * cb], -1)], dim=-1)
+
+
+def _closest_angles(previous: torch.Tensor, target: torch.Tensor, ranges: torch.Tensor, iterations: int = 4) -> torch.Tensor:
+    """(..., J, 3) hinge angles of the rotations `target` (..., J, 3, 3) nearest to `previous` (..., J, 3) (the
+    frame before) and within `ranges` (J, 3, 2): Gauss-Newton steps from `previous` on
+    |log(target · R(angles)ᵀ)|² + DAMPING · |angles - previous|² + RANGE_WEIGHT · |angles - clamp(angles, ranges)|²."""
+    angles = previous
+    eye = torch.eye(3, device=previous.device)
+    for _ in range(iterations):
+        m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
+        error = 0.5 * torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
+        jac = _hinge_jacobian(angles)
+        outside = (angles < ranges[..., 0]) | (angles > ranges[..., 1])
+        lhs = jac.transpose(-1, -2) @ jac + DAMPING * eye + torch.diag_embed(RANGE_WEIGHT * outside.float())
+        rhs = ((jac.transpose(-1, -2) @ error[..., None])[..., 0] + DAMPING * (previous - angles)
+               + RANGE_WEIGHT * (torch.clamp(angles, ranges[..., 0], ranges[..., 1]) - angles))
+        angles = angles + torch.linalg.solve(lhs, rhs)
+    return angles
+
+
+def continuous_hinge_angles(joint_rot: torch.Tensor, clip_frames: list[int], ranges: torch.Tensor) -> torch.Tensor:
+    """(F, P, 3J) hinge angles of every frame of frame-concatenated clips, continuous in time and within the ranges.
+
+    joint_rot: (F, P, J, 4) local joint quaternions; clip_frames: frames per clip (host list, summing to F);
+    ranges: (3J, 2). The first frame of a clip takes, per joint, the x-y-z triple (`euler_triples`) that violates
+    the ranges less; every later frame starts from the frame before and moves to the nearest angles that give its
+    rotation (`_closest_angles`). Per-frame choices jump: near 90 degrees of y the two triples swap roles and x
+    and z alone are ill-defined (only x ± z is), so x and z flip by up to pi; following the motion does not.
     """
+    first, second = euler_triples(joint_rot)  # (F, P, 3J) each
+    rotations = quat_to_matrix(joint_rot)  # (F, P, J, 3, 3)
+    joint_ranges = ranges.reshape(-1, 3, 2)
+    first_rows = [sum(clip_frames[:c]) for c in range(len(clip_frames))]  # host lists: no host sync on a GPU
+    starts = torch.tensor(first_rows, device=joint_rot.device)
+    use_second = _range_violation(second[starts], ranges) < _range_violation(first[starts], ranges) - 1e-6
+    chosen = torch.empty_like(first)
+    chosen[starts] = torch.where(use_second.repeat_interleave(3, dim=-1), second[starts], first[starts])
+    for k in range(1, max(clip_frames)):
+        rows = torch.tensor([start + k for start, n in zip(first_rows, clip_frames) if n > k], device=joint_rot.device)
+        previous = chosen[rows - 1]
+        shape = previous.shape
+        chosen[rows] = _closest_angles(previous.reshape(*shape[:-1], -1, 3), rotations[rows], joint_ranges).reshape(shape)
+    return chosen
+
+
+class HingeTable:
+    """Hinge angles and speeds of every frame of a motion library's clips, computed once
+    (`continuous_hinge_angles`), interpolated like the library's body states."""
+
+    def __init__(self, library: MotionLibrary, ranges: torch.Tensor):
+        self.library = library
+        angles = continuous_hinge_angles(library.joint_rot, library.clip_num_frames, ranges)
+        frames = library.clip_num_frames  # host list: no host sync on a GPU
+        clip_of_frame = torch.tensor([c for c, n in enumerate(frames) for _ in range(n)], device=angles.device)
+        speed = torch.zeros_like(angles)
+        speed[:-1] = (angles[1:] - angles[:-1]) * library.clip_fps[clip_of_frame[:-1], None, None]
+        last = torch.tensor([sum(frames[:c + 1]) - 1 for c in range(len(frames))], device=angles.device)
+        speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
+        self.table = torch.cat([angles, speed], dim=-1)
+        """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s; the last frame
+        of a clip repeats the one before)."""
+
+    def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, P, D) hinge angles and (N, P, D) hinge speeds of clips `clip_ids` (N,) at `times` (N,)."""
+        i0, i1, alpha = self.library.frame_pairs(clip_ids, times)
+        row = torch.lerp(self.table[i0], self.table[i1], alpha[:, None, None])
+        half = row.shape[-1] // 2
+        return row[..., :half], row[..., half:]
+
+
+def reference_person_state(library: MotionLibrary, hinges: HingeTable, clip_ids: torch.Tensor,
+                           times: torch.Tensor) -> PersonState:
+    """The reference pose and velocities of every person of clips `clip_ids` (n,) at `times` (n,): root and
+    body states from the library, hinge angles and speeds from `hinges`. A PersonState of shape (n, P, ·) on
+    the library's device."""
     clip_ids, times = clip_ids.to(library.device), times.to(library.device)
     now = library.sample(clip_ids, times)
-    later = library.sample(clip_ids, times + dt)
-    joint_pos = hinge_angles(now.joint_rot, ranges)
-    step = torch.remainder(hinge_angles(later.joint_rot, ranges) - joint_pos + math.pi, 2 * math.pi) - math.pi
-    at_end = times + dt > library.clip_duration[clip_ids]
-    joint_vel = torch.where(at_end[:, None, None], torch.zeros_like(step), step / dt)
+    joint_pos, joint_vel = hinges.sample(clip_ids, times)
     return PersonState(
         root_pos=now.pos[:, :, 0], root_quat=now.quat[:, :, 0], joint_pos=joint_pos,
         root_lin_vel=now.lin_vel[:, :, 0], root_ang_vel=now.ang_vel[:, :, 0], joint_vel=joint_vel,

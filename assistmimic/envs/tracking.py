@@ -24,7 +24,7 @@ import torch
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
-from assistmimic.envs.reference_state import hinge_angles, reference_person_state
+from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.rewards import body_pos_error
 from assistmimic.envs.step_context import Bodies
 from assistmimic.envs.task import TrackingTask
@@ -75,6 +75,8 @@ class TrackingEnv(VecEnv):
         """Steps make no host sync (`TrackingEnvConfig.sync_free_resets`)."""
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
+        self.hinges = HingeTable(library, self.hinge_ranges)
+        """The clips' hinge angles and speeds, continuous in time and within the joint ranges (reset states, residual targets)."""
         self.task = task or TrackingTask(backend)
         """What the agents track and how their rewards mix (`envs/task.py`; the assist task: `envs/assist.py`)."""
         self.reward_sets = [RewardSet(terms, backend.skeleton, self.device)
@@ -151,7 +153,7 @@ class TrackingEnv(VecEnv):
         """Reference state initialisation of the worlds `env_ids` (n,): at `clip_ids` and `times` (n,), else drawn."""
         if clip_ids is None:
             clip_ids, times = self._draw_starts(env_ids)
-        self.backend.reset_worlds(env_ids, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
+        self.backend.reset_worlds(env_ids, reference_person_state(self.library, self.hinges, clip_ids, times))
         self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
         self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
 
@@ -159,7 +161,7 @@ class TrackingEnv(VecEnv):
         """`_reset` of the worlds where the (N,) bool `mask` is set, without a host sync: a start is drawn and its
         state computed for every world, and kept where `mask` is set."""
         clip_ids, times = self._draw_starts(self._all_worlds)
-        self.backend.reset_where(mask, reference_person_state(self.library, clip_ids, times, self.dt, self.hinge_ranges))
+        self.backend.reset_where(mask, reference_person_state(self.library, self.hinges, clip_ids, times))
         self.clip_ids.copy_(torch.where(mask, clip_ids, self.clip_ids))
         self.times.copy_(torch.where(mask, times, self.times))
         self.steps.masked_fill_(mask, 0)
@@ -253,7 +255,7 @@ class TrackingEnv(VecEnv):
 
     def _reference_hinge_angles(self, times: torch.Tensor) -> torch.Tensor:
         """(N, A, D) the reference's hinge angles at `times` (the residual actions' offset)."""
-        return hinge_angles(self.library.sample(self.clip_ids, times).joint_rot, self.hinge_ranges)
+        return self.hinges.sample(self.clip_ids, times)[0]
 
     # --- observations -------------------------------------------------------------------------
     def _observations(self, state: BodyState, env_ids: torch.Tensor | None = None) -> list[torch.Tensor]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from assistmimic.envs.reference_state import reference_person_state
+from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.backend import PersonState
@@ -28,10 +28,11 @@ def frame_count(duration: float, dt: float, max_seconds: float | None) -> int:
 
 
 def reference_poses(library: MotionLibrary, clip_id: int, dt: float, count: int, ranges: torch.Tensor) -> PersonState:
-    """The clip's poses at times k·dt, k < count: a PersonState of shape (count, P, ·), hinge angles within `ranges`
-    (D, 2)."""
+    """The clip's poses at times k·dt, k < count: a PersonState of shape (count, P, ·), hinge angles continuous
+    in time and within `ranges` (D, 2)."""
     times = torch.arange(count, dtype=torch.float32) * dt
-    return reference_person_state(library, torch.full((count,), clip_id, dtype=torch.long), times, dt, ranges)
+    return reference_person_state(library, HingeTable(library, ranges), torch.full((count,), clip_id, dtype=torch.long),
+                                  times)
 
 
 def kinematic_frames(renderer: SceneRenderer, poses: PersonState) -> Iterator[np.ndarray]:
