@@ -1,0 +1,159 @@
+"""Locomotion families: walking with turns, stopping and starting, side steps, back steps, running.
+
+Each builds a pelvis track (speed profile x heading) and hands it to `gait.gait_person`. Every clip
+starts standing; the speed ramps up with minimum-jerk transitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from motion_lib.clip import Clip
+from motion_lib.families.common import family_clip, min_jerk, skeleton, smooth_curve, times_for, uniform, wobble
+from motion_lib.families.gait import GaitStyle, gait_person
+from motion_lib.keyframes.animate import FPS
+
+WALK_SPEEDS = (0.5, 1.8)
+"""Walking speeds (m/s) the families draw from."""
+RUN_SPEEDS = (2.5, 3.5)
+
+
+def speed_profile(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:
+    """(T,) speed through (time, speed) keys, minimum-jerk between consecutive keys, held outside."""
+    speed = np.full(len(times), keys[0][1])
+    for (t0, v0), (t1, v1) in zip(keys[:-1], keys[1:]):
+        inside = times >= t0
+        speed[inside] = v0 + (v1 - v0) * min_jerk((times[inside] - t0) / max(t1 - t0, 1e-6))
+    return speed
+
+
+def track(times: np.ndarray, speed: np.ndarray, direction: np.ndarray, start=(0.0, 0.0)) -> np.ndarray:
+    """(T, 2) pelvis track moving at `speed` (T,) along `direction` (T,) radians."""
+    velocity = speed[:, None] * np.stack([np.cos(direction), np.sin(direction)], -1)
+    steps = (velocity[1:] + velocity[:-1]) / 2 / FPS
+    return np.asarray(start) + np.concatenate([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
+
+
+def turning(rng: np.random.Generator, times: np.ndarray, speed: np.ndarray, cruise: float, turn_rate: float,
+            start: float) -> np.ndarray:
+    """(T,) heading (radians): a random smooth yaw rate within +-`turn_rate` deg/s, scaled by speed."""
+    rate = np.radians(smooth_curve(rng, times, 2.0, -turn_rate, turn_rate)) * np.clip(speed / cruise, 0.0, 1.0)
+    return start + np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2 / FPS)])
+
+
+def walk_style(rng: np.random.Generator, speed: float, **changes) -> GaitStyle:
+    """A walking style for cruising at `speed` m/s, with person-to-person variety."""
+    cadence = float(np.clip(1.6 + 0.55 * (speed - 0.5) / 1.3 + rng.normal(0.0, 0.04), 1.5, 2.25))
+    values = dict(
+        speeds=(0.0, speed), cadences=(1.5, cadence), duties=(0.64, float(np.interp(speed, WALK_SPEEDS, (0.63, 0.58)))),
+        width=rng.uniform(0.15, 0.22), clearance=rng.uniform(0.05, 0.09), height=0.935 - 0.01 * speed,
+        sway=rng.uniform(0.3, 0.55), pelvis_turn=rng.uniform(6.0, 14.0), lean=rng.uniform(1.0, 3.0) + 1.5 * speed,
+        arm_swing=rng.uniform(25.0, 45.0), elbow=rng.uniform(10.0, 30.0) + 5.0 * speed, toe_out=rng.uniform(2.0, 10.0),
+    )
+    values.update(changes)
+    return GaitStyle(**values)
+
+
+def _name(family: str, rng: np.random.Generator) -> str:
+    return f"{family}_{rng.integers(0, 2**31):010d}"
+
+
+def walk(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
+         duration: float | None = None, stop: bool | None = None) -> Clip:
+    """Start from standing, walk at `speed` m/s (0.5-1.8) on a curved path (yaw rate within
+    +-`turn_rate` deg/s, 0-50), the heading following the path; optionally stop at the end (3-10 s)."""
+    speed, turn_rate = uniform(rng, speed, *WALK_SPEEDS), uniform(rng, turn_rate, 0.0, 50.0)
+    duration = uniform(rng, duration, 4.0, 10.0)
+    stop = bool(rng.random() < 0.4) if stop is None else stop
+    times = times_for(duration)
+    start, accel = rng.uniform(0.3, 0.8), 0.6 + 0.5 * speed
+    keys = [(0.0, 0.0), (start, 0.0), (start + accel, speed)]
+    if stop and duration - 1.0 - accel > start + accel:
+        keys += [(duration - 1.0 - accel, speed), (duration - 1.0, 0.0)]
+    else:
+        stop = False
+    v = speed_profile(times, keys) * (1.0 + wobble(rng, times, 0.03))
+    heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
+    person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed),
+                         first=str(rng.choice(["L", "R"])))
+    return family_clip(_name("walk", rng), [person], "walk",
+                       dict(speed=speed, turn_rate=turn_rate, duration=times[-1], stop=stop, cruise_from=start + accel,
+                            cruise_to=(duration - 1.0 - accel) if stop else times[-1]))
+
+
+def walk_stop_start(rng: np.random.Generator, speed: float | None = None, stops: int | None = None,
+                    turn_rate: float | None = None) -> Clip:
+    """Walk, stop and stand, walk on: `stops` (1-2) pauses of 0.6-1.5 s, speed 0.5-1.5 m/s."""
+    speed, turn_rate = uniform(rng, speed, 0.5, 1.5), uniform(rng, turn_rate, 0.0, 40.0)
+    stops = int(rng.integers(1, 3)) if stops is None else stops
+    accel, t = 0.6 + 0.5 * speed, rng.uniform(0.3, 0.7)
+    keys = [(0.0, 0.0), (t, 0.0)]
+    for _ in range(stops):
+        walking = rng.uniform(1.2, 2.5)
+        keys += [(t + accel, speed), (t + accel + walking, speed), (t + 2 * accel + walking, 0.0)]
+        t += 2 * accel + walking + rng.uniform(0.6, 1.5)
+        keys.append((t, 0.0))
+    keys += [(t + accel, speed), (t + accel + rng.uniform(0.8, 1.5), speed)]
+    times = times_for(min(keys[-1][0], 10.0))
+    v = speed_profile(times, keys)
+    heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
+    person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed),
+                         first=str(rng.choice(["L", "R"])))
+    return family_clip(_name("walk_stop_start", rng), [person], "walk_stop_start",
+                       dict(speed=speed, stops=stops, turn_rate=turn_rate, duration=times[-1]))
+
+
+def side_step(rng: np.random.Generator, speed: float | None = None, duration: float | None = None) -> Clip:
+    """Step sideways at `speed` m/s (0.2-0.5), to the left, the right or first one then the other, facing ahead."""
+    speed, duration = uniform(rng, speed, 0.2, 0.5), uniform(rng, duration, 3.0, 7.0)
+    times = times_for(duration)
+    start = rng.uniform(0.3, 0.8)
+    side = float(rng.choice([-1.0, 1.0]))
+    if rng.random() < 0.5:
+        middle = start + (duration - start) / 2
+        keys = [(0.0, 0.0), (start, 0.0), (start + 0.5, speed), (middle - 0.4, speed), (middle, 0.0),
+                (middle + 0.3, 0.0), (middle + 0.8, -speed), (duration - 0.9, -speed), (duration - 0.4, 0.0)]
+    else:
+        keys = [(0.0, 0.0), (start, 0.0), (start + 0.5, speed), (duration - 0.9, speed), (duration - 0.4, 0.0)]
+    v = speed_profile(times, keys) * side
+    facing = rng.uniform(-np.pi, np.pi) + np.radians(wobble(rng, times, 4.0, 3.0))
+    centre = track(times, v, facing + np.pi / 2)
+    style = walk_style(rng, 0.5, cadences=(1.2, rng.uniform(1.3, 1.7)), sway=rng.uniform(0.2, 0.4), arm_swing=10.0,
+                       pelvis_turn=3.0, lean=rng.uniform(0.0, 3.0), heel_strike=0.0, push_off=0.0)
+    person = gait_person(skeleton(), times, centre, facing, style, first="L" if side > 0 else "R")
+    return family_clip(_name("side_step", rng), [person], "side_step", dict(speed=speed, duration=times[-1]))
+
+
+def back_step(rng: np.random.Generator, speed: float | None = None, duration: float | None = None) -> Clip:
+    """Walk backwards at `speed` m/s (0.2-0.6) with short steps, facing away from the way of travel."""
+    speed, duration = uniform(rng, speed, 0.2, 0.6), uniform(rng, duration, 3.0, 7.0)
+    times = times_for(duration)
+    start = rng.uniform(0.3, 0.8)
+    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + 0.8, speed), (duration - 1.2, speed),
+                              (duration - 0.4, 0.0)])
+    heading = turning(rng, times, v, speed, rng.uniform(0.0, 20.0), rng.uniform(-np.pi, np.pi))
+    centre = track(times, v, heading + np.pi)
+    style = walk_style(rng, 0.5, cadences=(1.4, rng.uniform(1.5, 1.8)), heel_strike=0.0, push_off=0.0,
+                       arm_swing=15.0, lean=rng.uniform(0.0, 4.0))
+    person = gait_person(skeleton(), times, centre, heading, style, first=str(rng.choice(["L", "R"])))
+    return family_clip(_name("back_step", rng), [person], "back_step", dict(speed=speed, duration=times[-1]))
+
+
+def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
+        duration: float | None = None) -> Clip:
+    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, with flight phases) after a short acceleration
+    from standing, on a gently curved path (yaw rate within +-`turn_rate` deg/s, 0-25)."""
+    speed, turn_rate = uniform(rng, speed, *RUN_SPEEDS), uniform(rng, turn_rate, 0.0, 25.0)
+    duration = uniform(rng, duration, 4.0, 8.0)
+    times = times_for(duration)
+    start, accel = rng.uniform(0.3, 0.6), rng.uniform(1.4, 2.0)
+    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed)]) * (1.0 + wobble(rng, times, 0.02))
+    heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
+    cadence = rng.uniform(2.6, 3.0)
+    style = GaitStyle(speeds=(0.0, 1.5, 2.4, speed), cadences=(1.6, 2.1, 2.5, cadence), duties=(0.62, 0.55, 0.45, rng.uniform(0.32, 0.38)),
+                      width=rng.uniform(0.1, 0.16), clearance=rng.uniform(0.12, 0.2), heel_strike=5.0, push_off=rng.uniform(35.0, 50.0),
+                      placement=0.4, height=0.93, compression=rng.uniform(0.03, 0.06), sway=0.15, pelvis_turn=8.0,
+                      lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0))
+    person = gait_person(skeleton(), times, track(times, v, heading), heading, style, first=str(rng.choice(["L", "R"])))
+    return family_clip(_name("run", rng), [person], "run",
+                       dict(speed=speed, turn_rate=turn_rate, cadence=cadence, duration=times[-1], cruise_from=start + accel))

@@ -1,0 +1,105 @@
+"""Every motion family by name, with its share of a generated data set, and the data set builder.
+
+A family is a function `(rng: np.random.Generator, **params) -> Clip`: parameters left out are drawn
+from `rng`, so one seed gives one clip. `make_clips` draws a data set: each family gets its share of
+the clips, each clip its own generator (seed, index), then a mirror and a time warp by chance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.families import locomotion, seated, standing
+from motion_lib.families.transforms import mirror, time_warp
+
+
+@dataclass(frozen=True)
+class Family:
+    make: Callable[..., Clip]
+    weight: float
+    """Default share of a generated data set (relative)."""
+
+    @property
+    def summary(self) -> str:
+        return " ".join((self.make.__doc__ or "").split("\n\n")[0].split())
+
+
+FAMILIES: dict[str, Family] = {
+    "walk": Family(locomotion.walk, 6.0),
+    "walk_stop_start": Family(locomotion.walk_stop_start, 2.0),
+    "side_step": Family(locomotion.side_step, 1.0),
+    "back_step": Family(locomotion.back_step, 1.0),
+    "run": Family(locomotion.run, 2.0),
+    "stand": Family(standing.stand, 2.0),
+    "arm_poses": Family(standing.arm_poses, 1.5),
+    "bend": Family(standing.bend, 1.0),
+    "squat": Family(standing.squat, 1.0),
+    "crouch_reach": Family(standing.crouch_reach, 1.0),
+    "sit_stand": Family(seated.sit_stand, 3.0),
+}
+WARP_SPEEDS = (0.8, 1.25)
+"""Time-warp speed factors drawn from (uniform in log speed)."""
+
+
+def parse_mix(text: str | None) -> dict[str, float]:
+    """"walk=3,run=1" -> {family: weight}; None or "" -> every family's default weight."""
+    if not text:
+        return {name: family.weight for name, family in FAMILIES.items()}
+    mix = {}
+    for item in text.split(","):
+        name, _, weight = item.partition("=")
+        name = name.strip()
+        if name not in FAMILIES:
+            raise UserInputError(f"unknown motion family '{name}'; known: {', '.join(FAMILIES)}")
+        try:
+            mix[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise UserInputError(f"family weight must be a number: '{item}'") from None
+        if mix[name] < 0:
+            raise UserInputError(f"family weight must not be negative: '{item}'")
+    if sum(mix.values()) <= 0:
+        raise UserInputError(f"the mix '{text}' gives no family a positive weight")
+    return mix
+
+
+def family_counts(total: int, mix: dict[str, float]) -> dict[str, int]:
+    """Clips per family: `total` split by the weights, rounded by largest remainder."""
+    names = [n for n, w in mix.items() if w > 0]
+    shares = np.array([mix[n] for n in names]) / sum(mix[n] for n in names) * total
+    counts = np.floor(shares).astype(int)
+    counts[np.argsort(-(shares - counts))[: total - counts.sum()]] += 1
+    return dict(zip(names, counts.tolist()))
+
+
+def make_clip(name: str, rng: np.random.Generator, **params) -> Clip:
+    if name not in FAMILIES:
+        raise UserInputError(f"unknown motion family '{name}'; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name].make(rng, **params)
+
+
+def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, mirror_share: float = 0.5,
+               warp_share: float = 0.5, progress: Callable[[int, Clip], None] | None = None) -> list[Clip]:
+    """`total` clips: each family's share (`family_counts`); clip i of the set is drawn with its own
+    generator `default_rng([seed, i])`, then mirrored with probability `mirror_share` and time-warped
+    (speed 0.8-1.25) with probability `warp_share`. Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`)."""
+    counts = family_counts(total, mix or parse_mix(None))
+    order = [name for name, count in counts.items() for _ in range(count)]
+    clips = []
+    for i, name in enumerate(order):
+        rng = np.random.default_rng([seed, i])
+        clip = make_clip(name, rng)
+        clip.name = f"{name}_{i:04d}"
+        clip.source = {**clip.source, "seed": [seed, i]}
+        if rng.random() < mirror_share:
+            clip = mirror(clip)
+        if rng.random() < warp_share:
+            clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
+        clips.append(clip.validate())
+        if progress is not None:
+            progress(i, clip)
+    return clips

@@ -1,0 +1,67 @@
+"""Clip-level variations: left-right mirroring and time-warping."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.rotations import quat_slerp
+from motion_lib.skeleton import get_skeleton
+
+
+def _mirror_quat(q: np.ndarray) -> np.ndarray:
+    """Quaternions (w, x, y, z) of rotations mirrored through the x-z plane (y -> -y): M R M with
+    M = diag(1, -1, 1) keeps the y component of the axis and negates x and z (and the angle's sense)."""
+    return q * np.array([1.0, -1.0, 1.0, -1.0])
+
+
+def _mirror_name(name: str) -> str:
+    return {"L_": "R_", "R_": "L_"}.get(name[:2], "") + name[2:] if name[:2] in ("L_", "R_") else name
+
+
+def mirror_person(person: PersonMotion, skeleton_name: str) -> PersonMotion:
+    """The person mirrored left-right through the world x-z plane: positions y -> -y, every rotation
+    mirrored, each left joint's rotation given to the right joint and vice versa (SMPL's body axes
+    are x forward, y left, z up at rest, so mirroring a local rotation is the same M R M)."""
+    skel = get_skeleton(skeleton_name)
+    swap = [skel.index(_mirror_name(n)) - 1 for n in skel.body_names[1:]]
+    return PersonMotion(person.root_pos * np.array([1.0, -1.0, 1.0]), _mirror_quat(person.root_rot),
+                        _mirror_quat(person.joint_rot[:, swap]))
+
+
+def mirror(clip: Clip) -> Clip:
+    """The clip mirrored left-right (persons, and the chair's position and yaw if it records one);
+    mirroring twice gives the clip back."""
+    source = dict(clip.source)
+    if "chair" in source:
+        chair = dict(source["chair"])
+        cx, cy, cz = chair["center_m"]
+        chair["center_m"], chair["yaw_deg"] = (cx, -cy, cz), -chair.get("yaw_deg", 0.0)
+        source["chair"] = chair
+    source["mirrored"] = not source.get("mirrored", False)
+    name = clip.name[:-7] if clip.name.endswith("_mirror") else clip.name + "_mirror"
+    return Clip(name, clip.fps, clip.skeleton, [mirror_person(p, clip.skeleton) for p in clip.persons], source)
+
+
+def time_warp(clip: Clip, speed: np.ndarray | float) -> Clip:
+    """The clip played `speed` times as fast (a number, or (T,) per original frame, e.g. 0.8-1.25):
+    the new frames sample the original time line at the warped times (positions linearly, rotations
+    by slerp), at the same frame rate."""
+    frames = clip.num_frames
+    rate = np.broadcast_to(np.asarray(speed, dtype=np.float64), (frames,))
+    # original time reached after each new frame: integrate d(original)/d(new) = rate
+    elapsed = np.concatenate([[0.0], np.cumsum(1.0 / ((rate[1:] + rate[:-1]) / 2))]) / clip.fps  # new time of each original frame
+    new_times = np.arange(int(np.floor(elapsed[-1] * clip.fps + 1e-9)) + 1) / clip.fps
+    position = np.interp(new_times, elapsed, np.arange(frames))
+    f0 = np.minimum(np.floor(position).astype(int), frames - 2)
+    alpha = position - f0
+    persons = []
+    for p in clip.persons:
+        def slerp(q):
+            t = torch.as_tensor(alpha).reshape(-1, *([1] * (q.ndim - 1)))
+            return quat_slerp(torch.as_tensor(q[f0]), torch.as_tensor(q[f0 + 1]), t).numpy()
+        root = p.root_pos[f0] + alpha[:, None] * (p.root_pos[f0 + 1] - p.root_pos[f0])
+        persons.append(PersonMotion(root, slerp(p.root_rot), slerp(p.joint_rot)))
+    source = {**clip.source, "time_warp": round(float(np.mean(rate)), 4)}
+    return Clip(f"{clip.name}_x{np.mean(rate):.2f}", clip.fps, clip.skeleton, persons, source)

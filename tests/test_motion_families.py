@@ -1,0 +1,183 @@
+"""Generated motion families are plausible: planted feet do not slide, nothing goes through the floor,
+joints stay within the humanoid's hinge ranges, nothing teleports, walking runs at the speed asked
+for, sit clips record a chair under the seat; mirroring is an involution; each check catches a
+clip made wrong on purpose; the command writes a data set the motion library reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistmimic.mjcf.humanoid import hinge_ranges
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.families import checks
+from motion_lib.families.__main__ import main
+from motion_lib.families.registry import FAMILIES, family_counts, make_clip, make_clips, parse_mix
+from motion_lib.families.transforms import mirror, time_warp
+from motion_lib.formats.common import body_positions
+from motion_lib.formats.phc import read_clips
+from motion_lib.motion_library import MotionLibrary
+from motion_lib.skeleton import CAPSULE_RADIUS, get_skeleton
+
+SKELETON = get_skeleton("smpl")
+RANGES = hinge_ranges(SKELETON)
+SEEDS = (0, 1)
+MAX_SLIDE = 0.02  # metres a planted sole corner may move
+MIN_SURFACE = -0.02  # lowest body surface (metres; capsule radii included)
+MAX_RANGE_EXCESS = 0.1  # radians a joint rotation may lie outside what the hinges reach in range
+MAX_ROOT_SPEED = 6.0  # m/s
+MAX_JOINT_SPEED = 25.0  # rad/s between two frames
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[tuple[str, int], Clip]:
+    return {(name, seed): make_clip(name, np.random.default_rng(seed)) for name in FAMILIES for seed in SEEDS}
+
+
+def _check(clip: Clip) -> dict[str, float]:
+    return checks.summary(clip, RANGES)
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_family_is_plausible(clips, name):
+    for seed in SEEDS:
+        clip = clips[name, seed]
+        assert clip.fps == 30.0 and clip.skeleton == "smpl" and len(clip.persons) == 1
+        assert 3.0 <= clip.duration <= 10.5, (name, seed, clip.duration)
+        assert clip.source["family"] == name
+        worst = _check(clip)
+        where = (name, seed, worst)
+        assert worst["foot_slide_m"] < MAX_SLIDE, where
+        assert worst["lowest_m"] > MIN_SURFACE, where
+        assert worst["range_excess_rad"] < MAX_RANGE_EXCESS, where
+        assert worst["root_speed"] < MAX_ROOT_SPEED, where
+        assert worst["joint_speed"] < MAX_JOINT_SPEED, where
+
+
+def test_mirroring_is_an_involution_and_mirrored_clips_stay_plausible(clips):
+    for name in ("walk", "sit_stand", "crouch_reach"):
+        clip = clips[name, 0]
+        twice = mirror(mirror(clip))
+        assert twice.name == clip.name
+        for a, b in zip(clip.persons, twice.persons):
+            for key in ("root_pos", "root_rot", "joint_rot"):
+                np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
+        once = mirror(clip)
+        pos, mirrored = body_positions(clip.persons[0], SKELETON), body_positions(once.persons[0], SKELETON)
+        swap = [SKELETON.index({"L_": "R_", "R_": "L_"}.get(n[:2], "") + n[2:] if n[:2] in ("L_", "R_") else n)
+                for n in SKELETON.body_names]
+        # the skeleton is not exactly symmetric (bones differ by < 1 cm): mirrored bodies within 3 cm
+        assert np.abs(mirrored[:, swap] * [1, -1, 1] - pos).max() < 0.03, name
+        worst = _check(once)
+        assert worst["foot_slide_m"] < MAX_SLIDE and worst["lowest_m"] > MIN_SURFACE, (name, worst)
+
+
+def test_time_warp_changes_duration_and_keeps_the_path(clips):
+    clip = clips["walk", 0]
+    fast, slow = time_warp(clip, 1.25), time_warp(clip, 0.8)
+    assert fast.duration == pytest.approx(clip.duration / 1.25, abs=1.0 / 30)
+    assert slow.duration == pytest.approx(clip.duration / 0.8, abs=1.0 / 30)
+    for warped in (fast, slow):
+        np.testing.assert_allclose(warped.persons[0].root_pos[0], clip.persons[0].root_pos[0])
+        assert np.linalg.norm(warped.persons[0].root_pos[-1] - clip.persons[0].root_pos[-1]) < 0.06
+        assert _check(warped)["foot_slide_m"] < MAX_SLIDE
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.1, 1.8])
+def test_walking_speed_is_the_speed_asked_for(speed):
+    clip = make_clip("walk", np.random.default_rng(3), speed=speed, duration=7.0, stop=False)
+    params = clip.source["params"]
+    cruise = slice(int(params["cruise_from"] * clip.fps) + 15, None)
+    root = clip.persons[0].root_pos[cruise, :2]
+    travelled = np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) / clip.fps)
+    assert travelled == pytest.approx(speed, rel=0.08)
+
+
+def test_random_walks_stay_in_the_walking_range():
+    for seed in range(4):
+        assert 0.5 <= make_clip("walk", np.random.default_rng(seed)).source["params"]["speed"] <= 1.8
+
+
+def test_running_has_flight_phases():
+    clip = make_clip("run", np.random.default_rng(0), speed=3.0)
+    corners = checks.sole_corners(clip.persons[0], SKELETON)
+    lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
+    cruise = slice(int(clip.source["params"]["cruise_from"] * clip.fps), None)
+    assert (lowest[cruise] > 0.02).mean() > 0.1  # both feet off the floor for a part of every stride
+
+
+def test_sit_clips_record_a_chair_under_the_seat(clips):
+    for seed in SEEDS:
+        clip = clips["sit_stand", seed]
+        chair, seat = clip.source["chair"], clip.source["params"]["seat_height"]
+        assert clip.source["scene"] == "chair" and chair["shape"] == "box"
+        assert chair["seat_height_m"] == pytest.approx(seat, abs=1e-3) and chair["size_m"][2] == pytest.approx(seat, abs=1e-3)
+        assert chair["center_m"][2] == pytest.approx(seat / 2, abs=1e-3)
+        pos = body_positions(clip.persons[0], SKELETON)
+        hips = pos[:, SKELETON.indices(["L_Hip", "R_Hip"])]
+        seated = pos[:, 0, 2] < pos[:, 0, 2].min() + 0.01
+        assert seated.sum() > 10 and pos[seated, 0, 2].max() < seat + 0.2, seed
+        bottom = hips[seated][..., 2].min(axis=1) - CAPSULE_RADIUS["hip"]  # the thighs' underside
+        assert np.abs(bottom - seat).max() < 0.02, seed  # sitting on the seat, not above or through it
+        yaw = np.radians(chair["yaw_deg"])
+        local = (hips[seated][..., :2] - chair["center_m"][:2]) @ np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
+        assert (np.abs(local) < np.array(chair["size_m"][:2]) / 2).all(), seed  # the hips over the seat
+
+
+# -- the checks catch motion made wrong on purpose ------------------------------------------------
+
+
+def _shifted(person: PersonMotion, offset: np.ndarray) -> PersonMotion:
+    return PersonMotion(person.root_pos + offset, person.root_rot, person.joint_rot)
+
+
+def test_a_sliding_foot_is_caught(clips):
+    person = clips["stand", 0].persons[0]
+    drift = np.zeros_like(person.root_pos)
+    drift[:, 0] = np.linspace(0.0, 0.1, len(drift))  # the whole body, planted feet included, drifts 10 cm
+    assert checks.max_foot_slide(person, SKELETON) < MAX_SLIDE
+    assert checks.max_foot_slide(_shifted(person, drift), SKELETON) > 0.05
+
+
+def test_sinking_into_the_floor_is_caught(clips):
+    person = clips["stand", 0].persons[0]
+    assert checks.lowest_surface(_shifted(person, np.array([0.0, 0.0, -0.05])), SKELETON).min() < -0.04
+
+
+def test_an_out_of_range_joint_and_a_teleport_are_caught(clips):
+    clip = clips["stand", 0]
+    person = clip.persons[0]
+    bent = person.joint_rot.copy()
+    knee = SKELETON.index("L_Knee") - 1
+    bent[:, knee] = [np.cos(0.5), np.sin(0.5), 0.0, 0.0]  # 57 degrees about x: the knee allows 40
+    assert checks.range_violation(bent, RANGES)[knee] > 0.2
+    assert checks.range_violation(person.joint_rot, RANGES).max() < MAX_RANGE_EXCESS
+    jump = person.root_pos.copy()
+    jump[len(jump) // 2:, 1] += 0.5
+    assert checks.root_speed(PersonMotion(jump, person.root_rot, person.joint_rot), clip.fps).max() > MAX_ROOT_SPEED
+    flipped = person.joint_rot.copy()
+    flipped[len(flipped) // 2:, knee] = [0.0, 1.0, 0.0, 0.0]
+    assert checks.joint_speed(PersonMotion(person.root_pos, person.root_rot, flipped), clip.fps).max() > MAX_JOINT_SPEED
+
+
+# -- the data set ---------------------------------------------------------------------------------
+
+
+def test_mix_and_counts():
+    assert family_counts(10, {"walk": 3.0, "run": 1.0, "stand": 1.0}) == {"walk": 6, "run": 2, "stand": 2}
+    assert sum(family_counts(400, parse_mix(None)).values()) == 400
+    with pytest.raises(Exception, match="unknown motion family 'fly'"):
+        parse_mix("walk=1,fly=2")
+
+
+def test_command_writes_a_data_set_the_library_reads(tmp_path, capsys):
+    out = tmp_path / "families.pkl"
+    assert main(["--clips", "6", "--seed", "5", "--mix", "walk=1,sit_stand=1,stand=1", "--output", str(out)]) == 0
+    assert "wrote 6 clips" in capsys.readouterr().out
+    clips = read_clips(out)
+    assert sorted(c.source["family"] for c in clips) == ["sit_stand"] * 2 + ["stand"] * 2 + ["walk"] * 2
+    assert all("chair" in c.source for c in clips if c.source["family"] == "sit_stand")
+    assert MotionLibrary(clips).num_clips == 6
+    again = make_clips(6, 5, parse_mix("walk=1,sit_stand=1,stand=1"))
+    assert [c.name for c in again] == [c.name for c in clips]  # the same seed, the same clips
+    np.testing.assert_allclose(again[0].persons[0].root_pos, clips[0].persons[0].root_pos, atol=1e-5)
