@@ -190,7 +190,8 @@ def evaluate_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list
     """Single-person tracking of clips `clip_ids` (see `track_clips`). Returns per clip: frames,
     success, MPJPE (global, local), max error."""
     measures = Measures(rules=(FailureRule("body_error", "body_pos_error_m", failure_distance),),
-                        sums=("body_pos_error_m", "body_pos_error_local_m"), peaks=("body_pos_error_m",))
+                        sums=("body_pos_error_m", "body_pos_error_local_m"),
+                        peaks=("body_pos_error_m", "termination_rule_fired"))
     episodes = track_clips(env, policies, clip_ids, measures)
     return [_tracking_columns(env, episodes, i, clip_id) for i, clip_id in enumerate(clip_ids)]
 
@@ -205,7 +206,8 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
              FailureRule("recipient_error", "recipient_body_pos_error_m", failure_distance),
              FailureRule("recipient_fell", "recipient_head_drop_m", fall_head_drop))
     errors = ("body_pos_error_m", *(f"{role}_body_pos_error_m" for role in ROLES))
-    measures = Measures(rules=rules, sums=(*errors, "body_pos_error_local_m"), peaks=("body_pos_error_m", "peak_torque_nm"),
+    measures = Measures(rules=rules, sums=(*errors, "body_pos_error_local_m"),
+                        peaks=("body_pos_error_m", "peak_torque_nm", "termination_rule_fired"),
                         phase_sums=("hand_contact", "support_force_z_n"))
     episodes = track_clips(env, policies, clip_ids, measures, contact)
     rows = []
@@ -221,8 +223,12 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
 
 
 def _tracking_columns(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int) -> dict:
-    """World i's outcome, MPJPE (global, root-relative; mean over agents) and largest mean body error."""
-    return {**_outcome(env, episodes, i, clip_id), "mpjpe_mm": _mean_mm(episodes, "body_pos_error_m", i),
+    """World i's outcome under the evaluation's rules (`success`, PHC's 0.5 m rule) and under the training's
+    termination rules (`success_training_rule`: no rule fired before the clip's last frame, AssistMimic's success),
+    MPJPE (global, root-relative; mean over agents) and largest mean body error."""
+    return {**_outcome(env, episodes, i, clip_id),
+            "success_training_rule": float(episodes.peaks["termination_rule_fired"][i]) < 0.5,
+            "mpjpe_mm": _mean_mm(episodes, "body_pos_error_m", i),
             "mpjpe_local_mm": _mean_mm(episodes, "body_pos_error_local_m", i),
             "max_error_m": float(episodes.peaks["body_pos_error_m"][i])}
 
@@ -352,6 +358,7 @@ def _assist_summary(rows: list[dict]) -> dict:
         return sum(values) / len(values) if values else None
 
     return {"clips": len(rows), "success_rate": sum(r["success"] for r in rows) / len(rows),
+            "success_rate_training_rule": sum(r["success_training_rule"] for r in rows) / len(rows),
             "mpjpe_mm": mean("mpjpe_mm"), **{f"{role}_mpjpe_mm": mean(f"{role}_mpjpe_mm") for role in ROLES},
             "mpjpe_local_mm": mean("mpjpe_local_mm"), "clips_with_contact": sum(r["contact_rate"] is not None for r in rows),
             "contact_rate": mean("contact_rate"), "support_force_z_n": mean("support_force_z_n"),
@@ -363,7 +370,8 @@ def _assist_line(summary: dict) -> str:
     def number(key: str, spec: str) -> str:
         return "n/a" if summary[key] is None else format(summary[key], spec)
 
-    return (f"success rate {summary['success_rate']:.3f} over {summary['clips']} clip(s); MPJPE {summary['mpjpe_mm']:.1f} mm "
+    return (f"success rate {summary['success_rate']:.3f} over {summary['clips']} clip(s) "
+            f"({summary['success_rate_training_rule']:.3f} by the training's termination rule); MPJPE {summary['mpjpe_mm']:.1f} mm "
             f"(supporter {summary['supporter_mpjpe_mm']:.1f}, recipient {summary['recipient_mpjpe_mm']:.1f}); "
             f"{_contact_text(summary)}; "
             f"support force {number('support_force_z_n', '.1f')} N; peak torque {summary['peak_torque_nm']:.0f} N m")

@@ -169,9 +169,10 @@ def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
 
 
 def test_the_printed_line_says_what_the_contact_rate_measures():
-    summary = {"success_rate": 1.0, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
+    summary = {"success_rate": 1.0, "success_rate_training_rule": 0.5, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
                "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0}
     line = _assist_line(summary)
     assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
+    assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line
     assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,
                                                           "support_force_z_n": None})

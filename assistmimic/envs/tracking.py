@@ -196,9 +196,8 @@ class TrackingEnv(VecEnv):
         per_agent = [reward_set.terms(view) for reward_set, view in zip(self.reward_sets, views)]
         own = torch.stack([reward_set.total(terms, view) for reward_set, terms, view in zip(self.reward_sets, per_agent, views)],
                           dim=1)
-        terminated = diverged.clone()
-        if self.cfg.early_termination:
-            terminated |= self.terminations(ctx, self.num_agents)
+        rule_fired = self.terminations(ctx, self.num_agents)
+        terminated = diverged | rule_fired if self.cfg.early_termination else diverged.clone()
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
@@ -214,7 +213,8 @@ class TrackingEnv(VecEnv):
             obs=obs, rewards=self.task.mix_rewards(own), terminated=terminated, truncated=truncated,
             final_obs=final_obs, amp_obs=amp_obs, reward_terms=self._stacked_terms(per_agent, own),
             metrics={"body_pos_error_m": errors.mean(-1), "body_pos_error_local_m": local_errors.mean(-1),
-                     **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(), **metrics},
+                     **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(),
+                     "termination_rule_fired": rule_fired.float(), **metrics},
         )
 
     @staticmethod
