@@ -9,8 +9,10 @@ import sys
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from assistmimic.config_checks import check_command_line, check_config
 from assistmimic.stages import run_stage
 from assistmimic.stages.config import register_configs
 from motion_lib.errors import UserInputError
@@ -21,10 +23,10 @@ register_configs()
 @hydra.main(config_path="configs", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     try:
+        check_config(cfg, list(HydraConfig.get().overrides.task))
         run_stage(cfg)
     except UserInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(err)
     except KeyboardInterrupt:
         if os.environ.get("RANK", "0") == "0":  # under torchrun every rank gets Ctrl-C; rank 0 says it once
             print(f"interrupted; training stages saved their last completed iteration in {cfg.run_dir} "
@@ -32,5 +34,15 @@ def main(cfg: DictConfig) -> None:
         sys.exit(130)
 
 
+def exit_with(err: UserInputError) -> None:
+    """Bad input: one sentence on stderr, exit code 2."""
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
 if __name__ == "__main__":
+    try:
+        check_command_line(sys.argv[1:])  # what Hydra would reject in many lines, in one sentence
+    except UserInputError as err:
+        exit_with(err)
     main()

@@ -23,7 +23,8 @@ from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from tests.test_runner import PPO_CONFIG, PointMassEnv, iterations, runner_config
 
-SMALL_POLICY = PolicyConfig(actor_hidden=[16], critic_hidden=[16], activation="elu", init_log_std=-0.5, learn_log_std=True)
+SMALL_POLICY = PolicyConfig(actor_hidden=[16], critic_hidden=[16], activation="elu", init_log_std=-0.5,
+                            learn_log_std=True)
 SMALL_PPO = dataclasses.replace(PPO_CONFIG, horizon=4, minibatch_size=64, num_epochs=1)
 
 
@@ -82,9 +83,9 @@ def calls_of_a_full_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     return train_until_killed(tmp_path / "full", monkeypatch, at=None).calls
 
 
-def test_a_kill_at_every_file_system_call_of_the_saves_resumes_from_the_newest_complete_checkpoint(tmp_path, monkeypatch):
+def test_a_kill_at_any_file_system_call_of_the_saves_resumes_from_the_newest_complete_one(tmp_path, monkeypatch):
     total = calls_of_a_full_run(tmp_path, monkeypatch)
-    assert total == 11  # per save: the model's fsync and rename, the link, last.pt's rename, the link's unlink; a deletion
+    assert total == 11  # per save: fsync, rename, link, rename of last.pt, unlink of the link; then one deletion
     for at in range(1, total + 1):
         run_dir = tmp_path / f"kill{at}"
         switch = train_until_killed(run_dir, monkeypatch, at)

@@ -43,7 +43,7 @@ def assert_one_clear_error(result, *phrases):
 
 def test_bad_input_ends_in_one_clear_sentence(tmp_path):
     assert_one_clear_error(run_cli("stage=bench", "num_envs=0", f"run_dir={tmp_path}/a", tmp_path=tmp_path),
-                           "number of worlds must be a positive integer")
+                           "num_envs=0 is not allowed: it must be >= 1")
     assert_one_clear_error(run_cli("stage=bench", "robot.name=robot9", f"run_dir={tmp_path}/b", tmp_path=tmp_path),
                            "unknown robot 'robot9'")
     assert_one_clear_error(run_cli("stage=bench", "robot=robot9", tmp_path=tmp_path), "robot9")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistmimic.limits import Limits, above, at_least, limits
+
 
 @dataclass
 class RobotConfig:
@@ -17,13 +19,13 @@ class RobotConfig:
     """Your own SMPL/SMPL-X model file (.pkl or .npz) to take the body shape from; None: built-in neutral skeleton."""
     betas: list[float] = field(default_factory=list)
     """Shape coefficients applied with `body_model_path` (empty: mean shape)."""
-    total_mass: float = 70.0
+    total_mass: float = field(default=70.0, metadata=above(0))
     """Mass of one unimpaired person (kg); a uniform density is chosen to reach it."""
-    armature: float = 0.1
+    armature: float = field(default=0.1, metadata=at_least(0))
     """Joint armature (kg m^2); 0.1 keeps the stiff PD stable at dt = 1/120 s."""
     pd_gains: dict[str, list[float]] = field(default_factory=dict)
     """Joint group -> [kp, kd] (PHC's values, REFERENCE §2)."""
-    effort_limit: float = 500.0
+    effort_limit: float = field(default=500.0, metadata=above(0))
     """Default absolute torque limit of every actuator (N m)."""
 
 
@@ -31,17 +33,17 @@ class RobotConfig:
 class JointGroupRule:
     groups: list[str] = field(default_factory=list)
     """Joint groups this rule changes, e.g. [hip, knee, ankle, toe]; "upper" and "lower" are shorthands."""
-    kp_scale: float = 1.0
+    kp_scale: float = field(default=1.0, metadata=at_least(0))
     """Factor on the stiffness of these joints."""
-    kd_scale: float = 1.0
+    kd_scale: float = field(default=1.0, metadata=at_least(0))
     """Factor on the damping of these joints."""
-    effort_limit: float | None = None
+    effort_limit: float | None = field(default=None, metadata=above(0))
     """Absolute torque limit for these joints (N m); None keeps the robot's."""
 
 
 @dataclass
 class AgentPhysicsConfig:
-    mass_scale: float = 1.0
+    mass_scale: float = field(default=1.0, metadata=above(0))
     """Factor on this person's total mass."""
     rules: list[JointGroupRule] = field(default_factory=list)
     """Per-joint-group changes, applied in order (a later rule wins for the same group)."""
@@ -57,11 +59,11 @@ class ImpairmentConfig:
 class FurnitureConfig:
     kind: str = "chair"
     """"bed" or "chair" (sizes from REFERENCE §4), or "box" with an explicit `size`."""
-    pos: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    pos: list[float] = field(default_factory=lambda: [0.0, 0.0], metadata=limits(length=2))
     """Centre of the footprint on the floor (x, y) in metres."""
     yaw: float = 0.0
     """Rotation about z in degrees."""
-    size: list[float] | None = None
+    size: list[float] | None = field(default=None, metadata=limits(length=3, item=Limits(above=0)))
     """Full extents (x, y, z) in metres; None uses the kind's default."""
 
 
@@ -73,7 +75,7 @@ class SceneConfig:
     """Collide a person's own non-adjacent bodies (slower; parent-child pairs never collide)."""
     partner_collision: bool = True
     """Collide the two persons with each other (needed for any physical assistance)."""
-    friction: float = 1.0
+    friction: float = field(default=1.0, metadata=at_least(0))
     """Sliding friction of all geoms."""
-    spacing: float = 1.0
+    spacing: float = field(default=1.0, metadata=at_least(0))
     """Initial distance between the two roots along x (m); they face each other."""

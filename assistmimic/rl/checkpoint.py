@@ -14,6 +14,7 @@ import random
 import re
 import secrets
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,19 @@ def load_checkpoint(path: str | Path, *, weights_only: bool = True) -> dict[str,
     checkpoints); only use it for files you trust.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"checkpoint {path} is a folder; give a checkpoint file, e.g. {path / LAST_CHECKPOINT}")
     if not path.is_file():
         raise UserInputError(f"checkpoint file {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise UserInputError(f"checkpoint file {path} is truncated or corrupt and cannot be read ({exc})") from exc
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for the user
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except pickle.UnpicklingError as exc:
+        raise UserInputError(f"checkpoint file {path} is corrupt, or holds Python objects besides tensors and plain "
+                             "values (not a checkpoint of this project)") from exc
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserInputError(f"checkpoint file {path} is truncated or corrupt and cannot be read") from exc
     if not isinstance(state, dict):
         raise UserInputError(f"checkpoint file {path} holds a {type(state).__name__}, not a checkpoint dict")
     return state

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistmimic.limits import above, at_least, between, each_at_least
+
 
 @dataclass
 class PolicyConfig:
-    actor_hidden: list[int] = field(default_factory=lambda: [2048, 1536, 1024, 1024, 512, 512])
+    actor_hidden: list[int] = field(default_factory=lambda: [2048, 1536, 1024, 1024, 512, 512],
+                                    metadata=each_at_least(1, min_items=1))
     """Hidden layer sizes of the actor MLP (PHC's)."""
-    critic_hidden: list[int] = field(default_factory=lambda: [2048, 1536, 1024, 1024, 512, 512])
+    critic_hidden: list[int] = field(default_factory=lambda: [2048, 1536, 1024, 1024, 512, 512],
+                                     metadata=each_at_least(1, min_items=1))
     """Hidden layer sizes of the separate critic MLP."""
     activation: str = "silu"
     """Hidden-layer activation: "silu", "relu", "elu" or "tanh"."""
@@ -20,45 +24,45 @@ class PolicyConfig:
     """Initial log standard deviation of every action dimension."""
     learn_log_std: bool = False
     """Train the log standard deviation (a parameter); False keeps it fixed (a buffer), as PHC does."""
-    mu_init_scale: float = 1.0
+    mu_init_scale: float = field(default=1.0, metadata=at_least(0))
     """Scale of the action-mean layer's initial weights (its bias starts at 0); e.g. 0.01 starts with actions near 0."""
 
 
 @dataclass
 class PPOConfig:
-    horizon: int = 32
+    horizon: int = field(default=32, metadata=at_least(1))
     """Environment steps per environment in one rollout."""
-    minibatch_size: int = 8192
+    minibatch_size: int = field(default=8192, metadata=at_least(1))
     """Samples per gradient step; horizon x num_envs must be a multiple of it."""
-    num_epochs: int = 6
+    num_epochs: int = field(default=6, metadata=at_least(1))
     """Passes over the rollout per update (mini-epochs)."""
-    learning_rate: float = 5e-6
+    learning_rate: float = field(default=5e-6, metadata=above(0))
     """Adam learning rate (the start value for the "linear" and "adaptive_kl" schedules)."""
     lr_schedule: str = "constant"
     """"constant", "linear" (decays to `min_learning_rate` over training) or "adaptive_kl"."""
-    desired_kl: float = 0.008
+    desired_kl: float = field(default=0.008, metadata=above(0))
     """Target KL of the "adaptive_kl" schedule: the rate is divided by 1.5 above 2x this, multiplied by 1.5 below 0.5x."""
-    min_learning_rate: float = 1e-6
+    min_learning_rate: float = field(default=1e-6, metadata=at_least(0))
     """Lower bound of the "linear" and "adaptive_kl" schedules."""
-    max_learning_rate: float = 1e-2
+    max_learning_rate: float = field(default=1e-2, metadata=above(0))
     """Upper bound of the "adaptive_kl" schedule."""
-    gamma: float = 0.99
+    gamma: float = field(default=0.99, metadata=between(0, 1))
     """Discount factor."""
-    gae_lambda: float = 0.95
+    gae_lambda: float = field(default=0.95, metadata=between(0, 1))
     """GAE lambda."""
-    clip_ratio: float = 0.2
+    clip_ratio: float = field(default=0.2, metadata=above(0))
     """PPO clipping range of the probability ratio (and of the value change when `clip_value`)."""
     clip_value: bool = False
     """Clip the value prediction's change like the ratio (PHC: False)."""
-    critic_coef: float = 5.0
+    critic_coef: float = field(default=5.0, metadata=at_least(0))
     """Weight of the value loss; the loss term is 0.5 * critic_coef * (V - R)^2 as in rl_games."""
-    entropy_coef: float = 0.0
+    entropy_coef: float = field(default=0.0, metadata=at_least(0))
     """Weight of the entropy bonus."""
-    bounds_loss_coef: float = 10.0
+    bounds_loss_coef: float = field(default=10.0, metadata=at_least(0))
     """Weight of the penalty on action means beyond +-`bounds_soft_limit`."""
-    bounds_soft_limit: float = 1.1
+    bounds_soft_limit: float = field(default=1.1, metadata=above(0))
     """|mean action| above which the bounds loss grows quadratically (rl_games: 1.1)."""
-    max_grad_norm: float = 50.0
+    max_grad_norm: float = field(default=50.0, metadata=above(0))
     """Gradient norm clipping threshold (PHC: 50)."""
     normalize_advantage: bool = True
     """Standardise advantages within each minibatch."""
@@ -66,35 +70,35 @@ class PPOConfig:
 
 @dataclass
 class AMPConfig:
-    num_steps: int = 10
+    num_steps: int = field(default=10, metadata=at_least(1))
     """Consecutive AMP observations the discriminator sees (flattened)."""
-    hidden: list[int] = field(default_factory=lambda: [1024, 512])
+    hidden: list[int] = field(default_factory=lambda: [1024, 512], metadata=each_at_least(1, min_items=1))
     """Hidden layer sizes of the discriminator MLP."""
     activation: str = "relu"
     """Hidden-layer activation: "silu", "relu", "elu" or "tanh"."""
-    learning_rate: float = 5e-6
+    learning_rate: float = field(default=5e-6, metadata=above(0))
     """Adam learning rate of the discriminator."""
-    grad_penalty: float = 5.0
+    grad_penalty: float = field(default=5.0, metadata=at_least(0))
     """Weight of the gradient penalty on real samples, mean over samples of |grad_x D|^2."""
-    logit_reg: float = 0.01
+    logit_reg: float = field(default=0.01, metadata=at_least(0))
     """Weight of the squared weights of the last (logit) layer."""
-    weight_decay: float = 1e-4
+    weight_decay: float = field(default=1e-4, metadata=at_least(0))
     """Weight of the squared weights of all discriminator layers."""
-    reward_scale: float = 2.0
+    reward_scale: float = field(default=2.0, metadata=at_least(0))
     """AMP reward = reward_scale * max(0, 1 - 0.25 * (D - 1)^2)."""
-    replay_size: int = 200000
+    replay_size: int = field(default=200000, metadata=at_least(1))
     """Capacity of the replay buffer of agent AMP observations."""
 
 
 @dataclass
 class RunnerConfig:
-    max_iterations: int = 10000
+    max_iterations: int = field(default=10000, metadata=at_least(1))
     """Training iterations (rollout + updates) of the run; a resumed run continues up to this number."""
-    save_interval: int = 100
+    save_interval: int = field(default=100, metadata=at_least(1))
     """Write a checkpoint `model_<iteration>.pt` every this many iterations (and after the last one)."""
-    keep_checkpoints: int = 5
+    keep_checkpoints: int = field(default=5, metadata=at_least(1))
     """How many of the newest `model_<iteration>.pt` files to keep (older ones are deleted); `last.pt` always holds the newest."""
-    log_interval: int = 1
+    log_interval: int = field(default=1, metadata=at_least(1))
     """Write the scalars to metrics.jsonl and TensorBoard every this many iterations (and after the last one)."""
     task_reward_weight: float = 0.5
     """Weight of the environment's (task) reward in the reward PPO optimises: w_task * task + w_amp * style."""
@@ -102,14 +106,14 @@ class RunnerConfig:
     """Weight of the AMP style reward in that sum (unused while AMP is off)."""
     amp_enabled: bool = True
     """Train an AMP discriminator per agent and add its style reward; off anyway when the env gives no AMP observations."""
-    amp_batch_size: int = 4096
+    amp_batch_size: int = field(default=4096, metadata=at_least(1))
     """Reference (real) and agent (fake) AMP histories in each discriminator step (PHC's amp_minibatch_size)."""
-    amp_updates_per_iteration: int = 24
+    amp_updates_per_iteration: int = field(default=24, metadata=at_least(1))
     """Discriminator steps per iteration (PHC/AssistMimic take one per PPO minibatch: 6 epochs x 4 minibatches)."""
-    sequential_period: int = 0
+    sequential_period: int = field(default=0, metadata=at_least(0))
     """0: joint training (every agent learns every iteration). k > 0: sequential training (an ablation): agents
     take turns of k iterations, starting with agent 0; the others act with frozen policies and discriminators."""
-    update_threads: int | None = 0
+    update_threads: int | None = field(default=0, metadata=at_least(0))
     """torch threads for the updates when training on the CPU (the cores the simulator used while collecting are
     idle then): 0: the cores of this process's share (os.cpu_count() / LOCAL_WORLD_SIZE under torchrun); None: leave
     torch's setting (`sim.torch_threads`) alone; n: n threads. Collection always runs with `sim.torch_threads`."""
@@ -118,5 +122,5 @@ class RunnerConfig:
     threads shared out among them: on 2 cores about 1.5-2x faster than one job after another with both cores (one
     small network's update does not keep two cores busy). Results are identical either way for the same threads
     per job. Off under torchrun, on a GPU, and with one update thread."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
     """Seed of torch, numpy and Python's `random`, set when the runner is built; resuming restores the saved state instead."""

@@ -104,8 +104,6 @@ def _run_in_process(cfg: DictConfig, run: Callable[[RunConfig, Path], dict[str, 
 def _run_stage(typed: RunConfig, run: Callable[[RunConfig, Path], dict[str, Any]], run_dir: Path) -> dict[str, Any]:
     """The stage's results, run with the configured torch threads."""
     if typed.sim.torch_threads is not None:
-        if typed.sim.torch_threads < 1:
-            raise UserInputError(f"sim.torch_threads must be >= 1 or null, got {typed.sim.torch_threads}")
         torch.set_num_threads(typed.sim.torch_threads)
     return run(typed, run_dir)
 

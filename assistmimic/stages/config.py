@@ -10,11 +10,12 @@ that imports Hydra's ConfigStore.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 
 from assistmimic.envs.config import AssistEnvConfig, TrackingEnvConfig
+from assistmimic.limits import above, at_least, between, each_at_least, limits
 from assistmimic.mjcf.config import ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.sim.config import SimConfig
@@ -24,42 +25,48 @@ from distill.config import DAggerConfig, FineTuneConfig
 @dataclass
 class BenchConfig:
     name: str = "bench"
-    batch_sizes: list[int] = field(default_factory=lambda: [64, 256])
+    short_overrides: ClassVar[tuple[str, ...]] = ("num_envs",)
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
+    batch_sizes: list[int] = field(default_factory=lambda: [64, 256], metadata=each_at_least(1, min_items=1))
     """Numbers of two-person worlds to measure."""
-    policy_steps: int = 60
+    policy_steps: int = field(default=60, metadata=at_least(1))
     """Timed policy steps per batch size (after warm-up)."""
-    warmup_steps: int = 5
+    warmup_steps: int = field(default=5, metadata=at_least(0))
     """Untimed policy steps before timing."""
-    action_noise: float = 0.1
+    action_noise: float = field(default=0.1, metadata=at_least(0))
     """Std of the random PD-target offsets around the rest pose (rad)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
 
 
 @dataclass
 class ConvertConfig:
     name: str = "convert"
-    fps: float = 30.0
+    short_overrides: ClassVar[tuple[str, ...]] = ()
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
+    fps: float = field(default=30.0, metadata=above(0))
     """Frame rate of the written clips (sources are resampled to it)."""
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
-    actions: list[int] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list, metadata=each_at_least(0))
     """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None
     """Inter-X: keep only the ids of splits/<split>.txt (train, val, test)."""
-    supporter: int = 0
+    supporter: int = field(default=0, metadata=between(0, 1))
     """Which person of a two-person file is the supporter when the file does not say (0: first / P1, 1: second)."""
     up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
-    source_fps: float | None = None
+    source_fps: float | None = field(default=None, metadata=above(0))
     """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
 
 
 @dataclass
 class InspectConfig:
     name: str = "inspect"
+    short_overrides: ClassVar[tuple[str, ...]] = ()
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
     png_clip: str | None = None
     """Name of a clip to draw (the first clip when only png_frame is set)."""
-    png_frame: int | None = None
+    png_frame: int | None = field(default=None, metadata=at_least(0))
     """Frame to draw as a PNG stick figure in the run folder; null draws nothing unless png_clip is set (then frame 0)."""
 
 
@@ -67,7 +74,9 @@ class InspectConfig:
 class TrainingConfig:
     """What every training stage (prior, expert, experts) configures."""
 
-    num_envs: int = 64
+    short_overrides: ClassVar[tuple[str, ...]] = ("num_envs", "max_iterations")
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
+    num_envs: int = field(default=64, metadata=at_least(1))
     """Parallel worlds (the top-level `num_envs=` overrides it)."""
     resume: bool = False
     """Continue the run in `run_dir` from its `last.pt` (iteration, optimiser, normalisers, RNG)."""
@@ -111,18 +120,18 @@ class ExpertsConfig(ExpertConfig):
     """Render each trained expert on its first clip (off by default: about 15 s per expert on a small CPU)."""
     clusters: str | None = None
     """JSON file {cluster name: [clip names]}: one expert per cluster; null: one expert per clip of `data=`."""
-    n_jobs: int = 1
+    n_jobs: int = field(default=1, metadata=limits(min=-1, exclude=(0,)))
     """Experts (with `batch_experts` > 1: batches of experts) trained at once in separate local processes (joblib);
     -1: one per core."""
-    batch_experts: int = 1
+    batch_experts: int = field(default=1, metadata=at_least(1))
     """Experts trained together in one process on one batch of worlds (`assistmimic/rl/stacked/`): each keeps its
     own `num_envs` worlds (the top-level `num_envs=` or this stage's; a batch steps batch_experts x num_envs worlds),
     playing only its clips, and its own networks, optimisers and discriminators, so it learns as it would alone.
     1: each expert trains alone, as `stage=expert`."""
-    shard_index: int | None = None
+    shard_index: int | None = field(default=None, metadata=at_least(0))
     """This job's shard of the experts (expert k goes to shard k mod num_shards); null: from the environment
     (RANK / SLURM_ARRAY_TASK_ID), else 0."""
-    num_shards: int | None = None
+    num_shards: int | None = field(default=None, metadata=at_least(1))
     """Number of shards; null: from the environment (WORLD_SIZE / SLURM_ARRAY_TASK_COUNT), else 1."""
 
 
@@ -147,19 +156,21 @@ class DistillConfig(TrainingConfig):
 @dataclass
 class EvalConfig:
     name: str = "eval"
+    short_overrides: ClassVar[tuple[str, ...]] = ("num_envs",)
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
     default_data: str = "data/demo/single.pkl"
     """Clips used when the run gives no `data=` and the checkpoint names none (single-person priors)."""
-    num_envs: int = 64
+    num_envs: int = field(default=64, metadata=at_least(1))
     """Clips evaluated in parallel (one world per clip; more clips run in batches)."""
-    failure_distance: float = 0.5
+    failure_distance: float = field(default=0.5, metadata=above(0))
     """A clip fails when the mean body position error (of either agent) exceeds this (m) at any frame (PHC's rule)."""
-    fall_head_drop: float = 0.5
+    fall_head_drop: float = field(default=0.5, metadata=above(0))
     """Two-agent checkpoints: a clip also fails when the recipient's head is this far (m) below the reference's head."""
     robustness: bool = False
     """Two-agent checkpoints: also evaluate with the recipient at `robust_mass_scale` x mass and `robust_gain_scale` x PD gains."""
-    robust_mass_scale: float = 1.5
+    robust_mass_scale: float = field(default=1.5, metadata=above(0))
     """Recipient mass factor of the robustness sweep."""
-    robust_gain_scale: float = 0.5
+    robust_gain_scale: float = field(default=0.5, metadata=above(0))
     """Recipient kp and kd factor of the robustness sweep."""
 
 
@@ -172,15 +183,15 @@ class TrackConfig(EvalConfig):
     roles: str = "auto"
     """Who is the supporter: "auto" (the person whose head is lower over the first second is the recipient),
     "as_is" (the first person read is the supporter), "swapped" (the second one is)."""
-    fps: float = 30.0
+    fps: float = field(default=30.0, metadata=above(0))
     """Frame rate the clips are resampled to (the policy's 30 Hz)."""
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
     up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
-    source_fps: float | None = None
+    source_fps: float | None = field(default=None, metadata=above(0))
     """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
-    actions: list[int] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list, metadata=each_at_least(0))
     """Inter-X: track only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None
     """Inter-X: track only the ids of splits/<split>.txt (e.g. test: clips no expert was trained on)."""
@@ -193,6 +204,8 @@ class RenderConfig:
     """stage=render: an MP4 of one clip, tracked by a checkpoint's policies (`checkpoint=`) or played back kinematically."""
 
     name: str = "render"
+    short_overrides: ClassVar[tuple[str, ...]] = ()
+    """The top-level short overrides (`num_envs=`, `max_iterations=`) this stage reads; the others are an error."""
     clip: str | None = None
     """Name of the clip to render; null: the checkpoint's first trained clip, else the first clip of the file."""
     ghost: bool = True
@@ -201,13 +214,13 @@ class RenderConfig:
     """Draw contact points (yellow) and contact forces as red arrows (4 mm per newton)."""
     legend: bool = True
     """Draw a small key of the colours (supporter, recipient, reference ghost, contact force) in the top-left corner."""
-    width: int = 640
+    width: int = field(default=640, metadata=at_least(16))
     """Video width in pixels (even)."""
-    height: int = 480
+    height: int = field(default=480, metadata=at_least(16))
     """Video height in pixels (even)."""
-    fps: float | None = None
+    fps: float | None = field(default=None, metadata=above(0))
     """Frames per second of the video (one frame per policy step); null: the control rate, i.e. real time."""
-    max_seconds: float | None = None
+    max_seconds: float | None = field(default=None, metadata=above(0))
     """Render at most this many seconds of the clip; null: all of it."""
     output: str | None = None
     """The MP4 file to write; null: run_dir/videos/<clip>.mp4."""
@@ -217,10 +230,10 @@ class RenderConfig:
 class RunConfig:
     run_dir: str = "runs/${stage.name}/${now:%Y%m%d-%H%M%S}"
     """Where a stage writes its results (summary.json, logs, checkpoints)."""
-    seed: int = 0
-    num_envs: int | None = None
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
+    num_envs: int | None = field(default=None, metadata=at_least(1))
     """Short override of the number of parallel worlds for training stages."""
-    max_iterations: int | None = None
+    max_iterations: int | None = field(default=None, metadata=at_least(1))
     """Short override of the number of training iterations."""
     data: str | None = None
     """Motion clips (a PHC/AssistMimic pickle) for stages that read clips: inspect, prior, expert, ..."""
@@ -241,6 +254,12 @@ class RunConfig:
     stage: Any = None
 
 
+STAGE_SCHEMAS = {"bench": BenchConfig, "convert": ConvertConfig, "inspect": InspectConfig, "prior": PriorConfig,
+                 "eval": EvalConfig, "expert": ExpertConfig, "experts": ExpertsConfig, "render": RenderConfig,
+                 "distill": DistillConfig, "track": TrackConfig}
+"""Each stage's schema, registered as `stage/<name>_schema`."""
+
+
 def register_configs() -> None:
     """Register the schemas so YAML files can name them in their defaults lists."""
     cs = ConfigStore.instance()
@@ -249,13 +268,5 @@ def register_configs() -> None:
     cs.store(group="sim", name="sim_schema", node=SimConfig)
     cs.store(group="scene", name="scene_schema", node=SceneConfig)
     cs.store(group="impairment", name="impairment_schema", node=ImpairmentConfig)
-    cs.store(group="stage", name="bench_schema", node=BenchConfig)
-    cs.store(group="stage", name="convert_schema", node=ConvertConfig)
-    cs.store(group="stage", name="inspect_schema", node=InspectConfig)
-    cs.store(group="stage", name="prior_schema", node=PriorConfig)
-    cs.store(group="stage", name="eval_schema", node=EvalConfig)
-    cs.store(group="stage", name="expert_schema", node=ExpertConfig)
-    cs.store(group="stage", name="experts_schema", node=ExpertsConfig)
-    cs.store(group="stage", name="render_schema", node=RenderConfig)
-    cs.store(group="stage", name="distill_schema", node=DistillConfig)
-    cs.store(group="stage", name="track_schema", node=TrackConfig)
+    for name, schema in STAGE_SCHEMAS.items():
+        cs.store(group="stage", name=f"{name}_schema", node=schema)
