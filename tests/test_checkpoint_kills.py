@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from assistmimic.rl.checkpoint import load_checkpoint, resume_checkpoint, save_iteration_checkpoint
-from motion_lib.errors import UserInputError
 from tests.conftest import REPO
 from tests.test_prior_cli import TINY
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.stages.training import checkpoint_to_resume
 from tests.test_runner import PPO_CONFIG, PointMassEnv, iterations, runner_config
 
 SMALL_POLICY = PolicyConfig(actor_hidden=[16], critic_hidden=[16], activation="elu", init_log_std=-0.5,
@@ -92,9 +92,7 @@ def test_a_kill_at_any_file_system_call_of_the_saves_resumes_from_the_newest_com
         assert switch.dead
         saved = [int(name[len("model_"):-len(".pt")]) for name in switch.renamed if name.startswith("model_")]
         if not saved:
-            with pytest.raises(UserInputError, match="holds no readable checkpoint"):
-                resume_checkpoint(run_dir)
-            assert temp_files(run_dir) == [], at
+            assert resume_checkpoint(run_dir) is None and temp_files(run_dir) == [], at
             continue
         path = resume_checkpoint(run_dir)
         assert temp_files(run_dir) == [], at
@@ -115,6 +113,12 @@ def test_a_kill_during_the_first_link_of_last_pt_resumes_from_model_1(tmp_path, 
     assert not (tmp_path / "last.pt").exists() and len(temp_files(tmp_path)) == 1
     assert resume_checkpoint(tmp_path) == tmp_path / "model_1.pt"
     assert os.path.samefile(tmp_path / "last.pt", tmp_path / "model_1.pt") and temp_files(tmp_path) == []
+
+
+def test_a_run_killed_before_its_first_save_starts_again_with_a_warning(tmp_path, capsys):
+    (tmp_path / ".model_1.pt.abcd1234").write_bytes(b"half")
+    assert checkpoint_to_resume(tmp_path) is None and temp_files(tmp_path) == []
+    assert "holds no readable checkpoint (the run stopped before its first save)" in capsys.readouterr().out
 
 
 def test_last_pt_is_the_newest_model_file_under_a_second_name(tmp_path):

@@ -52,7 +52,7 @@ def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):
     result = run_cli("stage=prior", f"data={REPO / 'data/demo/assist.pkl'}", f"run_dir={tmp_path / 'p'}", *TINY, tmp_path=tmp_path)
     assert result.returncode == 2 and "needs 1-person clips" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("stage=prior", "stage.resume=true", f"run_dir={tmp_path / 'new'}", *TINY, tmp_path=tmp_path)
-    assert result.returncode == 2 and "holds no readable checkpoint" in result.stderr
+    assert result.returncode == 2 and "new does not exist; give the run_dir" in result.stderr
     result = run_cli("stage=eval", f"run_dir={tmp_path / 'e'}", tmp_path=tmp_path)
     assert result.returncode == 2 and "needs checkpoint=" in result.stderr
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")

@@ -156,9 +156,10 @@ def training_checkpoints(run_dir: str | Path) -> list[Path]:
     return models + ([last] if last.is_file() else [])
 
 
-def resume_checkpoint(run_dir: str | Path) -> Path:
+def resume_checkpoint(run_dir: str | Path) -> Path | None:
     """The newest checkpoint in `run_dir` that loads (older ones stand in for any cut short, with a warning), made
-    `last.pt` again; temporary files of a killed save are deleted first. UserInputError when none loads."""
+    `last.pt` again; None when none loads (the run stopped before its first save). Temporary files of a killed save
+    are deleted first."""
     remove_temp_files(run_dir)
     for path in training_checkpoints(run_dir):
         try:
@@ -169,8 +170,7 @@ def resume_checkpoint(run_dir: str | Path) -> Path:
         if path.name != LAST_CHECKPOINT:
             point_last_at(path)
         return path
-    raise UserInputError(f"stage.resume=true but {run_dir} holds no readable checkpoint ({LAST_CHECKPOINT} or "
-                         "model_<iteration>.pt); give the run_dir of the run to continue")
+    return None
 
 
 def delete_checkpoints_after(run_dir: str | Path, iteration: int) -> None:

@@ -23,7 +23,7 @@ import torch
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.evaluation import assist_eval_env, policies_from_checkpoint, write_table
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT, resume_checkpoint, training_checkpoints
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, training_checkpoints
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
@@ -31,7 +31,7 @@ from assistmimic.stages.common import load_clips, require_setting
 from assistmimic.stages.config import DistillConfig, EvalConfig, RunConfig
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.scoring import eval_rules, eval_world
-from assistmimic.stages.training import train
+from assistmimic.stages.training import checkpoint_to_resume, train
 from distill.dagger import DAggerTrainer
 from distill.evaluation import compare_on_clips, format_table, summarize
 from distill.experts import ExpertSet
@@ -104,8 +104,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
                 "impairment": dataclasses.asdict(cfg.impairment)}
     clip_experts = experts.clip_experts(env.library.clip_names)
     trainer = DAggerTrainer(env, students, experts, clip_experts, stage.dagger, run_dir, metadata, cfg.seed)
-    if stage.resume:
-        checkpoint = resume_checkpoint(run_dir)
+    if stage.resume and (checkpoint := checkpoint_to_resume(run_dir)) is not None:
         print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}")
     trainer.learn()
     summary = {"data": str(data), "experts": experts.names, "clips": metadata["clips"], "held_out": metadata["held_out"],

@@ -25,12 +25,21 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
     stage.runner.seed = cfg.seed
 
 
+def checkpoint_to_resume(run_dir: Path) -> Path | None:
+    """The checkpoint `stage.resume=true` continues from (`resume_checkpoint`); None, with a warning, where the run
+    stopped before its first save: training starts again at iteration 0."""
+    path = resume_checkpoint(run_dir)
+    if path is None and distributed.is_main():
+        print(f"warning: {run_dir} holds no readable checkpoint (the run stopped before its first save); "
+              "training starts at iteration 0")
+    return path
+
+
 def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
     """Resume from the newest readable checkpoint in `run_dir` when asked (`resume_checkpoint`), train to the
     configured iteration, close the env (unless `close_env` is False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every rank)."""
     last = run_dir / LAST_CHECKPOINT
-    if resume:
-        path = resume_checkpoint(run_dir)
+    if resume and (path := checkpoint_to_resume(run_dir)) is not None:
         runner.resume(path)
         distributed.barrier()
         if distributed.is_main():
