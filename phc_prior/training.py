@@ -26,11 +26,11 @@ from motion_lib.clip import Clip
 from motion_lib.motion_library import MotionLibrary
 
 
-def prior_runner(clips: list[Clip], data: Path, robot: RobotConfig, scene: SceneConfig, sim: SimConfig, *,
+def prior_runner(clips: list[Clip], data: str | Path, robot: RobotConfig, scene: SceneConfig, sim: SimConfig, *,
                  num_envs: int, seed: int, env: TrackingEnvConfig, policy: PolicyConfig, ppo: PPOConfig,
                  amp: AMPConfig, runner: RunnerConfig, run_dir: Path) -> OnPolicyRunner:
     """The prior's runner, ready to learn: `num_envs` single-person worlds (seeded per torchrun rank) tracking
-    `clips` (read from `data`) with the task settings `env`, and a fresh policy of `policy` trained by PPO
+    `clips` (from `data`: a file or a description) with the task settings `env`, and a fresh policy of `policy` trained by PPO
     (`ppo`) and AMP (`amp`) as `runner` says, saving to `run_dir`."""
     torch.manual_seed(seed)
     backend = make_backend(make_single_person_scene(robot, scene, sim), sim, num_envs)

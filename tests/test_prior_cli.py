@@ -9,7 +9,7 @@ from assistmimic.rl.checkpoint import export_policies
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 
-TINY = ["num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
+TINY = ["stage.families.clips=0", "num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
         "stage.policy.actor_hidden=[32,32]", "stage.policy.critic_hidden=[32,32]", "stage.amp.hidden=[32]",
         "stage.runner.amp_batch_size=32", "stage.runner.amp_updates_per_iteration=2", "stage.runner.save_interval=1",
         "sim.nthread=1"]
@@ -48,11 +48,20 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     assert (eval_dir / "eval_clips.csv").read_text().count("\n") == 4
 
 
+def test_without_data_the_prior_trains_on_generated_motion_families(tmp_path):
+    run_dir = tmp_path / "families"
+    tiny = [o for o in TINY if o != "stage.families.clips=0"]
+    result = run_cli("stage=prior", "max_iterations=1", f"run_dir={run_dir}", "stage.families.clips=3",
+                     "stage.families.mix='walk=1,stand=1'", *tiny, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["clips"] == 3 and summary["data"] == "motion families (3 clips, seed 0, mix walk=1,stand=1)"
+    assert torch.load(run_dir / "last.pt", weights_only=True)["metadata"]["data"] == summary["data"]
+
+
 def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):
     result = run_cli("stage=prior", f"data={REPO / 'data/demo/assist.pkl'}", f"run_dir={tmp_path / 'p'}", *TINY, tmp_path=tmp_path)
     assert result.returncode == 2 and "needs 1-person clips" in result.stderr and "Traceback" not in result.stderr
-    result = run_cli("stage=prior", "stage.resume=true", f"run_dir={tmp_path / 'new'}", *TINY, tmp_path=tmp_path)
-    assert result.returncode == 2 and "new does not exist; give the run_dir" in result.stderr
     result = run_cli("stage=eval", f"run_dir={tmp_path / 'e'}", tmp_path=tmp_path)
     assert result.returncode == 2 and "needs checkpoint=" in result.stderr
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
@@ -63,7 +72,8 @@ def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):
 @pytest.mark.slow
 def test_a_short_cpu_run_lengthens_episodes_and_lowers_tracking_error(tmp_path):
     run_dir = tmp_path / "learn"
-    result = run_cli("stage=prior", "max_iterations=40", "stage.runner.amp_enabled=false", "stage.runner.save_interval=40",
+    result = run_cli("stage=prior", "max_iterations=40", "stage.families.clips=0", "num_envs=64", "stage.ppo.minibatch_size=512",
+                     "stage.runner.save_interval=40",
                      f"run_dir={run_dir}", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

@@ -87,10 +87,23 @@ class TrainingConfig:
 
 
 @dataclass
+class FamiliesConfig:
+    """Generated motion (`motion_lib.families`) the prior trains on when the run gives no `data=`."""
+
+    clips: int = field(default=300, metadata=at_least(0))
+    """Clips to generate; 0 trains on `default_data` (the built-in demo clips) instead."""
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
+    """Seed of the generated set (the same seed gives the same clips)."""
+    mix: str | None = None
+    """Family weights, e.g. "walk=3,run=1" (only the families named); null: every family's default weight."""
+
+
+@dataclass
 class PriorConfig(TrainingConfig):
     name: str = "prior"
     default_data: str = "data/demo/single.pkl"
-    """Clips used when the run gives no `data=` (the built-in single-person demo clips)."""
+    """Clips used when the run gives no `data=` and `families.clips` is 0 (the built-in single-person demo clips)."""
+    families: FamiliesConfig = field(default_factory=FamiliesConfig)
     env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
 
 

@@ -1,5 +1,6 @@
 """`stage=prior [data=<single-person clips>]`: train the single-person tracking prior (PHC-style tracking with
-PPO and AMP, `phc_prior.training`).
+PPO, `phc_prior.training`) on the clips of `data=`, else on `stage.families.clips` generated motion-family clips
+(`phc_prior.data`), else on the built-in demo clips.
 
 Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=true` with the same
 `run_dir` continues a run. Evaluate with `stage=eval checkpoint=<run_dir>/last.pt`.
@@ -12,13 +13,17 @@ from pathlib import Path
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.config import PriorConfig, RunConfig
 from assistmimic.stages.training import apply_run_overrides, train
+from phc_prior.data import generated_clips
 from phc_prior.training import prior_runner
 
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: PriorConfig = cfg.stage
     apply_run_overrides(cfg, stage)
-    data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
+    if cfg.data or not stage.families.clips:
+        data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
+    else:
+        data, clips = generated_clips(stage.families.clips, stage.families.seed, stage.families.mix, cfg.robot.name)
     runner = prior_runner(clips, data, cfg.robot, cfg.scene, cfg.sim, num_envs=cfg.num_envs or stage.num_envs,
                           seed=cfg.seed, env=stage.env, policy=stage.policy, ppo=stage.ppo, amp=stage.amp,
                           runner=stage.runner, run_dir=run_dir)
