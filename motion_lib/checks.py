@@ -60,6 +60,18 @@ def describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+def printable(value: object) -> str:
+    """`value` itself when it is valid printable text of at most `MAX_TEXT_CHARS` characters, else its
+    ASCII repr shortened: a name safe to print and to put in a message."""
+    if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS and value.isprintable():
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            pass
+    return one_line(ascii(value), 80)
+
+
 def real_array(value: object, what: str, where: object, shape: tuple | None = None) -> np.ndarray:
     """`value` as a float64 array of real numbers with `shape` (None entries: any size), else one error.
 
@@ -81,7 +93,7 @@ def real_array(value: object, what: str, where: object, shape: tuple | None = No
 
 def require_bounded(array: np.ndarray, limit: float, what: str, where: object, unit: str = "") -> np.ndarray:
     """`array` if every value is finite and within ±`limit`, else an error naming the first bad frames (axis 0)."""
-    rows = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(-1, 1)
+    rows = array.reshape(array.shape[0], int(np.prod(array.shape[1:]))) if array.ndim > 1 else array.reshape(-1, 1)
     place = "frame(s)" if array.ndim > 1 else "index(es)"
     bad = ~np.isfinite(rows).all(axis=1)
     if bad.any():
@@ -122,10 +134,9 @@ def frame_rate(value: object, what: str, where: object) -> float:
 
 def require_duration(frames: int, fps: float, where: object) -> None:
     """One error when `frames` at `fps` last longer than `MAX_DURATION_S`."""
-    seconds = (frames - 1) / fps
-    if seconds > MAX_DURATION_S:
-        raise UserInputError(
-            f"{where}: {frames} frames at {fps:g} fps last {seconds:.0f} s; clips last at most {MAX_DURATION_S:g} s")
+    if frames - 1 > MAX_DURATION_S * fps:  # exact for any int, however large
+        raise UserInputError(f"{where}: {describe(frames)} frames at {fps:g} fps last longer than {MAX_DURATION_S:g} s, "
+                             "the longest clip accepted")
 
 
 def require_speed(positions: np.ndarray, fps: float, what: str, where: object) -> None:

@@ -53,8 +53,8 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One InterGen output file as a two-person clip, supporter first."""
     fps = SOURCE_FPS if options.source_fps is None else frame_rate(options.source_fps, "source_fps", path)
     positions = read_positions(path)
-    positions = Y_UP_TO_Z_UP.apply(positions.reshape(-1, 3)).reshape(positions.shape)
     check_positions(positions, fps, path, "joint positions")
+    positions = Y_UP_TO_Z_UP.apply(positions.reshape(-1, 3)).reshape(positions.shape)
     persons, fit = persons_from_positions(positions, JOINT_NAMES, options.skeleton)
     if options.supporter == 1:
         persons = persons[::-1]

@@ -31,6 +31,7 @@ from motion_lib.checks import (
     frame_rate,
     one_line,
     plain_finite,
+    printable,
     real_array,
     require_bounded,
     require_duration,
@@ -95,7 +96,8 @@ def _person_from_entry(entry, where: str, skeleton: Skeleton) -> tuple[PersonMot
             raise UserInputError(f"{where}: pose_quat_global has {quat.shape[1]} bodies; expected 24 (SMPL) or 52 (SMPL-X)")
         root = _positions(entry, "root_trans_offset", quat.shape[0], fps, where)
         require_bounded(quat, np.inf, "pose_quat_global", where)  # finite; unit length is checked next
-        norms = np.linalg.norm(quat, axis=-1)
+        with np.errstate(over="ignore", under="ignore"):  # huge or tiny quaternions are not unit: found below
+            norms = np.linalg.norm(quat, axis=-1)
         if np.abs(norms - 1).max() > 1e-2:
             raise UserInputError(f"{where}: pose_quat_global holds non-unit quaternions")
         source = get_skeleton(BODIES_TO_SKELETON[quat.shape[1]])
@@ -175,10 +177,16 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
             keys = [members["single"]]
         else:
             keys = [members["supporter"], members["recipient"]]
-        items.append(SourceItem(seq, path, functools.partial(_load_clip, data, keys, seq, path, options)))
+        items.append(SourceItem(printable(seq), path, functools.partial(_load_clip, data, keys, seq, path, options)))
     for key, reason in problems.items():
-        items.append(SourceItem(one_line(key, 80), path, functools.partial(_raise, f"{path}: {reason}")))
+        items.append(SourceItem(printable(key), path, functools.partial(_raise, f"{path}: {reason}")))
     return items
+
+
+def _where(path: Path, key: str) -> str:
+    """`path ['key']` for messages; a key that is not printable text shows as a short ASCII repr."""
+    label = printable(key)
+    return f"{path} [{label!r}]" if label == key else f"{path} [{label}]"
 
 
 def _raise(message: str):
@@ -186,9 +194,9 @@ def _raise(message: str):
 
 
 def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: ReadOptions) -> Clip:
-    where = f"{path} [{name!r}]"
+    where = _where(path, name)
     text(name, "the clip name", where)
-    people = [_person_from_entry(data[k], f"{path} [{k!r}]", options.skeleton) for k in keys]
+    people = [_person_from_entry(data[k], _where(path, k), options.skeleton) for k in keys]
     frames = {p.root_pos.shape[0] for p, _ in people}
     rates = {fps for _, fps in people}
     if len(frames) > 1 or len(rates) > 1:
