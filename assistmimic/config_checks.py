@@ -6,8 +6,7 @@ sentence (a UserInputError: exit code 2 in run.py) naming the key, the value and
   read) is one sentence listing the valid choices (without the internal `*_schema` entries);
 - `check_config` checks the composed config: keys added with `+` must be settings of their schema, every value
   within the `Limits` its schema field declares (`assistmimic.limits`), every float finite, and the top-level
-  short overrides (`num_envs=`, `max_iterations=`) only given to a stage that reads them; `stage.resume=true`
-  only with the run_dir of an earlier run (a misspelt one would start a new run).
+  short overrides (`num_envs=`, `max_iterations=`) only given to a stage that reads them.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from assistmimic.limits import LIMITS
-from assistmimic.stages.config import STAGE_SCHEMAS, TrainingConfig
+from assistmimic.stages.config import STAGE_SCHEMAS
 from motion_lib.errors import UserInputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -82,7 +81,6 @@ def check_config(cfg: DictConfig, overrides: list[str]) -> None:
         raise UserInputError(f"the config is incomplete or inconsistent: {_first_line(err)}") from None
     _check_values(typed, "")
     _check_short_overrides(typed)
-    _check_resume(typed)
 
 
 def _check_added_keys(cfg: DictConfig, overrides: list[str]) -> None:
@@ -129,10 +127,3 @@ def _check_short_overrides(cfg: Any) -> None:
             readers = [stage for stage, schema in STAGE_SCHEMAS.items() if name in schema.short_overrides]
             raise UserInputError(f"{name}={value} does nothing in stage={cfg.stage.name}; only stage="
                                  f"{', stage='.join(readers)} read it")
-
-
-def _check_resume(cfg: Any) -> None:
-    """`stage.resume=true` needs the run_dir of an earlier run."""
-    if isinstance(cfg.stage, TrainingConfig) and cfg.stage.resume and not Path(cfg.run_dir).is_dir():
-        raise UserInputError(f"stage.resume=true but run_dir={cfg.run_dir} does not exist; give the run_dir of the run "
-                             "to continue")

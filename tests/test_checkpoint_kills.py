@@ -118,7 +118,7 @@ def test_a_kill_during_the_first_link_of_last_pt_resumes_from_model_1(tmp_path, 
 def test_a_run_killed_before_its_first_save_starts_again_with_a_warning(tmp_path, capsys):
     (tmp_path / ".model_1.pt.abcd1234").write_bytes(b"half")
     assert checkpoint_to_resume(tmp_path) is None and temp_files(tmp_path) == []
-    assert "holds no readable checkpoint (the run stopped before its first save)" in capsys.readouterr().out
+    assert "holds no readable checkpoint (the run stopped before its first save" in capsys.readouterr().out
 
 
 def test_last_pt_is_the_newest_model_file_under_a_second_name(tmp_path):

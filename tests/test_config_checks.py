@@ -69,8 +69,6 @@ def problem(overrides: list[str]) -> str:
     (["stage=prior", "stage.ppo.horizon=abc"], "stage.ppo.horizon=abc is not allowed: Value 'abc' of type 'str' could "
                                                "not be converted to Integer"),
     (["stage=prior", "stage.ppo.horizon=[1,"], "cannot read the override 'stage.ppo.horizon=[1,'"),
-    (["stage=prior", "stage.resume=true", "run_dir=/no/such/run"],
-     "stage.resume=true but run_dir=/no/such/run does not exist; give the run_dir of the run to continue"),
 ])
 def test_a_bad_value_or_name_is_one_sentence_naming_it(overrides, sentence):
     message = problem(overrides)

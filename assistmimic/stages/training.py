@@ -26,12 +26,12 @@ def apply_run_overrides(cfg: RunConfig, stage: TrainingConfig) -> None:
 
 
 def checkpoint_to_resume(run_dir: Path) -> Path | None:
-    """The checkpoint `stage.resume=true` continues from (`resume_checkpoint`); None, with a warning, where the run
-    stopped before its first save: training starts again at iteration 0."""
+    """The checkpoint `stage.resume=true` continues from (`resume_checkpoint`); None, with a warning, where there is
+    none (the run was stopped before its first save, or run_dir is new): training starts at iteration 0."""
     path = resume_checkpoint(run_dir)
     if path is None and distributed.is_main():
-        print(f"warning: {run_dir} holds no readable checkpoint (the run stopped before its first save); "
-              "training starts at iteration 0")
+        print(f"warning: stage.resume=true but {run_dir} holds no readable checkpoint (the run stopped before its "
+              "first save, or it is a new run_dir); training starts at iteration 0")
     return path
 
 
