@@ -56,8 +56,9 @@ from training_runs import (  # benchmarks/training_runs.py (this script's folder
 
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.host_syncs import HostSyncCounter
+from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
+from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.config import RunConfig, register_configs
 from assistmimic.stages.expert import initial_policies

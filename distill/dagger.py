@@ -8,7 +8,8 @@ One iteration:
 3. the student's observation normaliser takes in the rollout, then `updates_per_iteration` Adam steps
    regress the student's mean action onto the labels over minibatches drawn from the whole buffer;
 4. log (`dagger/beta`, the student's action error against the labels on the rollout before the update,
-   per agent and per expert, the regression loss, episode statistics); checkpoint.
+   per agent and per expert, the regression loss, episode statistics); checkpoint (the loop, with its Ctrl-C
+   handling, is `assistmimic.rl.loop`'s, which the PPO runner shares).
 
 Checkpoints (`model_<iteration>.pt`, `last.pt`, written atomically) hold the student policies in the
 runner's format (so `stage=eval` and `stage=track` load them), the optimisers, the random state and the
@@ -18,24 +19,17 @@ metadata. The aggregated buffer is not saved (it can be gigabytes): a resumed ru
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.rl.checkpoint import (
-    delete_checkpoints_after,
-    load_checkpoint,
-    rng_state,
-    save_iteration_checkpoint,
-    set_rng_state,
-)
-from assistmimic.rl.logger import RunLogger, diverged_worlds
+from assistmimic.rl.checkpoint import load_checkpoint, rng_state, set_rng_state
+from assistmimic.rl.episode_stats import EpisodeStatistics
+from assistmimic.rl.loop import Schedule, TrainingLoop
 from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import EpisodeStatistics, deferred_keyboard_interrupt
 from distill.buffer import AggregatedBuffer
 from distill.config import DAggerConfig
 from distill.experts import ExpertSet
@@ -48,7 +42,7 @@ def action_error(student: torch.Tensor, expert: torch.Tensor) -> torch.Tensor:
     return (student - expert).square().mean(-1)
 
 
-class DAggerTrainer:
+class DAggerTrainer(TrainingLoop):
     """Distils `experts` into `students` (one policy per agent) in `env`; see the module docstring.
 
     clip_experts: (C,) the expert index of each clip of `env.library` (every clip needs one).
@@ -65,7 +59,7 @@ class DAggerTrainer:
             raise ValueError("every training clip needs an expert")
         experts.check_observations(env.obs_dims, env.action_dims, "this environment")
         experts.check_observations([sum(s.obs_dims) for s in students], [s.action_dim for s in students], "the student")
-        self.env, self.experts, self.cfg = env, experts.to(env.device), cfg
+        self.env, self.experts, self.cfg, self.device = env, experts.to(env.device), cfg, env.device
         self.students = [student.to(env.device) for student in students]
         self.clip_experts = clip_experts.to(env.device)
         self.run_dir = Path(run_dir)
@@ -74,52 +68,20 @@ class DAggerTrainer:
         self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a], env.device) for a in range(2)]
         self.generator = torch.Generator(device=env.device).manual_seed(seed)
         torch.manual_seed(seed)
-        self.iteration = 0
-        self.total_env_steps = 0
-        self._saved_iteration = 0
-        self._rng_after_iteration = self._rng_state()
+        super().__init__()
 
     # --- training ----------------------------------------------------------------------------------
-    def learn(self) -> None:
-        """Run iterations up to `cfg.iterations` (Ctrl-C: the last completed iteration is saved)."""
-        delete_checkpoints_after(self.run_dir, self.iteration)
-        logger = RunLogger(self.run_dir, self.iteration, self.cfg.iterations)
-        try:
-            obs = self.env.reset()
-            stats = EpisodeStatistics(self.env.num_envs, 2, self.env.device)
-            while self.iteration < self.cfg.iterations:
-                beta = beta_at(self.iteration, self.cfg.beta)
-                start = time.perf_counter()
-                obs, errors = self._collect(obs, beta, stats)
-                collect_s = time.perf_counter() - start
-                with deferred_keyboard_interrupt():
-                    start = time.perf_counter()
-                    losses = self._update()
-                    update_s = time.perf_counter() - start
-                    self.iteration += 1
-                    self._rng_after_iteration = self._rng_state()
-                    scalars = {"dagger/beta": beta, **errors, **losses, **stats.summary(),
-                               "dagger/buffer_samples": float(self.buffers[0].size),
-                               "perf/collect_s": collect_s, "perf/update_s": update_s,
-                               "perf/env_steps_per_s": self.cfg.horizon * self.env.num_envs / collect_s}
-                    logger.write(self.iteration, scalars)
-                    logger.advance(f"beta {beta:.2f} err {errors['dagger/action_error/agent0']:.3g}/"
-                                   f"{errors['dagger/action_error/agent1']:.3g}",
-                                   diverged_worlds(scalars, self.cfg.horizon * self.env.num_envs))
-                    if self.iteration % self.cfg.save_interval == 0 or self.iteration == self.cfg.iterations:
-                        self._save()
-        except KeyboardInterrupt:
-            if self.iteration > self._saved_iteration:
-                self._save()
-            raise
-        finally:
-            logger.close()
+    @property
+    def schedule(self) -> Schedule:
+        cfg = self.cfg
+        return Schedule(max_iterations=cfg.iterations, steps_per_iteration=cfg.horizon, log_interval=1,
+                        save_interval=cfg.save_interval, keep_checkpoints=cfg.keep_checkpoints)
 
     @torch.no_grad()
-    def _collect(self, obs: list[torch.Tensor], beta: float, stats: EpisodeStatistics
-                 ) -> tuple[list[torch.Tensor], dict[str, float]]:
-        """The β-mixture rollout; labels go to the buffers. Returns the next observations and the student's
+    def _collect(self, obs: list[torch.Tensor], stats: EpisodeStatistics) -> tuple[list[torch.Tensor], dict[str, float]]:
+        """The β-mixture rollout; labels go to the buffers. Returns the next observations, and β with the student's
         action errors against the labels (per agent, and per expert over both agents)."""
+        beta = beta_at(self.iteration, self.cfg.beta)
         num_experts, device = len(self.experts.names), self.env.device
         error_sums, error_counts = torch.zeros(2, device=device), 0
         expert_sums, expert_counts = torch.zeros(num_experts, device=device), torch.zeros(num_experts, device=device)
@@ -140,13 +102,14 @@ class DAggerTrainer:
                       step.metrics, step.terminated | step.truncated)
             obs = step.obs
         self.total_env_steps += self.cfg.horizon * self.env.num_envs
-        scalars = {f"dagger/action_error/agent{a}": float(error_sums[a]) / error_counts for a in range(2)}
+        scalars = {"dagger/beta": beta,
+                   **{f"dagger/action_error/agent{a}": float(error_sums[a]) / error_counts for a in range(2)}}
         for k, name in enumerate(self.experts.names):
             if expert_counts[k] > 0:
                 scalars[f"dagger/action_error/expert/{name}"] = float(expert_sums[k] / expert_counts[k])
         return obs, scalars
 
-    def _update(self) -> dict[str, float]:
+    def _learn(self) -> dict[str, float]:
         """Normalisers, then the regression steps of each agent; the mean loss per agent."""
         cfg, scalars = self.cfg, {}
         for a, (student, optimizer, buffer) in enumerate(zip(self.students, self.optimizers, self.buffers)):
@@ -163,6 +126,16 @@ class DAggerTrainer:
             scalars[f"dagger/loss/agent{a}"] = total / cfg.updates_per_iteration
         return scalars
 
+    def _iteration_scalars(self, rollout: dict[str, float], learned: dict[str, float], episodes: dict[str, float],
+                           collect_s: float, update_s: float, world_steps: int) -> dict[str, float]:
+        return {**rollout, **learned, **episodes, "dagger/buffer_samples": float(self.buffers[0].size),
+                "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/env_steps_per_s": world_steps / collect_s}
+
+    def _progress(self, scalars: dict[str, float]) -> str:
+        """β and each agent's action error, e.g. "beta 0.50 err 0.0123/0.0456"."""
+        return (f"beta {scalars['dagger/beta']:.2f} err {scalars['dagger/action_error/agent0']:.3g}/"
+                f"{scalars['dagger/action_error/agent1']:.3g}")
+
     # --- checkpoints -------------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, Any]:
         return {**rng_state(), "dagger": self.generator.get_state()}
@@ -177,10 +150,6 @@ class DAggerTrainer:
             "dagger_config": dataclasses.asdict(self.cfg),
             "metadata": self.metadata,
         }
-
-    def _save(self) -> None:
-        save_iteration_checkpoint(self.run_dir, self.iteration, self.checkpoint_state(), self.cfg.keep_checkpoints)
-        self._saved_iteration = self.iteration
 
     def resume(self, path: str | Path) -> int:
         """Restore the students, optimisers, random state and iteration of a checkpoint of this setup."""

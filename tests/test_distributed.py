@@ -20,11 +20,11 @@ import torch.multiprocessing as mp
 from assistmimic.rl import distributed
 from assistmimic.rl.amp import AMP
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig
+from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.logger import read_metrics
 from assistmimic.rl.normalizer import RunningMeanStd
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
-from assistmimic.rl.runner import EpisodeStatistics
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO

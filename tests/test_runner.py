@@ -13,9 +13,10 @@ import torch
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.rl.checkpoint import load_checkpoint
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.logger import read_metrics
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
+from assistmimic.rl.runner import OnPolicyRunner
 from motion_lib.errors import UserInputError
 
 

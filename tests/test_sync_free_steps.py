@@ -13,8 +13,9 @@ from assistmimic.envs.registry import ENVIRONMENTS
 from assistmimic.host_syncs import HostSyncCounter
 from assistmimic.mjcf.config import ImpairmentConfig, SceneConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import EpisodeStatistics, OnPolicyRunner
+from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.rl.stacked import StackedActorCritic, StackedRunner
 from assistmimic.sim.backend import PersonState
 from assistmimic.sim.config import SimConfig

@@ -14,7 +14,8 @@ One iteration:
    stay those of the normaliser they were taken with);
 5. log; checkpoint every `save_interval` iterations and after the last.
 Ctrl-C during steps 2-5 takes effect once the iteration is complete. Ctrl-C during collection saves
-the last completed iteration (if not saved yet), closes the logger and re-raises.
+the last completed iteration (if not saved yet), closes the logger and re-raises (the loop of
+`assistmimic.rl.loop`, which distillation's DAgger shares).
 
 Checkpoints `model_<iteration>.pt` and `last.pt` hold the iteration, each agent's policy (weights,
 normalisers and architecture), PPO and AMP state, the random state at the end of the iteration and
@@ -37,14 +38,9 @@ import dataclasses
 import functools
 import os
 import random
-import signal
-import threading
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,102 +48,19 @@ import torch
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.rl import distributed
 from assistmimic.rl.amp import AMP, AMPReplayBuffer
-from assistmimic.rl.checkpoint import (
-    delete_checkpoints_after,
-    load_checkpoint,
-    rng_state,
-    save_iteration_checkpoint,
-    set_rng_state,
-)
+from assistmimic.rl.checkpoint import load_checkpoint, rng_state, set_rng_state
 from assistmimic.rl.config import AMPConfig, PPOConfig, RunnerConfig
+from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.generators import update_generators
-from assistmimic.rl.logger import NullLogger, RunLogger, diverged_worlds
+from assistmimic.rl.loop import Schedule, TrainingLoop
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
+from assistmimic.rl.threads import run_in_threads
 from motion_lib.errors import UserInputError
 
-T = TypeVar("T")
 
-
-@contextlib.contextmanager
-def deferred_keyboard_interrupt() -> Iterator[None]:
-    """Ctrl-C inside the block raises KeyboardInterrupt when the block ends (only the main thread receives it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
-
-
-class EpisodeStatistics:
-    """Per-world sums over the running episodes and, since the last `summary`, totals of the episodes that
-    ended and per-step means. Quantities are per agent (N, A) under a name, env metrics per world (N,)."""
-
-    def __init__(self, num_envs: int, num_agents: int, device: torch.device):
-        self.num_agents = num_agents
-        self.length = torch.zeros(num_envs, device=device)
-        self.running: dict[str, torch.Tensor] = {}
-        """name -> (N, A) sums over each world's current episode."""
-        self._reset_totals(device)
-
-    def _reset_totals(self, device: torch.device) -> None:
-        self.finished_count = torch.zeros((), device=device)
-        self.finished_length = torch.zeros((), device=device)
-        self.finished: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(self.num_agents, device=device))
-        self.step_sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(self.num_agents, device=device))
-        self.metric_sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=device))
-        self.world_steps = 0
-
-    def add(self, per_agent: dict[str, torch.Tensor], metrics: dict[str, torch.Tensor], done: torch.Tensor) -> None:
-        """One step of every world; `done` (N,) marks the worlds whose episode ended with this step."""
-        self.length += 1
-        done_f = done.float()
-        self.finished_count += done_f.sum()
-        self.finished_length += (self.length * done_f).sum()
-        self.length.masked_fill_(done, 0)
-        for name, value in per_agent.items():
-            running = self.running.setdefault(name, torch.zeros_like(value))
-            running += value
-            self.step_sums[name] += value.sum(0)
-            self.finished[name] += (running * done_f[:, None]).sum(0)
-            running.masked_fill_(done[:, None], 0.0)
-        for name, value in metrics.items():
-            self.metric_sums[name] += value.float().sum()
-        self.world_steps += done.shape[0]
-
-    def summary(self) -> dict[str, float]:
-        """`episode/<name>/agent<a>`: mean sum over the episodes that ended (absent when none did);
-        `rollout/<name>/agent<a>`: mean per step; `env/<metric>`: mean per step; `episode/length`, `episode/count`.
-        Under torchrun every rank calls this together and gets the statistics of all ranks' worlds."""
-        totals = distributed.sum_over_ranks({
-            "count": self.finished_count, "length": self.finished_length,
-            "world_steps": torch.tensor(float(self.world_steps), device=self.finished_count.device),
-            **{f"finished/{name}": total for name, total in self.finished.items()},
-            **{f"step/{name}": total for name, total in self.step_sums.items()},
-            **{f"metric/{name}": total for name, total in self.metric_sums.items()}})
-        count, world_steps = float(totals["count"]), float(totals["world_steps"])
-        scalars = {"episode/count": count}
-        if count > 0:
-            scalars["episode/length"] = float(totals["length"]) / count
-        for name in self.finished:
-            for a in range(self.num_agents):
-                if count > 0:
-                    scalars[f"episode/{name}/agent{a}"] = float(totals[f"finished/{name}"][a]) / count
-                scalars[f"rollout/{name}/agent{a}"] = float(totals[f"step/{name}"][a]) / world_steps
-        for name in self.metric_sums:
-            scalars[f"env/{name}"] = float(totals[f"metric/{name}"]) / world_steps
-        self._reset_totals(self.length.device)
-        return scalars
-
-
-class OnPolicyRunner:
+class OnPolicyRunner(TrainingLoop):
     """Trains `policies[a]` on agent a's reward with its own PPO learner (and AMP discriminator); see the module docstring.
 
     Subclasses may give per-step target actions (`uses_action_targets`, `_action_targets`) and per-agent
@@ -192,13 +105,7 @@ class OnPolicyRunner:
                 self.discriminators.append(amp)
                 self.replay_buffers.append(replay)
         distributed.broadcast_modules(self._replicated_modules())
-
-        self.iteration = 0
-        """Completed iterations."""
-        self.total_env_steps = 0
-        """World steps collected over the whole run (resumes included)."""
-        self._saved_iteration = 0
-        self._rng_after_iteration = rng_state()
+        super().__init__()
 
     def _make_learner(self, policy: ActorCritic) -> PPO:
         """The PPO learner of one agent's policy."""
@@ -232,42 +139,17 @@ class OnPolicyRunner:
         return {}
 
     # --- training ------------------------------------------------------------------------------
-    def learn(self) -> None:
-        """Train from `self.iteration` to `max_iterations`. Logged metrics and model files of later
-        iterations in run_dir (from an abandoned continuation) are dropped first (by rank 0 under torchrun)."""
+    @property
+    def schedule(self) -> Schedule:
         cfg = self.config
-        if distributed.is_main():
-            delete_checkpoints_after(self.run_dir, self.iteration)
-            logger: RunLogger | NullLogger = RunLogger(self.run_dir, self.iteration, cfg.max_iterations)
-        else:
-            logger = NullLogger()
-        try:
-            obs = self.env.reset()
-            stats = EpisodeStatistics(self.env.num_envs, self.env.num_agents, self.device)
-            while self.iteration < cfg.max_iterations:
-                start = time.perf_counter()
-                obs = self._collect(obs, stats)
-                self._synchronize()
-                collect_s = time.perf_counter() - start
-                with deferred_keyboard_interrupt():
-                    start = time.perf_counter()
-                    with self._update_threads():
-                        scalars = distributed.average_scalars(self._update())
-                    self._synchronize()
-                    update_s = time.perf_counter() - start
-                    self.iteration += 1
-                    self._rng_after_iteration = rng_state()
-                    self._finish_iteration(logger, stats.summary(), scalars, collect_s, update_s)
-        except KeyboardInterrupt:
-            if self.iteration > self._saved_iteration:
-                self._save(every_rank=False)
-            raise
-        finally:
-            logger.close()
+        return Schedule(max_iterations=cfg.max_iterations, steps_per_iteration=self.ppo_config.horizon,
+                        log_interval=cfg.log_interval, save_interval=cfg.save_interval,
+                        keep_checkpoints=cfg.keep_checkpoints)
 
     @torch.no_grad()
-    def _collect(self, obs: list[torch.Tensor], stats: EpisodeStatistics) -> list[torch.Tensor]:
-        """Fill every agent's storage with `horizon` steps and compute its returns; the observations after them."""
+    def _collect(self, obs: list[torch.Tensor], stats: EpisodeStatistics) -> tuple[list[torch.Tensor], dict[str, float]]:
+        """Fill every agent's storage with `horizon` steps and compute its returns; the observations after them
+        (and no scalars of its own: the episode statistics say what the rollout did)."""
         cfg, horizon = self.config, self.ppo_config.horizon
         for storage in self.storages:
             storage.clear()
@@ -293,7 +175,7 @@ class OnPolicyRunner:
         for policy, storage, agent_obs in zip(self.policies, self.storages, obs):
             storage.compute_returns(policy.value(agent_obs), self.ppo_config.gamma, self.ppo_config.gae_lambda)
         self.total_env_steps += horizon * self.env.num_envs * distributed.world_size()
-        return obs
+        return obs, {}
 
     def _final_values(self, policy: ActorCritic, step: StepResult, agent: int) -> torch.Tensor:
         """Critic values of `final_obs` where the episode timed out, 0 elsewhere (not used there). With a sync-free
@@ -314,6 +196,11 @@ class OnPolicyRunner:
             rewards.append(amp.reward(amp_obs))
             replay.add(amp_obs)
         return torch.stack(rewards, dim=1)
+
+    def _learn(self) -> dict[str, float]:
+        """`_update` with `update_threads` torch threads, its scalars averaged over the torchrun ranks."""
+        with self._update_threads():
+            return distributed.average_scalars(self._update())
 
     def _update(self) -> dict[str, float]:
         """The PPO update and the AMP steps of every learning agent, then its normalisers; their statistics as
@@ -365,20 +252,20 @@ class OnPolicyRunner:
             return list(range(self.env.num_agents))
         return [(self.iteration // period) % self.env.num_agents]
 
-    def _finish_iteration(self, logger: RunLogger | NullLogger, episode_scalars: dict[str, float],
-                          update_scalars: dict[str, float], collect_s: float, update_s: float) -> None:
-        cfg, samples = self.config, self.ppo_config.horizon * self.env.num_envs * distributed.world_size()
-        scalars = {**episode_scalars, **update_scalars,
-                   "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/iteration_s": collect_s + update_s,
-                   "perf/env_steps_per_s": samples / collect_s,
-                   "perf/samples_per_s": samples * self.env.num_agents / (collect_s + update_s),
-                   "perf/total_env_steps": float(self.total_env_steps)}
-        last = self.iteration == cfg.max_iterations
-        if self.iteration % cfg.log_interval == 0 or last:
-            logger.write(self.iteration, scalars)
-        logger.advance(_progress_postfix(scalars, self.env.num_agents), diverged_worlds(scalars, samples))
-        if self.iteration % cfg.save_interval == 0 or last:
-            self._save()
+    def _iteration_scalars(self, rollout: dict[str, float], learned: dict[str, float], episodes: dict[str, float],
+                           collect_s: float, update_s: float, world_steps: int) -> dict[str, float]:
+        return {**episodes, **learned,
+                "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/iteration_s": collect_s + update_s,
+                "perf/env_steps_per_s": world_steps / collect_s,
+                "perf/samples_per_s": world_steps * self.env.num_agents / (collect_s + update_s),
+                "perf/total_env_steps": float(self.total_env_steps)}
+
+    def _progress(self, scalars: dict[str, float]) -> str:
+        """Mean episode length and return of each agent, e.g. "len 18.2 R -3.10/-2.95"."""
+        if "episode/length" not in scalars:
+            return "no episode ended"
+        returns = "/".join(f"{scalars[f'episode/reward/agent{a}']:.3g}" for a in range(self.env.num_agents))
+        return f"len {scalars['episode/length']:.1f} R {returns}"
 
     @contextlib.contextmanager
     def _update_threads(self) -> Iterator[None]:
@@ -396,11 +283,6 @@ class OnPolicyRunner:
         finally:
             torch.set_num_threads(previous)
 
-    def _synchronize(self) -> None:
-        """Wait for queued GPU work so that the timings are true."""
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
     # --- checkpoints -----------------------------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything `resume` restores, as of the last completed iteration."""
@@ -417,20 +299,14 @@ class OnPolicyRunner:
             "metadata": self.metadata,
         }
 
-    def _save(self, every_rank: bool = True) -> None:
-        """Write model_<iteration>.pt and last.pt; delete the oldest model files.
-
-        Under torchrun rank 0 writes. `every_rank`: all ranks call this at the same iteration, so they first
-        check that their weights are identical and gather their random states into the checkpoint; False
-        (Ctrl-C, the other ranks may be elsewhere): rank 0 writes what it holds, with its own random state only.
-        """
+    def _state_to_save(self, every_rank: bool) -> dict[str, Any]:
+        """`checkpoint_state()`; under torchrun with `every_rank`, the ranks first check that their weights are
+        identical and gather their random states into it (without: rank 0's random state only)."""
         state = self.checkpoint_state()
         if every_rank and distributed.is_distributed():
             distributed.check_same_on_every_rank(self._replicated_modules(), "the policies and discriminators")
             state["rng_by_rank"] = distributed.all_gather_object(self._rng_after_iteration)
-        if distributed.is_main():
-            save_iteration_checkpoint(self.run_dir, self.iteration, state, self.config.keep_checkpoints)
-        self._saved_iteration = self.iteration
+        return state
 
     def resume(self, path: str | Path) -> int:
         """Restore policies, PPO and AMP state, random state and iteration count from a checkpoint of this
@@ -468,32 +344,6 @@ class OnPolicyRunner:
             saved = rng_state()
         set_rng_state(saved)
         self._rng_after_iteration = saved
-
-
-def run_in_threads(jobs: list[Callable[[], T]], workers: int, torch_threads: int) -> list[T]:
-    """Run the jobs on `workers` threads, each job with `torch_threads` torch threads (at least 1; the caller's
-    setting is restored afterwards); their results in order. A job's exception is raised here once every job has
-    ended."""
-    caller_threads = torch.get_num_threads()
-
-    def run(job: Callable[[], T]) -> T:
-        torch.set_num_threads(max(1, torch_threads))
-        return job()
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run, job) for job in jobs]
-        return [future.result() for future in futures]
-    finally:
-        torch.set_num_threads(caller_threads)
-
-
-def _progress_postfix(scalars: dict[str, float], num_agents: int) -> str:
-    """Mean episode length and return of each agent, e.g. "len 18.2 R -3.10/-2.95"."""
-    if "episode/length" not in scalars:
-        return "no episode ended"
-    returns = "/".join(f"{scalars[f'episode/reward/agent{a}']:.3g}" for a in range(num_agents))
-    return f"len {scalars['episode/length']:.1f} R {returns}"
 
 
 def _seed_everything(seed: int) -> None:
