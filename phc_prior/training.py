@@ -1,7 +1,8 @@
 """Training the single-person tracking prior (PHC-style).
 
 One unimpaired humanoid per world tracks clips of the motion library (reference-state initialisation,
-early termination at 0.25 m) with PPO and, by default, an AMP discriminator; reward = 0.5 task + 0.5 style.
+the env's termination rules) with PPO and, when `runner.amp_enabled`, an AMP discriminator (the CPU recipe
+and PHC's are in `configs/stage/prior.yaml`).
 Checkpoints carry the env config, the robot and the clips file, which `stage=eval` and the experts'
 widening (`widening.widened_prior`) check.
 """
