@@ -101,7 +101,7 @@ def require_bounded(array: np.ndarray, limit: float, what: str, where: object, u
     big = (np.abs(rows) > limit).any(axis=1)
     if big.any():
         raise UserInputError(
-            f"{where}: {what} reaches {np.abs(rows).max():.3g}{unit} at {place} {np.flatnonzero(big)[:5].tolist()}; "
+            f"{where}: {what} has values up to {np.abs(rows).max():.3g}{unit} (at {place} {np.flatnonzero(big)[:5].tolist()}); "
             f"plausible values lie within ±{limit:g}{unit}")
     return array
 

@@ -7,10 +7,11 @@ scalars and plain containers (dict, list, tuple, str, bytes, int, float, bool, N
 else; any other global in the file ends the load with one `UserInputError` naming the file and the
 refused global. Torch checkpoints are not data pickles: they are read by `torch.load(weights_only=True)`.
 
-Memory: a file is read whole into memory first, so a damaged length field cannot make the
-unpickler allocate more than the file holds (pure-Python unpickling from a buffer reads at most what
-is there); arrays must fit in the bytes left in the file, and numpy's array constructor is only ever
-called for empty arrays (the way numpy pickles them).
+Memory: the unpickler reads from the file mapped into memory (or, for a compressed joblib file, its
+expanded bytes), so a damaged length field cannot make it allocate more than the file holds
+(pure-Python unpickling from a buffer reads at most what is there); arrays must fit in the bytes left
+in the file, and numpy's array constructor is only ever called for empty arrays (the way numpy
+pickles them).
 
 joblib stores each numpy array as a `NumpyArrayWrapper` (its subclass, shape, order and dtype)
 followed by the raw bytes in the same stream; `joblib.numpy_pickle.NumpyUnpickler` replaces the
@@ -23,10 +24,13 @@ from __future__ import annotations
 
 import _compat_pickle
 import codecs
+import collections
+import contextlib
 import io
+import mmap
 import pickle
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import joblib.numpy_pickle as joblib_pickle
@@ -73,6 +77,7 @@ _NUMPY_CORE = {
 ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
     ("numpy", "ndarray"): NDARRAY,
     ("numpy", "dtype"): np.dtype,
+    ("collections", "OrderedDict"): collections.OrderedDict,
     ("_codecs", "encode"): codecs.encode,  # bytes in protocol 2 pickles
     ("builtins", "bytes"): _bytes,
     **{(f"numpy.{core}.{module}", name): value
@@ -114,9 +119,14 @@ class SafeUnpickler(pickle._Unpickler):
 
 
 class SafeJoblibUnpickler(joblib_pickle.NumpyUnpickler):
-    """joblib's unpickler with only `ALLOWED_GLOBALS` and its array wrapper, each wrapper checked."""
+    """joblib's unpickler with only `ALLOWED_GLOBALS` and its array wrapper, each wrapper checked;
+    `stream` (`size` bytes) is an in-memory or memory-mapped file."""
 
     dispatch = joblib_pickle.NumpyUnpickler.dispatch.copy()
+
+    def __init__(self, filename: str, stream, size: int):
+        super().__init__(filename, stream, ensure_native_byte_order=True)
+        self.stream_size = size
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) == ("joblib.numpy_pickle", "NumpyArrayWrapper"):
@@ -128,15 +138,15 @@ class SafeJoblibUnpickler(joblib_pickle.NumpyUnpickler):
         pickle._Unpickler.load_build(self)
         if isinstance(self.stack[-1], joblib_pickle.NumpyArrayWrapper):
             wrapper = self.stack.pop()
-            _check_wrapper(wrapper, self.file_handle)
+            _check_wrapper(wrapper, self.stream_size - self.file_handle.tell())
             self.stack.append(wrapper.read(self, self.ensure_native_byte_order))
 
     dispatch[pickle.BUILD[0]] = load_build
 
 
-def _check_wrapper(wrapper: joblib_pickle.NumpyArrayWrapper, stream: io.BytesIO) -> None:
+def _check_wrapper(wrapper: joblib_pickle.NumpyArrayWrapper, remaining: int) -> None:
     """A joblib array wrapper must describe a plain C/F-ordered array of a non-object dtype whose
-    bytes are still in `stream`."""
+    bytes fit in the `remaining` bytes of the stream."""
     shape, dtype = getattr(wrapper, "shape", None), getattr(wrapper, "dtype", None)
     if getattr(wrapper, "subclass", None) is not NDARRAY or getattr(wrapper, "order", None) not in ("C", "F"):
         raise Refused("it holds a joblib array of another class or memory order")
@@ -146,7 +156,7 @@ def _check_wrapper(wrapper: joblib_pickle.NumpyArrayWrapper, stream: io.BytesIO)
         raise pickle.UnpicklingError(f"a joblib array of shape {one_line(shape, 40)}")
     wrapper.subclass = np.ndarray
     size = dtype.itemsize * int(np.prod(shape, dtype=object))
-    if size > len(stream.getbuffer()) - stream.tell():
+    if size > remaining:
         raise pickle.UnpicklingError(f"a joblib array of shape {shape} ({size} bytes) larger than the rest of the file")
 
 
@@ -170,6 +180,20 @@ def _read_bytes(path: Path, what: str) -> bytes:
         raise UserInputError(f"{path}: cannot read the {what} ({err.strerror})") from None
 
 
+@contextlib.contextmanager
+def _mapped(path: Path, what: str) -> Iterator[mmap.mmap]:
+    """The file mapped read-only into memory (no copy of a large file); errors name it."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.seek(0, io.SEEK_END) == 0:
+                raise UserInputError(f"{path}: the {what} is empty")
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as err:
+        raise UserInputError(f"{path}: cannot read the {what} ({err.strerror})") from None
+    with mapped:
+        yield mapped
+
+
 def load_pickle(path: str | Path, what: str = "data pickle", *, extra: Extra | None = None,
                 encoding: str = "ASCII") -> object:
     """The object in a plain pickle file, built by `SafeUnpickler` (`extra`: more allowed globals;
@@ -182,17 +206,29 @@ def load_pickle(path: str | Path, what: str = "data pickle", *, extra: Extra | N
 def load_joblib(path: str | Path, what: str = "joblib pickle") -> object:
     """The object in a `joblib.dump` file (compressed or not), built by `SafeJoblibUnpickler`."""
     path = Path(path)
-    buffer = io.BytesIO(_read_bytes(path, what))
+    with _mapped(path, what) as mapped:
+        stream, size = _expanded(mapped, path, what)
+        return _unpickle(SafeJoblibUnpickler(str(path), stream, size), path, what)
+
+
+def _expanded(mapped: mmap.mmap, path: Path, what: str) -> tuple[object, int]:
+    """(stream, size): the mapped file itself, or the expanded bytes of a compressed joblib file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # joblib's note on pre-0.10 files, refused below
-            with joblib_pickle._validate_fileobject_and_memmap(buffer, str(path), None) as (stream, _):
-                data = stream if isinstance(stream, str) else stream.read(MAX_DECOMPRESSED_BYTES + 1)
+            with joblib_pickle._validate_fileobject_and_memmap(mapped, str(path), None) as (stream, _):
+                if stream is mapped or isinstance(stream, str):
+                    data = stream
+                else:
+                    data = stream.read(MAX_DECOMPRESSED_BYTES + 1)
     except Exception as err:  # noqa: BLE001 -- zlib, lzma, gzip and bz2 raise their own types for damaged data
         raise UserInputError(f"{path}: not a readable {what} (damaged compression?): {type(err).__name__}: "
                              f"{one_line(err, 120)}") from None
     if isinstance(data, str):
         raise UserInputError(f"{path}: written by joblib older than 0.10 (arrays in side files); re-save it with a current joblib")
+    if data is mapped:
+        mapped.seek(0)
+        return mapped, len(mapped)
     if len(data) > MAX_DECOMPRESSED_BYTES:
         raise UserInputError(f"{path}: the compressed {what} expands to more than {MAX_DECOMPRESSED_BYTES >> 30} GiB")
-    return _unpickle(SafeJoblibUnpickler(str(path), io.BytesIO(data), True), path, what)
+    return io.BytesIO(data), len(data)

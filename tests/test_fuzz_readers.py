@@ -18,6 +18,7 @@ import io
 import json
 import os
 import pickle
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -747,6 +748,68 @@ def _write(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
+def _amass(**change) -> dict[str, bytes]:
+    return {"clip.npz": npz_bytes({**AmassFuzzer(Path("m")).arrays(), **change})}
+
+
+def _phc(key, **change) -> dict[str, bytes]:
+    entries = PhcFuzzer(Path("m")).entries()
+    entries[key] = {**entries.get(key, entries["walk"]), **change}
+    return {"motions.pkl": joblib_bytes(entries)}
+
+
+def _hhi_cg(edit) -> dict[str, bytes]:
+    fuzzer = HhiFuzzer(Path("m"))
+    return {**fuzzer.seed_files, fuzzer.FILES[0]: edit(fuzzer.seed_files[fuzzer.FILES[0]].decode()).encode()}
+
+
+def _intermask(edit) -> dict[str, bytes]:
+    motion = IntermaskFuzzer(Path("m")).motion()
+    edit(motion)
+    return {"mask.npy": npy_bytes(motion)}
+
+
+def _keypoints(**change) -> dict[str, bytes]:
+    return {"kp.npz": npz_bytes({**KeypointsFuzzer(Path("m")).arrays(), **change})}
+
+
+def _interx_order() -> dict[str, bytes]:
+    fuzzer = InterxFuzzer(Path("m"))
+    data = bytearray(fuzzer.seed_files["annots/interaction_order.pkl"])
+    data[data.index(b"X") + 4] = 0x7F
+    return {**fuzzer.seed_files, "annots/interaction_order.pkl": bytes(data)}
+
+
+MEASURED = [  # issue 20's measured failure paths: (source, files, file named, what the sentence says)
+    ("amass", _amass(poses=np.zeros((0, 72)), trans=np.zeros((0, 3))), "clip.npz", "needs at least 2 frames, got 0"),
+    ("amass", _amass(gender=np.array(b"\xff\xfe")), "clip.npz", "gender is not valid UTF-8 text"),
+    ("amass", {"clip.npz": npy_bytes(np.zeros((FRAMES, 72)))}, "clip.npz", "holds one .npy array, not an .npz archive"),
+    ("amass", _amass(mocap_framerate=np.array(1e-9)), "clip.npz", "mocap_framerate must be between 1 and 1000 frames per second, got 1e-09"),
+    ("amass", _amass(mocap_framerate=np.array(1e-3)), "clip.npz", "mocap_framerate must be between 1 and 1000 frames per second, got 0.001"),
+    ("amass", _amass(poses=np.full((FRAMES, 72), 1e300)), "clip.npz", r"poses has values up to 1e\+300 rad"),
+    ("phc", {"motions.pkl": joblib_bytes({5: PhcFuzzer(Path("m")).entries()["walk"]})}, "motions.pkl", "key 5 is not a string"),
+    ("phc", _phc("walk", root_trans_offset=np.full((FRAMES, 3), 1.7e308)), "motions.pkl", r"root_trans_offset has values up to 1.7e\+308 m"),
+    ("interx", _interx_order(), "annots/interaction_order.pkl", "not a readable interaction order pickle"),
+    ("hhi", _hhi_cg(lambda text: nested_bvh(1100)), HhiFuzzer.FILES[0], "nests joints more than 64 deep"),
+    ("hhi", _hhi_cg(lambda text: text.replace("CHANNELS 3", "CHANNELS 99999999", 1)), HhiFuzzer.FILES[0], "declares 99999999 channels"),
+    ("intermask", _intermask(lambda m: m.__setitem__((1, 0, 3, 2), 1e160)), "mask.npy", r"6D rotations has values up to 1e\+160"),
+    ("intergen", {"gen.npy": npy_bytes(IntergenFuzzer(Path("m")).motion().astype(np.float64) * 1e20)}, "gen.npy",
+     r"joint positions has values up to [0-9.]+e\+20 m"),
+    ("keypoints", _keypoints(positions=np.full((FRAMES, 2, 22, 3), 1e20)), "kp.npz", r"positions has values up to 1e\+20 m"),
+    ("keypoints", _keypoints(joint_names=np.array([b"Pelvis\xff"] * 22)), "kp.npz", r"joint_names\[0\] is not valid UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize("source, files, named, message", MEASURED, ids=[f"{m[0]}-{m[3][:30]}" for m in MEASURED])
+def test_measured_failure_paths_end_in_their_sentence(tmp_path, source, files, named, message):
+    _write(tmp_path, files)
+    fuzzer = FUZZERS[source](tmp_path / "marker")
+    with pytest.raises(UserInputError) as err:
+        for item in source_items(source, tmp_path / fuzzer.input, ReadOptions(skeleton=SMPL)):
+            item.load()
+    assert str(tmp_path / named) in str(err.value) and re.search(message, str(err.value)), str(err.value)
+
+
 def test_hostile_pickles_never_run(tmp_path):
     """Every data-pickle loader refuses the hostile pickles with one sentence naming the file."""
     from motion_lib.body_model import load_body_model
@@ -799,8 +862,8 @@ def test_convert_of_a_pickle_with_bad_clips_keeps_the_good_one(tmp_path):
     result = run_cli("stage=convert", "source=phc", f"input={path}", f"output={out}", f"run_dir={run_dir}", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     reasons = sorted(skip["reason"] for skip in json.loads((run_dir / "summary.json").read_text())["skipped"])
-    assert reasons == [f"{path} ['walk']: root_trans_offset reaches 1.7e+308 m at frame(s) [0, 1, 2, 3]; plausible values "
-                       "lie within ±1000 m", f"{path}: key 7 is not a string"]
+    assert reasons == [f"{path} ['walk']: root_trans_offset has values up to 1.7e+308 m (at frame(s) [0, 1, 2, 3]); "
+                       "plausible values lie within ±1000 m", f"{path}: key 7 is not a string"]
     (clip,) = read_clips(out)
     assert clip.name == "help" and problem_with_clip(clip) is None
 

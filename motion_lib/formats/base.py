@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_lib.checks import one_line
+from motion_lib.checks import one_line, printable
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton
@@ -68,10 +68,11 @@ def load_npz(path: Path, required: tuple[str, ...], keys: tuple[str, ...] | None
     """The arrays of an npz file (all, or those of `keys` it has; never pickled objects), checking that
     `required` keys are there; errors name the file."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise UserInputError(f"{path}: holds one .npy array, not an .npz archive of named arrays")
-            arrays = {key: data[key] for key in data.files if keys is None or key in keys}
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise UserInputError(f"{path}: holds one .npy array, not an .npz archive of named arrays")
+        with data:
+            arrays = {key: _npz_member(data, key, path) for key in data.files if keys is None or key in keys}
     except UserInputError:
         raise
     except Exception as err:  # noqa: BLE001 -- zipfile, zlib and numpy raise many types for damaged archives
@@ -82,11 +83,27 @@ def load_npz(path: Path, required: tuple[str, ...], keys: tuple[str, ...] | None
     return arrays
 
 
+PICKLED = "allow_pickle=False"
+"""What numpy's refusal of an array of pickled objects says."""
+
+
+def _npz_member(data: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    """One array of an open npz archive; an array of pickled objects is one error naming it."""
+    try:
+        return data[key]
+    except ValueError as err:
+        if PICKLED in str(err):
+            raise UserInputError(f"{path}: {printable(key)} holds pickled Python objects, which are never loaded") from None
+        raise
+
+
 def load_npy(path: Path) -> np.ndarray:
     """The array of an `.npy` file (no pickled objects); errors (missing, truncated, an npz archive) name the file."""
     try:
         array = np.load(path, allow_pickle=False)
     except Exception as err:  # noqa: BLE001 -- numpy raises many types for damaged files
+        if PICKLED in str(err):
+            raise UserInputError(f"{path}: holds pickled Python objects, which are never loaded") from None
         raise UserInputError(f"{path}: not a readable .npy array (truncated or corrupt?): {one_line(err, 120)}") from None
     if not isinstance(array, np.ndarray):  # an npz archive saved under an .npy name
         array.close()
