@@ -13,6 +13,7 @@ from scipy.ndimage import gaussian_filter1d, minimum_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import PersonMotion
+from motion_lib.families.common import min_jerk
 from motion_lib.formats.common import rotations_to_wxyz
 from motion_lib.keyframes.limbs import KNEE_AXIS, SIDE_SIGN, limb_ik
 from motion_lib.skeleton import ANKLE_ABOVE_SOLE, TOE_ABOVE_SOLE, Skeleton
@@ -73,12 +74,34 @@ def lowest_sole(skel: Skeleton, side: str, ankle: np.ndarray, yaw: np.ndarray, p
     return np.min(z, axis=0)
 
 
+def swing(skel: Skeleton, side: str, s: np.ndarray, start: tuple, end: tuple, clearance: float) -> tuple[np.ndarray, ...]:
+    """A foot moving from pose `start` to pose `end` (each (ankle (3,), yaw, pitch, toe flexion)) at
+    progress s (n,) in (0, 1): minimum-jerk, lifted by up to `clearance` (less for short steps) and
+    raised wherever a sole corner would dip below the floor. Returns ankle (n, 3), yaw, pitch, toe (n,)."""
+    (a0, y0, p0, q0), (a1, y1, p1, q1) = start, end
+    m = min_jerk(s)
+    length = np.linalg.norm(np.asarray(a1)[:2] - np.asarray(a0)[:2])
+    ankle = a0 + m[:, None] * (np.asarray(a1) - a0)
+    ankle[:, 2] += min(clearance, 0.03 + 0.1 * length) * np.sin(np.pi * s) ** 1.5
+    pitch = p0 + (p1 - p0) * min_jerk(1.3 * s)
+    toe = q0 * (1.0 - min_jerk(2.5 * s)) + q1 * min_jerk(2.5 * s - 1.5)
+    yaw = y0 + np.angle(np.exp(1j * (y1 - y0))) * min_jerk(1.2 * s)
+    low = lowest_sole(skel, side, ankle, yaw, pitch, toe)
+    ankle[:, 2] += np.maximum(0.0, 0.004 * np.sin(np.pi * s) - low)
+    return ankle, yaw, pitch, toe
+
+
 def place_feet(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple]) -> PersonMotion:
     """Legs by IK: feet[side] = (ankle (T, 3), yaw (T,), pitch (T,), toe flexion (T,)) in radians.
-    The knee points forward along the foot's yaw."""
+    The knee points forward along the foot's yaw, and upwards as far as the leg itself points forward
+    (sitting, lying): the pole is never along the leg."""
+    root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     for side, (ankle, yaw, pitch, toe_flex) in feet.items():
         heading = Rotation.from_euler("z", yaw[:, None])
-        pole = heading.apply([1.0, 0.1 * SIDE_SIGN[side], 0.0])  # forward: never along a leg swung back
+        forward = heading.apply([1.0, 0.1 * SIDE_SIGN[side], 0.0])
+        hip = person.root_pos + root_rot.apply(skel.offsets[skel.index(f"{side}_Hip")])
+        leg = (ankle - hip) / np.maximum(np.linalg.norm(ankle - hip, axis=-1, keepdims=True), 1e-9)
+        pole = forward + 2.0 * np.maximum((leg * forward).sum(-1), 0.0)[:, None] * np.array([0.0, 0.0, 1.0])
         person = limb_ik(person, skel, f"{side}_Hip", ankle, pole, KNEE_AXIS, end_rot=foot_rotation(yaw, pitch))
         person.joint_rot[:, skel.index(f"{side}_Toe") - 1] = rotations_to_wxyz(
             Rotation.from_euler("y", toe_flex[:, None]), (len(ankle),))

@@ -27,12 +27,12 @@ from motion_lib.families.common import arm_channels, min_jerk, person_from_chann
 from motion_lib.families.feet import (
     ball_point,
     heel_point,
-    lowest_sole,
     pivot_pose,
     place_feet,
     pull_into_reach,
     reachable_height,
     soft_min,
+    swing,
 )
 from motion_lib.keyframes.animate import FPS
 from motion_lib.keyframes.limbs import SIDE_SIGN, ankle_height
@@ -204,17 +204,9 @@ def foot_tracks(skel: Skeleton, side: str, times: np.ndarray, stances: list[Stan
             continue
         s = (times[gap] - stance.t_off) / (after.t_on - stance.t_off)
         a0, p0, q0 = (x[0] for x in _stance_pose(skel, side, stance, np.array([stance.t_off])))
-        a1, p1, _ = (x[0] for x in _stance_pose(skel, side, after, np.array([after.t_on])))
-        m = min_jerk(s)
-        length = np.linalg.norm(a1[:2] - a0[:2])
-        ankle[gap] = a0 + m[:, None] * (a1 - a0)
-        ankle[gap, 2] += min(style.clearance, 0.03 + 0.1 * length) * np.sin(np.pi * s) ** 1.5
-        pitch[gap] = p0 + (p1 - p0) * min_jerk(1.3 * s)
-        toe[gap] = q0 * (1.0 - min_jerk(2.5 * s))
-        turn = np.angle(np.exp(1j * (after.yaw - stance.yaw)))
-        yaw[gap] = stance.yaw + turn * min_jerk(1.2 * s)
-        low = lowest_sole(skel, side, ankle[gap], yaw[gap], pitch[gap], toe[gap])
-        ankle[gap, 2] += np.maximum(0.0, 0.004 * np.sin(np.pi * s) - low)
+        a1, p1, q1 = (x[0] for x in _stance_pose(skel, side, after, np.array([after.t_on])))
+        ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, side, s, (a0, stance.yaw, p0, q0),
+                                                           (a1, after.yaw, p1, q1), style.clearance)
     return ankle, yaw, pitch, toe, support
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.families import locomotion, seated, standing
+from motion_lib.families import assisted, floor, locomotion, seated, standing
 from motion_lib.families.transforms import mirror, time_warp
 
 
@@ -41,6 +41,11 @@ FAMILIES: dict[str, Family] = {
     "squat": Family(standing.squat, 1.0),
     "crouch_reach": Family(standing.crouch_reach, 1.0),
     "sit_stand": Family(seated.sit_stand, 3.0),
+    "floor_sit_stand": Family(floor.floor_sit_stand, 1.5),
+    "kneel": Family(floor.kneel, 1.0),
+    "lie_to_sit": Family(floor.lie_to_sit, 1.0),
+    "pulled_up": Family(assisted.pulled_up, 2.0),
+    "demo_person": Family(assisted.demo_person, 0.5),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""

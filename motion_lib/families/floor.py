@@ -1,0 +1,213 @@
+"""Families down on the floor: floor-sitting to standing and back, kneeling on one knee, lying to sitting.
+
+Keyframed pelvis and trunk; feet planted (flat, or on the ball with the toes tucked, or on the heel with
+the legs stretched out) and placed by IK; hands pushing on the floor by IK where the motion needs them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+from scipy.spatial.transform import Rotation
+
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.clip_stats import CapsuleModel
+from motion_lib.families.common import STAND_HEIGHT, family_clip, min_jerk, skeleton, times_for, uniform
+from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_pose, place_feet, stand_on, swing
+from motion_lib.families.standing import arms
+from motion_lib.formats.common import body_positions, rotations_to_wxyz, wxyz_to_rotations
+from motion_lib.keyframes.animate import Key, animate
+from motion_lib.keyframes.limbs import SIDE_SIGN, elbow_pole, reach
+from motion_lib.keyframes.poses import ARMS_DOWN, trunk
+from motion_lib.skeleton import CAPSULE_RADIUS
+
+FLOOR_SIT_HEIGHT = 0.17
+"""Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
+
+
+def _name(family: str, rng: np.random.Generator) -> str:
+    return f"{family}_{rng.integers(0, 2**31):010d}"
+
+
+def _placed(keys: list[Key], yaw: float, place) -> list[Key]:
+    """Keys turned by `yaw` degrees about the origin, then moved to `place` (x, y)."""
+    heading = Rotation.from_euler("z", yaw, degrees=True)
+    offset = np.array([place[0], place[1], 0.0])
+    return [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root) + offset),
+                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
+
+
+def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray) -> PersonMotion:
+    """Both wrists blended (by `weight` (T,)) to just above floor spots {side: (x, y) in the clip's local
+    frame}: the hands, continuing the forearms downwards, touch the floor with the fingertips."""
+    heading = Rotation.from_euler("z", yaw, degrees=True)
+    for side, (x, y) in spots.items():
+        spot = heading.apply([x, y, 0.19]) + [place[0], place[1], 0.0]
+        free = body_positions(person, skel)[:, skel.index(f"{side}_Wrist")]
+        person = reach(person, skel, side, free + weight[:, None] * (spot - free), elbow_pole(person, side, down=0.3, out=1.0, back=0.6))
+    return person
+
+
+def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
+    """Sitting on the floor (knees bent, feet flat) -> hands push on the floor, lean forward into a deep
+    crouch over the feet -> stand up; `mode` "up", "down" (the reverse) or "down_up"."""
+    mode = str(rng.choice(["up", "down", "down_up"])) if mode is None else mode
+    feet_x = rng.uniform(0.5, 0.6)
+    sit = [Key(0.0, root=(0.0, 0.0, FLOOR_SIT_HEIGHT), facing=(0.0, -rng.uniform(10, 25), 0.0),
+               joints={**trunk(rng.uniform(15, 25), -10.0), **arms(rng, ("down", "down"))})]
+    phases = [  # (duration, pelvis, root pitch, trunk flexion) from sitting to standing
+        (rng.uniform(0.6, 1.0), (0.12, 0.0, FLOOR_SIT_HEIGHT + 0.03), 0.0, 40.0),
+        (rng.uniform(0.8, 1.2), (feet_x - 0.2, 0.0, 0.48), 25.0, 35.0),
+        (rng.uniform(0.6, 1.0), (feet_x - 0.12, 0.0, 0.72), 20.0, 12.0),
+        (rng.uniform(0.5, 0.9), (feet_x - 0.04, 0.0, STAND_HEIGHT), 0.0, 0.0),
+    ]
+    up_poses = [(root, pitch, flexion) for _, root, pitch, flexion in phases]
+    seated = (sit[0].root, sit[0].facing[1], 20.0)
+    stand_key = {**trunk(0.0), **ARMS_DOWN}
+    keys, t = [], 0.0
+    if mode == "up":
+        keys.append(Key(0.0, root=seated[0], facing=(0.0, seated[1], 0.0), joints=sit[0].joints))
+        t = rng.uniform(0.5, 1.0)
+        keys.append(Key(t))
+        for (duration, root, pitch, flexion) in phases:
+            t += duration
+            keys.append(Key(t, root=root, facing=(0.0, pitch, 0.0), joints=trunk(flexion)))
+        keys[-1] = Key(t, root=phases[-1][1], facing=(0.0, 0.0, 0.0), joints=stand_key)
+    else:
+        keys.append(Key(0.0, root=up_poses[-1][0], facing=(0.0, 0.0, 0.0), joints=stand_key))
+        t = rng.uniform(0.4, 0.8)
+        keys.append(Key(t))
+        for (duration, _, _, _), (root, pitch, flexion) in zip(phases[::-1], up_poses[-2::-1] + [seated]):
+            t += duration
+            keys.append(Key(t, root=root, facing=(0.0, pitch, 0.0), joints=trunk(flexion)))
+        keys[-1] = Key(t, root=seated[0], facing=(0.0, seated[1], 0.0), joints=sit[0].joints)
+        if mode == "down_up":
+            t += rng.uniform(0.5, 1.2)
+            keys.append(Key(t))
+            for (duration, root, pitch, flexion) in phases:
+                t += duration
+                keys.append(Key(t, root=root, facing=(0.0, pitch, 0.0), joints=trunk(flexion)))
+            keys[-1] = Key(t, root=phases[-1][1], facing=(0.0, 0.0, 0.0), joints=stand_key)
+    keys.append(Key(t + rng.uniform(0.4, 0.8)))
+    yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
+    keys = _placed(keys, yaw, place)
+    times = times_for(keys[-1].t)
+    skel = skeleton()
+    heading = Rotation.from_euler("z", yaw, degrees=True)
+    centre = heading.apply([feet_x, 0.0, 0.0])[:2] + place
+    feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
+    person = stand_on(animate(keys, skel, times), skel, feet)
+    ahead = heading.inv().apply(person.root_pos - [place[0], place[1], 0.0])[:, 0]
+    down = np.clip((0.2 - ahead) / 0.1, 0.0, 1.0)  # hands on the floor until the pelvis moves over the feet
+    person = _hands_on_floor(person, skel, yaw, place, {"L": (0.2, 0.3), "R": (0.2, -0.3)}, min_jerk(down))
+    return family_clip(_name("floor_sit_stand", rng), [person], "floor_sit_stand", dict(mode=mode, feet_x=feet_x))
+
+
+def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
+    """From standing, step one foot back and go down onto that knee (toes tucked, the front foot flat),
+    hold the half-kneel `hold` s (0.5-2), rise and step back to standing. `side`: the kneeling leg."""
+    side = str(rng.choice(["L", "R"])) if side is None else side
+    hold = uniform(rng, hold, 0.5, 2.0)
+    skel = skeleton()
+    back_step, tuck = rng.uniform(0.4, 0.5), np.radians(rng.uniform(50.0, 62.0))
+    t_lift = rng.uniform(0.4, 0.8)
+    t_down = t_lift + rng.uniform(0.5, 0.7)  # the back foot is down
+    t_knee = t_down + rng.uniform(1.0, 1.4)  # the knee is on the floor
+    t_up = t_knee + hold
+    t_stand = t_up + rng.uniform(1.0, 1.4)
+    t_back = t_stand + rng.uniform(0.5, 0.7)
+    end = t_back + rng.uniform(0.4, 0.8)
+    times = times_for(end)
+    frames = len(times)
+    feet = flat_feet(skel, frames, 0.0, 0.0, 0.0, rng.uniform(0.0, 0.1), toe_out=rng.uniform(0.0, 8.0))
+    ankle, yaw, pitch, toe = (np.array(x, dtype=float) for x in feet[side])
+    start = ankle[0].copy()
+    back = start - [back_step, 0.0, 0.0]
+    ball = back + Rotation.from_euler("z", yaw[0]).apply(ball_point(skel, side))
+    # the back foot: step back, tuck the toes while kneeling, untuck, step forward
+    tucking = min_jerk((times - t_down) / (t_knee - t_down)) * (1.0 - min_jerk((times - t_up) / (t_stand - t_up)))
+    pitch[:] = tuck * tucking
+    toe[:] = -pitch
+    ankle[:] = back
+    on_ball = tucking > 0
+    ankle[on_ball] = pivot_pose(np.tile(ball, (on_ball.sum(), 1)), ball_point(skel, side), yaw[on_ball], pitch[on_ball])
+    for t0, t1, a0, a1 in ((t_lift, t_down, start, back), (t_stand, t_back, back, start)):
+        gap = (times > t0) & (times < t1)
+        ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, side, (times[gap] - t0) / (t1 - t0),
+                                                           (a0, yaw[0], 0.0, 0.0), (a1, yaw[0], 0.0, 0.0), 0.06)
+    ankle[times <= t_lift], ankle[times >= t_back] = start, start
+    feet[side] = (ankle, yaw, pitch, toe)
+    # the pelvis over the kneeling knee: the knee on the floor, thigh upright, the shank to the tucked foot
+    kneeling_ankle = pivot_pose(ball[None], ball_point(skel, side), yaw[:1], np.array([tuck]))[0]
+    knee_z = CAPSULE_RADIUS["knee"] + 0.008
+    shank = np.linalg.norm(skel.offsets[skel.index(f"{side}_Ankle")])
+    knee_x = kneeling_ankle[0] + np.sqrt(shank**2 - (kneeling_ankle[2] - knee_z) ** 2)
+    thigh = np.linalg.norm(skel.offsets[skel.index(f"{side}_Knee")])
+    hip = skel.offsets[skel.index(f"{side}_Hip")]
+    low_root = (knee_x - hip[0], -hip[1] * 0.6 + start[1] * 0.0, knee_z + thigh - hip[2] - 0.01)
+    keys = [Key(0.0, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN}),
+            Key(t_lift, root=(0.0, 0.0, STAND_HEIGHT)),
+            Key(t_down, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints=trunk(5.0)),
+            Key(t_knee, root=low_root, facing=(0.0, rng.uniform(-5.0, 5.0), 0.0), joints={**trunk(rng.uniform(0, 15)), **arms(rng)}),
+            Key(t_up, root=low_root),
+            Key(t_stand, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints={**trunk(5.0), **ARMS_DOWN}),
+            Key(t_back, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
+            Key(end)]
+    yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
+    keys = _placed(keys, yaw_deg, place)
+    turn = Rotation.from_euler("z", yaw_deg, degrees=True)
+    moved = {s: (turn.apply(a) + [place[0], place[1], 0.0], y + np.radians(yaw_deg), p, q) for s, (a, y, p, q) in feet.items()}
+    person = stand_on(animate(keys, skel, times), skel, moved)
+    return family_clip(_name("kneel", rng), [person], "kneel", dict(side=side, hold=hold, back_step=back_step))
+
+
+def _clear_of_floor(person: PersonMotion, skel, margin: float = 0.003) -> PersonMotion:
+    """The person lifted, frame by frame and smoothly, so that no capsule above the hips dips below the floor."""
+    capsules = CapsuleModel.of(skel)
+    a, b = capsules.segments(body_positions(person, skel), skel)
+    upper = ~np.isin(np.asarray(skel.groups)[capsules.body], ("hip", "knee", "ankle", "toe"))
+    bottom = (np.minimum(a[..., 2], b[..., 2]) - capsules.radius)[:, upper].min(axis=1)
+    lift = gaussian_filter1d(maximum_filter1d(np.maximum(margin - bottom, 0.0), size=9, mode="nearest"), 1.5, mode="nearest")
+    return PersonMotion(person.root_pos + lift[:, None] * [0.0, 0.0, 1.0], person.root_rot, person.joint_rot)
+
+
+def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
+    """Lying on the back, legs stretched out (heels on the floor) -> sit up to long sitting (trunk
+    upright, arms forward); `mode` "up", "down" (the reverse) or "down_up"."""
+    mode = str(rng.choice(["up", "down", "down_up"])) if mode is None else mode
+    skel = skeleton()
+    hip_z = CAPSULE_RADIUS["hip"] + 0.02
+    lying = dict(facing=(0.0, -88.0, 0.0), joints={**trunk(-2.0, 0.0), **arms(rng, ("down", "down"))})
+    sitting = dict(facing=(0.0, -rng.uniform(0.0, 12.0), 0.0), joints={**trunk(rng.uniform(15.0, 30.0), -10.0), **arms(rng, ("forward", "forward"))})
+    half = dict(facing=(0.0, -55.0, 0.0), joints={**trunk(rng.uniform(30.0, 45.0), -20.0), **arms(rng, ("forward", "forward"))})
+    order = {"up": [lying, half, sitting], "down": [sitting, half, lying], "down_up": [sitting, half, lying, half, sitting]}[mode]
+    keys, t = [], 0.0
+    for i, pose in enumerate(order):
+        if i:
+            t += rng.uniform(0.7, 1.1)
+        keys.append(Key(t, **pose))
+        if i in (0, len(order) - 1) or pose is lying:
+            t += rng.uniform(0.5, 1.0)
+            keys.append(Key(t))
+    times = times_for(keys[-1].t)
+    person = animate(keys, skel, times)
+    # the pelvis turns about the hip joints, which stay on the floor
+    root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
+    hips = (skel.offsets[skel.index("L_Hip")] + skel.offsets[skel.index("R_Hip")]) / 2
+    person.root_pos[:] = np.array([0.0, 0.0, hip_z]) - root_rot.apply(hips)
+    # legs stretched forward, heels on the floor, toes up (feet a little pointed)
+    pitch = np.radians(-rng.uniform(65.0, 80.0))
+    feet = {}
+    for side in "LR":
+        hip = person.root_pos[0] + root_rot[0].apply(skel.offsets[skel.index(f"{side}_Hip")])
+        reach_x = 0.97 * (np.linalg.norm(skel.offsets[skel.index(f"{side}_Knee")]) + np.linalg.norm(skel.offsets[skel.index(f"{side}_Ankle")]))
+        ankle = np.array([hip[0] + reach_x, hip[1] + SIDE_SIGN[side] * 0.02, 0.0])
+        yaw, pitches, toe = np.zeros(1), np.full(1, pitch), np.zeros(1)
+        ankle[2] -= lowest_sole(skel, side, ankle[None], yaw, pitches, toe)[0]
+        feet[side] = (np.tile(ankle, (len(times), 1)), np.zeros(len(times)), np.full(len(times), pitch), np.zeros(len(times)))
+    person = place_feet(_clear_of_floor(person, skel), skel, feet)
+    yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
+    turn = Rotation.from_euler("z", yaw_deg, degrees=True)
+    person.root_pos[:] = turn.apply(person.root_pos) + [place[0], place[1], 0.0]
+    person.root_rot[:] = rotations_to_wxyz(turn * wxyz_to_rotations(person.root_rot), (len(times),))
+    return family_clip(_name("lie_to_sit", rng), [person], "lie_to_sit", dict(mode=mode))
