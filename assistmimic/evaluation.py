@@ -289,7 +289,7 @@ class EvalRules:
 def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_envs: int) -> TrackingEnv:
     """`num_envs` worlds of one unimpaired person for scoring a single-person prior (with its checkpoint's
     `metadata`) on `clips`: every clip from its first frame to its last, with no early termination."""
-    backend = make_backend(make_single_person_scene(world.robot, world.scene, world.sim), world.sim, num_envs)
+    backend = make_backend(make_single_person_scene(world.robot, world.scene, world.sim, clips), world.sim, num_envs)
     # The action semantics must be the ones the policy was trained with (PHC's absolute targets unless saved otherwise).
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False,
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
@@ -301,7 +301,7 @@ def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_e
 def assist_eval_env(world: EvalWorld, trained: AssistEnvConfig, clips: list[Clip], num_envs: int) -> AssistEnv:
     """`num_envs` worlds of the impaired two-person scene of `world` for scoring policies trained with `trained`
     on `clips`: every clip from its first frame to its last, with no early termination."""
-    backend = make_backend(make_scene(world.robot, world.scene, world.sim, world.impairment), world.sim, num_envs)
+    backend = make_backend(make_scene(world.robot, world.scene, world.sim, world.impairment, clips), world.sim, num_envs)
     env_cfg = dataclasses.replace(trained, early_termination=False, random_start=False,
                                   max_episode_steps=max(c.num_frames for c in clips) + 1)
     return AssistEnv(backend, MotionLibrary(clips, backend.device), env_cfg,

@@ -49,9 +49,9 @@ def make_env(cfg: RunConfig, num_envs: int, clips: list[Clip]) -> TrackingEnv:
     """`num_envs` worlds of `clips` with the stage's env settings: the single-person tracking env for
     one-person clips, the assist env for two; library and generator on the backend's device."""
     if len(clips[0].persons) == 1:
-        scene, env_class = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim), TrackingEnv
+        scene, env_class = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim, clips), TrackingEnv
     else:
-        scene, env_class = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), AssistEnv
+        scene, env_class = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, clips), AssistEnv
     backend = make_backend(scene, cfg.sim, num_envs)
     return env_class(backend, MotionLibrary(clips, backend.device), cfg.stage.env,
                      torch.Generator(device=backend.device).manual_seed(cfg.seed))

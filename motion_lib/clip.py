@@ -2,6 +2,7 @@
 
 World z-up, metres, quaternions (w, x, y, z), bodies in the skeleton's canonical order. Person 0 is
 the supporter and person 1 the recipient in two-person clips (single-person clips have one person).
+A clip also carries the furniture its persons need (`motion_lib/furniture.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from motion_lib.checks import (
     require_speed,
 )
 from motion_lib.errors import UserInputError
+from motion_lib.furniture import Furniture, check_furniture
 from motion_lib.skeleton import get_skeleton
 
 ROLES = ("supporter", "recipient")  # person / agent index 0 and 1 everywhere
@@ -47,6 +49,8 @@ class Clip:
     persons: list[PersonMotion]
     source: dict = field(default_factory=dict)
     """Where it came from (format, file, original fps, ...)."""
+    furniture: list[Furniture] = field(default_factory=list)
+    """The chairs, beds and boxes the persons use, in the clip's world frame (`motion_lib/furniture.py`); empty: none."""
 
     @property
     def num_frames(self) -> int:
@@ -60,8 +64,8 @@ class Clip:
     def validate(self, where: str | None = None) -> Clip:
         """Check shapes, values, plausible ranges and the timeline; raise one clear error naming `where`
         (default: the clip). A clip that passes holds only finite values (its `source` included), unit
-        quaternions, positions within `MAX_POSITION_M` moving at most `MAX_SPEED_M_S`, and lasts
-        `MIN_FRAMES` frames to `MAX_DURATION_S` seconds at a plausible frame rate."""
+        quaternions, positions within `MAX_POSITION_M` moving at most `MAX_SPEED_M_S`, lasts `MIN_FRAMES`
+        frames to `MAX_DURATION_S` seconds at a plausible frame rate, and lists valid furniture."""
         where = where or f"clip '{self.name}'"
         fps = frame_rate(self.fps, "fps", where)
         if len(self.persons) not in (1, 2):
@@ -81,4 +85,5 @@ class Clip:
                     raise UserInputError(f"{who}: {key} holds non-unit quaternions")
             require_speed(np.asarray(person.root_pos, dtype=np.float64), fps, "root_pos", who)
         plain_finite(self.source, "source", where)
+        check_furniture(self.furniture, where)
         return self

@@ -6,8 +6,9 @@ Every clip is a pure function of the keyframes below (no randomness), made with 
 planted feet, the recipient's hands at a grip point between the two persons, and the supporter's
 hands on the recipient's forearms or back.
 
-Scenery: the floor (z = 0) everywhere, and a chair (`CHAIR`) in the chair clips; the chair is not
-part of the clip, its geometry is recorded in `Clip.source["chair"]`.
+Scenery: the floor (z = 0) everywhere, and in the chair clips a chair (`Clip.furniture`) placed from the
+motion under the seated person (`motion_lib.seats.seat_under`: the standard chair's footprint, its seat at
+the underside of the pelvis and thighs while seated, 0.414 m).
 """
 
 from __future__ import annotations
@@ -27,25 +28,14 @@ from motion_lib.keyframes.poses import (
     LEFT_ARM_DOWN,
     trunk,
 )
+from motion_lib.seats import seat_under
 from motion_lib.skeleton import get_skeleton
 
 SKELETON = "smpl"
-CHAIR = {
-    "shape": "box",
-    "size_m": (0.4445, 0.508, 0.4318),
-    "center_m": (0.03, 0.0, 0.2159),
-    "seat_height_m": 0.4318,
-    "reference": "REFERENCE §4 public chair 0.4318 x 0.4445 x 0.508 m, the 0.4318 m side as seat height",
-}
-"""The chair of the chair clips: a box (extents along x = depth, y = width, z = height) whose top is
-the seat; the person sits on it facing +x. The 0.4318 m seat puts this skeleton's thighs horizontal
-with the feet flat on the floor (knee joint 0.48 m high); seated, the hip joints are a thigh radius
-(0.07 m) above the seat and the pelvis joint 0.16 m above it (0.59 m)."""
-
-
-def _clip(name: str, persons: list[PersonMotion], **source) -> Clip:
+def _clip(name: str, persons: list[PersonMotion], furniture=(), **source) -> Clip:
     return Clip(name=name, fps=FPS, skeleton=SKELETON, persons=persons,
-                source={"format": "demo", "generator": "motion_lib.demo_clips", **source}).validate()
+                source={"format": "demo", "generator": "motion_lib.demo_clips", **source},
+                furniture=list(furniture)).validate()
 
 
 _FLOOR_RECIPIENT = [
@@ -133,7 +123,7 @@ _CHAIR_SUPPORTER = [
 
 
 def support_rise_from_chair() -> Clip:
-    """The recipient sits on a chair (`CHAIR`); the supporter at their right puts the left hand on
+    """The recipient sits on a chair; the supporter at their right puts the left hand on
     the recipient's back and holds the recipient's right forearm, and they rise together (5 s)."""
     skeleton = get_skeleton(SKELETON)
     times = frame_times(5.0)
@@ -143,7 +133,7 @@ def support_rise_from_chair() -> Clip:
     supporter = plant_feet(supporter, skeleton, standing_feet(skeleton, times, 0.22, -0.52, 75.0, width=0.1))
     supporter = hold_forearm(supporter, recipient, skeleton, "R", "R", ramp(times, 0.4, 1.3))
     supporter = hand_on_back(supporter, recipient, skeleton, "L", ramp(times, 0.3, 1.2))
-    return _clip("support_rise_from_chair", [supporter, recipient], scene="chair", chair=dict(CHAIR))
+    return _clip("support_rise_from_chair", [supporter, recipient], [seat_under(recipient, skeleton)], scene="chair")
 
 
 _STAND = [
@@ -213,12 +203,12 @@ _SIT_DOWN_STAND_UP = [
 
 
 def sit_down_stand_up() -> Clip:
-    """Sit down on the chair (`CHAIR`), pause, and stand up again, feet planted (6 s)."""
+    """Sit down on a chair, pause, and stand up again, feet planted (6 s)."""
     skeleton = get_skeleton(SKELETON)
     times = frame_times(6.0)
     person = animate(_SIT_DOWN_STAND_UP, skeleton, times)
     person = plant_feet(person, skeleton, standing_feet(skeleton, times, _CHAIR_FEET_X, 0.0, 0.0))
-    return _clip("sit_down_stand_up", [person], scene="chair", chair=dict(CHAIR))
+    return _clip("sit_down_stand_up", [person], [seat_under(person, skeleton)], scene="chair")
 
 
 ASSIST_CLIPS = (help_up_from_floor, support_rise_from_chair)

@@ -62,6 +62,8 @@ class MotionLibrary:
         self.skeleton = get_skeleton(clips[0].skeleton)
         self.num_persons = persons.pop()
         self.clip_names = [c.name for c in clips]
+        self.clip_furniture = [list(c.furniture) for c in clips]
+        """Each clip's furniture (`Clip.furniture`), on the host."""
         self.failure_bias = failure_bias
         """How much each recorded failure raises a clip's sampling weight."""
         frames = torch.tensor([c.num_frames for c in clips])

@@ -41,7 +41,7 @@ def swap_persons(clip: Clip) -> Clip:
     source = dict(clip.source)
     if "supporter_in_file" in source:
         source["supporter_in_file"] = 1 - source["supporter_in_file"]
-    return Clip(clip.name, clip.fps, clip.skeleton, clip.persons[::-1], source)
+    return Clip(clip.name, clip.fps, clip.skeleton, clip.persons[::-1], source, list(clip.furniture))
 
 
 def start_head_heights(clip: Clip, window_s: float = AUTO_WINDOW_S) -> list[float]:
@@ -83,6 +83,6 @@ def assign_roles(clip: Clip, mode: str) -> tuple[Clip, dict]:
                 "recipient_input_person": 1 - int(swap), "swapped": swap,
                 "head_height_m": [round(h, 4) for h in heights], "reason": reason}
     result = swap_persons(clip) if swap else Clip(clip.name, clip.fps, clip.skeleton, list(clip.persons),
-                                                  dict(clip.source))
+                                                  dict(clip.source), list(clip.furniture))
     result.source["roles"] = {k: v for k, v in decision.items() if k != "clip"}
     return result, decision

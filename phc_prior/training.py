@@ -34,7 +34,7 @@ def prior_runner(clips: list[Clip], data: str | Path, robot: RobotConfig, scene:
     `clips` (from `data`: a file or a description) with the task settings `env`, and a fresh policy of `policy` trained by PPO
     (`ppo`) and AMP (`amp`) as `runner` says, saving to `run_dir`."""
     torch.manual_seed(seed)
-    backend = make_backend(make_single_person_scene(robot, scene, sim), sim, num_envs)
+    backend = make_backend(make_single_person_scene(robot, scene, sim, clips), sim, num_envs)
     generator = torch.Generator(device=backend.device).manual_seed(seed + distributed.rank())
     tracking = TrackingEnv(backend, MotionLibrary(clips, backend.device), env, generator)
     actor_critic = ActorCritic([tracking.obs_dims[0]], tracking.action_dims[0], policy)

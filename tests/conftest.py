@@ -38,9 +38,10 @@ def standard_impairment() -> ImpairmentConfig:
     )
 
 
-def build_backend(num_envs=2, robot="smpl", scene=None, impairment=None, nthread=1, **sim_kwargs):
+def build_backend(num_envs=2, robot="smpl", scene=None, impairment=None, nthread=1, clips=(), **sim_kwargs):
+    """A CPU backend of `num_envs` two-person worlds, with furniture slots for `clips`."""
     sim = SimConfig(nthread=nthread, **sim_kwargs)
-    scene_model = make_scene(robot_config(robot), scene or SceneConfig(), sim, impairment or ImpairmentConfig())
+    scene_model = make_scene(robot_config(robot), scene or SceneConfig(), sim, impairment or ImpairmentConfig(), clips)
     return make_backend(scene_model, sim, num_envs)
 
 

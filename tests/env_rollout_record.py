@@ -60,10 +60,10 @@ def make_env(kind: str):
     spec = ENVIRONMENTS[kind]
     clips = read_clips(REPO / "data" / "demo" / ("single.pkl" if spec.persons == 1 else "assist.pkl"))
     if spec.persons == 2:
-        backend = build_backend(WORLDS, impairment=standard_impairment())
+        backend = build_backend(WORLDS, impairment=standard_impairment(), clips=clips)
     else:
         sim = SimConfig(nthread=1)
-        backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, WORLDS)
+        backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim, clips), sim, WORLDS)
     return spec.env_class(backend, MotionLibrary(clips), spec.config_class(residual_actions=True),
                           torch.Generator().manual_seed(0))
 

@@ -39,7 +39,7 @@ def assist_clips():
 
 
 def make_env(clips, num_envs=4, **cfg) -> AssistEnv:
-    backend = build_backend(num_envs, impairment=standard_impairment())
+    backend = build_backend(num_envs, impairment=standard_impairment(), clips=clips)
     return AssistEnv(backend, MotionLibrary(clips), AssistEnvConfig(residual_actions=True, **cfg),
                      torch.Generator().manual_seed(0))
 
@@ -243,11 +243,11 @@ def test_every_environment_creates_resets_and_steps_without_nan(name):
     spec = ENVIRONMENTS[name]
     sim = SimConfig(nthread=1)
     if spec.persons == 1:
-        scene = make_single_person_scene(robot_config(), SceneConfig(), sim)
         clips = load_clips(None, "data/demo/single.pkl", "smpl", persons=1)[1]
+        scene = make_single_person_scene(robot_config(), SceneConfig(), sim, clips)
     else:
-        scene = make_scene(robot_config(), SceneConfig(), sim, standard_impairment())
         clips = load_clips(None, "data/demo/assist.pkl", "smpl", persons=2)[1]
+        scene = make_scene(robot_config(), SceneConfig(), sim, standard_impairment(), clips)
     env = spec.env_class(make_backend(scene, sim, 3), MotionLibrary(clips), spec.config_class(),
                          torch.Generator().manual_seed(0))
     obs = env.reset()

@@ -15,15 +15,16 @@ from motion_lib.clip_stats import HAND_CONTACT_GAP, CapsuleModel, clip_stats, ha
 from motion_lib.formats.common import body_positions, lowest_point, wxyz_to_rotations
 from motion_lib.formats.phc import read_clips
 from motion_lib.keyframes.limbs import ankle_height
-from motion_lib.skeleton import CAPSULE_RADIUS, get_skeleton
+from motion_lib.seats import seat_underside
+from motion_lib.skeleton import get_skeleton
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"
 FILES = {"assist.pkl": demo_clips.assist_clips, "single.pkl": demo_clips.single_clips}
 SKELETON = get_skeleton("smpl")
-# Highest recipient pelvis (metres) at the start of each assisted rise: on the floor, or on the
-# chair's seat (the pelvis joint sits ~0.16 m above the seat, the thighs resting on it).
-SEATED_PELVIS_MAX = {"help_up_from_floor": 0.2, "support_rise_from_chair": demo_clips.CHAIR["seat_height_m"] + 0.2}
+# Highest recipient pelvis (metres) at the start of each assisted rise: on the floor, or on a standard
+# chair's seat (0.43 m; the pelvis joint sits ~0.18 m above the seat, the thighs resting on it).
+SEATED_PELVIS_MAX = {"help_up_from_floor": 0.2, "support_rise_from_chair": 0.4318 + 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +76,11 @@ def test_clip_list_durations_and_persons(generated):
             assert clip.fps == 30.0 and clip.skeleton == "smpl"
             assert 3.0 <= clip.duration <= 8.0, clip.name
             assert len(clip.persons) == (2 if file_name == "assist.pkl" else 1)
-    chair = {c.name: c.source for c in generated["assist.pkl"] + generated["single.pkl"]}
-    for name in ("support_rise_from_chair", "sit_down_stand_up"):
-        assert chair[name]["scene"] == "chair"
-        assert sorted(chair[name]["chair"]["size_m"]) == [0.4318, 0.4445, 0.508]
+    furniture = {c.name: c.furniture for c in generated["assist.pkl"] + generated["single.pkl"]}
+    for name, items in furniture.items():
+        assert [item.kind for item in items] == (["chair"] if "chair" in name or "sit" in name else []), name
+    for name in ("support_rise_from_chair", "sit_down_stand_up"):  # the standard chair's footprint, a 0.41 m seat
+        assert furniture[name][0].size == pytest.approx((0.4445, 0.508, 0.414), abs=1e-3)
 
 
 def test_soles_on_the_floor_when_standing_and_never_below(clips, positions):
@@ -140,15 +142,22 @@ def test_recipient_rises(generated, positions):
         assert head - pelvis[-1] > 0.4  # upright at the end
 
 
-def test_seated_on_the_chair_seat(positions):
-    seat, centre, size = (demo_clips.CHAIR[k] for k in ("seat_height_m", "center_m", "size_m"))
-    seated = {"support_rise_from_chair": (1, slice(0, 10)), "sit_down_stand_up": (0, slice(85, 95))}
+def test_seated_on_the_chair_seat(generated, positions):
+    """While seated the pelvis and thigh capsules rest on the clip's chair: on its top (not above, not sunk in),
+    the hips and the thighs' middle over its footprint, the knees in front of it."""
+    seated = {"support_rise_from_chair": (1, slice(0, 36)), "sit_down_stand_up": (0, slice(80, 98))}
+    clips = {c.name: c for group in generated.values() for c in group}
     for name, (person, frames) in seated.items():
+        chair = clips[name].furniture[0]
+        front = np.array(chair.pos) + [chair.size[0] / 2, 0.0]  # the chair faces +x (yaw 0)
+        underside = seat_underside(clips[name].persons[person], SKELETON, front, chair.yaw)[frames]
+        assert underside.min() >= chair.size[2] - 1e-4 and underside.max() < chair.size[2] + 0.005, name
         pos = positions[name][person][frames]
-        hips = pos[:, SKELETON.indices(["L_Hip", "R_Hip"])]
-        bottom = hips[..., 2].min(axis=1) - CAPSULE_RADIUS["pelvis"]  # lowest point of the pelvis capsules
-        assert np.abs(bottom - seat).max() < 0.03, name
-        assert (np.abs(hips[..., :2] - np.array(centre[:2])) < np.array(size[:2]) / 2).all(), name
+        hips, knees = (pos[:, SKELETON.indices([f"L_{j}", f"R_{j}"])] for j in ("Hip", "Knee"))
+        for points, inside in ((hips, True), ((hips + knees) / 2, True), (knees, False)):
+            local = points[..., :2] - np.array(chair.pos)  # the chair's yaw is 0
+            within = (np.abs(local) < np.array(chair.size[:2]) / 2).all(axis=-1)
+            assert within.all() if inside else not within.any(), name
 
 
 def test_motion_is_smooth(clips, positions):

@@ -30,6 +30,7 @@ import torch
 from assistmimic.envs.config import AssistEnvConfig
 from assistmimic.envs.registry import ENVIRONMENTS
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.mjcf.furniture import scene_furniture
 from assistmimic.sim.backend import PersonState, SimBackend
 from assistmimic.stages.common import load_clips
 from motion_lib.errors import UserInputError
@@ -42,10 +43,13 @@ META = torch.device("meta")
 
 
 class MetaBackend(SimBackend):
-    """A torch-only backend on `device`: a step sets the hinge angles to the PD targets (no dynamics, no contacts)."""
+    """A torch-only backend on `device`: a step sets the hinge angles to the PD targets (no dynamics, no contacts);
+    furniture slots for `clips` (their poses kept in `mocap`)."""
 
-    def __init__(self, skeleton: Skeleton, num_envs: int, n_agents: int, device: torch.device):
+    def __init__(self, skeleton: Skeleton, num_envs: int, n_agents: int, device: torch.device, clips=()):
         super().__init__(skeleton, num_envs, 1.0 / 30.0, device, n_agents)
+        self.furniture = scene_furniture([], [clip.furniture for clip in clips])
+        self.mocap = torch.zeros(num_envs, len(self.furniture.slots), 7, device=device)
         e, a, d = num_envs, n_agents, skeleton.num_dofs
         self.qpos_root = torch.zeros(e, a, 7, device=device)
         self.qvel_root = torch.zeros(e, a, 6, device=device)
@@ -72,6 +76,13 @@ class MetaBackend(SimBackend):
                                  self._generalized_coordinates(state)):
             tensor.copy_(torch.where(mask[:, None, None], value, tensor))
         self._invalidate()
+
+    def place_furniture(self, env_ids: torch.Tensor, poses: torch.Tensor) -> None:
+        self.mocap[env_ids] = self._checked_furniture(poses, env_ids.numel())
+
+    def place_furniture_where(self, mask: torch.Tensor, poses: torch.Tensor) -> None:
+        mask = self._checked_furniture_mask(mask, poses)
+        self.mocap.copy_(torch.where(mask[:, None, None], poses, self.mocap))
 
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
         for tensor in (self.qpos_root, self.qvel_root, self.qpos_joint, self.qvel_joint):
@@ -123,7 +134,7 @@ def test_every_environment_steps_on_a_device_of_its_own_without_host_syncs(name,
     spec = ENVIRONMENTS[name]
     clips = clips_for(spec.persons)
     num_envs = 4
-    backend = MetaBackend(get_skeleton("smpl"), num_envs, spec.persons, META)
+    backend = MetaBackend(get_skeleton("smpl"), num_envs, spec.persons, META, clips)
     cfg = spec.config_class(residual_actions=True, random_start=True, sync_free_resets=None if sync_free else False)
     env = spec.env_class(backend, MotionLibrary(clips).to(META), cfg, None)
     assert env.sync_free == sync_free  # None: on for any device but the CPU
@@ -146,6 +157,7 @@ def test_every_environment_steps_on_a_device_of_its_own_without_host_syncs(name,
         problems += off_device(env.reference_amp_obs(6, None, agent=agent), META, "reference_amp_obs")
         problems += off_device(env.reference_amp_obs_per_group(3, None, agent=agent), META, "reference_amp_obs_per_group")
     problems += off_device({k: v for k, v in vars(env).items() if k not in ("backend", "library")}, META, "env")
+    problems += off_device([env.furniture.poses, backend.mocap], META, "furniture")
     problems += off_device(vars(env.library), META, "library")
     assert not problems, problems
     assert env.device == META and env.num_groups == 2
@@ -157,7 +169,7 @@ def test_a_library_or_generator_on_another_device_is_a_clear_error():
     try:
         with pytest.raises(UserInputError, match=r"MotionLibrary\(clips, backend.device\)"):
             TrackingEnv(backend, MotionLibrary(clips, META), AssistEnvConfig())
-        meta_backend = MetaBackend(get_skeleton("smpl"), 2, 2, META)
+        meta_backend = MetaBackend(get_skeleton("smpl"), 2, 2, META, clips)
         with pytest.raises(UserInputError, match=r"torch.Generator\(device=backend.device\)"):
             TrackingEnv(meta_backend, MotionLibrary(clips).to(META), AssistEnvConfig(), torch.Generator())
     finally:
@@ -188,6 +200,7 @@ CONSTRUCTION = {
     "assistmimic/envs/tracking.py": {"TrackingEnv.__init__", "TrackingEnv.partition_worlds", "TrackingEnv.start_clips",
                                      "TrackingEnv._amp_table"},
     "assistmimic/envs/assistive.py": {"HandLayout.of"},
+    "assistmimic/envs/furniture.py": {"FurnitureTable.__init__"},
     "assistmimic/envs/term_set.py": {"_checked_params"},
     "assistmimic/envs/reference_state.py": {"continuous_hinge_angles", "HingeTable.__init__"},
     "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities"},

@@ -17,7 +17,8 @@ from motion_lib.families.transforms import mirror, time_warp
 from motion_lib.formats.common import body_positions
 from motion_lib.formats.phc import read_clips
 from motion_lib.motion_library import MotionLibrary
-from motion_lib.skeleton import CAPSULE_RADIUS, get_skeleton
+from motion_lib.seats import seat_underside
+from motion_lib.skeleton import get_skeleton
 
 SKELETON = get_skeleton("smpl")
 RANGES = hinge_ranges(SKELETON)
@@ -109,19 +110,19 @@ def test_running_has_flight_phases():
 def test_sit_clips_record_a_chair_under_the_seat(clips):
     for seed in SEEDS:
         clip = clips["sit_stand", seed]
-        chair, seat = clip.source["chair"], clip.source["params"]["seat_height"]
-        assert clip.source["scene"] == "chair" and chair["shape"] == "box"
-        assert chair["seat_height_m"] == pytest.approx(seat, abs=1e-3) and chair["size_m"][2] == pytest.approx(seat, abs=1e-3)
-        assert chair["center_m"][2] == pytest.approx(seat / 2, abs=1e-3)
+        (chair,), seat = clip.furniture, clip.source["params"]["seat_height"]
+        assert clip.source["scene"] == "chair" and chair.kind == "chair"
+        assert chair.size[2] <= seat + 0.01  # never above the seat drawn (below it where the thighs slope to the knees)
         pos = body_positions(clip.persons[0], SKELETON)
-        hips = pos[:, SKELETON.indices(["L_Hip", "R_Hip"])]
         seated = pos[:, 0, 2] < pos[:, 0, 2].min() + 0.01
         assert seated.sum() > 10 and pos[seated, 0, 2].max() < seat + 0.2, seed
-        bottom = hips[seated][..., 2].min(axis=1) - CAPSULE_RADIUS["hip"]  # the thighs' underside
-        assert np.abs(bottom - seat).max() < 0.02, seed  # sitting on the seat, not above or through it
-        yaw = np.radians(chair["yaw_deg"])
-        local = (hips[seated][..., :2] - chair["center_m"][:2]) @ np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
-        assert (np.abs(local) < np.array(chair["size_m"][:2]) / 2).all(), seed  # the hips over the seat
+        facing = np.array([np.cos(np.radians(chair.yaw)), np.sin(np.radians(chair.yaw))])
+        underside = seat_underside(clip.persons[0], SKELETON, np.array(chair.pos) + chair.size[0] / 2 * facing, chair.yaw)
+        assert chair.size[2] <= underside[seated].min() + 1e-4 and underside[seated].max() < chair.size[2] + 0.02, seed
+        yaw = np.radians(chair.yaw)
+        hips = pos[:, SKELETON.indices(["L_Hip", "R_Hip"])]
+        local = (hips[seated][..., :2] - chair.pos) @ np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
+        assert (np.abs(local) < np.array(chair.size[:2]) / 2).all(), seed  # the hips over the seat
 
 
 # -- the checks catch motion made wrong on purpose ------------------------------------------------
@@ -176,7 +177,8 @@ def test_command_writes_a_data_set_the_library_reads(tmp_path, capsys):
     assert "wrote 6 clips" in capsys.readouterr().out
     clips = read_clips(out)
     assert sorted(c.source["family"] for c in clips) == ["sit_stand"] * 2 + ["stand"] * 2 + ["walk"] * 2
-    assert all("chair" in c.source for c in clips if c.source["family"] == "sit_stand")
+    assert all([item.kind for item in c.furniture] == (["chair"] if c.source["family"] == "sit_stand" else [])
+               for c in clips)  # the chairs come back from the file
     assert MotionLibrary(clips).num_clips == 6
     again = make_clips(6, 5, parse_mix("walk=1,sit_stand=1,stand=1"))
     assert [c.name for c in again] == [c.name for c in clips]  # the same seed, the same clips

@@ -21,10 +21,12 @@ from assistmimic.mjcf.config import (
     RobotConfig,
     SceneConfig,
 )
-from assistmimic.mjcf.scene import AGENT_BITS, FURNITURE_SIZES, WORLD_BIT
+from assistmimic.mjcf.furniture import PARK_DEPTH
+from assistmimic.mjcf.scene import AGENT_BITS, WORLD_BIT
 from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_scene
 from motion_lib.errors import UserInputError
+from motion_lib.furniture import DEFAULT_SIZES
 from motion_lib.skeleton import LOWER_BODY_GROUPS, get_skeleton
 from tests.conftest import robot_config, standard_impairment
 
@@ -79,22 +81,24 @@ def person_geoms(model, prefix) -> list[int]:
 # --- furniture ----------------------------------------------------------------------------------
 
 
-def test_chair_and_bed_rest_on_the_floor():
+def test_chair_and_bed_stand_on_the_floor_in_mocap_slots():
     scene = SceneConfig(furniture=[
         FurnitureConfig(kind="chair", pos=[1.0, 0.0]),
         FurnitureConfig(kind="bed", pos=[0.0, 2.0], yaw=90.0),
     ])
     model = compile_scene(scene_of(scene=scene))
-    for name, kind, pos, yaw in (("furniture0_chair", "chair", (1.0, 0.0), 0.0),
-                                 ("furniture1_bed", "bed", (0.0, 2.0), 90.0)):
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    for name, kind, pos, yaw in (("furniture1_chair", "chair", (1.0, 0.0), 0.0),
+                                 ("furniture0_bed", "bed", (0.0, 2.0), 90.0)):  # slots in order of kind
         g = geom_id(model, name)
-        full = np.array(FURNITURE_SIZES[kind])
+        full = np.array(DEFAULT_SIZES[kind])
         assert model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
         np.testing.assert_allclose(model.geom_size[g], full / 2, atol=1e-6)
-        np.testing.assert_allclose(model.geom_pos[g], (*pos, full[2] / 2), atol=1e-6)
+        np.testing.assert_allclose(data.geom_xpos[g], (*pos, full[2] / 2), atol=1e-6)
         half = math.radians(yaw) / 2
-        np.testing.assert_allclose(model.geom_quat[g], (math.cos(half), 0, 0, math.sin(half)), atol=1e-5)
-        assert model.geom_bodyid[g] == 0  # static, in the world body
+        np.testing.assert_allclose(model.body_quat[model.geom_bodyid[g]], (math.cos(half), 0, 0, math.sin(half)), atol=1e-6)
+        assert model.body_mocapid[model.geom_bodyid[g]] >= 0  # a mocap body: each world places its own
         assert model.geom_contype[g] == WORLD_BIT and model.geom_conaffinity[g] == 0
 
 
@@ -103,7 +107,7 @@ def test_box_with_explicit_size():
     model = compile_scene(scene_of(scene=scene))
     g = geom_id(model, "furniture0_box")
     np.testing.assert_allclose(model.geom_size[g], (0.25, 0.3, 0.35), atol=1e-6)
-    np.testing.assert_allclose(model.geom_pos[g], (-2.0, 1.5, 0.35), atol=1e-6)
+    np.testing.assert_allclose(model.body_pos[model.geom_bodyid[g]], (-2.0, 1.5, 0.35), atol=1e-6)
 
 
 def test_explicit_size_overrides_kind_default():
@@ -112,9 +116,17 @@ def test_explicit_size_overrides_kind_default():
     np.testing.assert_allclose(model.geom_size[geom_id(model, "furniture0_chair")], (0.2, 0.2, 0.45), atol=1e-6)
 
 
+def test_the_open_scene_has_no_furniture_slots():
+    model = compiled()[1]
+    assert model.nmocap == 0 and compiled()[0].furniture.slots == ()
+    assert PARK_DEPTH > 1.0  # parked slots sit out of every person's reach
+
+
 @pytest.mark.parametrize("furniture, message", [
-    (FurnitureConfig(kind="sofa"), r"furniture\[0\]: unknown kind 'sofa' without a size; known kinds: bed, chair"),
-    (FurnitureConfig(kind="box", size=[1.0, 1.0]), r"furniture\[0\] \(box\): size must be three positive extents"),
+    (FurnitureConfig(kind="sofa"), r"furniture\[0\] \(sofa\): give its size: \[x, y, z\] in metres \(only chair, bed have one\)"),
+    (FurnitureConfig(kind="sofa", size=[1.0, 1.0, 1.0]), r"unknown furniture kind 'sofa'; known kinds: chair, bed, box"),
+    (FurnitureConfig(kind="box"), r"furniture\[0\] \(box\): give its size"),
+    (FurnitureConfig(kind="box", size=[1.0, 1.0]), r"furniture\[0\] \(box\): size has shape \(2,\), expected \(3\)"),
     (FurnitureConfig(kind="box", size=[1.0, -0.5, 1.0]), r"furniture\[0\] \(box\): size must be three positive extents"),
     (FurnitureConfig(kind="chair", size=[0.5, 0.0, 0.5]), r"size must be three positive extents"),
     (FurnitureConfig(kind="chair", pos=[1.0, 0.0, 0.0]), r"furniture\[0\] \(chair\): pos must be \[x, y\] on the floor"),

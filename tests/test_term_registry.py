@@ -27,8 +27,9 @@ B = SKELETON.num_bodies
 
 def tracking_env(cfg: TrackingEnvConfig, num_envs: int = 2) -> TrackingEnv:
     sim = SimConfig(nthread=1)
-    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, num_envs)
-    return TrackingEnv(backend, MotionLibrary(read_clips(REPO / "data" / "demo" / "single.pkl")), cfg,
+    clips = read_clips(REPO / "data" / "demo" / "single.pkl")
+    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim, clips), sim, num_envs)
+    return TrackingEnv(backend, MotionLibrary(clips), cfg,
                        torch.Generator().manual_seed(0))
 
 

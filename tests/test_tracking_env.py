@@ -20,9 +20,9 @@ from tests.test_motion_library import person, two_person_clip
 
 def make_env(num_envs=8, clips=None, **cfg):
     sim = SimConfig(nthread=1)
-    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, num_envs)
     clips = clips or [Clip("walk", 30.0, "smpl", [person(45, seed=0, speed=(0.3, 0, 0))]),
                       Clip("still", 30.0, "smpl", [person(60, seed=1, speed=(0, 0, 0))])]
+    backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim, clips), sim, num_envs)
     return TrackingEnv(backend, MotionLibrary(clips), TrackingEnvConfig(**cfg), torch.Generator().manual_seed(0))
 
 

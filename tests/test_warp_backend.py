@@ -1,5 +1,5 @@
 """The mujoco_warp backend on Warp's CPU device: same physics as the CPU backend, resets, divergence,
-per-world parameters, buffer overflow counting, device choice and bad input.
+per-world parameters and furniture, buffer overflow counting, device choice and bad input.
 
 Equivalence: both backends compile the same scene with the Newton solver (mujoco_warp has no PGS), start
 from the same settled standing state and get the same PD targets: gentle sinusoids (0.1 rad on the upper
@@ -24,10 +24,14 @@ import pytest
 import torch
 import yaml
 
+from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.mjcf.config import ImpairmentConfig, SceneConfig
+from assistmimic.mjcf.humanoid import hinge_ranges
 from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_scene
 from motion_lib.errors import UserInputError
+from motion_lib.formats.phc import read_clips
+from motion_lib.motion_library import MotionLibrary
 from tests.conftest import REPO, robot_config
 from tests.test_cpu_backend import (
     _place_recipient_chest_at_supporter_hand,
@@ -56,10 +60,10 @@ def twin_backends(warp_cpu):
     """factory(num_envs, **sim) -> (CpuBackend, WarpBackend on Warp's cpu) of one scene, Newton solver, closed after."""
     created = []
 
-    def factory(num_envs, scene=None, **sim_kwargs):
+    def factory(num_envs, scene=None, clips=(), **sim_kwargs):
         cpu_sim = SimConfig(nthread=1, solver="Newton", **sim_kwargs)
         warp_sim = SimConfig(backend="warp", device="cpu", solver="Newton", **sim_kwargs)
-        scene_model = make_scene(robot_config(), scene or SceneConfig(), cpu_sim, ImpairmentConfig())
+        scene_model = make_scene(robot_config(), scene or SceneConfig(), cpu_sim, ImpairmentConfig(), clips)
         pair = make_backend(scene_model, cpu_sim, num_envs), make_backend(scene_model, warp_sim, num_envs)
         created.extend(pair)
         return pair
@@ -132,6 +136,33 @@ def test_hand_contact_force_agrees_with_the_cpu(twin_backends):
     assert force_warp[0].abs().max() == 0.0  # apart: nothing
     assert force_warp[1].norm(dim=-1).max() > 1.0  # the supporter's hand presses into the recipient's chest
     torch.testing.assert_close(force_warp, force_cpu, atol=2.0, rtol=0.05)
+
+
+def test_both_backends_place_the_same_furniture(twin_backends):
+    """The demo chair under world 1's seated recipient (by id on the CPU, through the mask on Warp), world 0's slot
+    parked; PD targets hold the seated pose: on both backends alike the recipient rests on the chair in world 1
+    and falls in world 0."""
+    clip = next(c for c in read_clips(REPO / "data" / "demo" / "assist.pkl") if c.name == "support_rise_from_chair")
+    cpu, warp = twin_backends(2, clips=[clip])
+    library = MotionLibrary([clip])
+    ranges = torch.as_tensor(hinge_ranges(cpu.skeleton), dtype=torch.float32)
+    seated = reference_person_state(library, HingeTable(library, ranges), torch.zeros(2, dtype=torch.long), torch.zeros(2))
+    poses = torch.as_tensor(np.stack([cpu.furniture.poses(items, "test") for items in ([], clip.furniture)]),
+                            dtype=torch.float32)
+    cpu.place_furniture(torch.tensor([1]), poses[1:])
+    warp.place_furniture_where(torch.tensor([False, True]), poses)
+    pelvis = {}
+    for backend in (cpu, warp):
+        backend.reset_worlds(torch.arange(2), seated)
+        heights = []
+        for _ in range(STEPS_PER_SECOND):
+            assert not backend.step(seated.joint_pos).any()
+            heights.append(backend.body_state().pos[:, 1, 0, 2])
+        pelvis[backend] = torch.stack(heights)
+    seat = clip.furniture[0].size[2]
+    for heights in pelvis.values():
+        assert heights[:, 1].min() > seat + 0.12 and heights[-1, 0] < seat, heights[::5]
+    assert (pelvis[cpu][:, 1] - pelvis[warp][:, 1]).abs().max() < 1e-3  # as standing: float32 against float64
 
 
 def test_graph_replay_steps_as_eager_launches(warp_cpu, backend_factory):

@@ -23,6 +23,7 @@ import torch
 
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.envs.furniture import FurnitureTable
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
 from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.rewards import body_pos_error
@@ -77,6 +78,8 @@ class TrackingEnv(VecEnv):
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinges = HingeTable(library, self.hinge_ranges)
         """The clips' hinge angles and speeds, continuous in time and within the joint ranges (reset states, residual targets)."""
+        self.furniture = FurnitureTable(backend, library)
+        """Each clip's furniture as the scene's slot poses: a world reset to a clip gets its furniture (`envs/furniture.py`)."""
         self.task = task or TrackingTask(backend)
         """What the agents track and how their rewards mix (`envs/task.py`; the assist task: `envs/assist.py`)."""
         self.reward_sets = [RewardSet(terms, backend.skeleton, self.device)
@@ -154,6 +157,7 @@ class TrackingEnv(VecEnv):
         if clip_ids is None:
             clip_ids, times = self._draw_starts(env_ids)
         self.backend.reset_worlds(env_ids, reference_person_state(self.library, self.hinges, clip_ids, times))
+        self.furniture.place(env_ids, clip_ids)
         self.clip_ids[env_ids], self.times[env_ids], self.steps[env_ids] = clip_ids, times, 0
         self.amp_history[env_ids] = self._reference_amp_history(clip_ids, times)
 
@@ -162,6 +166,7 @@ class TrackingEnv(VecEnv):
         state computed for every world, and kept where `mask` is set."""
         clip_ids, times = self._draw_starts(self._all_worlds)
         self.backend.reset_where(mask, reference_person_state(self.library, self.hinges, clip_ids, times))
+        self.furniture.place_where(mask, clip_ids)
         self.clip_ids.copy_(torch.where(mask, clip_ids, self.clip_ids))
         self.times.copy_(torch.where(mask, times, self.times))
         self.steps.masked_fill_(mask, 0)

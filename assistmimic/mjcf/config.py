@@ -58,7 +58,7 @@ class ImpairmentConfig:
 @dataclass
 class FurnitureConfig:
     kind: str = "chair"
-    """"bed" or "chair" (sizes from REFERENCE §4), or "box" with an explicit `size`."""
+    """"bed" or "chair" (sizes: `motion_lib.furniture.DEFAULT_SIZES`, REFERENCE §4), or "box" with an explicit `size`."""
     pos: list[float] = field(default_factory=lambda: [0.0, 0.0], metadata=limits(length=2))
     """Centre of the footprint on the floor (x, y) in metres."""
     yaw: float = 0.0
@@ -70,7 +70,7 @@ class FurnitureConfig:
 @dataclass
 class SceneConfig:
     furniture: list[FurnitureConfig] = field(default_factory=list)
-    """Static boxes on the floor (bed, chair)."""
+    """Furniture of the clips that bring none of their own (`Clip.furniture`); a clip with furniture plays among its own only."""
     self_collision: bool = False
     """Collide a person's own non-adjacent bodies (slower; parent-child pairs never collide)."""
     partner_collision: bool = True

@@ -1,4 +1,7 @@
-"""The two-person scene: supporter and recipient humanoids, a floor, optional furniture, sensors.
+"""The two-person scene: supporter and recipient humanoids, a floor, furniture slots, sensors.
+
+Furniture: mocap boxes each world moves into its clip's places (`assistmimic/mjcf/furniture.py`), sized for the
+clips the scene is built for.
 
 Collision bits: 1 = world (floor, furniture), 2 = supporter, 4 = recipient. A person's geoms have
 `contype` = own bit and `conaffinity` = world | partner (if `partner_collision`) | own (if
@@ -14,21 +17,21 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistmimic.mjcf.config import AgentPhysicsConfig, FurnitureConfig, RobotConfig, SceneConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, RobotConfig, SceneConfig
+from assistmimic.mjcf.furniture import SceneFurniture, scene_furniture, slot_bodies
 from assistmimic.mjcf.humanoid import JointGains, build_person, skeleton_volume
 from assistmimic.sim.config import SimConfig
 from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
+from motion_lib.furniture import Furniture
 from motion_lib.skeleton import LOWER_BODY_GROUPS, Skeleton
 
 AGENT_PREFIXES = ("sup_", "rec_")
 AGENT_COLORS = ((0.20, 0.45, 0.85, 1.0), (0.90, 0.50, 0.15, 1.0))
 WORLD_BIT, AGENT_BITS = 1, (2, 4)
-
-# Full extents (x, y, z) in metres, from the public AssistMimic scenes (REFERENCE §4).
-FURNITURE_SIZES = {"bed": (1.905, 0.9906, 0.42), "chair": (0.4318, 0.4445, 0.508)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class SceneModel:
     """Hand/finger body names (without prefix) that carry partner-contact sensors, in canonical order."""
     foot_bodies: tuple[str, ...]
     """Foot body names (without prefix) that carry floor-contact sensors."""
+    furniture: SceneFurniture
+    """The furniture slots (mocap bodies `furniture<i>`, in order) and the furniture of clips that have none."""
 
 
 def joint_gains(skeleton: Skeleton, robot: RobotConfig, physics: AgentPhysicsConfig) -> list[JointGains]:
@@ -83,39 +88,17 @@ def _expand_groups(groups, known_groups, rule_index) -> list[str]:
     return expanded
 
 
-def _furniture_element(index: int, cfg: FurnitureConfig) -> ET.Element:
-    if cfg.size is not None:
-        size = [float(s) for s in cfg.size]
-    elif cfg.kind in FURNITURE_SIZES:
-        size = list(FURNITURE_SIZES[cfg.kind])
-    else:
-        raise UserInputError(
-            f"furniture[{index}]: unknown kind '{cfg.kind}' without a size; known kinds: {', '.join(FURNITURE_SIZES)}, "
-            "or give size: [x, y, z]"
-        )
-    if len(size) != 3 or min(size) <= 0:
-        raise UserInputError(f"furniture[{index}] ({cfg.kind}): size must be three positive extents in metres, got {cfg.size}")
-    if len(cfg.pos) != 2:
-        raise UserInputError(f"furniture[{index}] ({cfg.kind}): pos must be [x, y] on the floor, got {list(cfg.pos)}")
-    half_yaw = math.radians(cfg.yaw) / 2
-    return ET.Element(
-        "geom", name=f"furniture{index}_{cfg.kind}", type="box",
-        size=" ".join(f"{s / 2:.6g}" for s in size),
-        pos=f"{cfg.pos[0]:.6g} {cfg.pos[1]:.6g} {size[2] / 2:.6g}",
-        quat=f"{math.cos(half_yaw):.6g} 0 0 {math.sin(half_yaw):.6g}",
-        contype=str(WORLD_BIT), conaffinity="0", rgba="0.55 0.45 0.35 1",
-    )
-
-
 def build_scene(
     skeleton: Skeleton,
     robot: RobotConfig,
     scene: SceneConfig,
     sim: SimConfig,
     physics: tuple[AgentPhysicsConfig, ...],
+    sceneries: Sequence[Sequence[Furniture]] = (),
 ) -> SceneModel:
     """The MJCF of a supporter (agent 0) and a recipient (agent 1) facing each other, or, with one
-    entry in `physics`, of one person standing at the origin (the single-person prior's scene)."""
+    entry in `physics`, of one person standing at the origin (the single-person prior's scene), with
+    furniture slots for the clips whose furniture lists are `sceneries` (none: the scene's own furniture)."""
     if len(physics) not in (1, 2):
         raise UserInputError(f"a scene holds 1 or 2 persons, got {len(physics)}")
     prefixes = AGENT_PREFIXES[: len(physics)]
@@ -136,8 +119,8 @@ def build_scene(
     ET.SubElement(world, "light", name="top", pos="0 0 4", dir="0 0 -1", directional="true")
     ET.SubElement(world, "geom", name="floor", type="plane", size="20 20 0.1", material="grid",
                   contype=str(WORLD_BIT), conaffinity="0")
-    for i, furniture in enumerate(scene.furniture):
-        world.append(_furniture_element(i, furniture))
+    furniture = scene_furniture(scene.furniture, sceneries)
+    world.extend(slot_bodies(furniture, WORLD_BIT))
 
     volume = skeleton_volume(skeleton)
     actuators = ET.SubElement(root, "actuator")
@@ -180,6 +163,7 @@ def build_scene(
         prefixes=prefixes,
         hand_bodies=hand_bodies,
         foot_bodies=skeleton.foot_body_names,
+        furniture=furniture,
     )
 
 

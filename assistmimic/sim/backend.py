@@ -1,7 +1,7 @@
 """The narrow simulator interface every backend implements (CPU `mujoco.rollout`, GPU `mujoco_warp`).
 
 Shapes: E worlds, A = 2 agents (supporter 0, recipient 1), B bodies and D = 3 (B - 1) hinge DoF per
-person, H hand/finger bodies and F foot bodies per person. All tensors are in the skeleton's
+person, H hand/finger bodies and F foot bodies per person, S furniture slots per world. All tensors are in the skeleton's
 canonical body order; a backend converts from MuJoCo's indices at its boundary. World frame z-up.
 Body states are computed from the joint-space state with the skeleton's forward kinematics, so
 every backend reports them identically.
@@ -15,6 +15,7 @@ from functools import cached_property
 
 import torch
 
+from assistmimic.mjcf.furniture import SceneFurniture
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
 from motion_lib.rotations import matrix_to_quat, quat_to_matrix
@@ -76,6 +77,9 @@ class SimBackend(ABC):
         fixed-size buffer was full, since construction; always 0 where buffers grow (the CPU backend)."""
         self._fk = ForwardKinematics(skeleton, self.device, torch.float32)
         self._body_state: BodyState | None = None
+        self.furniture = SceneFurniture()
+        """The scene's furniture slots (S of them) and the furniture of clips that have none; set by a backend
+        that builds a scene."""
 
     # --- stepping and resetting -------------------------------------------------------------
     @abstractmethod
@@ -97,6 +101,18 @@ class SimBackend(ABC):
         Warp backend writes through the mask instead."""
         env_ids = self._checked_mask(mask, state).nonzero()[:, 0]
         self.reset_worlds(env_ids, state.select(env_ids))
+
+    @abstractmethod
+    def place_furniture(self, env_ids: torch.Tensor, poses: torch.Tensor) -> None:
+        """Move the furniture slots of the worlds `env_ids` (n,) to `poses` (n, S, 7): per slot its box body's position
+        (x, y, z, world frame) and rotation (w, x, y, z), as `SceneFurniture.poses` makes them. The furniture stays
+        there (resets and divergence leave it) until placed again."""
+
+    def place_furniture_where(self, mask: torch.Tensor, poses: torch.Tensor) -> None:
+        """`place_furniture` of the worlds where the (E,) bool `mask` is set, to their rows of `poses` (E, S, 7). Here
+        by id (a host sync on a GPU); the Warp backend writes through the mask instead."""
+        env_ids = self._checked_furniture_mask(mask, poses).nonzero()[:, 0]
+        self.place_furniture(env_ids, poses[env_ids])
 
     @abstractmethod
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
@@ -198,6 +214,22 @@ class SimBackend(ABC):
             raise UserInputError(f"the reset mask must be a bool tensor of shape ({self.num_envs},), "
                                  f"got {mask.dtype} of shape {tuple(mask.shape)}")
         self._state_fields(state, self.num_envs)
+        return mask.to(self.device)
+
+    def _checked_furniture(self, poses: torch.Tensor, n: int) -> torch.Tensor:
+        """`poses` checked to have the shape (n, S, 7) (not its values: that would read them on the host)."""
+        expected = (n, len(self.furniture.slots), 7)
+        if tuple(poses.shape) != expected:
+            raise UserInputError(f"furniture poses must have shape {expected} (worlds, slots, position and rotation), "
+                                 f"got {tuple(poses.shape)}")
+        return poses
+
+    def _checked_furniture_mask(self, mask: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
+        """`place_furniture_where`'s (E,) bool `mask` on this backend's device, its shape and the poses' checked."""
+        if mask.dtype != torch.bool or tuple(mask.shape) != (self.num_envs,):
+            raise UserInputError(f"the furniture mask must be a bool tensor of shape ({self.num_envs},), "
+                                 f"got {mask.dtype} of shape {tuple(mask.shape)}")
+        self._checked_furniture(poses, self.num_envs)
         return mask.to(self.device)
 
     def _state_fields(self, state: PersonState, n: int) -> dict[str, torch.Tensor]:

@@ -4,6 +4,8 @@ One `rollout` call per policy step advances every world `substeps` physics steps
 released while it runs) and returns the full physics state and sensor data of each physics step.
 The last state is carried forward as the next call's initial state. Everything the caller reads
 is gathered from those arrays with precomputed index tensors (no loops over worlds or bodies).
+Each world's furniture (mocap bodies) is part of its per-step control vector: controls, then mocap
+positions, then mocap rotations (`control_spec` CTRL | MOCAP_POS | MOCAP_QUAT).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from assistmimic.sim.backend import PersonState, SimBackend
 from motion_lib.errors import UserInputError
 
 FULL_PHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
+WITH_MOCAP = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_MOCAP_POS | mujoco.mjtState.mjSTATE_MOCAP_QUAT
+"""`rollout`'s control spec of a scene with furniture slots: per step the controls, mocap positions and rotations."""
 
 
 class SceneLayout:
@@ -29,7 +33,8 @@ class SceneLayout:
     Attributes (numpy int64 index arrays, agent-major):
         qpos_root (A, 7), qpos_joint (A, D): columns of qpos; qvel_root (A, 6), qvel_joint (A, D):
         columns of qvel; actuator (A, D): actuator ids; body (A, B): body ids; torque_sensor (A, D),
-        hand_sensor (A, H, 3), foot_sensor (A, F, 3): columns of sensordata.
+        hand_sensor (A, H, 3), foot_sensor (A, F, 3): columns of sensordata; furniture (S,): the mocap ids of
+        the scene's furniture slots.
     """
 
     def __init__(self, model: mujoco.MjModel, scene: SceneModel):
@@ -51,6 +56,8 @@ class SceneLayout:
             self.foot_sensor.append(self._vector_sensors(model, [f"{prefix}foot_{n}" for n in scene.foot_bodies]))
         for key, value in vars(self).items():
             setattr(self, key, np.stack(value))
+        self.furniture = np.array([model.body_mocapid[model.body(f"furniture{i}").id]
+                                   for i in range(len(scene.furniture.slots))], dtype=np.int64)
 
     @staticmethod
     def _vector_sensors(model, names) -> np.ndarray:
@@ -70,6 +77,7 @@ class CpuBackend(SimBackend):
         if substeps < 1:
             raise UserInputError(f"sim.substeps must be at least 1, got {substeps}")
         self.scene = scene
+        self.furniture = scene.furniture
         self.model = model
         self.substeps = substeps
         self.max_joint_velocity = max_joint_velocity
@@ -87,7 +95,10 @@ class CpuBackend(SimBackend):
         self._state = np.tile(self.default_state, (num_envs, 1))
         self._state_out = np.empty((num_envs, substeps, nstate))
         self._sensor_out = np.zeros((num_envs, substeps, model.nsensordata))
-        self._ctrl = np.zeros((num_envs, substeps, model.nu))
+        self._control_spec = WITH_MOCAP if model.nmocap else mujoco.mjtState.mjSTATE_CTRL
+        self._ctrl = np.zeros((num_envs, substeps, mujoco.mj_stateSize(model, self._control_spec)))
+        mujoco.mj_getState(model, default, self._ctrl[0, 0], self._control_spec)  # mocap bodies where the model has them
+        self._ctrl[:] = self._ctrl[0, 0]
 
         # Column offsets inside a FULLPHYSICS state vector: [time, qpos, qvel, act, ...].
         qpos0, qvel0 = 1, 1 + model.nq
@@ -98,6 +109,9 @@ class CpuBackend(SimBackend):
         self._cols_qvel_joint = torch.as_tensor(qvel0 + lay.qvel_joint)
         self._cols_qvel = slice(qvel0, qvel0 + model.nv)
         self._cols_ctrl = torch.as_tensor(lay.actuator.reshape(-1))
+        self._cols_mocap = torch.as_tensor(np.concatenate([  # (S, 7) control columns of each slot's position, rotation
+            model.nu + 3 * lay.furniture[:, None] + np.arange(3),
+            model.nu + 3 * model.nmocap + 4 * lay.furniture[:, None] + np.arange(4)], axis=1))
         self._state_t = torch.from_numpy(self._state)
         self._last_sensor_t = torch.from_numpy(self._sensor_out[:, -1])  # views, refreshed in place
         self._ctrl_t = torch.from_numpy(self._ctrl)
@@ -111,8 +125,8 @@ class CpuBackend(SimBackend):
         self._check_pd_targets(pd_targets)
         self._ctrl_t[:, :, self._cols_ctrl] = pd_targets.detach().reshape(self.num_envs, 1, -1).to(torch.float64)
         time_before = self._state[:, 0].copy()
-        self._pool.rollout(self._models, self._datas, self._state, self._ctrl, nstep=self.substeps,
-                           state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
+        self._pool.rollout(self._models, self._datas, self._state, self._ctrl, control_spec=self._control_spec,
+                           nstep=self.substeps, state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
         np.copyto(self._state, self._state_out[:, -1])
         diverged = self._find_diverged(time_before)
         self._invalidate()
@@ -143,6 +157,13 @@ class CpuBackend(SimBackend):
         self._state_t[env_ids] = rows
         self._sensor_out[env_ids.numpy()] = 0.0
         self._invalidate()
+
+    def place_furniture(self, env_ids: torch.Tensor, poses: torch.Tensor) -> None:
+        """Written into the worlds' control vectors (every substep's), which `rollout` applies each physics step."""
+        env_ids = self._check_env_ids(env_ids)
+        poses = self._checked_furniture(poses, env_ids.numel())
+        # indices (n, 1, 1) and (1, S, 7) around the substep slice: the indexed block is (n, S, 7, substeps)
+        self._ctrl_t[env_ids[:, None, None], :, self._cols_mocap[None]] = poses.detach()[..., None].double()
 
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
         env_ids = self._check_env_ids(env_ids).numpy()
@@ -196,7 +217,7 @@ class CpuBackend(SimBackend):
     def world_state(self, env_id: int) -> tuple[np.ndarray, np.ndarray]:
         """World `env_id`'s MuJoCo state (mjSTATE_FULLPHYSICS vector of `self.model`) and the controls (nu,)
         of its last step, copied (e.g. to render the world: `mj_setState`, `ctrl`, `mj_forward`)."""
-        return self._state[env_id].copy(), self._ctrl[env_id, -1].copy()
+        return self._state[env_id].copy(), self._ctrl[env_id, -1, :self.model.nu].copy()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.mjcf.scene import SceneModel, build_scene
 from assistmimic.sim.backend import SimBackend
 from assistmimic.sim.config import SimConfig
 from motion_lib.body_model import skeleton_from_body_model
+from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton, get_skeleton
 
@@ -21,14 +24,18 @@ def make_skeleton(robot: RobotConfig) -> Skeleton:
     return skeleton
 
 
-def make_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig, impairment: ImpairmentConfig) -> SceneModel:
-    """The two-person MJCF scene described by the config groups."""
-    return build_scene(make_skeleton(robot), robot, scene, sim, (impairment.supporter, impairment.recipient))
+def make_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig, impairment: ImpairmentConfig,
+               clips: Sequence[Clip] = ()) -> SceneModel:
+    """The two-person MJCF scene described by the config groups, with furniture slots for `clips` (the clips its
+    worlds will play; none: slots for the scene group's furniture alone)."""
+    return build_scene(make_skeleton(robot), robot, scene, sim, (impairment.supporter, impairment.recipient),
+                       [clip.furniture for clip in clips])
 
 
-def make_single_person_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig) -> SceneModel:
-    """One unimpaired person (the single-person tracking prior's scene), with the scene's furniture."""
-    return build_scene(make_skeleton(robot), robot, scene, sim, (AgentPhysicsConfig(),))
+def make_single_person_scene(robot: RobotConfig, scene: SceneConfig, sim: SimConfig,
+                             clips: Sequence[Clip] = ()) -> SceneModel:
+    """One unimpaired person (the single-person tracking prior's scene), with furniture slots for `clips` as `make_scene`."""
+    return build_scene(make_skeleton(robot), robot, scene, sim, (AgentPhysicsConfig(),), [clip.furniture for clip in clips])
 
 
 def make_backend(scene: SceneModel, sim: SimConfig, num_envs: int) -> SimBackend:

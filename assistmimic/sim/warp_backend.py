@@ -20,6 +20,8 @@ What mujoco_warp (4.0) does differently from C MuJoCo, and what this backend doe
   constraint rows are capped at njmax per world. Nothing grows: when a buffer is full, contacts or
   rows are dropped, the world-step is counted in `overflow_total`, and mujoco_warp's own per-step
   overflow printing is turned off.
+- furniture: each world's slot boxes are mocap bodies, placed by writing the world's rows of `mocap_pos` and
+  `mocap_quat` (Data fields, per world like qpos).
 - per-world parameters are batched model fields (a leading dimension of E): body mass and inertia,
   actuator gain and bias parameters, and what `mujoco_warp.set_const` derives from them (subtree mass,
   dof/body inverse weights, actuator acc0), as `mj_setConst` does on the CPU.
@@ -118,6 +120,7 @@ class WarpBackend(SimBackend):
         self.njmax = default_njmax(model, self.nconmax) if njmax is None else njmax
         """Constraint rows allocated per world."""
         self.scene, self.model, self.substeps = scene, model, substeps
+        self.furniture = scene.furniture
         self.max_joint_velocity = max_joint_velocity
         self.layout = lay = SceneLayout(model, scene)
         self.graph_capture = graph_capture
@@ -132,6 +135,7 @@ class WarpBackend(SimBackend):
         self._qpos, self._qvel, self._ctrl = wp.to_torch(d.qpos), wp.to_torch(d.qvel), wp.to_torch(d.ctrl)
         self._sensordata, self._time = wp.to_torch(d.sensordata), wp.to_torch(d.time)
         self._warmstart, self._overflow = wp.to_torch(d.qacc_warmstart), wp.to_torch(d.overflow)
+        self._mocap_pos, self._mocap_quat = wp.to_torch(d.mocap_pos), wp.to_torch(d.mocap_quat)
         self._body_mass, self._body_inertia = wp.to_torch(m.body_mass), wp.to_torch(m.body_inertia)
         self._gainprm, self._biasprm = wp.to_torch(m.actuator_gainprm), wp.to_torch(m.actuator_biasprm)
         self._base = {name: getattr(self, f"_{name}")[0].clone()
@@ -146,6 +150,7 @@ class WarpBackend(SimBackend):
         self._cols_ctrl, self._bodies = index(lay.actuator.reshape(-1)), index(lay.body.reshape(-1))
         self._cols_torque, self._cols_hand, self._cols_foot = (index(lay.torque_sensor), index(lay.hand_sensor),
                                                                index(lay.foot_sensor))
+        self._furniture = index(lay.furniture)
         self._generalized = None
 
     # --- counters (device tensors, read on the host only when asked) ------------------------
@@ -254,6 +259,19 @@ class WarpBackend(SimBackend):
             array[:, cols] = torch.where(mask[:, None, None], value.to(array), array[:, cols])
         self._clear_where(mask)
         self._invalidate()
+
+    def place_furniture(self, env_ids: torch.Tensor, poses: torch.Tensor) -> None:
+        env_ids = self._check_env_ids(env_ids).to(self.device)
+        poses = self._checked_furniture(poses, env_ids.numel()).to(self._mocap_pos)
+        self._mocap_pos[env_ids[:, None], self._furniture] = poses[..., :3]
+        self._mocap_quat[env_ids[:, None], self._furniture] = poses[..., 3:]
+
+    def place_furniture_where(self, mask: torch.Tensor, poses: torch.Tensor) -> None:
+        """`place_furniture` of the worlds where `mask` is set, written through the mask (no host sync)."""
+        mask = self._checked_furniture_mask(mask, poses)[:, None, None]
+        poses = poses.to(self._mocap_pos)
+        for array, value in ((self._mocap_pos, poses[..., :3]), (self._mocap_quat, poses[..., 3:])):
+            array[:, self._furniture] = torch.where(mask, value, array[:, self._furniture])
 
     def reset_to_default(self, env_ids: torch.Tensor) -> None:
         env_ids = self._check_env_ids(env_ids).to(self.device)

@@ -94,7 +94,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     _warn_scene(cfg, experts)
     env_config = experts.env_config
     torch.manual_seed(cfg.seed)
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, training), cfg.sim,
+                           cfg.num_envs or stage.num_envs)
     env = AssistEnv(backend, MotionLibrary(training, backend.device), env_config,
                     torch.Generator(device=backend.device).manual_seed(cfg.seed))
     students = initial_students(env, stage, experts)

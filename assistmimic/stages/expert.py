@@ -82,7 +82,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
     torch.manual_seed(cfg.seed)
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, cfg.num_envs or stage.num_envs)
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, clips), cfg.sim,
+                           cfg.num_envs or stage.num_envs)
     generator = torch.Generator(device=backend.device).manual_seed(cfg.seed + distributed.rank())
     env = AssistEnv(backend, MotionLibrary(clips, backend.device), stage.env, generator)
     policies = initial_policies(env, stage, cfg.robot.name)

@@ -235,7 +235,8 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     clip_index = {clip.name: i for i, clip in enumerate(library_clips)}
     worlds = cfg.num_envs or stage.num_envs
     torch.manual_seed(cfg.seed)
-    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment), cfg.sim, worlds * len(names))
+    backend = make_backend(make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, library_clips), cfg.sim,
+                           worlds * len(names))
     env = AssistEnv(backend, MotionLibrary(library_clips, backend.device), stage.env,
                     torch.Generator(device=backend.device).manual_seed(cfg.seed))
     env.partition_worlds([[clip_index[clip.name] for clip in own_clips[name]] for name in names])

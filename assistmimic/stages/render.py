@@ -2,7 +2,7 @@
 
 With a checkpoint, its deterministic policies track the clip from the first frame in the simulator, as
 `stage=eval` runs them (two-agent experts in the configured impaired scene, single-person priors alone;
-pass the scene the policies were trained in, e.g. `scene=chair`), and the reference is drawn as a
+the clip's furniture with it), and the reference is drawn as a
 translucent green ghost (`stage.ghost`). Without one, the clip is played back kinematically (the persons
 put in each frame's pose). Contact forces are drawn as arrows (`stage.contact_forces`). One frame per
 policy step, up to the step before the clip's end (or `stage.max_seconds`), played at the control rate
@@ -81,14 +81,15 @@ def render_video(cfg: RunConfig, run_dir: Path) -> dict:
         task = checkpoint_task(checkpoint, policies, metadata)
     data, clip = _clip(cfg, stage, metadata, task)
     if len(clip.persons) == 2:
-        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment)
+        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, [clip])
     else:
-        scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim)
+        scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim, [clip])
     output = Path(stage.output) if stage.output else run_dir / VIDEOS_DIR / f"{clip.name}.mp4"
     ghost = stage.ghost and checkpoint is not None
     start = time.perf_counter()
     renderer = SceneRenderer(scene, stage.width, stage.height, ghost=ghost, contact_forces=stage.contact_forces,
                              legend=stage.legend)
+    renderer.show_furniture(scene.furniture.poses(clip.furniture, f"clip '{clip.name}'"))
     try:
         if checkpoint is None:
             dt, frames = _kinematic(cfg, stage, scene, clip, renderer)

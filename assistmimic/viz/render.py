@@ -1,7 +1,7 @@
 """Offscreen MuJoCo frames of one world of a scene, and MP4 writing.
 
 A `SceneRenderer` draws the persons in the scene's colours (supporter blue, recipient orange), the floor
-and furniture, contact forces as arrows (MuJoCo's contact-force visualisation, `FORCE_SCALE` metres per
+and the clip's furniture (`show_furniture`), contact forces as arrows (MuJoCo's contact-force visualisation, `FORCE_SCALE` metres per
 newton), and optionally a translucent green "ghost": the reference pose drawn as a second, kinematic copy
 of the persons (never simulated, never colliding). With `legend`, a small key of these colours sits in the
 top-left corner. The camera looks at the mean of the pelvis positions
@@ -127,6 +127,14 @@ class SceneRenderer:
         self._rect = mujoco.MjrRect(0, 0, width, height)
         self._pixels = np.empty((height, width, 3), dtype=np.uint8)
         self._legend = legend_entries(len(scene.prefixes), ghost, contact_forces) if legend else []
+
+    def show_furniture(self, poses: np.ndarray) -> None:
+        """Put the scene's furniture slots at `poses` (S, 7): position and rotation (w, x, y, z) of each slot's body, as
+        `SceneFurniture.poses` gives them for a clip; it stays for every later frame (the ghost's too)."""
+        for data in (self.data, self.ghost_data):
+            if data is not None:
+                data.mocap_pos[self.layout.furniture] = poses[:, :3]
+                data.mocap_quat[self.layout.furniture] = poses[:, 3:]
 
     def show_world(self, state: np.ndarray, ctrl: np.ndarray) -> None:
         """A simulated world: its FULLPHYSICS state and last controls (`CpuBackend.world_state`); contacts and

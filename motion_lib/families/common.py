@@ -93,9 +93,10 @@ def arm_channels(frames: int, forward_l, forward_r, elbow_l, elbow_r, spread: fl
     return out
 
 
-def family_clip(name: str, persons: list[PersonMotion], family: str, params: dict, **source) -> Clip:
-    """A clip of `family` made with `params` (recorded in `Clip.source`; floats rounded for reading)."""
+def family_clip(name: str, persons: list[PersonMotion], family: str, params: dict, furniture=(), **source) -> Clip:
+    """A clip of `family` made with `params` (recorded in `Clip.source`; floats rounded for reading) among
+    `furniture` (`Clip.furniture`)."""
     params = {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v) for k, v in params.items()}
     return Clip(name=name, fps=FPS, skeleton=SKELETON, persons=persons,
                 source={"format": "families", "generator": "motion_lib.families", "family": family,
-                        "params": params, "scene": "floor", **source}).validate()
+                        "params": params, "scene": "floor", **source}, furniture=list(furniture)).validate()

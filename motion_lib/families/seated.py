@@ -16,15 +16,12 @@ from motion_lib.families.feet import flat_feet, stand_on
 from motion_lib.families.standing import arms
 from motion_lib.keyframes.animate import Key, animate
 from motion_lib.keyframes.poses import ARMS_DOWN, ARMS_ON_LAP, trunk
+from motion_lib.seats import seat_under
 
 SEAT_HEIGHTS = (0.35, 0.55)
 """Seat heights (metres) `sit_stand` draws from."""
-CHAIR_DEPTH, CHAIR_WIDTH = 0.4445, 0.508
-"""The chair's footprint (metres, REFERENCE §4), the same as the demo clips' chair."""
 PELVIS_ABOVE_SEAT = 0.16
 """Seated, the pelvis joint is this far above the seat (the hips a thigh radius above it)."""
-CHAIR_BEHIND_PELVIS = -0.03
-"""The chair's centre is this far in front of the seated pelvis (negative: behind), as in the demo clips."""
 
 # Rising from a seat, as fractions: (time, forward travel, rise, root pitch, trunk flexion); sitting down
 # is the same sequence backwards. The demo clips' `_RISE` for a 0.43 m seat, normalised.
@@ -34,17 +31,6 @@ _RISE = ((0.0, 0.0, 0.0, 0.0, 5.0), (0.23, 0.12, 0.0, 25.0, 15.0), (0.43, 0.35, 
 
 def _name(family: str, rng: np.random.Generator) -> str:
     return f"{family}_{rng.integers(0, 2**31):010d}"
-
-
-def chair_record(seat_height: float, pelvis_xy, yaw_deg: float) -> dict:
-    """The chair a seated pelvis at `pelvis_xy` facing `yaw_deg` sits on: a box whose top is the seat,
-    in the demo clips' format (`motion_lib.demo_clips.CHAIR`) plus its yaw."""
-    heading = Rotation.from_euler("z", yaw_deg, degrees=True)
-    centre = np.asarray(pelvis_xy, dtype=float) + heading.apply([-CHAIR_BEHIND_PELVIS, 0.0, 0.0])[:2]
-    return {"shape": "box", "size_m": (CHAIR_DEPTH, CHAIR_WIDTH, round(float(seat_height), 4)),
-            "center_m": (round(float(centre[0]), 4), round(float(centre[1]), 4), round(float(seat_height) / 2, 4)),
-            "yaw_deg": round(float(yaw_deg), 3), "seat_height_m": round(float(seat_height), 4),
-            "reference": "motion_lib.families.seated: the demo chair's footprint at this seat height"}
 
 
 def _rise(start: float, duration: float, seated: tuple, standing: tuple, lean: float, joints_end: dict,
@@ -67,7 +53,7 @@ def _rise(start: float, duration: float, seated: tuple, standing: tuple, lean: f
 def sit_stand(rng: np.random.Generator, seat_height: float | None = None, mode: str | None = None) -> Clip:
     """Sit down on a chair of `seat_height` m (0.35-0.55) and/or stand up from it: `mode` "sit_stand"
     (sit, pause, stand), "sit" (stand, sit down, stay) or "stand" (start seated, stand up). Lower seats
-    need more forward lean. `Clip.source["chair"]` records the chair where the clip sits."""
+    need more forward lean. `Clip.furniture` holds the chair, placed under the seated person (`motion_lib.seats`)."""
     seat = uniform(rng, seat_height, *SEAT_HEIGHTS)
     mode = str(rng.choice(["sit_stand", "sit", "stand"])) if mode is None else mode
     lean = 1.0 + 2.5 * (0.4318 - seat) + rng.uniform(-0.1, 0.2)
@@ -96,4 +82,4 @@ def sit_stand(rng: np.random.Generator, seat_height: float | None = None, mode: 
     feet = flat_feet(skel, len(times), feet_xy[0], feet_xy[1], yaw, rng.uniform(0.0, 0.12), toe_out=rng.uniform(0.0, 10.0))
     person = stand_on(animate(keys, skel, times), skel, feet)
     return family_clip(_name("sit_stand", rng), [person], "sit_stand", dict(seat_height=seat, mode=mode, lean=lean),
-                       scene="chair", chair=chair_record(seat, place, yaw))
+                       [seat_under(person, skel)], scene="chair")

@@ -31,17 +31,11 @@ def mirror_person(person: PersonMotion, skeleton_name: str) -> PersonMotion:
 
 
 def mirror(clip: Clip) -> Clip:
-    """The clip mirrored left-right (persons, and the chair's position and yaw if it records one);
-    mirroring twice gives the clip back."""
-    source = dict(clip.source)
-    if "chair" in source:
-        chair = dict(source["chair"])
-        cx, cy, cz = chair["center_m"]
-        chair["center_m"], chair["yaw_deg"] = (cx, -cy, cz), -chair.get("yaw_deg", 0.0)
-        source["chair"] = chair
-    source["mirrored"] = not source.get("mirrored", False)
+    """The clip mirrored left-right (persons and furniture); mirroring twice gives the clip back."""
+    source = {**clip.source, "mirrored": not clip.source.get("mirrored", False)}
     name = clip.name[:-7] if clip.name.endswith("_mirror") else clip.name + "_mirror"
-    return Clip(name, clip.fps, clip.skeleton, [mirror_person(p, clip.skeleton) for p in clip.persons], source)
+    return Clip(name, clip.fps, clip.skeleton, [mirror_person(p, clip.skeleton) for p in clip.persons], source,
+                [item.mirrored() for item in clip.furniture])
 
 
 def time_warp(clip: Clip, speed: np.ndarray | float) -> Clip:
@@ -64,4 +58,4 @@ def time_warp(clip: Clip, speed: np.ndarray | float) -> Clip:
         root = p.root_pos[f0] + alpha[:, None] * (p.root_pos[f0 + 1] - p.root_pos[f0])
         persons.append(PersonMotion(root, slerp(p.root_rot), slerp(p.joint_rot)))
     source = {**clip.source, "time_warp": round(float(np.mean(rate)), 4)}
-    return Clip(f"{clip.name}_x{np.mean(rate):.2f}", clip.fps, clip.skeleton, persons, source)
+    return Clip(f"{clip.name}_x{np.mean(rate):.2f}", clip.fps, clip.skeleton, persons, source, list(clip.furniture))

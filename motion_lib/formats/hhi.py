@@ -28,7 +28,11 @@ Up axis: `options.up` ("y" or "z"), default "y" (BVH mocap is usually y-up); con
 Units: decided per file from the rest-pose height (extent of the joints along the up axis):
 <= 3 units is metres, <= 300 centimetres, more millimetres.
 Frame rate: from `Frame Time`, resampled to `options.fps` (None keeps the file's rate). A take
-name containing "bed" or "chair" (any case) records `source["scene"]` = "bed" | "chair".
+name containing "bed" or "chair" (any case) records `source["scene"]` = "bed" | "chair", and the clip gets
+that furniture, placed from the motion (HHI-Assist records no furniture): a seat under the care receiver where
+it sits lowest, a chair facing its way, a bed sat on at its long side, of the public code's sizes (REFERENCE §4)
+with the top at the receiver's seated underside (`motion_lib.seats`). When the receiver lies down there, or sits
+at no plausible seat height, nothing is placed and `source["furniture_unplaced"]` says why.
 
 ReadOptions used: skeleton, fps, fix_floor, supporter (files holding both persons), up.
 
@@ -65,7 +69,8 @@ from motion_lib.errors import UserInputError
 from motion_lib.formats.base import ReadOptions, SourceItem, require_path
 from motion_lib.formats.bvh import AXES, BvhMotion, forward_kinematics, read_bvh, rest_positions
 from motion_lib.formats.common import UP_AXES, finish_clip, local_rotations, rotations_to_wxyz, world_rotation
-from motion_lib.skeleton import Skeleton
+from motion_lib.seats import seat_from_motion
+from motion_lib.skeleton import Skeleton, get_skeleton
 
 DEFAULT_UP = "y"
 """Up axis of a BVH file when `options.up` is None."""
@@ -290,6 +295,15 @@ def _scene(take: str) -> dict:
     return {"scene": found[0]} if found else {}
 
 
+def _furnished(clip: Clip) -> Clip:
+    """`clip` with the furniture its take names (`source["scene"]`) under the care receiver, or the reason it has none."""
+    if "scene" in clip.source:
+        clip.furniture, unplaced = seat_from_motion(clip.persons[1], get_skeleton(clip.skeleton), clip.source["scene"])
+        if unplaced:
+            clip.source["furniture_unplaced"] = unplaced
+    return clip
+
+
 def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str, options: ReadOptions) -> Clip:
     up = options.up or DEFAULT_UP
     motions = [read_bvh(supporter), read_bvh(recipient)]
@@ -313,8 +327,8 @@ def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str
     source = {"format": "hhi", "files": [str(supporter), str(recipient)], "pair": pair, "take": take,
               "units_to_m": scales, "bodies_at_rest": at_rest, **_scene(take)}
     fps = motions[0].fps
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
-                       f"{supporter} with {recipient}")
+    return _furnished(finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
+                                  f"{supporter} with {recipient}"))
 
 
 def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOptions) -> Clip:
@@ -331,8 +345,8 @@ def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOpt
     source = {"format": "hhi", "files": [str(path)], "pair": pair, "take": take,
               "units_to_m": [scale, scale], "bodies_at_rest": at_rest,
               "supporter_root": motion.joint_names[roots[0]], **_scene(take)}
-    return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                       options.fix_floor, path)
+    return _furnished(finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                                  options.fix_floor, path))
 
 
 def _skipped(name: str, path: Path, reason: str) -> SourceItem:

@@ -8,6 +8,9 @@ Layout (REFERENCE §4): a dict key -> entry with
     trans_orig         (N, 3) the body model's translation
     beta (16,), gender, fps
 Two-person clips are paired keys `<seq>_caregiver` / `<seq>_recipient` (supporter / recipient).
+This project adds keys PHC and AssistMimic ignore: `source` (the clip's provenance) and `furniture` (the clip's
+furniture as records {kind, pos, yaw, size}, `motion_lib/furniture.py`), written into each entry of a clip
+and read from its first.
 
 PHC's upright-start global rotations are exactly this project's body-to-world rotations (MuJoCo order
 is the canonical order), so reading prefers `pose_quat_global` + `root_trans_offset`; entries without
@@ -52,6 +55,7 @@ from motion_lib.formats.common import (
     wxyz_to_xyzw,
     xyzw_to_wxyz,
 )
+from motion_lib.furniture import read_furniture
 from motion_lib.safe_pickle import load_joblib
 from motion_lib.skeleton import Skeleton, get_skeleton
 
@@ -209,8 +213,11 @@ def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: Read
             raise UserInputError(f"{where}: source must be a dict, got {describe(extra)}")
         plain_finite(extra, "source", where)
         source = {**extra, **source}
-    return finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
+    furniture = read_furniture(data[keys[0]]["furniture"], where) if "furniture" in data[keys[0]] else []
+    clip = finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
                        options.fix_floor, where)
+    clip.furniture = furniture
+    return clip
 
 
 def read_clips(path: str | Path, skeleton: str = "smpl", fps: float | None = 30.0) -> list[Clip]:
@@ -240,6 +247,7 @@ def clip_entries(clip: Clip) -> dict[str, dict]:
             "gender": "neutral",
             "fps": float(clip.fps),
             "source": dict(clip.source),
+            "furniture": [item.record() for item in clip.furniture],
         }
     return entries
 

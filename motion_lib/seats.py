@@ -1,0 +1,112 @@
+"""Furniture placed from the motion: a seat (chair, or a bed's edge) under a seated person.
+
+A person sits where the pelvis is lowest (`seated_frames`). The seat faces the way the pelvis faces; its front
+edge lies `SEAT_EDGE_AHEAD` ahead of the pelvis joint: the pelvis and thighs rest on it, the knees and calves
+stay clear. Its top is the lowest underside of the humanoid's pelvis and thigh capsules behind that edge over
+those frames (`seat_underside`: the shapes of `assistmimic/mjcf/humanoid.py`, from the skeleton's joints and
+`CAPSULE_RADIUS`), so the body rests on it and nothing sinks in (thighs sloping down to the knees rest on the
+front edge).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from motion_lib.clip import PersonMotion
+from motion_lib.formats.common import body_positions, wxyz_to_rotations
+from motion_lib.furniture import DEFAULT_SIZES, Furniture
+from motion_lib.skeleton import CAPSULE_RADIUS, Skeleton
+
+SEAT_EDGE_AHEAD = 0.25
+"""The seat's front edge lies this far ahead of the seated pelvis joint (m): under the thighs, behind the knees."""
+SEATED_BAND = 0.01
+"""Frames whose pelvis is within this height (m) of its lowest count as seated."""
+PELVIS_SPAN = 0.6
+"""The humanoid's pelvis capsule joins the points at this fraction of the way from the pelvis joint to each hip."""
+SEAT_HEIGHTS = (0.25, 0.8)
+"""Seat heights (m) `seat_from_motion` accepts; outside them the person does not sit on a chair or a bed's edge."""
+LYING_HEAD_ABOVE_PELVIS = 0.3
+"""At most this far (m) above the pelvis, the head of a person at its lowest means lying, not sitting."""
+SEATED_PELVIS_ABOVE_SEAT = 0.35
+"""At most this far (m) above the seat's top, the pelvis of a person at its lowest means sitting (0.18 m on the
+demo chair), not standing (0.45 m over the knees)."""
+
+
+def _capsule_bottom(a: np.ndarray, b: np.ndarray, radius: float, ahead: np.ndarray, edge: float) -> np.ndarray:
+    """(T,) lowest point of the humanoid's capsule between joints `a` and `b` (T, 3), ends pulled in by `radius` (as
+    `assistmimic.mjcf.humanoid._capsule_between` builds it), over the part of its axis no further ahead than `edge`
+    along the unit direction `ahead` (3,) (+inf where all of it is further ahead)."""
+    bone = b - a
+    direction = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
+    a, b = a + radius * direction, b - radius * direction
+    fa, fb = a @ ahead - edge, b @ ahead - edge
+    cut = np.clip(fa / np.where(np.abs(fa - fb) > 1e-9, fa - fb, 1.0), 0.0, 1.0)[:, None]  # where the axis meets the edge
+    crossing = a + cut * (b - a)
+    candidates = (np.where(fa <= 0, a[:, 2], np.inf), np.where(fb <= 0, b[:, 2], np.inf),
+                  np.where((fa <= 0) != (fb <= 0), crossing[:, 2], np.inf))
+    return np.min(candidates, axis=0) - radius
+
+
+def seat_underside(person: PersonMotion, skeleton: Skeleton, front: np.ndarray, yaw_deg: float) -> np.ndarray:
+    """(T,) height of the lowest point of the pelvis and both thigh capsules per frame (m), of the parts behind a
+    seat's front edge through the point `front` (x, y) facing `yaw_deg`: what rests on the seat."""
+    ahead = Rotation.from_euler("z", yaw_deg, degrees=True).apply([1.0, 0.0, 0.0])
+    edge = float(np.asarray(front, dtype=float) @ ahead[:2])
+    pos = body_positions(person, skeleton)
+    pelvis = pos[:, 0]
+    bottoms, hips = [], {}
+    for side in ("L", "R"):
+        hip, knee = pos[:, skeleton.index(f"{side}_Hip")], pos[:, skeleton.index(f"{side}_Knee")]
+        hips[side] = pelvis + PELVIS_SPAN * (hip - pelvis)
+        bottoms.append(_capsule_bottom(hip, knee, CAPSULE_RADIUS["hip"], ahead, edge))
+    bottoms.append(_capsule_bottom(hips["L"], hips["R"], CAPSULE_RADIUS["pelvis"], ahead, edge))
+    return np.min(bottoms, axis=0)
+
+
+def seated_frames(person: PersonMotion) -> np.ndarray:
+    """(T,) bool: the frames whose pelvis is within `SEATED_BAND` of its lowest height."""
+    height = person.root_pos[:, 2]
+    return height <= height.min() + SEATED_BAND
+
+
+def facing_yaw(person: PersonMotion, frames: np.ndarray) -> float:
+    """Mean heading (degrees) of the pelvis's forward (+x) axis over the `frames` (T,) bool mask."""
+    forward = wxyz_to_rotations(person.root_rot[frames]).apply([1.0, 0.0, 0.0])
+    return math.degrees(math.atan2(forward[:, 1].mean(), forward[:, 0].mean()))
+
+
+def seat_under(person: PersonMotion, skeleton: Skeleton, kind: str = "chair") -> Furniture:
+    """A `kind` ("chair" or "bed", `DEFAULT_SIZES` footprint) under `person` where it sits (module docstring).
+    A chair's depth (x) runs along the facing; a bed is sat on at its long side (its y along the facing)."""
+    frames = seated_frames(person)
+    yaw = facing_yaw(person, frames)
+    length, width, _ = DEFAULT_SIZES[kind]
+    depth, item_yaw = (length, yaw) if kind == "chair" else (width, yaw + 90.0)
+    ahead = Rotation.from_euler("z", yaw, degrees=True).apply([1.0, 0.0, 0.0])[:2]
+    front = person.root_pos[frames, :2].mean(axis=0) + SEAT_EDGE_AHEAD * ahead
+    centre = front - depth / 2 * ahead
+    top = float(seat_underside(person, skeleton, front, yaw)[frames].min())
+    item_yaw = (item_yaw + 180.0) % 360.0 - 180.0
+    return Furniture(kind, (round(float(centre[0]), 4), round(float(centre[1]), 4)), round(item_yaw, 3),
+                     (length, width, round(top, 4)))
+
+
+def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tuple[list[Furniture], str]:
+    """([the `kind` under `person` where it sits], "") when the person sits at its lowest (head above the pelvis, a
+    plausible seat height), else ([], the reason in one sentence)."""
+    frames = seated_frames(person)
+    pos = body_positions(person, skeleton)[frames]
+    if (pos[:, skeleton.index("Head"), 2] - pos[:, 0, 2]).mean() < LYING_HEAD_ABOVE_PELVIS:
+        return [], f"the {kind} is not placed: the person on it lies down, and only seats are placed from the motion"
+    seat = seat_under(person, skeleton, kind)
+    above = float(person.root_pos[frames, 2].mean()) - seat.size[2]
+    if above > SEATED_PELVIS_ABOVE_SEAT:
+        return [], (f"the {kind} is not placed: the person on it never sits (at its lowest, its pelvis is {above:.2f} m "
+                    "above the thighs' underside)")
+    if not SEAT_HEIGHTS[0] <= seat.size[2] <= SEAT_HEIGHTS[1]:
+        return [], (f"the {kind} is not placed: the person on it sits lowest at {seat.size[2]:.2f} m, not on a seat "
+                    f"{SEAT_HEIGHTS[0]:g}-{SEAT_HEIGHTS[1]:g} m high")
+    return [seat], ""
