@@ -24,8 +24,9 @@ from motion_lib.families.transforms import mirror
 from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.furniture import Furniture, read_furniture
 from motion_lib.motion_library import MotionLibrary
-from motion_lib.seats import seat_from_motion
+from motion_lib.seats import SEAT_EDGE_AHEAD, seat_from_motion
 from motion_lib.skeleton import get_skeleton
+from tests import test_reader_hhi as hhi_tests
 from tests.conftest import REPO, build_backend, robot_config, standard_impairment
 from tests.test_motion_library import person
 
@@ -96,6 +97,35 @@ def test_a_seat_is_placed_under_a_sitting_person_only():
             "thighs' underside)")
     items, reason = seat_from_motion(demo("help_up_from_floor").persons[1], skeleton, "chair")
     assert items == [] and "sits lowest at 0.01 m, not on a seat 0.25-0.8 m high" in reason
+
+
+def _hhi_take(root, take: str, receiver_seated: bool) -> None:
+    """A synthetic HHI-Assist take (`tests/test_reader_hhi.py`'s standing pair), the care receiver seated if asked:
+    hips lowered, thighs forward, shins down."""
+    folder = root / "AA-RM"
+    folder.mkdir(parents=True, exist_ok=True)
+    for tag, person in (("CG", hhi_tests.CAREGIVER), ("CR", hhi_tests.RECEIVER)):
+        text, order, values = hhi_tests._person(**person)
+        if tag == "CR" and receiver_seated:
+            column = dict(zip(order, np.cumsum([0] + [6 if n == "Hips" else 3 for n in order[:-1]])))
+            values[:, 1] = person["leg"] + 16  # hips at knee height (cm)
+            for side in ("Left", "Right"):  # channels Z, X, Y rotation: thigh forward, shin down
+                values[:, column[f"{side}UpLeg"] + 1], values[:, column[f"{side}Leg"] + 1] = -90.0, 90.0
+        (folder / f"{take}_{tag}.bvh").write_text("HIERARCHY\n" + text + "\n" + hhi_tests._motion_text(values))
+
+
+def test_hhi_chair_takes_get_a_chair_under_the_seated_care_receiver(tmp_path):
+    _hhi_take(tmp_path / "seated", "AACG_RMCR_ChairAssist_Take1", receiver_seated=True)
+    clip = hhi_tests.load_only(tmp_path / "seated")
+    (chair,) = clip.furniture
+    pelvis = clip.persons[1].root_pos.mean(axis=0)
+    assert chair.kind == "chair" and chair.yaw == pytest.approx(90.0)  # the receiver faces +y
+    assert chair.size[2] == pytest.approx(pelvis[2] - 0.167, abs=0.01)  # the thighs' underside (radius 0.07)
+    np.testing.assert_allclose(chair.pos, [pelvis[0], pelvis[1] + SEAT_EDGE_AHEAD - chair.size[0] / 2], atol=1e-3)
+    _hhi_take(tmp_path / "standing", "AACG_RMCR_ChairAssist_Take1", receiver_seated=False)
+    standing = hhi_tests.load_only(tmp_path / "standing")
+    assert standing.furniture == [] and "the chair is not placed: the person on it never sits" in \
+        standing.source["furniture_unplaced"]
 
 
 # --- slots -----------------------------------------------------------------------------------------
