@@ -100,22 +100,30 @@ def _euler_candidates(joint_rot: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
 
 def range_excess(joint_rot: np.ndarray, ranges: np.ndarray, steps: int = 60) -> np.ndarray:
     """(T, B-1) how far (radians, geodesic) each joint rotation is from the nearest rotation the
-    humanoid's three hinges reach within `ranges` (3(B-1), 2); 0 = within range. Each candidate
-    triple, clamped into the ranges, is refined by projected gradient steps on the matrix error (near
-    y = +-90 degrees clamping alone overstates the distance), and the closest result counts."""
+    humanoid's three hinges reach within `ranges` (3(B-1), 2); 0 = within range. A rotation one of
+    whose exact triples is in range is 0; for the others each candidate triple, clamped into the
+    ranges, is refined by projected gradient steps on the matrix error (near y = +-90 degrees clamping
+    alone overstates the distance), and the closest result counts."""
     candidates, matrix = _euler_candidates(joint_rot)
-    low = torch.as_tensor(ranges[:, 0].reshape(-1, 3))
-    high = torch.as_tensor(ranges[:, 1].reshape(-1, 3))
-    angles = torch.as_tensor(candidates).clamp(low, high).requires_grad_(True)
+    low, high = ranges[:, 0].reshape(-1, 3), ranges[:, 1].reshape(-1, 3)
+    inside = ((candidates[:2] >= low - 1e-9) & (candidates[:2] <= high + 1e-9)).all(-1).any(0)  # (T, J)
+    excess = np.zeros(inside.shape)
+    if inside.all():
+        return excess
+    frame, joint = np.nonzero(~inside)
+    lo, hi = torch.as_tensor(low[joint]), torch.as_tensor(high[joint])
+    target = matrix[frame, joint]  # (n, 3, 3)
+    angles = torch.as_tensor(candidates[:, frame, joint]).clamp(lo, hi).requires_grad_(True)  # (3, n, 3)
     for _ in range(steps):
-        loss = ((euler_xyz_to_matrix(angles) - matrix) ** 2).sum()
+        loss = ((euler_xyz_to_matrix(angles) - target) ** 2).sum()
         (grad,) = torch.autograd.grad(loss, angles)
         with torch.no_grad():
             angles -= 0.2 * grad
-            angles.copy_(angles.clamp(low, high))
+            angles.copy_(angles.clamp(lo, hi))
     with torch.no_grad():
-        cos = ((euler_xyz_to_matrix(angles) * matrix).sum(dim=(-1, -2)) - 1.0) / 2.0  # trace(A^T B) = 1 + 2 cos
-        return torch.arccos(cos.clamp(-1.0, 1.0)).amin(dim=0).numpy()
+        cos = ((euler_xyz_to_matrix(angles) * target).sum(dim=(-1, -2)) - 1.0) / 2.0  # trace(A^T B) = 1 + 2 cos
+        excess[frame, joint] = torch.arccos(cos.clamp(-1.0, 1.0)).amin(dim=0).numpy()
+    return excess
 
 
 def range_violation(joint_rot: np.ndarray, ranges: np.ndarray) -> np.ndarray:
