@@ -3,8 +3,8 @@
 `pickle.load` and `joblib.load` call whatever a file names: a downloaded motion pickle can run
 `os.system`. Data pickles (PHC/AssistMimic motion files, Inter-X's `interaction_order.pkl`, SMPL
 model files) are read here by a restricted unpickler instead: it builds numpy arrays, dtypes and
-scalars and plain containers (dict, list, tuple, str, bytes, int, float, bool, None) and nothing
-else; any other global in the file ends the load with one `UserInputError` naming the file and the
+scalars and plain containers (dict, OrderedDict, list, tuple, str, bytes, int, float, bool, None) and
+nothing else; any other global in the file ends the load with one `UserInputError` naming the file and the
 refused global. Torch checkpoints are not data pickles: they are read by `torch.load(weights_only=True)`.
 
 Memory: the unpickler reads from the file mapped into memory (or, for a compressed joblib file, its
@@ -35,6 +35,13 @@ from pathlib import Path
 
 import joblib.numpy_pickle as joblib_pickle
 import numpy as np
+
+try:  # numpy >= 2
+    from numpy._core import multiarray as _multiarray
+    from numpy._core import numeric as _numeric
+except ImportError:  # numpy 1.x
+    from numpy.core import multiarray as _multiarray
+    from numpy.core import numeric as _numeric
 
 from motion_lib.checks import one_line
 from motion_lib.errors import UserInputError
@@ -71,8 +78,8 @@ def _bytes(*args) -> bytes:
 
 _NUMPY_CORE = {
     "_reconstruct": _reconstruct,
-    "scalar": np._core.multiarray.scalar,
-    "_frombuffer": np._core.numeric._frombuffer,
+    "scalar": _multiarray.scalar,
+    "_frombuffer": _numeric._frombuffer,
 }
 ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
     ("numpy", "ndarray"): NDARRAY,
