@@ -184,10 +184,10 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
     keys, t = [], 0.0
     for i, pose in enumerate(order):
         if i:
-            t += rng.uniform(0.7, 1.1)
+            t += rng.uniform(0.8, 1.3)
         keys.append(Key(t, **pose))
         if i in (0, len(order) - 1) or pose is lying:
-            t += rng.uniform(0.5, 1.0)
+            t += rng.uniform(0.7, 1.3)
             keys.append(Key(t))
     times = times_for(keys[-1].t)
     person = animate(keys, skel, times)
