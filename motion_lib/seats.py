@@ -36,12 +36,14 @@ demo chair), not standing (0.45 m over the knees)."""
 
 
 def _capsule_bottom(a: np.ndarray, b: np.ndarray, radius: float, ahead: np.ndarray, edge: float) -> np.ndarray:
-    """(T,) lowest point of the humanoid's capsule between joints `a` and `b` (T, 3), ends pulled in by `radius` (as
-    `assistmimic.mjcf.humanoid._capsule_between` builds it), over the part of its axis no further ahead than `edge`
-    along the unit direction `ahead` (3,) (+inf where all of it is further ahead)."""
+    """(T,) lowest point of the humanoid's capsule between joints `a` and `b` (T, 3), ends pulled in by `radius` (a
+    sphere at the middle where they are closer than 2 `radius`, as `assistmimic.mjcf.humanoid._capsule_between`
+    builds it), over the part of its axis no further ahead than `edge` along the unit direction `ahead` (3,)
+    (+inf where all of it is further ahead)."""
     bone = b - a
-    direction = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
-    a, b = a + radius * direction, b - radius * direction
+    length = np.linalg.norm(bone, axis=-1, keepdims=True)
+    pull = np.where(length <= 2 * radius + 1e-3, length / 2, radius) * bone / np.maximum(length, 1e-9)
+    a, b = a + pull, b - pull
     fa, fb = a @ ahead - edge, b @ ahead - edge
     cut = np.clip(fa / np.where(np.abs(fa - fb) > 1e-9, fa - fb, 1.0), 0.0, 1.0)[:, None]  # where the axis meets the edge
     crossing = a + cut * (b - a)
