@@ -109,7 +109,7 @@ def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None 
     side = str(rng.choice(["L", "R"])) if side is None else side
     hold = uniform(rng, hold, 0.5, 2.0)
     skel = skeleton()
-    back_step, tuck = rng.uniform(0.4, 0.5), np.radians(rng.uniform(50.0, 62.0))
+    back_step, tuck = rng.uniform(0.75, 0.85), np.radians(rng.uniform(50.0, 62.0))
     t_lift = rng.uniform(0.4, 0.8)
     t_down = t_lift + rng.uniform(0.5, 0.7)  # the back foot is down
     t_knee = t_down + rng.uniform(1.0, 1.4)  # the knee is on the floor
@@ -144,20 +144,26 @@ def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None 
     knee_x = kneeling_ankle[0] + np.sqrt(shank**2 - (kneeling_ankle[2] - knee_z) ** 2)
     thigh = np.linalg.norm(skel.offsets[skel.index(f"{side}_Knee")])
     hip = skel.offsets[skel.index(f"{side}_Hip")]
-    low_root = (knee_x - hip[0], -hip[1] * 0.6 + start[1] * 0.0, knee_z + thigh - hip[2] - 0.01)
-    keys = [Key(0.0, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN}),
-            Key(t_lift, root=(0.0, 0.0, STAND_HEIGHT)),
-            Key(t_down, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints=trunk(5.0)),
-            Key(t_knee, root=low_root, facing=(0.0, rng.uniform(-5.0, 5.0), 0.0), joints={**trunk(rng.uniform(0, 15)), **arms(rng)}),
-            Key(t_up, root=low_root),
-            Key(t_stand, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints={**trunk(5.0), **ARMS_DOWN}),
-            Key(t_back, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
-            Key(end)]
+    pitch_deg, flexion, pose = rng.uniform(-5.0, 5.0), rng.uniform(0, 15), arms(rng)
     yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
-    keys = _placed(keys, yaw_deg, place)
     turn = Rotation.from_euler("z", yaw_deg, degrees=True)
     moved = {s: (turn.apply(a) + [place[0], place[1], 0.0], y + np.radians(yaw_deg), p, q) for s, (a, y, p, q) in feet.items()}
-    person = stand_on(animate(keys, skel, times), skel, moved)
+    kneeling = (times >= t_knee) & (times <= t_up)
+    drop = 0.05  # the thigh leans a little: the pelvis goes lower than an upright thigh would put it
+    for _ in range(3):  # put the kneeling knee's capsule on the floor (a leaning thigh moves it by less than the pelvis)
+        low_root = (knee_x - hip[0], -0.6 * hip[1], knee_z + thigh - hip[2] - drop)
+        keys = [Key(0.0, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN}),
+                Key(t_lift, root=(0.0, 0.0, STAND_HEIGHT)),
+                Key(t_down, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints=trunk(5.0)),
+                Key(t_knee, root=low_root, facing=(0.0, pitch_deg, 0.0), joints={**trunk(flexion), **pose}),
+                Key(t_up, root=low_root),
+                Key(t_stand, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0),
+                    joints={**trunk(5.0), **ARMS_DOWN}),
+                Key(t_back, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
+                Key(end)]
+        person = stand_on(animate(_placed(keys, yaw_deg, place), skel, times), skel, moved)
+        knee = body_positions(person, skel)[kneeling, skel.index(f"{side}_Knee"), 2].min()
+        drop += 1.5 * (knee - knee_z)
     return family_clip(_name("kneel", rng), [person], "kneel", dict(side=side, hold=hold, back_step=back_step))
 
 
