@@ -10,7 +10,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip
-from motion_lib.families.common import STAND_HEIGHT, family_clip, skeleton, times_for, uniform
+from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import flat_feet, stand_on
 from motion_lib.families.floor import FLOOR_SIT_HEIGHT
 from motion_lib.keyframes.animate import Key, animate
@@ -19,23 +19,12 @@ from motion_lib.keyframes.poses import ARMS_DOWN, trunk
 ROLES = ("supporter", "recipient")
 
 
-def _name(family: str, rng: np.random.Generator) -> str:
-    return f"{family}_{rng.integers(0, 2**31):010d}"
-
-
 def held_arms(rng: np.random.Generator, raise_deg: float) -> dict[str, tuple[float, float, float]]:
     """Both arms held forward to a helper's hands: raised `raise_deg` degrees above horizontal-forward
     (negative: below), elbows slightly bent, a little apart."""
     spread, elbow = rng.uniform(75.0, 90.0), rng.uniform(10.0, 35.0)
     return {"L_Shoulder": (0.0, -raise_deg, -spread), "R_Shoulder": (0.0, -raise_deg, spread),
             "L_Elbow": (0.0, 0.0, -elbow), "R_Elbow": (0.0, 0.0, elbow)}
-
-
-def _placed(keys: list[Key], yaw: float, place) -> list[Key]:
-    heading = Rotation.from_euler("z", yaw, degrees=True)
-    offset = np.array([place[0], place[1], 0.0])
-    return [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root) + offset),
-                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
 
 
 def pulled_up(rng: np.random.Generator, mode: str | None = None, speed: float | None = None) -> Clip:
@@ -69,13 +58,13 @@ def pulled_up(rng: np.random.Generator, mode: str | None = None, speed: float | 
             for t, root, pitch, flexion, raise_deg in path]
     keys.append(Key(keys[-1].t + 0.5, joints=ARMS_DOWN if mode == "floor" else {}))
     yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
-    keys = _placed(keys, yaw, place)
+    keys = placed(keys, yaw, place)
     times = times_for(keys[-1].t)
     skel = skeleton()
     centre = Rotation.from_euler("z", yaw, degrees=True).apply([feet_x, 0.0, 0.0])[:2] + place
     feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
     person = stand_on(animate(keys, skel, times), skel, feet)
-    return family_clip(_name("pulled_up", rng), [person], "pulled_up", dict(mode=mode, speed=speed))
+    return family_clip(clip_name("pulled_up", rng), [person], "pulled_up", dict(mode=mode, speed=speed))
 
 
 @lru_cache(maxsize=1)

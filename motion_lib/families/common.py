@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.formats.common import rotations_to_wxyz
-from motion_lib.keyframes.animate import FPS
+from motion_lib.keyframes.animate import FPS, Key
 from motion_lib.skeleton import Skeleton, get_skeleton
 
 SKELETON = "smpl"
@@ -59,6 +59,19 @@ def wobble(rng: np.random.Generator, times: np.ndarray, amplitude: float, period
     """(T,) smooth zero-mean noise of about `amplitude` (standard deviation) with features ~`period` s long."""
     noise = gaussian_filter1d(rng.standard_normal(len(times) + 60), sigma=period * FPS / 4, mode="reflect")[30:-30]
     return amplitude * noise / max(noise.std(), 1e-9)
+
+
+def clip_name(family: str, rng: np.random.Generator) -> str:
+    """A name for a clip of `family` drawn from `rng` (data sets rename their clips `<family>_<index>`)."""
+    return f"{family}_{rng.integers(0, 2**31):010d}"
+
+
+def placed(keys: list[Key], yaw: float, place=(0.0, 0.0)) -> list[Key]:
+    """Keys made facing +x at the origin, turned by `yaw` degrees about the origin and moved to `place` (x, y)."""
+    heading = Rotation.from_euler("z", yaw, degrees=True)
+    offset = np.array([place[0], place[1], 0.0])
+    return [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root) + offset),
+                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
 
 
 def uniform(rng: np.random.Generator, value, low: float, high: float) -> float:

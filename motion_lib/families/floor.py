@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.clip_stats import CapsuleModel
-from motion_lib.families.common import STAND_HEIGHT, family_clip, min_jerk, skeleton, times_for, uniform
+from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_pose, place_feet, stand_on, swing
 from motion_lib.families.standing import arms
 from motion_lib.formats.common import body_positions, rotations_to_wxyz, wxyz_to_rotations
@@ -23,18 +23,6 @@ from motion_lib.skeleton import CAPSULE_RADIUS
 
 FLOOR_SIT_HEIGHT = 0.17
 """Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
-
-
-def _name(family: str, rng: np.random.Generator) -> str:
-    return f"{family}_{rng.integers(0, 2**31):010d}"
-
-
-def _placed(keys: list[Key], yaw: float, place) -> list[Key]:
-    """Keys turned by `yaw` degrees about the origin, then moved to `place` (x, y)."""
-    heading = Rotation.from_euler("z", yaw, degrees=True)
-    offset = np.array([place[0], place[1], 0.0])
-    return [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root) + offset),
-                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
 
 
 def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray) -> PersonMotion:
@@ -90,7 +78,7 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
             keys[-1] = Key(t, root=phases[-1][1], facing=(0.0, 0.0, 0.0), joints=stand_key)
     keys.append(Key(t + rng.uniform(0.4, 0.8)))
     yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
-    keys = _placed(keys, yaw, place)
+    keys = placed(keys, yaw, place)
     times = times_for(keys[-1].t)
     skel = skeleton()
     heading = Rotation.from_euler("z", yaw, degrees=True)
@@ -100,7 +88,7 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
     ahead = heading.inv().apply(person.root_pos - [place[0], place[1], 0.0])[:, 0]
     down = np.clip((0.2 - ahead) / 0.1, 0.0, 1.0)  # hands on the floor until the pelvis moves over the feet
     person = _hands_on_floor(person, skel, yaw, place, {"L": (0.2, 0.3), "R": (0.2, -0.3)}, min_jerk(down))
-    return family_clip(_name("floor_sit_stand", rng), [person], "floor_sit_stand", dict(mode=mode, feet_x=feet_x))
+    return family_clip(clip_name("floor_sit_stand", rng), [person], "floor_sit_stand", dict(mode=mode, feet_x=feet_x))
 
 
 def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
@@ -161,10 +149,10 @@ def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None 
                     joints={**trunk(5.0), **ARMS_DOWN}),
                 Key(t_back, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
                 Key(end)]
-        person = stand_on(animate(_placed(keys, yaw_deg, place), skel, times), skel, moved)
+        person = stand_on(animate(placed(keys, yaw_deg, place), skel, times), skel, moved)
         knee = body_positions(person, skel)[kneeling, skel.index(f"{side}_Knee"), 2].min()
         drop += 1.5 * (knee - knee_z)
-    return family_clip(_name("kneel", rng), [person], "kneel", dict(side=side, hold=hold, back_step=back_step))
+    return family_clip(clip_name("kneel", rng), [person], "kneel", dict(side=side, hold=hold, back_step=back_step))
 
 
 def _clear_of_floor(person: PersonMotion, skel, margin: float = 0.003) -> PersonMotion:
@@ -216,4 +204,4 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
     turn = Rotation.from_euler("z", yaw_deg, degrees=True)
     person.root_pos[:] = turn.apply(person.root_pos) + [place[0], place[1], 0.0]
     person.root_rot[:] = rotations_to_wxyz(turn * wxyz_to_rotations(person.root_rot), (len(times),))
-    return family_clip(_name("lie_to_sit", rng), [person], "lie_to_sit", dict(mode=mode))
+    return family_clip(clip_name("lie_to_sit", rng), [person], "lie_to_sit", dict(mode=mode))

@@ -9,7 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from motion_lib.clip import Clip
-from motion_lib.families.common import family_clip, min_jerk, skeleton, smooth_curve, times_for, uniform, wobble
+from motion_lib.families.common import (
+    clip_name,
+    family_clip,
+    min_jerk,
+    skeleton,
+    smooth_curve,
+    times_for,
+    uniform,
+    wobble,
+)
 from motion_lib.families.gait import GaitStyle, gait_person
 from motion_lib.keyframes.animate import FPS
 
@@ -54,10 +63,6 @@ def walk_style(rng: np.random.Generator, speed: float, **changes) -> GaitStyle:
     return GaitStyle(**values)
 
 
-def _name(family: str, rng: np.random.Generator) -> str:
-    return f"{family}_{rng.integers(0, 2**31):010d}"
-
-
 def walk(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
          duration: float | None = None, stop: bool | None = None) -> Clip:
     """Start from standing, walk at `speed` m/s (0.5-1.8) on a curved path (yaw rate within
@@ -76,7 +81,7 @@ def walk(rng: np.random.Generator, speed: float | None = None, turn_rate: float 
     heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
     person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed),
                          first=str(rng.choice(["L", "R"])))
-    return family_clip(_name("walk", rng), [person], "walk",
+    return family_clip(clip_name("walk", rng), [person], "walk",
                        dict(speed=speed, turn_rate=turn_rate, duration=times[-1], stop=stop, cruise_from=start + accel,
                             cruise_to=(duration - 1.0 - accel) if stop else times[-1]))
 
@@ -99,7 +104,7 @@ def walk_stop_start(rng: np.random.Generator, speed: float | None = None, stops:
     heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
     person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed),
                          first=str(rng.choice(["L", "R"])))
-    return family_clip(_name("walk_stop_start", rng), [person], "walk_stop_start",
+    return family_clip(clip_name("walk_stop_start", rng), [person], "walk_stop_start",
                        dict(speed=speed, stops=stops, turn_rate=turn_rate, duration=times[-1]))
 
 
@@ -121,7 +126,7 @@ def side_step(rng: np.random.Generator, speed: float | None = None, duration: fl
     style = walk_style(rng, 0.5, cadences=(1.2, rng.uniform(1.3, 1.7)), sway=rng.uniform(0.2, 0.4), arm_swing=10.0,
                        pelvis_turn=3.0, lean=rng.uniform(0.0, 3.0), heel_strike=0.0, push_off=0.0)
     person = gait_person(skeleton(), times, centre, facing, style, first="L" if side > 0 else "R")
-    return family_clip(_name("side_step", rng), [person], "side_step", dict(speed=speed, duration=times[-1]))
+    return family_clip(clip_name("side_step", rng), [person], "side_step", dict(speed=speed, duration=times[-1]))
 
 
 def back_step(rng: np.random.Generator, speed: float | None = None, duration: float | None = None) -> Clip:
@@ -136,7 +141,7 @@ def back_step(rng: np.random.Generator, speed: float | None = None, duration: fl
     style = walk_style(rng, 0.5, cadences=(1.4, rng.uniform(1.5, 1.8)), heel_strike=0.0, push_off=0.0,
                        arm_swing=15.0, lean=rng.uniform(0.0, 4.0))
     person = gait_person(skeleton(), times, centre, heading, style, first=str(rng.choice(["L", "R"])))
-    return family_clip(_name("back_step", rng), [person], "back_step", dict(speed=speed, duration=times[-1]))
+    return family_clip(clip_name("back_step", rng), [person], "back_step", dict(speed=speed, duration=times[-1]))
 
 
 def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
@@ -155,5 +160,5 @@ def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float |
                       placement=0.4, height=0.93, compression=rng.uniform(0.03, 0.06), sway=0.15, pelvis_turn=8.0,
                       lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0))
     person = gait_person(skeleton(), times, track(times, v, heading), heading, style, first=str(rng.choice(["L", "R"])))
-    return family_clip(_name("run", rng), [person], "run",
+    return family_clip(clip_name("run", rng), [person], "run",
                        dict(speed=speed, turn_rate=turn_rate, cadence=cadence, duration=times[-1], cruise_from=start + accel))

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip
-from motion_lib.families.common import STAND_HEIGHT, family_clip, skeleton, times_for, uniform
+from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import flat_feet, stand_on
 from motion_lib.families.standing import arms
 from motion_lib.keyframes.animate import Key, animate
@@ -27,10 +27,6 @@ PELVIS_ABOVE_SEAT = 0.16
 # is the same sequence backwards. The demo clips' `_RISE` for a 0.43 m seat, normalised.
 _RISE = ((0.0, 0.0, 0.0, 0.0, 5.0), (0.23, 0.12, 0.0, 25.0, 15.0), (0.43, 0.35, 0.14, 35.0, 15.0),
          (0.63, 0.7, 0.54, 25.0, 8.0), (0.83, 0.94, 0.91, 8.0, 2.0), (1.0, 1.0, 1.0, 0.0, 0.0))
-
-
-def _name(family: str, rng: np.random.Generator) -> str:
-    return f"{family}_{rng.integers(0, 2**31):010d}"
 
 
 def _rise(start: float, duration: float, seated: tuple, standing: tuple, lean: float, joints_end: dict,
@@ -74,12 +70,11 @@ def sit_stand(rng: np.random.Generator, seat_height: float | None = None, mode: 
     keys.append(Key(keys[-1].t + rng.uniform(0.5, 1.0)))
     yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
     heading = Rotation.from_euler("z", yaw, degrees=True)
-    keys = [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root) + [*place, 0.0]),
-                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
+    keys = placed(keys, yaw, place)
     times = times_for(keys[-1].t)
     skel = skeleton()
     feet_xy = place + heading.apply([feet_x, 0.0, 0.0])[:2]
     feet = flat_feet(skel, len(times), feet_xy[0], feet_xy[1], yaw, rng.uniform(0.0, 0.12), toe_out=rng.uniform(0.0, 10.0))
     person = stand_on(animate(keys, skel, times), skel, feet)
-    return family_clip(_name("sit_stand", rng), [person], "sit_stand", dict(seat_height=seat, mode=mode, lean=lean),
+    return family_clip(clip_name("sit_stand", rng), [person], "sit_stand", dict(seat_height=seat, mode=mode, lean=lean),
                        [seat_under(person, skel)], scene="chair")

@@ -12,16 +12,12 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip
-from motion_lib.families.common import STAND_HEIGHT, family_clip, min_jerk, skeleton, times_for, uniform
+from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import flat_feet, stand_on
 from motion_lib.formats.common import body_positions
 from motion_lib.keyframes.animate import Key, animate
 from motion_lib.keyframes.limbs import elbow_pole, reach
 from motion_lib.keyframes.poses import trunk
-
-
-def _name(family: str, rng: np.random.Generator) -> str:
-    return f"{family}_{rng.integers(0, 2**31):010d}"
 
 
 def mirror_arm(angles: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -84,7 +80,7 @@ def stand(rng: np.random.Generator, duration: float | None = None, width: float 
                         joints={**trunk(rng.uniform(-3, 5), rng.uniform(-10, 10)), **pose}))
         t += rng.uniform(0.8, 1.8)
     feet = flat_feet(skeleton(), len(times), 0.0, 0.0, yaw, width, toe_out=rng.uniform(0.0, 12.0))
-    return family_clip(_name("stand", rng), [_stood(keys, times, feet)], "stand",
+    return family_clip(clip_name("stand", rng), [_stood(keys, times, feet)], "stand",
                        dict(duration=times[-1], width=width))
 
 
@@ -105,7 +101,7 @@ def arm_poses(rng: np.random.Generator, count: int | None = None) -> Clip:
     keys.append(Key(max(keys[-1].t + 0.3, 3.0)))
     times = times_for(keys[-1].t)
     feet = flat_feet(skeleton(), len(times), 0.0, 0.0, yaw, rng.uniform(0.0, 0.12), toe_out=rng.uniform(0.0, 10.0))
-    return family_clip(_name("arm_poses", rng), [_stood(keys, times, feet)], "arm_poses", dict(count=count, duration=times[-1]))
+    return family_clip(clip_name("arm_poses", rng), [_stood(keys, times, feet)], "arm_poses", dict(count=count, duration=times[-1]))
 
 
 def _down_and_up(rng: np.random.Generator, low: dict, stand_arms: dict, repeats: int) -> list[Key]:
@@ -124,13 +120,6 @@ def _down_and_up(rng: np.random.Generator, low: dict, stand_arms: dict, repeats:
     return keys
 
 
-def _turned(keys: list[Key], yaw: float) -> list[Key]:
-    """The keys turned by `yaw` degrees about the origin."""
-    heading = Rotation.from_euler("z", yaw, degrees=True)
-    return [Key(k.t, root=None if k.root is None else tuple(heading.apply(k.root)),
-                facing=None if k.facing is None else (k.facing[0] + yaw, *k.facing[1:]), joints=k.joints) for k in keys]
-
-
 def bend(rng: np.random.Generator, depth: float | None = None, repeats: int | None = None) -> Clip:
     """Bend forward from the hips by `depth` degrees (40-100, root pitch plus trunk flexion), the hips
     going back, knees a little bent, arms hanging towards the floor; back up; 1-2 times."""
@@ -140,10 +129,10 @@ def bend(rng: np.random.Generator, depth: float | None = None, repeats: int | No
     low = dict(root=(-0.25 * np.sin(np.radians(pitch)), 0.0, STAND_HEIGHT - rng.uniform(0.02, 0.1) - 0.04 * depth / 100),
                facing=(0.0, pitch, 0.0), joints={**trunk(depth - pitch, -10.0), **arms(rng, ("down", "down"))})
     yaw = rng.uniform(-180.0, 180.0)
-    keys = _turned(_down_and_up(rng, low, arms(rng, ("down", "down")), repeats), yaw)
+    keys = placed(_down_and_up(rng, low, arms(rng, ("down", "down")), repeats), yaw)
     times = times_for(keys[-1].t)
     feet = flat_feet(skeleton(), len(times), 0.0, 0.0, yaw, rng.uniform(0.0, 0.15), toe_out=rng.uniform(0.0, 10.0))
-    return family_clip(_name("bend", rng), [_stood(keys, times, feet)], "bend", dict(depth=depth, repeats=repeats))
+    return family_clip(clip_name("bend", rng), [_stood(keys, times, feet)], "bend", dict(depth=depth, repeats=repeats))
 
 
 def squat(rng: np.random.Generator, height: float | None = None, repeats: int | None = None) -> Clip:
@@ -155,11 +144,11 @@ def squat(rng: np.random.Generator, height: float | None = None, repeats: int | 
     low = dict(root=(-rng.uniform(0.08, 0.15) * depth, 0.0, height), facing=(0.0, 15.0 + 20.0 * depth, 0.0),
                joints={**trunk(rng.uniform(5.0, 20.0)), **arms(rng, ("forward", "forward"))})
     yaw = rng.uniform(-180.0, 180.0)
-    keys = _turned(_down_and_up(rng, low, arms(rng, ("down", "down")), repeats), yaw)
+    keys = placed(_down_and_up(rng, low, arms(rng, ("down", "down")), repeats), yaw)
     times = times_for(keys[-1].t)
     feet = flat_feet(skeleton(), len(times), 0.0, 0.0, yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(3.0, 15.0),
                      forward=0.05 * depth)
-    return family_clip(_name("squat", rng), [_stood(keys, times, feet)], "squat", dict(height=height, repeats=repeats))
+    return family_clip(clip_name("squat", rng), [_stood(keys, times, feet)], "squat", dict(height=height, repeats=repeats))
 
 
 def crouch_reach(rng: np.random.Generator, height: float | None = None, side: str | None = None) -> Clip:
@@ -172,7 +161,7 @@ def crouch_reach(rng: np.random.Generator, height: float | None = None, side: st
     low = dict(root=(-0.1 * depth, 0.0, height), facing=(0.0, lean, 0.0),
                joints={**trunk(rng.uniform(10.0, 30.0), -15.0), **arms(rng, ("forward", "forward"))})
     yaw = rng.uniform(-180.0, 180.0)
-    keys = _turned(_down_and_up(rng, low, arms(rng, ("down", "down")), 1), yaw)
+    keys = placed(_down_and_up(rng, low, arms(rng, ("down", "down")), 1), yaw)
     times = times_for(keys[-1].t)
     skel = skeleton()
     feet = flat_feet(skel, len(times), 0.0, 0.0, yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(3.0, 15.0))
@@ -184,5 +173,5 @@ def crouch_reach(rng: np.random.Generator, height: float | None = None, side: st
         spot = target + heading.apply([0.0, 0.12 if s == "L" else -0.12, 0.0]) * (side == "both")
         wrist = body_positions(person, skel)[:, skel.index(f"{s}_Wrist")]
         person = reach(person, skel, s, wrist + weight[:, None] * (spot - wrist), elbow_pole(person, s))
-    return family_clip(_name("crouch_reach", rng), [person], "crouch_reach",
+    return family_clip(clip_name("crouch_reach", rng), [person], "crouch_reach",
                        dict(height=height, side=side, target=[round(float(v), 3) for v in target]))
