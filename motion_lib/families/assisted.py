@@ -13,8 +13,10 @@ from motion_lib.clip import Clip
 from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import flat_feet, stand_on
 from motion_lib.families.floor import FLOOR_SIT_HEIGHT
+from motion_lib.families.seated import PELVIS_ABOVE_SEAT, rise_keys
 from motion_lib.keyframes.animate import Key, animate
 from motion_lib.keyframes.poses import ARMS_DOWN, trunk
+from motion_lib.seats import seat_under
 
 ROLES = ("supporter", "recipient")
 
@@ -30,9 +32,11 @@ def held_arms(rng: np.random.Generator, raise_deg: float) -> dict[str, tuple[flo
 def pulled_up(rng: np.random.Generator, mode: str | None = None, speed: float | None = None) -> Clip:
     """Being pulled by the forearms, arms held forward: `mode` "floor" (from sitting on the floor, leaning
     into the pull, the pelvis coming forward over the feet, up to standing, as the recipient of the demo
-    help-up) or "lean" (standing, pulled forward into a lean and back, feet planted). `speed` scales the
-    timing (0.8-1.25)."""
-    mode = str(rng.choice(["floor", "floor", "lean"])) if mode is None else mode
+    help-up), "chair" (rising from a chair of 0.38-0.5 m, which the clip carries) or "lean" (standing,
+    pulled forward into a lean and back, feet planted). `speed` scales the timing (0.8-1.25)."""
+    mode = str(rng.choice(["floor", "floor", "chair", "lean"])) if mode is None else mode
+    if mode == "chair":
+        return _pulled_from_chair(rng, uniform(rng, speed, 0.8, 1.25))
     speed = uniform(rng, speed, 0.8, 1.25)
     feet_x = rng.uniform(0.55, 0.65) if mode == "floor" else 0.0
     if mode == "floor":
@@ -65,6 +69,28 @@ def pulled_up(rng: np.random.Generator, mode: str | None = None, speed: float | 
     feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
     person = stand_on(animate(keys, skel, times), skel, feet)
     return family_clip(clip_name("pulled_up", rng), [person], "pulled_up", dict(mode=mode, speed=speed))
+
+
+def _pulled_from_chair(rng: np.random.Generator, speed: float) -> Clip:
+    """Seated, both arms held forward, leaning into the pull and rising (`pulled_up` "chair")."""
+    seat = rng.uniform(0.38, 0.5)
+    lean = 1.1 + 2.5 * (0.4318 - seat) + rng.uniform(0.0, 0.2)
+    feet_x = 0.38 + rng.uniform(-0.04, 0.03) - 0.3 * (seat - 0.4318)
+    seated, standing = (0.0, seat + PELVIS_ABOVE_SEAT), (feet_x - 0.04, STAND_HEIGHT)
+    start, rise = rng.uniform(0.6, 1.2) / speed, rng.uniform(1.8, 2.4) / speed
+    keys = [Key(0.0, root=(0.0, 0.0, seated[1]), facing=(0.0, 0.0, 0.0), joints={**trunk(5.0), **held_arms(rng, 10.0)})]
+    keys += rise_keys(start, rise, seated, standing, lean, held_arms(rng, -5.0))
+    keys.append(Key(keys[-1].t + 0.5 / speed, joints=ARMS_DOWN))
+    keys.append(Key(keys[-1].t + rng.uniform(1.0, 1.5)))
+    yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
+    keys = placed(keys, yaw, place)
+    times = times_for(keys[-1].t)
+    skel = skeleton()
+    centre = Rotation.from_euler("z", yaw, degrees=True).apply([feet_x, 0.0, 0.0])[:2] + place
+    feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.0, 0.12), toe_out=rng.uniform(0.0, 10.0))
+    person = stand_on(animate(keys, skel, times), skel, feet)
+    return family_clip(clip_name("pulled_up", rng), [person], "pulled_up", dict(mode="chair", speed=speed, seat_height=seat),
+                       [seat_under(person, skel)], scene="chair")
 
 
 @lru_cache(maxsize=1)

@@ -29,7 +29,7 @@ _RISE = ((0.0, 0.0, 0.0, 0.0, 5.0), (0.23, 0.12, 0.0, 25.0, 15.0), (0.43, 0.35, 
          (0.63, 0.7, 0.54, 25.0, 8.0), (0.83, 0.94, 0.91, 8.0, 2.0), (1.0, 1.0, 1.0, 0.0, 0.0))
 
 
-def _rise(start: float, duration: float, seated: tuple, standing: tuple, lean: float, joints_end: dict,
+def rise_keys(start: float, duration: float, seated: tuple, standing: tuple, lean: float, joints_end: dict,
           sit_down: bool = False) -> list[Key]:
     """Keys rising from `seated` (x, z) to `standing` (x, z) over `duration` s from `start` (or the reverse)."""
     keys = []
@@ -59,14 +59,14 @@ def sit_stand(rng: np.random.Generator, seat_height: float | None = None, mode: 
     stand_pose = {**trunk(0.0), **ARMS_DOWN}
     if mode == "stand":
         keys = [Key(0.0, root=(0.0, 0.0, seated[1]), facing=(0.0, 0.0, 0.0), joints={**trunk(5.0 * lean), **lap})]
-        keys += _rise(rng.uniform(0.5, 1.2), rise, seated, standing, lean, ARMS_DOWN)
+        keys += rise_keys(rng.uniform(0.5, 1.2), rise, seated, standing, lean, ARMS_DOWN)
     else:
         t0 = rng.uniform(0.3, 0.8)
         keys = [Key(0.0, root=(standing[0], 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=stand_pose)]
-        keys += _rise(t0, rise, seated, standing, lean, {}, sit_down=True)
+        keys += rise_keys(t0, rise, seated, standing, lean, {}, sit_down=True)
         keys.append(Key(keys[-1].t + 0.5, joints=lap))
         if mode == "sit_stand":
-            keys += _rise(keys[-1].t + rng.uniform(0.3, 1.2), rise, seated, standing, lean, ARMS_DOWN)
+            keys += rise_keys(keys[-1].t + rng.uniform(0.3, 1.2), rise, seated, standing, lean, ARMS_DOWN)
     keys.append(Key(keys[-1].t + rng.uniform(0.5, 1.0)))
     yaw, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
     heading = Rotation.from_euler("z", yaw, degrees=True)
