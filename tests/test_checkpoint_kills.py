@@ -16,7 +16,7 @@ import pytest
 
 from assistmimic.rl.checkpoint import load_checkpoint, resume_checkpoint, save_iteration_checkpoint
 from tests.conftest import REPO
-from tests.test_prior_cli import TINY
+from tests.test_prior_cli import PRIOR_TINY as TINY
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner

@@ -146,8 +146,9 @@ def test_the_students_action_error_against_each_expert_falls(distilled):
     assert [r["iteration"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert [r["dagger/beta"] for r in records] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0, 0.0, 0.0])
     for name in EXPERT_CLIPS:  # one iteration's error on the states the student reaches is noisy at this size
-        errors = [r[f"dagger/action_error/expert/{name}"] for r in records]
-        assert sum(errors[-3:]) / 3 < 0.5 * errors[0], (name, errors)
+        # (an iteration in which no world played the expert's clip logs no error for it)
+        errors = [r[f"dagger/action_error/expert/{name}"] for r in records if f"dagger/action_error/expert/{name}" in r]
+        assert len(errors) >= 4 and sum(errors[-3:]) / 3 < 0.5 * errors[0], (name, errors)
     for a in range(2):
         assert records[-1][f"dagger/loss/agent{a}"] < 0.25 * records[0][f"dagger/loss/agent{a}"]
     assert records[-1]["dagger/buffer_samples"] == 6 * 16 * 8

@@ -28,7 +28,7 @@ from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO
-from tests.test_prior_cli import TINY, iterations
+from tests.test_prior_cli import PRIOR_TINY as TINY, iterations
 
 WORLD = 2
 HORIZON, NUM_ENVS, OBS_DIM, ACTION_DIM = 4, 16, 5, 3

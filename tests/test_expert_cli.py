@@ -57,7 +57,8 @@ def test_ablation_switches_train_from_scratch_without_redirection_contact_reward
     # Sequential training: agent 0 learns in iteration 1, agent 1 in iteration 2.
     assert "ppo/agent0/value_loss" in records[0] and "ppo/agent1/value_loss" not in records[0]
     assert "ppo/agent1/value_loss" in records[1] and "ppo/agent0/value_loss" not in records[1]
-    assert all(r["rollout/terms/contact/agent0"] >= 0 for r in records)
+    # Without contact facilitation the contact term weighs 0: it is not computed, so not logged.
+    assert not any("terms/contact/" in key for r in records for key in r)
 
 
 def test_bad_expert_input_is_one_sentence(tmp_path):

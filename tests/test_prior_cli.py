@@ -9,10 +9,12 @@ from assistmimic.rl.checkpoint import export_policies
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 
-TINY = ["stage.families.clips=0", "num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
+TINY = ["num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
         "stage.policy.actor_hidden=[32,32]", "stage.policy.critic_hidden=[32,32]", "stage.amp.hidden=[32]",
         "stage.runner.amp_batch_size=32", "stage.runner.amp_updates_per_iteration=2", "stage.runner.save_interval=1",
         "sim.nthread=1"]
+PRIOR_TINY = [*TINY, "stage.families.clips=0"]
+"""TINY for stage=prior on the built-in demo clips (without it the prior generates its motion-family clips)."""
 
 
 def iterations(run_dir):
@@ -21,14 +23,14 @@ def iterations(run_dir):
 
 def test_prior_trains_resumes_and_evaluates(tmp_path):
     run_dir = tmp_path / "prior"
-    result = run_cli("stage=prior", "max_iterations=2", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    result = run_cli("stage=prior", "max_iterations=2", f"run_dir={run_dir}", *PRIOR_TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["iterations"] == 2 and summary["clips"] == 3 and summary["env_steps"] == 2 * 8 * 8
     assert iterations(run_dir) == [1, 2]
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert saved["iteration"] == 2
-    result = run_cli("stage=prior", "max_iterations=3", "stage.resume=true", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    result = run_cli("stage=prior", "max_iterations=3", "stage.resume=true", f"run_dir={run_dir}", *PRIOR_TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert iterations(run_dir) == [1, 2, 3]
     assert "resumed from" in result.stdout
@@ -50,9 +52,8 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
 
 def test_without_data_the_prior_trains_on_generated_motion_families(tmp_path):
     run_dir = tmp_path / "families"
-    tiny = [o for o in TINY if o != "stage.families.clips=0"]
     result = run_cli("stage=prior", "max_iterations=1", f"run_dir={run_dir}", "stage.families.clips=3",
-                     "stage.families.mix='walk=1,stand=1'", *tiny, tmp_path=tmp_path)
+                     "stage.families.mix='walk=1,stand=1'", *TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["clips"] == 3 and summary["data"] == "motion families (3 clips, seed 0, mix walk=1,stand=1)"
@@ -60,7 +61,7 @@ def test_without_data_the_prior_trains_on_generated_motion_families(tmp_path):
 
 
 def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):
-    result = run_cli("stage=prior", f"data={REPO / 'data/demo/assist.pkl'}", f"run_dir={tmp_path / 'p'}", *TINY, tmp_path=tmp_path)
+    result = run_cli("stage=prior", f"data={REPO / 'data/demo/assist.pkl'}", f"run_dir={tmp_path / 'p'}", *PRIOR_TINY, tmp_path=tmp_path)
     assert result.returncode == 2 and "needs 1-person clips" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("stage=eval", f"run_dir={tmp_path / 'e'}", tmp_path=tmp_path)
     assert result.returncode == 2 and "needs checkpoint=" in result.stderr

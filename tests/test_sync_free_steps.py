@@ -73,7 +73,7 @@ def test_masked_resets_give_the_steps_of_resets_by_id(name):
     envs = [make_env(name, 3, sync_free) for sync_free in (True, False)]
     for env in envs:
         env.reset()
-    generator, scale = torch.Generator().manual_seed(1), torch.tensor([[0.0], [0.5], [3.0]])
+    generator, scale = torch.Generator().manual_seed(1), torch.tensor([[0.0], [3.0], [3.0]])
     terminated, truncated = torch.zeros(3), torch.zeros(3)
     for _ in range(10):
         actions = [scale * torch.randn(3, d, generator=generator) for d in envs[0].action_dims]
@@ -83,7 +83,7 @@ def test_masked_resets_give_the_steps_of_resets_by_id(name):
         terminated, truncated = terminated + by_id.terminated, truncated + by_id.truncated
     for attribute in ("clip_ids", "times", "steps", "amp_history"):
         torch.testing.assert_close(getattr(envs[0], attribute), getattr(envs[1], attribute), msg=attribute)
-    assert truncated[0] == 2 and terminated[0] == 0 and (terminated[1:] >= 5).all()  # both kinds of reset happened
+    assert truncated[0] == 2 and terminated[0] == 0 and (terminated[1:] >= 3).all()  # both kinds of reset happened
     for env in envs:
         env.close()
 
