@@ -300,7 +300,7 @@ def test_experts_trained_in_one_batch_play_their_own_clips_resume_and_load_like_
 def test_bad_batch_size_is_one_clear_error(tmp_path):
     result = run_cli("stage=experts", "stage.batch_experts=0", f"data={DEMO}", f"run_dir={tmp_path / 'run'}",
                      tmp_path=tmp_path)
-    assert_one_clear_error(result, "stage.batch_experts must be >= 1")
+    assert_one_clear_error(result, "stage.batch_experts=0 is not allowed: it must be >= 1")
 
 
 def test_experts_are_cut_into_batches_and_a_failing_batch_fails_all_its_experts(tmp_path, monkeypatch):

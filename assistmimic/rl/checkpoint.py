@@ -48,10 +48,10 @@ def load_checkpoint(path: str | Path, *, weights_only: bool = True) -> dict[str,
         with warnings.catch_warnings():  # torch's notes on pickle protocols are not for the user
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except pickle.UnpicklingError as exc:
-        raise UserInputError(f"checkpoint file {path} is corrupt, or holds Python objects besides tensors and plain "
-                             "values (not a checkpoint of this project)") from exc
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        if weights_only and isinstance(exc, pickle.UnpicklingError):  # (torch's message advises weights_only=False)
+            raise UserInputError(f"checkpoint file {path} is corrupt, or holds Python objects besides tensors and "
+                                 "plain values (not a checkpoint of this project)") from exc
         raise UserInputError(f"checkpoint file {path} is truncated or corrupt and cannot be read") from exc
     if not isinstance(state, dict):
         raise UserInputError(f"checkpoint file {path} holds a {type(state).__name__}, not a checkpoint dict")
