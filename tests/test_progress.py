@@ -3,7 +3,7 @@
 import json
 
 from assistmimic.rl.logger import RunLogger, diverged_worlds
-from tests.test_prior_cli import TINY
+from tests.test_prior_cli import PRIOR_TINY
 from tests.test_run_cli import run_cli
 
 
@@ -20,8 +20,8 @@ def test_the_progress_bar_counts_the_diverged_worlds_once_there_are_any(tmp_path
 
 def test_a_training_run_with_diverging_worlds_says_so(tmp_path):
     run_dir = tmp_path / "prior"
-    result = run_cli("stage=prior", "max_iterations=1", "sim.max_joint_velocity=0.001", f"run_dir={run_dir}", *TINY,
-                     tmp_path=tmp_path)
+    result = run_cli("stage=prior", "max_iterations=1", "sim.max_joint_velocity=0.001", f"run_dir={run_dir}",
+                     *PRIOR_TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     diverged = json.loads((run_dir / "summary.json").read_text())["diverged_worlds"]
     assert diverged > 0
