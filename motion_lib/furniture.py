@@ -49,7 +49,7 @@ class Furniture:
         """An item from values of any source (a file, a config), each checked; one error naming `where`."""
         kind = text(kind, "kind", where)
         if kind not in KINDS:
-            raise UserInputError(f"{where}: unknown furniture kind '{kind}'; known kinds: {', '.join(KINDS)}")
+            raise UserInputError(f"{where}: unknown kind '{kind}'; furniture kinds: {', '.join(KINDS)}")
         pos = bounded_array(pos, "pos", where, (2,), MAX_POSITION_M, " m")
         yaw = bounded_array(yaw, "yaw", where, (), MAX_YAW_DEG, " degrees")
         size = bounded_array(size, "size", where, (3,), MAX_SIZE_M, " m")

@@ -48,7 +48,7 @@ def test_records_round_trip_and_bad_ones_are_one_error():
         ("a chair", r"here: furniture must be a list of items, got 'a chair'"),
         ([{"kind": "chair"}], r"here, furniture\[0\]: must be a record with keys kind, pos, yaw, size, got \['kind'\]"),
         ([{**CHAIR.record(), "colour": "red"}], r"must be a record with keys kind, pos, yaw, size"),
-        ([{**CHAIR.record(), "kind": "sofa"}], r"furniture\[0\]: unknown furniture kind 'sofa'; known kinds: chair, bed, box"),
+        ([{**CHAIR.record(), "kind": "sofa"}], r"furniture\[0\]: unknown kind 'sofa'; furniture kinds: chair, bed, box"),
         ([{**CHAIR.record(), "pos": [0.0, 0.0, 0.0]}], r"furniture\[0\]: pos has shape \(3,\), expected \(2\)"),
         ([{**CHAIR.record(), "yaw": float("nan")}], r"furniture\[0\]: yaw has NaN/inf"),
         ([{**CHAIR.record(), "size": [0.4, 0.5, 0.0]}], r"furniture\[0\]: size must be three positive extents"),

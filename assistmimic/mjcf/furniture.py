@@ -23,7 +23,7 @@ import numpy as np
 
 from assistmimic.mjcf.config import FurnitureConfig
 from motion_lib.errors import UserInputError
-from motion_lib.furniture import DEFAULT_SIZES, Furniture
+from motion_lib.furniture import DEFAULT_SIZES, KINDS, Furniture
 
 PARK_DEPTH = 2.0
 """An unused slot's box is parked with its top this far below the floor (m), under the world origin."""
@@ -115,6 +115,8 @@ def scene_furniture(configs: Sequence[FurnitureConfig], sceneries: Iterable[Sequ
 def configured_item(index: int, cfg: FurnitureConfig) -> Furniture:
     """The `scene=` group's item `index` (`furniture[index]` in errors); a chair or bed without `size` has its kind's."""
     where = f"furniture[{index}] ({cfg.kind})"
+    if cfg.kind not in KINDS:
+        raise UserInputError(f"furniture[{index}]: unknown kind '{cfg.kind}'; furniture kinds: {', '.join(KINDS)}")
     if cfg.size is None and cfg.kind not in DEFAULT_SIZES:
         raise UserInputError(f"{where}: give its size: [x, y, z] in metres (only {', '.join(DEFAULT_SIZES)} have one)")
     if len(cfg.pos) != 2:
