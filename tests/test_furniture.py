@@ -178,6 +178,28 @@ def test_a_seated_recipient_rests_on_its_chair_and_falls_in_the_world_without_it
     env.close()
 
 
+def test_furnishing_the_worlds_of_sync_free_steps_never_waits_for_the_host():
+    """Warp (on its CPU device) with masked resets: steps that reset worlds to the chair clip and to the clip without
+    a chair make no host sync, and each world ends up with its clip's furniture."""
+    pytest.importorskip("mujoco_warp", reason="mujoco_warp is not installed (pip install -e \".[gpu]\")")
+    from tests.test_sync_free_steps import count_syncs
+
+    clips = [demo("help_up_from_floor"), demo("support_rise_from_chair")]
+    backend = build_backend(4, impairment=standard_impairment(), clips=clips, backend="warp", device="cpu",
+                            solver="Newton")
+    env = AssistEnv(backend, MotionLibrary(clips), AssistEnvConfig(residual_actions=True, max_episode_steps=2,
+                                                                   sync_free_resets=True),
+                    torch.Generator().manual_seed(0))
+    env.reset()
+    actions = [torch.zeros(4, d) for d in env.action_dims]
+    assert count_syncs(lambda: [env.step(actions) for _ in range(4)]).count == 0  # every world reset twice
+    placed = backend._mocap_pos[:, backend._furniture, :2]  # (E, 1, 2): each world's chair slot
+    expected = env.furniture.poses[env.clip_ids, :, :2]
+    torch.testing.assert_close(placed, expected)
+    assert set(env.clip_ids.tolist()) == {0, 1}  # both kinds of world were reset to
+    env.close()
+
+
 def test_evaluation_of_the_demo_chair_clip_brings_its_chair_without_scene_chair():
     clip = demo("sit_down_stand_up")
     world = EvalWorld(robot=robot_config(), scene=SceneConfig(), sim=SimConfig(nthread=1), impairment=ImpairmentConfig(),
