@@ -10,8 +10,12 @@ frame. MPJPE is the mean body position error over all frames (global, and root-r
 
 Two-agent scoring also reports per agent MPJPE, the failure's reason, and over the reference's contact
 phase (policy step t <-> reference time t·dt; only steps before a failure count): the fraction of steps
-with simulated hand contact (`contact_rate`) and the mean vertical support force; and the peak actuator
-torque. With `EvalRules.robustness` it scores again with the recipient heavier and weaker.
+with simulated hand contact (`contact_rate`), the mean vertical support force (`support_force_z_n`: the supporter's
+hand contacts and grips, + = up) and the supporter's mean grip command per hand (`grip_L`, `grip_R`); the peak
+actuator torque; and how far the recipient's pelvis rose: its highest height minus its start (`recipient_lift_m`),
+beside the reference's (`reference_lift_m`). With `EvalRules.robustness` it scores again with the recipient heavier
+and weaker; with `EvalRules.passive_supporter` the supporter does not act (`PassiveSupporter`): the recipient-alone
+baseline that shows what the supporter adds.
 """
 
 from __future__ import annotations
@@ -200,16 +204,19 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
                           fall_head_drop: float, contact: torch.Tensor) -> list[dict]:
     """Two-agent tracking of clips `clip_ids` (see `track_clips`); `contact` (len(clip_ids), S) bool: the
     reference's hand-contact phase per policy step. Returns per clip: frames, success and the failure's
-    reason, MPJPE (mean and per agent, local), max error, the contact phase's steps, contact rate and mean
-    vertical support force over them (None without any), peak torque."""
+    reason, MPJPE (mean and per agent, local), max error, the contact phase's steps, contact rate, mean
+    vertical support force and the supporter's mean grip per hand over them (None without any), peak torque,
+    the recipient's and the reference's pelvis lift (m)."""
     rules = (FailureRule("supporter_error", "supporter_body_pos_error_m", failure_distance),
              FailureRule("recipient_error", "recipient_body_pos_error_m", failure_distance),
              FailureRule("recipient_fell", "recipient_head_drop_m", fall_head_drop))
     errors = ("body_pos_error_m", *(f"{role}_body_pos_error_m" for role in ROLES))
+    pelvis = ("recipient_pelvis_height_m", "reference_pelvis_height_m")
     measures = Measures(rules=rules, sums=(*errors, "body_pos_error_local_m"),
-                        peaks=("body_pos_error_m", "peak_torque_nm", "termination_rule_fired"),
-                        phase_sums=("hand_contact", "support_force_z_n"))
+                        peaks=("body_pos_error_m", "peak_torque_nm", "termination_rule_fired", *pelvis),
+                        phase_sums=("hand_contact", "support_force_z_n", "supporter_grip_L", "supporter_grip_R"))
     episodes = track_clips(env, policies, clip_ids, measures, contact)
+    start = recipient_start_height(env, clip_ids)
     rows = []
     for i, clip_id in enumerate(clip_ids):
         rows.append({
@@ -217,9 +224,18 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
             **{f"{role}_mpjpe_mm": _mean_mm(episodes, f"{role}_body_pos_error_m", i) for role in ROLES},
             "contact_steps": int(episodes.phase_steps[i]), "contact_rate": _phase_mean(episodes, "hand_contact", i),
             "support_force_z_n": _phase_mean(episodes, "support_force_z_n", i),
+            **{f"grip_{side}": _phase_mean(episodes, f"supporter_grip_{side}", i) for side in "LR"},
             "peak_torque_nm": float(episodes.peaks["peak_torque_nm"][i]),
+            "recipient_lift_m": float(episodes.peaks["recipient_pelvis_height_m"][i] - start[i]),
+            "reference_lift_m": float(episodes.peaks["reference_pelvis_height_m"][i] - start[i]),
         })
     return rows
+
+
+def recipient_start_height(env: AssistEnv, clip_ids: list[int]) -> torch.Tensor:
+    """(n,) the recipient's pelvis height (m) at the first frame of clips `clip_ids` (where each episode starts)."""
+    ids = torch.tensor(clip_ids, device=env.device)
+    return env.library.sample(ids, torch.zeros(len(clip_ids), device=env.device)).pos[:, 1, 0, 2].cpu()
 
 
 def _tracking_columns(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int) -> dict:
@@ -284,6 +300,20 @@ class EvalRules:
     """Recipient mass factor of the robustness sweep."""
     robust_gain_scale: float
     """Recipient kp and kd factor of the robustness sweep."""
+    passive_supporter: bool = False
+    """Replace the supporter's policy by `PassiveSupporter` (the recipient-alone baseline)."""
+
+
+class PassiveSupporter:
+    """A supporter that does not act: all its actions 0, so no grip, and PD targets of 0 (with residual actions:
+    the reference's hinge angles, played open loop, without the policy's corrections)."""
+
+    def __init__(self, action_dim: int):
+        self.action_dim = action_dim
+
+    def act_deterministic(self, obs: torch.Tensor) -> torch.Tensor:
+        """(N, action_dim) zeros for the observations (N, obs_dim)."""
+        return obs.new_zeros(obs.shape[0], self.action_dim)
 
 
 def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_envs: int) -> TrackingEnv:
@@ -321,6 +351,8 @@ def evaluate_assist(world: EvalWorld, rules: EvalRules, checkpoint: Path, polici
     env = assist_eval_env(world, trained_assist_config(checkpoint, metadata), clips, num_envs)
     check_policies(checkpoint, policies, env, "assist")
     policies = [policy.to(env.device) for policy in policies]
+    if rules.passive_supporter:
+        policies[0] = PassiveSupporter(env.action_dims[0])
     horizon = max(c.num_frames for c in clips)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
 
@@ -362,7 +394,9 @@ def _assist_summary(rows: list[dict]) -> dict:
             "mpjpe_mm": mean("mpjpe_mm"), **{f"{role}_mpjpe_mm": mean(f"{role}_mpjpe_mm") for role in ROLES},
             "mpjpe_local_mm": mean("mpjpe_local_mm"), "clips_with_contact": sum(r["contact_rate"] is not None for r in rows),
             "contact_rate": mean("contact_rate"), "support_force_z_n": mean("support_force_z_n"),
-            "peak_torque_nm": max(r["peak_torque_nm"] for r in rows), "per_clip": rows}
+            "grip_L": mean("grip_L"), "grip_R": mean("grip_R"), "recipient_lift_m": mean("recipient_lift_m"),
+            "reference_lift_m": mean("reference_lift_m"), "peak_torque_nm": max(r["peak_torque_nm"] for r in rows),
+            "per_clip": rows}
 
 
 def _assist_line(summary: dict) -> str:
@@ -374,7 +408,8 @@ def _assist_line(summary: dict) -> str:
             f"({summary['success_rate_training_rule']:.3f} by the training's termination rule); MPJPE {summary['mpjpe_mm']:.1f} mm "
             f"(supporter {summary['supporter_mpjpe_mm']:.1f}, recipient {summary['recipient_mpjpe_mm']:.1f}); "
             f"{_contact_text(summary)}; "
-            f"support force {number('support_force_z_n', '.1f')} N; peak torque {summary['peak_torque_nm']:.0f} N m")
+            f"support force {number('support_force_z_n', '.1f')} N; recipient lift {summary['recipient_lift_m']:.2f} m "
+            f"(reference {summary['reference_lift_m']:.2f} m); peak torque {summary['peak_torque_nm']:.0f} N m")
 
 
 def _contact_text(summary: dict) -> str:

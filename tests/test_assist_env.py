@@ -208,12 +208,12 @@ def test_widened_prior_acts_exactly_like_the_prior(assist_clips):
     stage = ExpertConfig(env=AssistEnvConfig(residual_actions=True))
     policies = initial_policies(env, stage, "smpl")
     prior_policy = ActorCritic.from_saved_state(load_training_checkpoint(prior_path(stage.prior))["policies"][0])
-    for a in range(2):
-        assert torch.equal(policies[a].act_deterministic(obs[a]), prior_policy.act_deterministic(obs[a][:, :934]))
-        torch.manual_seed(3)
-        widened = policies[a].act(obs[a])[0]
-        torch.manual_seed(3)
-        assert torch.equal(widened, prior_policy.act(obs[a][:, :934])[0])
+    for a in range(2):  # the supporter's two grip actions come after the prior's (tests/test_grip.py)
+        assert torch.equal(policies[a].act_deterministic(obs[a])[:, :69], prior_policy.act_deterministic(obs[a][:, :934]))
+    torch.manual_seed(3)
+    widened = policies[1].act(obs[1])[0]
+    torch.manual_seed(3)
+    assert torch.equal(widened, prior_policy.act(obs[1][:, :934])[0])
     assert policies[0] is not policies[1]
     stage.env.residual_actions = False
     with pytest.raises(UserInputError, match="residual_actions=true"):

@@ -57,7 +57,7 @@ class MetaBackend(SimBackend):
         self.qvel_joint = torch.zeros(e, a, d, device=device)
         self.num_hand_bodies = 2 * len(skeleton.hand_body_names("L"))
 
-    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
+    def step(self, pd_targets: torch.Tensor, grip: torch.Tensor | None = None) -> torch.Tensor:
         self.qvel_joint = (pd_targets - self.qpos_joint) / self.policy_dt
         self.qpos_joint = pd_targets.clone()
         self._invalidate()

@@ -30,7 +30,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.motion_library import MotionLibrary
 from motion_lib.roles import swap_persons
 from tests.conftest import REPO, robot_config, standard_impairment
-from tests.test_eval_assist import SMPL_DOFS, cut, policy, save_expert
+from tests.test_eval_assist import GRIP_ACTIONS, SMPL_DOFS, cut, policy, save_expert
 from tests.test_run_cli import assert_one_clear_error, run_cli
 from tests.test_track_stage import intergen_file
 
@@ -78,7 +78,7 @@ def make_experts(folder, clips_path, obs_dims=None, names=EXPERT_CLIPS):
     index = {}
     for k, name in enumerate(names):
         kwargs = {} if obs_dims is None else {"obs_dims": obs_dims}
-        policies = [policy(zero=False, **kwargs), policy(zero=False, **kwargs)]
+        policies = [policy(zero=False, actions=SMPL_DOFS + GRIP_ACTIONS, **kwargs), policy(zero=False, **kwargs)]
         for net in policies:
             with torch.no_grad():
                 net.mu.weight.mul_(2.0)
@@ -258,7 +258,8 @@ def test_bad_experts_are_one_clear_error(tmp_path, experts_dir, clips_path):
     with pytest.raises(UserInputError, match="checkpoint .* of expert 'contact' does not exist"):
         distill(tmp_path / "b", missing, clips_path)
     odd = make_experts(tmp_path / "odd" / "experts", clips_path)
-    save_expert(odd / "no_contact" / "last.pt", clips_path, [policy(obs_dims=(934, 100)), policy(obs_dims=(934, 100))],
+    save_expert(odd / "no_contact" / "last.pt", clips_path,
+                [policy(obs_dims=(934, 100), actions=SMPL_DOFS + GRIP_ACTIONS), policy(obs_dims=(934, 100))],
                 clips=["no_contact"])
     with pytest.raises(UserInputError, match="experts 'contact' and 'no_contact' disagree"):
         distill(tmp_path / "c", odd, clips_path)

@@ -22,6 +22,8 @@ from tests.conftest import REPO, robot_config, standard_impairment
 from tests.test_run_cli import run_cli
 
 SMPL_PRIOR_OBS, SMPL_ASSIST_OBS, SMPL_DOFS = 934, 525, 69
+GRIP_ACTIONS = 2
+"""The supporter's grip commands after its PD actions (the default `scene.grip`)."""
 
 
 def cut(clip: Clip, start: int, stop: int, name: str) -> Clip:
@@ -48,9 +50,9 @@ def chair_file(tmp_path_factory):
     return path
 
 
-def policy(obs_dims=(SMPL_PRIOR_OBS, SMPL_ASSIST_OBS), zero=True) -> ActorCritic:
+def policy(obs_dims=(SMPL_PRIOR_OBS, SMPL_ASSIST_OBS), zero=True, actions=SMPL_DOFS) -> ActorCritic:
     """A small untrained policy; `zero`: its actions are exactly 0."""
-    net = ActorCritic(obs_dims, SMPL_DOFS, PolicyConfig(actor_hidden=[32], critic_hidden=[32], init_log_std=-2.9,
+    net = ActorCritic(obs_dims, actions, PolicyConfig(actor_hidden=[32], critic_hidden=[32], init_log_std=-2.9,
                                                        mu_init_scale=0.01))
     if zero:
         with torch.no_grad():
@@ -60,7 +62,7 @@ def policy(obs_dims=(SMPL_PRIOR_OBS, SMPL_ASSIST_OBS), zero=True) -> ActorCritic
 
 def save_expert(path, clips_path, policies=None, **metadata):
     """An expert checkpoint as `stage=expert` writes it (residual actions, so zero actions follow the clip)."""
-    policies = policies or [policy(), policy()]
+    policies = policies or [policy(actions=SMPL_DOFS + GRIP_ACTIONS), policy()]
     meta = {"task": "assist", "env_config": dataclasses.asdict(AssistEnvConfig(residual_actions=True)), "robot": "smpl",
             "data": str(clips_path), "clips": ["contact", "no_contact"], **metadata}
     save_checkpoint(path, {"iteration": 1, "policies": [p.saved_state() for p in policies], "metadata": meta})
@@ -142,7 +144,8 @@ def test_bad_two_agent_input_is_one_clear_error(tmp_path, clips_file):
     expert = save_expert(tmp_path / "expert.pt", clips_file)
     with pytest.raises(UserInputError, match="needs 2-person clips, but stand"):
         evaluate(tmp_path, expert, data=REPO / "data" / "demo" / "single.pkl")
-    narrow = save_expert(tmp_path / "narrow.pt", clips_file, policies=[policy(), policy((SMPL_PRIOR_OBS,))])
+    narrow = save_expert(tmp_path / "narrow.pt", clips_file,
+                         policies=[policy(actions=SMPL_DOFS + GRIP_ACTIONS), policy((SMPL_PRIOR_OBS,))])
     with pytest.raises(UserInputError, match="the recipient policy takes 934 observations and gives 69 actions; "
                                              "this robot's assist task has 1459 and 69"):
         evaluate(tmp_path, narrow)
@@ -170,7 +173,8 @@ def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
 
 def test_the_printed_line_says_what_the_contact_rate_measures():
     summary = {"success_rate": 1.0, "success_rate_training_rule": 0.5, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
-               "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0}
+               "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0,
+               "recipient_lift_m": 0.1, "reference_lift_m": 0.8}
     line = _assist_line(summary)
     assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
     assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line

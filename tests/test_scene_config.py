@@ -74,8 +74,10 @@ def geom_id(model, name) -> int:
 
 
 def person_geoms(model, prefix) -> list[int]:
+    """The geoms of a person's body, less the palms of its grip (tests/test_grip.py)."""
     bodies = body_names(model)
-    return [g for g in range(model.ngeom) if bodies[model.geom_bodyid[g]].startswith(prefix)]
+    return [g for g in range(model.ngeom)
+            if bodies[model.geom_bodyid[g]].startswith(prefix) and not bodies[model.geom_bodyid[g]].endswith("_grip")]
 
 
 # --- furniture ----------------------------------------------------------------------------------
@@ -158,12 +160,12 @@ def test_both_robots(robot, num_bodies, num_dofs):
     scene_model, model = compiled(robot)
     skeleton = scene_model.skeleton
     assert (skeleton.num_bodies, skeleton.num_dofs) == (num_bodies, num_dofs)
-    assert model.nu == 2 * num_dofs
-    bodies = body_names(model)
+    assert model.nu == 2 * num_dofs + 2  # PD actuators and the supporter's two grips (tests/test_grip.py)
+    bodies = [n for n in body_names(model) if not n.endswith("_grip")]  # less the supporter's two palms
     for prefix in (SUP, REC):
         person = [n for n in bodies if n.startswith(prefix)]
         assert person == [prefix + n for n in skeleton.body_names]
-        assert sum(n.startswith(prefix) for n in actuator_names(model)) == num_dofs
+        assert sum(n.startswith(prefix) and "_grip_" not in n for n in actuator_names(model)) == num_dofs
     assert len(bodies) == 1 + 2 * num_bodies  # the world body and two persons
     assert model.njnt == 2 * (1 + 3 * (num_bodies - 1))  # a free joint and three hinges per body
 
@@ -244,9 +246,10 @@ def test_standard_impairment_lightens_the_recipient():
 def test_unimpaired_persons_are_equal():
     _, model = compiled("smpl")
     assert person_mass(model, REC) == pytest.approx(person_mass(model, SUP), rel=1e-6)
-    half = model.nu // 2
-    np.testing.assert_array_equal(model.actuator_gainprm[:half], model.actuator_gainprm[half:])
-    np.testing.assert_array_equal(model.actuator_forcerange[:half], model.actuator_forcerange[half:])
+    pd = [i for i, name in enumerate(actuator_names(model)) if "_grip_" not in name]  # less the supporter's grips
+    half = len(pd) // 2
+    np.testing.assert_array_equal(model.actuator_gainprm[pd[:half]], model.actuator_gainprm[pd[half:]])
+    np.testing.assert_array_equal(model.actuator_forcerange[pd[:half]], model.actuator_forcerange[pd[half:]])
 
 
 def test_later_rule_wins_and_upper_shorthand():
@@ -322,7 +325,8 @@ def test_contact_sensors(robot):
     for name in ("sup_hand_L_Wrist", "rec_hand_R_Wrist", "sup_foot_L_Ankle", "rec_foot_R_Toe"):
         assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name) >= 0
     n_contact = int(np.sum(model.sensor_type == mujoco.mjtSensor.mjSENS_CONTACT))
-    assert n_contact == 2 * (len(scene_model.hand_bodies) + len(scene_model.foot_bodies))
+    # and one per grip (its palm's contact: tests/test_grip.py)
+    assert n_contact == 2 * (len(scene_model.hand_bodies) + len(scene_model.foot_bodies)) + sum(scene_model.grip_dims)
 
 
 @pytest.mark.parametrize("robot", ["smpl", "smplx"])

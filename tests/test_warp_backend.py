@@ -1,4 +1,4 @@
-"""The mujoco_warp backend on Warp's CPU device: same physics as the CPU backend, resets, divergence,
+"""The mujoco_warp backend on Warp's CPU device: same physics as the CPU backend (grips too), resets, divergence,
 per-world parameters and furniture, buffer overflow counting, device choice and bad input.
 
 Equivalence: both backends compile the same scene with the Newton solver (mujoco_warp has no PGS), start
@@ -136,6 +136,28 @@ def test_hand_contact_force_agrees_with_the_cpu(twin_backends):
     assert force_warp[0].abs().max() == 0.0  # apart: nothing
     assert force_warp[1].norm(dim=-1).max() > 1.0  # the supporter's hand presses into the recipient's chest
     torch.testing.assert_close(force_warp, force_cpu, atol=2.0, rtol=0.05)
+
+
+def test_a_grip_holds_a_limp_forearm_as_on_the_cpu(warp_cpu):
+    """tests/test_grip.py's held forearm (world 0 grips, world 1 does not) on both backends: mujoco_warp's adhesion
+    actuator and contact sensors give the same hold, pull and support force."""
+    from tests.test_grip import LIMP_ARMS, hold_forearm
+
+    cpu_sim = SimConfig(nthread=1, solver="Newton")
+    scene = make_scene(robot_config(), SceneConfig(), cpu_sim, LIMP_ARMS)
+    cpu = make_backend(scene, cpu_sim, 2)
+    warp = make_backend(scene, SimConfig(backend="warp", device="cpu", solver="Newton"), 2)
+    (start, heights_cpu, support_cpu, pull_cpu), (_, heights_warp, support_warp, pull_warp) = (
+        hold_forearm(backend) for backend in (cpu, warp))
+    held, dropped = heights_warp[-1]
+    assert held > start[0] - 0.3 and dropped < held - 0.1
+    torch.testing.assert_close(heights_warp, heights_cpu, atol=0.02, rtol=0)
+    assert pull_warp[-1, 0].norm() == pytest.approx(500.0, rel=1e-4) and pull_warp[:, 1].abs().max() == 0.0
+    torch.testing.assert_close(pull_warp[-10:, 0].mean(0), pull_cpu[-10:, 0].mean(0), atol=25.0, rtol=0)
+    assert support_warp[-10:, 0].mean() == pytest.approx(support_cpu[-10:, 0].mean().item(), rel=0.3)
+    assert torch.equal(warp.grip_command(), cpu.grip_command())
+    cpu.close()
+    warp.close()
 
 
 def test_both_backends_place_the_same_furniture(twin_backends):

@@ -98,12 +98,17 @@ class AssistTask(TrackingTask):
         return torch.stack([supporter, own[:, RECIPIENT]], dim=1)
 
     def metrics(self, state: BodyState, ctx: StepContext, reference: list[Bodies]) -> dict[str, torch.Tensor]:
-        """Contact, support force, torques, the recipient's head and how often redirection acted."""
+        """Contact, support force, torques, the recipient's head and pelvis (and the reference's pelvis), the
+        supporter's grip commands and how often redirection acted."""
         head = self.layout.head
         hand_force, recipient_head = ctx.hand_force[:, SUPPORTER], ctx.persons[RECIPIENT].pos[:, head, 2]
+        grip = self.backend.grip_command()
         return {
             "hand_contact": touching(hand_force).any(-1).float(),
-            "support_force_z_n": hand_force[:, :, 2].sum(-1),
+            "support_force_z_n": support_force_z(hand_force, self.backend.grip_force()),
+            "recipient_pelvis_height_m": ctx.persons[RECIPIENT].pos[:, 0, 2],
+            "reference_pelvis_height_m": reference[RECIPIENT].pos[:, 0, 2],
+            "supporter_grip_L": grip[:, SUPPORTER, 0], "supporter_grip_R": grip[:, SUPPORTER, 1],
             "peak_torque_nm": ctx.torque.abs().amax(dim=(1, 2)),
             "recipient_head_height_m": recipient_head,
             "recipient_head_drop_m": reference[RECIPIENT].pos[:, head, 2] - recipient_head,
@@ -118,6 +123,13 @@ class AssistTask(TrackingTask):
         bodies = [Bodies.simulated(state, a) for a in range(2)]
         return [assistive_observation(bodies[a], bodies[1 - a], hand_force[:, a], hand_force[:, 1 - a], float(a),
                                       self.layout) for a in range(2)]
+
+
+def support_force_z(hand_force: torch.Tensor, grip_force: torch.Tensor) -> torch.Tensor:
+    """(N,) vertical force (N, + = up) the supporter exerts on the recipient: the contact forces of its hand bodies
+    `hand_force` (N, H, 3) (compression only), its grips' pulls and, when the recipient grips too, the reaction of the
+    recipient's pulls on the supporter; `grip_force` (N, 2 persons, 2 hands, 3) as `SimBackend.grip_force`."""
+    return hand_force[:, :, 2].sum(-1) + grip_force[:, SUPPORTER, :, 2].sum(-1) - grip_force[:, RECIPIENT, :, 2].sum(-1)
 
 
 class AssistEnv(TrackingEnv):

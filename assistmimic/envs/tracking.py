@@ -3,8 +3,8 @@
 A worlds' agents track persons 0..A-1 of the same clip (A = 1 for the single-person prior; the
 two-person assist task is the `task` component the env holds, `assistmimic/envs/assist.py`). Per policy
 step, top to bottom in `step`: actions -> PD targets (`pd_action_scale` · action, plus the reference's hinge
-angles with `residual_actions`), physics, the step context (`task.context`: targets, tracked bodies, torques,
-forces), each agent's configured reward terms (`envs/rewards.py`) mixed by the task, terminations
+angles with `residual_actions`) and grip commands (`envs/grip.py`), physics, the step context (`task.context`:
+targets, tracked bodies, torques, forces), each agent's configured reward terms (`envs/rewards.py`) mixed by the task, terminations
 (divergence, or a configured rule of `envs/terminations.py`), truncations (clip end, `max_episode_steps`),
 automatic reference-state resets of ended worlds, and observations built against the task's targets one step
 ahead (where the policy should go next).
@@ -24,6 +24,7 @@ import torch
 from assistmimic.envs.base import StepResult, VecEnv
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.furniture import FurnitureTable
+from assistmimic.envs.grip import split_actions
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
 from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.rewards import body_pos_error
@@ -93,7 +94,8 @@ class TrackingEnv(VecEnv):
         self.observation_groups = [(1 + 3 * (b - 1) + 12 * b + 24 * b,) + self.task.extra_observation_sizes] * self.num_agents
         """Per agent, the sizes of the observation's parts (the prior's part first; see `ActorCritic.obs_dims`)."""
         self.obs_dims = [sum(groups) for groups in self.observation_groups]
-        self.action_dims = [backend.num_dofs] * self.num_agents
+        self.action_dims = [backend.num_dofs + grips for grips in backend.grip_dims]
+        """Per agent: D PD actions, then 2 grip commands for an agent with a grip (`envs/grip.py`)."""
         self.amp_steps = cfg.amp_steps
         self.amp_step_dim = 13 + 3 * (b - 1)
         self.amp_history = torch.zeros(self.num_envs, self.num_agents, self.amp_steps, self.amp_step_dim, device=self.device)
@@ -188,10 +190,11 @@ class TrackingEnv(VecEnv):
 
     # --- stepping -----------------------------------------------------------------------------
     def step(self, actions: list[torch.Tensor]) -> StepResult:
-        targets = torch.stack([a.detach().float() for a in actions], dim=1) * self.action_scale
+        pd_actions, grip = split_actions(actions, self.backend.num_dofs)
+        targets = pd_actions * self.action_scale
         if self.cfg.residual_actions:
             targets = targets + self._reference_hinge_angles(self.times + self.dt)
-        diverged = self.backend.step(targets)
+        diverged = self.backend.step(targets, grip)
         self.times += self.dt
         self.steps += 1
         state = self.backend.body_state()

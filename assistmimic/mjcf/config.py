@@ -68,6 +68,17 @@ class FurnitureConfig:
 
 
 @dataclass
+class GripConfig:
+    agents: list[str] = field(default_factory=lambda: ["supporter"])
+    """Roles whose two hands can hold the partner (one grip action per hand): [supporter], [supporter, recipient]
+    (the recipient holds the supporter's forearms too), or [] (no grip: hands can only push; the ablation)."""
+    max_force_n: float = field(default=500.0, metadata=above(0))
+    """Adhesion force (N) of one hand at grip command 1; a command g in [0, 1] pulls with g x this."""
+    reach_m: float = field(default=0.02, metadata=above(0))
+    """A hand holds whatever part of the partner lies within this distance (m) of its surface."""
+
+
+@dataclass
 class SceneConfig:
     furniture: list[FurnitureConfig] = field(default_factory=list)
     """Furniture of the clips that bring none of their own (`Clip.furniture`); a clip with furniture plays among its own only."""
@@ -79,3 +90,5 @@ class SceneConfig:
     """Sliding friction of all geoms."""
     spacing: float = field(default=1.0, metadata=at_least(0))
     """Initial distance between the two roots along x (m); they face each other."""
+    grip: GripConfig = field(default_factory=GripConfig)
+    """Which persons' hands can hold the partner (adhesion actuators on their palms) and how strongly."""

@@ -10,7 +10,18 @@ Collision bits: 1 = world (floor, furniture), 2 = supporter, 4 = recipient. A pe
 Sensors (all reported in the world frame as the force the first object applies to the second):
 - `{prefix}hand_{Body}`: each hand/finger body of a person against the partner's whole body;
 - `{prefix}foot_{Body}`: each foot body against the floor;
-- `{prefix}{Body}_{axis}_frc`: each actuator's applied torque.
+- `{prefix}{Body}_{axis}_frc`: each actuator's applied torque;
+- `{prefix}grip_{L|R}_frc`, `{prefix}grip_{L|R}_contact`: a grip's pull (N) and whether and along which normal its
+  palm touches the partner (the nearest contact).
+
+Grip (`scene.grip`): each hand of a gripping person carries a palm, a massless child body `{prefix}{Hand}_grip` whose
+geom is the hand's capsule 1.5 cm thinner, colliding only with the partner (contype 0, conaffinity = partner bit), with
+margin 0 and gap = reach + 1.5 cm (MuJoCo >= 3.11: a contact is found below margin + gap, enters the constraint solver
+below margin): its contacts are found while the hand's surface is within `reach_m` of the partner, and enter the
+solver only if the hand's own capsule sinks 1.5 cm into the partner (the hand's capsule does the pushing), so a palm
+changes nothing until it pulls. An `<adhesion>` actuator `{prefix}grip_{L|R}` on the palm (ctrl in [0, 1], gain
+`max_force_n`) pulls the partner towards it along the contact normals (at 500 N the hand's capsule sinks about 8 mm);
+hands cannot stick to the floor, furniture or their own body.
 """
 
 from __future__ import annotations
@@ -18,11 +29,11 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from assistmimic.mjcf.config import AgentPhysicsConfig, RobotConfig, SceneConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, GripConfig, RobotConfig, SceneConfig
 from assistmimic.mjcf.furniture import SceneFurniture, scene_furniture, slot_bodies
-from assistmimic.mjcf.humanoid import JointGains, build_person, skeleton_volume
+from assistmimic.mjcf.humanoid import JointGains, body_geoms, build_person, skeleton_volume
 from assistmimic.sim.config import SimConfig
 from motion_lib.clip import ROLES
 from motion_lib.errors import UserInputError
@@ -32,6 +43,9 @@ from motion_lib.skeleton import LOWER_BODY_GROUPS, Skeleton
 AGENT_PREFIXES = ("sup_", "rec_")
 AGENT_COLORS = ((0.20, 0.45, 0.85, 1.0), (0.90, 0.50, 0.15, 1.0))
 WORLD_BIT, AGENT_BITS = 1, (2, 4)
+GRIP_SIDES = ("L", "R")
+PALM_INSET = 0.015
+"""How much thinner (m) a palm's capsule is than its hand's, so that only the hand's capsule ever presses."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,8 @@ class SceneModel:
     """Foot body names (without prefix) that carry floor-contact sensors."""
     furniture: SceneFurniture
     """The furniture slots (mocap bodies `furniture<i>`, in order) and the furniture of clips that have none."""
+    grip_dims: tuple[int, ...] = ()
+    """Per person its grip actions: 2 (left, right hand) for a person with a grip, else 0."""
 
 
 def joint_gains(skeleton: Skeleton, robot: RobotConfig, physics: AgentPhysicsConfig) -> list[JointGains]:
@@ -144,6 +160,7 @@ def build_scene(
         for act in person_actuators:
             ET.SubElement(sensors, "actuatorfrc", name=f"{act.get('name')}_frc", actuator=act.get("name"))
 
+    grip_dims = _add_grips(root, skeleton, prefixes, scene) if len(prefixes) == 2 else (0,)
     hand_bodies = skeleton.hand_body_names("L") + skeleton.hand_body_names("R") if len(prefixes) == 2 else ()
     root_name = skeleton.body_names[0]
     for agent, prefix in enumerate(prefixes):
@@ -164,7 +181,60 @@ def build_scene(
         hand_bodies=hand_bodies,
         foot_bodies=skeleton.foot_body_names,
         furniture=furniture,
+        grip_dims=grip_dims,
     )
+
+
+def grip_body(skeleton: Skeleton, side: str) -> str:
+    """The body (without prefix) whose capsule is the palm of hand `side` ("L" or "R"): the hand (SMPL), else the
+    wrist (SMPL-X, whose wrist capsule runs towards the middle finger)."""
+    names = skeleton.hand_body_names(side)
+    return next((name for name in names if skeleton.groups[skeleton.index(name)] == "hand"), names[0])
+
+
+def _add_grips(root: ET.Element, skeleton: Skeleton, prefixes: tuple[str, ...], scene: SceneConfig) -> tuple[int, ...]:
+    """Palms, adhesion actuators and grip sensors (module docstring) on both hands of the persons `scene.grip.agents`
+    names; returns each person's number of grip actions (2 or 0)."""
+    grip: GripConfig = scene.grip
+    unknown = sorted(set(grip.agents) - set(ROLES))
+    if unknown:
+        raise UserInputError(f"scene.grip.agents names unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    actuators, sensors = root.find("actuator"), root.find("sensor")
+    for agent, (prefix, role) in enumerate(zip(prefixes, ROLES)):
+        if role not in grip.agents:
+            continue
+        partner_bit = AGENT_BITS[1 - agent] if scene.partner_collision else 0
+        for side in GRIP_SIDES:
+            hand = grip_body(skeleton, side)
+            palm = ET.SubElement(root.find(f".//body[@name='{prefix}{hand}']"), "body", name=f"{prefix}{hand}_grip")
+            _palm_geom(palm, body_geoms(skeleton, skeleton.index(hand))[0], f"{prefix}{hand}_grip_geom", partner_bit,
+                       grip.reach_m + PALM_INSET)
+            name = f"{prefix}grip_{side}"
+            ET.SubElement(actuators, "adhesion", name=name, body=palm.get("name"), ctrlrange="0 1",
+                          gain=f"{grip.max_force_n:.6g}")
+            ET.SubElement(sensors, "actuatorfrc", name=f"{name}_frc", actuator=name)
+            ET.SubElement(sensors, "contact", name=f"{name}_contact", body1=palm.get("name"),
+                          subtree2=f"{AGENT_PREFIXES[1 - agent]}{skeleton.body_names[0]}", data="found normal",
+                          reduce="mindist", num="1")
+    return tuple(2 if role in grip.agents else 0 for role in ROLES[:len(prefixes)])
+
+
+def _palm_geom(body: ET.Element, hand_geom, name: str, partner_bit: int, detection: float) -> None:
+    """The palm's massless, invisible geom: the hand's shape `PALM_INSET` thinner, touching only the partner, its
+    contacts found within `detection` (m) and kept out of the constraint solver unless it penetrates (margin 0)."""
+    geom = replace(hand_geom, size=(hand_geom.size[0] - PALM_INSET,))
+
+    def numbers(values) -> str:
+        return " ".join(f"{float(v):.6g}" for v in values)
+
+    attrs = {"name": name, "type": geom.kind, "size": numbers(geom.size), "mass": "0", "contype": "0",
+             "conaffinity": str(partner_bit), "margin": "0", "gap": f"{detection:.6g}",
+             "rgba": "0 0 0 0", "group": "3"}
+    if geom.fromto is not None:
+        attrs["fromto"] = numbers(geom.fromto)
+    else:
+        attrs["pos"] = numbers(geom.pos)
+    ET.SubElement(body, "geom", **attrs)
 
 
 def _exclude_near_pairs(root: ET.Element, skeleton: Skeleton, prefixes: tuple[str, ...]) -> None:

@@ -1,8 +1,9 @@
 """The narrow simulator interface every backend implements (CPU `mujoco.rollout`, GPU `mujoco_warp`).
 
 Shapes: E worlds, A = 2 agents (supporter 0, recipient 1), B bodies and D = 3 (B - 1) hinge DoF per
-person, H hand/finger bodies and F foot bodies per person, S furniture slots per world. All tensors are in the skeleton's
-canonical body order; a backend converts from MuJoCo's indices at its boundary. World frame z-up.
+person, H hand/finger bodies and F foot bodies per person, S furniture slots per world, 2 grip hands (left,
+right) per person. All tensors are in the skeleton's canonical body order; a backend converts from MuJoCo's
+indices at its boundary. World frame z-up.
 Body states are computed from the joint-space state with the skeleton's forward kinematics, so
 every backend reports them identically.
 """
@@ -80,11 +81,15 @@ class SimBackend(ABC):
         self.furniture = SceneFurniture()
         """The scene's furniture slots (S of them) and the furniture of clips that have none; set by a backend
         that builds a scene."""
+        self.grip_dims: tuple[int, ...] = (0,) * n_agents
+        """Per person its grip actions (2: left and right hand, or 0: no grip); set by `_set_grip_layout`."""
 
     # --- stepping and resetting -------------------------------------------------------------
     @abstractmethod
-    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
-        """Advance one policy step with PD targets (E, A, D) in radians.
+    def step(self, pd_targets: torch.Tensor, grip: torch.Tensor | None = None) -> torch.Tensor:
+        """Advance one policy step with PD targets (E, A, D) in radians and grip commands `grip` (E, A, 2) of the left
+        and right hands (clamped to [0, 1]: the fraction of `scene.grip.max_force_n`; persons without a grip ignore
+        theirs; None: no hand grips).
 
         Returns a (E,) bool mask of worlds that diverged (NaN or runaway velocity) during the
         step; those worlds have already been reset to the default standing state and counted in
@@ -145,6 +150,17 @@ class SimBackend(ABC):
     def foot_contact_force(self) -> torch.Tensor:
         """(E, A, F, 3) net force each foot body applies to the floor, world frame (N)."""
 
+    def grip_force(self) -> torch.Tensor:
+        """(E, A, 2, 3) force each person's left and right grip pulls the partner with in the last physics step,
+        world frame (N); 0 for hands without a grip or not touching the partner (see `_grip_pull`). Here: a
+        backend without grips."""
+        return torch.zeros(self.num_envs, self.n_agents, 2, 3, device=self.device)
+
+    def grip_command(self) -> torch.Tensor:
+        """(E, A, 2) the grip commands in [0, 1] of the last step (0 for hands without a grip). Here: a backend
+        without grips."""
+        return torch.zeros(self.num_envs, self.n_agents, 2, device=self.device)
+
     def joint_pos(self) -> torch.Tensor:
         """(E, A, D) hinge angles (rad)."""
         return self.generalized_state()[1]
@@ -179,6 +195,43 @@ class SimBackend(ABC):
 
     def _invalidate(self) -> None:
         self._body_state = None
+
+    # --- grips ------------------------------------------------------------------------------
+    def _set_grip_layout(self, grip_dims: tuple[int, ...], layout) -> None:
+        """The scene's grips (`SceneModel.grip_dims`) and where their k actuators and sensors live (a `SceneLayout`'s
+        `grip_*` index arrays), as tensors on the device."""
+        self.grip_dims = grip_dims
+
+        def index(array) -> torch.Tensor:
+            return torch.as_tensor(array, dtype=torch.long, device=self.device)
+
+        self._grip_agent, self._grip_hand = index(layout.grip_agent), index(layout.grip_hand)
+        self._cols_grip_ctrl = index(layout.grip_actuator)
+        self._cols_grip_force, self._cols_grip_contact = index(layout.grip_force_sensor), index(layout.grip_contact_sensor)
+
+    def _grip_controls(self, grip: torch.Tensor | None) -> torch.Tensor:
+        """(E, k) the controls of the k grip actuators: `step`'s `grip` (E, A, 2) checked, clamped to [0, 1]."""
+        if grip is None:
+            return torch.zeros(self.num_envs, self._cols_grip_ctrl.numel(), device=self.device)
+        if tuple(grip.shape) != (self.num_envs, self.n_agents, 2):
+            raise UserInputError(f"grip must have shape {(self.num_envs, self.n_agents, 2)} (worlds, persons, hands), "
+                                 f"got {tuple(grip.shape)}")
+        return grip.detach().to(self.device, torch.float32)[:, self._grip_agent, self._grip_hand].clamp(0.0, 1.0)
+
+    def _per_hand(self, values: torch.Tensor) -> torch.Tensor:
+        """(E, A, 2, ...) from values (E, k, ...) of the k grip actuators; 0 for hands without a grip."""
+        out = values.new_zeros((values.shape[0], self.n_agents, 2) + tuple(values.shape[2:]))
+        out[:, self._grip_agent, self._grip_hand] = values
+        return out
+
+    def _grip_pull(self, sensordata: torch.Tensor) -> torch.Tensor:
+        """(E, A, 2, 3) each grip's pull on the partner from the sensors (E, nsensordata): the adhesion actuator's
+        force (N) against the normal of its palm's nearest contact (which points from the palm to the partner), 0
+        without a contact. MuJoCo splits that force evenly over the palm's contacts along their own normals; a capsule
+        palm has one or two contacts whose normals nearly agree, so the nearest one's normal stands for their mean."""
+        contact = sensordata[:, self._cols_grip_contact]  # (E, k, 4): found, normal (x, y, z)
+        magnitude = sensordata[:, self._cols_grip_force] * (contact[..., 0] > 0)
+        return self._per_hand(-magnitude[..., None] * contact[..., 1:])
 
     def _check_env_ids(self, env_ids: torch.Tensor) -> torch.Tensor:
         env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)

@@ -34,7 +34,9 @@ class SceneLayout:
         qpos_root (A, 7), qpos_joint (A, D): columns of qpos; qvel_root (A, 6), qvel_joint (A, D):
         columns of qvel; actuator (A, D): actuator ids; body (A, B): body ids; torque_sensor (A, D),
         hand_sensor (A, H, 3), foot_sensor (A, F, 3): columns of sensordata; furniture (S,): the mocap ids of
-        the scene's furniture slots.
+        the scene's furniture slots; per grip actuator (k of them: the hands of the persons with a grip) grip_agent,
+        grip_hand (k,): its person and hand (0 left, 1 right), grip_actuator (k,): its actuator id, grip_force_sensor
+        (k,), grip_contact_sensor (k, 4): columns of sensordata (its pull; its palm's contact: found, normal).
     """
 
     def __init__(self, model: mujoco.MjModel, scene: SceneModel):
@@ -58,6 +60,14 @@ class SceneLayout:
             setattr(self, key, np.stack(value))
         self.furniture = np.array([model.body_mocapid[model.body(f"furniture{i}").id]
                                    for i in range(len(scene.furniture.slots))], dtype=np.int64)
+        grips = [(agent, hand) for agent, dims in enumerate(scene.grip_dims) for hand in range(dims)]
+        names = [f"{scene.prefixes[agent]}grip_{'LR'[hand]}" for agent, hand in grips]
+        self.grip_agent = np.array([agent for agent, _ in grips], dtype=np.int64)
+        self.grip_hand = np.array([hand for _, hand in grips], dtype=np.int64)
+        self.grip_actuator = np.array([model.actuator(n).id for n in names], dtype=np.int64)
+        self.grip_force_sensor = np.array([model.sensor_adr[model.sensor(f"{n}_frc").id] for n in names], dtype=np.int64)
+        self.grip_contact_sensor = np.array([model.sensor_adr[model.sensor(f"{n}_contact").id] + np.arange(4)
+                                             for n in names], dtype=np.int64).reshape(-1, 4)
 
     @staticmethod
     def _vector_sensors(model, names) -> np.ndarray:
@@ -118,12 +128,14 @@ class CpuBackend(SimBackend):
         self._cols_torque = torch.as_tensor(lay.torque_sensor)
         self._cols_hand = torch.as_tensor(lay.hand_sensor)
         self._cols_foot = torch.as_tensor(lay.foot_sensor)
+        self._set_grip_layout(scene.grip_dims, lay)
         self._generalized = None
 
     # --- stepping ---------------------------------------------------------------------------
-    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
+    def step(self, pd_targets: torch.Tensor, grip: torch.Tensor | None = None) -> torch.Tensor:
         self._check_pd_targets(pd_targets)
         self._ctrl_t[:, :, self._cols_ctrl] = pd_targets.detach().reshape(self.num_envs, 1, -1).to(torch.float64)
+        self._ctrl_t[:, :, self._cols_grip_ctrl] = self._grip_controls(grip)[:, None].double()
         time_before = self._state[:, 0].copy()
         self._pool.rollout(self._models, self._datas, self._state, self._ctrl, control_spec=self._control_spec,
                            nstep=self.substeps, state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
@@ -213,6 +225,12 @@ class CpuBackend(SimBackend):
 
     def foot_contact_force(self) -> torch.Tensor:
         return self._last_sensor_t[:, self._cols_foot].float()
+
+    def grip_force(self) -> torch.Tensor:
+        return self._grip_pull(self._last_sensor_t).float()
+
+    def grip_command(self) -> torch.Tensor:
+        return self._per_hand(self._ctrl_t[:, -1, self._cols_grip_ctrl]).float()
 
     def world_state(self, env_id: int) -> tuple[np.ndarray, np.ndarray]:
         """World `env_id`'s MuJoCo state (mjSTATE_FULLPHYSICS vector of `self.model`) and the controls (nu,)

@@ -151,6 +151,7 @@ class WarpBackend(SimBackend):
         self._cols_torque, self._cols_hand, self._cols_foot = (index(lay.torque_sensor), index(lay.hand_sensor),
                                                                index(lay.foot_sensor))
         self._furniture = index(lay.furniture)
+        self._set_grip_layout(scene.grip_dims, lay)
         self._generalized = None
 
     # --- counters (device tensors, read on the host only when asked) ------------------------
@@ -205,9 +206,10 @@ class WarpBackend(SimBackend):
             self._graph = capture.graph
 
     # --- stepping ---------------------------------------------------------------------------
-    def step(self, pd_targets: torch.Tensor) -> torch.Tensor:
+    def step(self, pd_targets: torch.Tensor, grip: torch.Tensor | None = None) -> torch.Tensor:
         self._check_pd_targets(pd_targets)
         self._ctrl[:, self._cols_ctrl] = pd_targets.detach().reshape(self.num_envs, -1).to(self._ctrl)
+        self._ctrl[:, self._cols_grip_ctrl] = self._grip_controls(grip).to(self._ctrl)
         self._on_warp(self._simulate_step)
         qvel_ok = (self._qvel.abs() <= self.max_joint_velocity).all(dim=1)  # False for NaN too
         diverged = ~(qvel_ok & torch.isfinite(self._qpos).all(dim=1) & torch.isfinite(self._sensordata).all(dim=1))
@@ -317,6 +319,12 @@ class WarpBackend(SimBackend):
 
     def foot_contact_force(self) -> torch.Tensor:
         return self._sensordata[:, self._cols_foot]
+
+    def grip_force(self) -> torch.Tensor:
+        return self._grip_pull(self._sensordata)
+
+    def grip_command(self) -> torch.Tensor:
+        return self._per_hand(self._ctrl[:, self._cols_grip_ctrl])
 
     def world_state(self, env_id: int) -> tuple[np.ndarray, np.ndarray]:
         """World `env_id`'s state as a mjSTATE_FULLPHYSICS vector of the host `self.model` and its controls (nu,),

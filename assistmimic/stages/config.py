@@ -119,6 +119,9 @@ class ExpertConfig(TrainingConfig):
     prior: str | None = "data/prior/smpl_prior_cpu.pt"
     """Prior checkpoint both policies start from (zero-widened first layer); null trains from scratch (the "no init" ablation)
     with the networks of `policy` (with a prior, the prior's architecture is used)."""
+    grip_init: float = field(default=0.0, metadata=limits(min=0, max=1))
+    """With a prior: the initial mean of the grip actions (`scene.grip`), the bias of their new zero-weight rows; the
+    grip command is the action clamped to [0, 1], so 0 starts with open hands and e.g. 0.5 with half the grip force."""
     evaluate: bool = True
     """After training, score the start (`start.pt`) and the trained expert on its clips like `stage=eval` (in `eval_start/`, `eval/`)."""
     video: bool = True
@@ -185,6 +188,10 @@ class EvalConfig:
     """Recipient mass factor of the robustness sweep."""
     robust_gain_scale: float = field(default=0.5, metadata=above(0))
     """Recipient kp and kd factor of the robustness sweep."""
+    supporter: str = "policy"
+    """Two-agent checkpoints: "policy" (the checkpoint's supporter) or "passive" (the recipient-alone baseline: the
+    supporter's actions are all 0, so it does not grip and its PD targets are 0, with residual actions the reference's
+    hinge angles)."""
 
 
 @dataclass

@@ -11,7 +11,9 @@ root-relative), in millimetres.
 Two-agent checkpoints also report per agent MPJPE, the failure's reason, and over the reference's
 contact phase (policy step t <-> reference time t·dt; only steps before a failure count): the fraction
 of steps with simulated hand contact (`contact_rate`) and the mean vertical support force; and the peak
-actuator torque. `stage.robustness=true` evaluates again with the recipient heavier and weaker.
+actuator torque; the recipient's pelvis lift beside the clip's and the supporter's grip use.
+`stage.robustness=true` evaluates again with the recipient heavier and weaker; `stage.supporter=passive` scores the
+recipient alone (the supporter's actions all 0: no grip, with residual actions the clip's joint angles).
 
 Writes `eval_clips.csv` (and `eval_clips_robustness.csv`) and summary.json (`success_rate` by the rule above,
 `success_rate_training_rule` by the training's termination rules (AssistMimic's success: no rule fired before the

@@ -65,7 +65,7 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
     if stage.prior is None:
         return [ActorCritic(groups, dim, stage.policy) for groups, dim in zip(env.observation_groups, env.action_dims)]
     return widened_prior(prior_path(stage.prior), robot, stage.env.residual_actions, env.observation_groups,
-                         env.action_dims)
+                         env.action_dims, list(env.backend.grip_dims), stage.grip_init)
 
 
 def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
@@ -96,30 +96,37 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     summary.update(evaluate_and_render(cfg, run_dir))
     if stage.evaluate:
         before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]
+        alone = summary["evaluation"]["recipient_alone"]
         print(f"success rate {before['success_rate']:.2f} -> {after['success_rate']:.2f}, MPJPE "
-              f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'})")
+              f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'}); "
+              f"recipient alone (supporter passive): success rate {alone['success_rate']:.2f}, "
+              f"recipient lift {alone['recipient_lift_m']:.2f} m vs {after['recipient_lift_m']:.2f} m with the supporter")
     return summary
 
 
 def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """What follows an expert's training in `run_dir`, as `stage.evaluate` and `stage.video` ask: the start and
-    the trained checkpoints scored (`eval_start/`, `eval/`) and a video of the trained expert; the summary's
-    "evaluation" and "video" entries."""
+    the trained checkpoints scored (`eval_start/`, `eval/`), the trained recipient alone (its supporter passive: the
+    baseline that shows what the supporter adds, `eval_recipient_alone/`) and a video of the trained expert; the
+    summary's "evaluation" and "video" entries."""
     stage: ExpertConfig = cfg.stage
     summary: dict[str, Any] = {}
     if stage.evaluate:
-        summary["evaluation"] = {name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder)
-                                 for name, checkpoint, folder in (("start", START_CHECKPOINT, "eval_start"),
-                                                                   ("trained", LAST_CHECKPOINT, "eval"))}
+        summary["evaluation"] = {
+            name: evaluate_checkpoint(cfg, run_dir / checkpoint, run_dir / folder, supporter)
+            for name, checkpoint, folder, supporter in (
+                ("start", START_CHECKPOINT, "eval_start", "policy"), ("trained", LAST_CHECKPOINT, "eval", "policy"),
+                ("recipient_alone", LAST_CHECKPOINT, "eval_recipient_alone", "passive"))}
     if stage.video:
         summary["video"] = render_policy_video(cfg, run_dir / LAST_CHECKPOINT, run_dir)
     return summary
 
 
-def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path) -> dict:
-    """`stage=eval` of a two-agent checkpoint on the clips it was trained on, written to `eval_dir`."""
+def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path, supporter: str = "policy") -> dict:
+    """`stage=eval` of a two-agent checkpoint on the clips it was trained on, with `stage.supporter=<supporter>`,
+    written to `eval_dir`."""
     eval_dir.mkdir(parents=True, exist_ok=True)
-    eval_cfg = dataclasses.replace(cfg, data=None, num_envs=None, stage=EvalConfig())
+    eval_cfg = dataclasses.replace(cfg, data=None, num_envs=None, stage=EvalConfig(supporter=supporter))
     policies, metadata = policies_from_checkpoint(checkpoint)
     checkpoint_task(checkpoint, policies, metadata)
     summary = evaluate_assist_checkpoint(eval_cfg, checkpoint, policies, metadata, eval_dir)

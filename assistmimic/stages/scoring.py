@@ -21,11 +21,17 @@ def eval_world(cfg: RunConfig) -> EvalWorld:
     return EvalWorld(robot=cfg.robot, scene=cfg.scene, sim=cfg.sim, impairment=cfg.impairment, seed=cfg.seed)
 
 
+SUPPORTERS = ("policy", "passive")
+"""`stage.supporter`: the checkpoint's supporter policy, or one that does not act (the recipient-alone baseline)."""
+
+
 def eval_rules(stage: EvalConfig) -> EvalRules:
     """The scoring rules of `stage=eval`'s settings (or `stage=track`'s)."""
+    if stage.supporter not in SUPPORTERS:
+        raise UserInputError(f"stage.supporter must be one of {', '.join(SUPPORTERS)}, got '{stage.supporter}'")
     return EvalRules(failure_distance=stage.failure_distance, fall_head_drop=stage.fall_head_drop,
                      robustness=stage.robustness, robust_mass_scale=stage.robust_mass_scale,
-                     robust_gain_scale=stage.robust_gain_scale)
+                     robust_gain_scale=stage.robust_gain_scale, passive_supporter=stage.supporter == "passive")
 
 
 def evaluate_assist_checkpoint(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict,
