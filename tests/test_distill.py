@@ -180,7 +180,7 @@ def test_the_student_tracks_an_experts_clip_better_than_the_untrained_student(di
 
 def eval_env_config(state) -> AssistEnvConfig:
     """The checkpoint's env settings as `stage=eval` uses them: every clip from its start, no early end."""
-    return dataclasses.replace(AssistEnvConfig(**state["metadata"]["env_config"]), early_termination=False,
+    return dataclasses.replace(AssistEnvConfig.from_dict(state["metadata"]["env_config"]), early_termination=False,
                                random_start=False, max_episode_steps=100)
 
 
