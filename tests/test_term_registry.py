@@ -138,3 +138,23 @@ def test_kernels_average_or_sum_over_xyz_and_power_has_a_grace_period():
     assert float(averaged) == pytest.approx(torch.exp(torch.tensor(-1.0 / 3.0)).item())
     assert float(rewards.power(view_of(sim, ref, 3), grace_steps=3)) == 0.0
     assert float(rewards.power(view_of(sim, ref, 4), grace_steps=3)) == 69.0
+
+
+def test_a_term_added_on_the_command_line_composes_and_builds():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from assistmimic.stages.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=[
+            "stage=prior", "+stage.env.rewards.head_height={weight: 0.0, params: {max_height: 2.0}}",
+            "stage.env.rewards.body_pos.params.sharpness=50"]))
+    assert cfg.stage.env.rewards["head_height"] == {"weight": 0.0, "params": {"max_height": 2.0}}
+    env = tracking_env(cfg.stage.env)
+    assert env.reward_sets[0].params["body_pos"]["sharpness"] == 50 and "head_height" not in env.weights[0]
+    env.close()
+    cfg.stage.env.rewards["head_height"] = {"wait": 1.0}
+    with pytest.raises(UserInputError, match="must be"):
+        tracking_env(cfg.stage.env)

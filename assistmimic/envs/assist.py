@@ -57,7 +57,8 @@ class AssistTask(TrackingTask):
     def reward_configs(self, cfg: AssistEnvConfig, num_agents: int) -> list[dict[str, RewardTerm]]:
         """The supporter's `rewards` and the recipient's `recipient_rewards`; without contact facilitation
         the `contact` terms weigh 0."""
-        configs = [dict(cfg.rewards), dict(cfg.recipient_rewards)]
+        configs = [{name: RewardTerm.of(name, term) for name, term in terms.items()}
+                   for terms in (cfg.rewards, cfg.recipient_rewards)]
         if not cfg.contact_facilitation:
             configs = [{name: dataclasses.replace(term, weight=0.0) if name == "contact" else term
                         for name, term in config.items()} for config in configs]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from assistmimic.limits import at_least, between
 from motion_lib.errors import UserInputError
 
 
@@ -19,6 +21,15 @@ class RewardTerm:
     """Weight in the agent's reward; 0 switches the term off (it is then not computed)."""
     params: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the term's function (kernel sharpness, distances, thresholds): all of them."""
+
+    @classmethod
+    def of(cls, name: str, value: Any) -> RewardTerm:
+        """A term given as a `RewardTerm` or as a mapping {weight, params} (a term added on the command line)."""
+        if isinstance(value, RewardTerm):
+            return value
+        if not isinstance(value, Mapping) or set(value) - {"weight", "params"}:
+            raise UserInputError(f"reward term '{name}' must be {{weight: <number>, params: {{...}}}}, got {value!r}")
+        return cls(float(value.get("weight", 0.0)), dict(value.get("params") or {}))
 
 
 def _tracking_rewards(power_weight: float = -0.0005) -> dict[str, RewardTerm]:
@@ -45,16 +56,17 @@ def _terminations() -> dict[str, dict[str, Any]]:
 
 @dataclass
 class TrackingEnvConfig:
-    rewards: dict[str, RewardTerm] = field(default_factory=_tracking_rewards)
-    """Each reward term's weight and params (`assistmimic/envs/rewards.py`); weight 0 switches a term off."""
+    rewards: dict[str, Any] = field(default_factory=_tracking_rewards)
+    """Each reward term's weight and params, a `RewardTerm` {weight, params} (`assistmimic/envs/rewards.py`); weight 0
+    switches a term off. (Typed Any so that a term can be added on the command line: `+stage.env.rewards.x={...}`.)"""
     terminations: dict[str, dict[str, Any]] = field(default_factory=_terminations)
     """Active termination rules and their params (`assistmimic/envs/terminations.py`): an episode ends
     (terminated) when any fires for any agent. Remove one with `~stage.env.terminations.<rule>`."""
     early_termination: bool = True
     """Apply `terminations`; evaluation turns them off and applies its own rules."""
-    max_episode_steps: int = 300
+    max_episode_steps: int = field(default=300, metadata=at_least(1))
     """Episodes are truncated after this many policy steps (or at the clip's end)."""
-    amp_steps: int = 10
+    amp_steps: int = field(default=10, metadata=at_least(1))
     """Policy steps in one AMP observation history."""
     random_start: bool = True
     """Reference state initialisation at a random time of the clip (else at its start)."""
@@ -94,19 +106,19 @@ def _recipient_rewards() -> dict[str, RewardTerm]:
 class AssistEnvConfig(TrackingEnvConfig):
     """The two-person assist task (REFERENCE §1). `rewards` are the supporter's weights (agent 0)."""
 
-    rewards: dict[str, RewardTerm] = field(default_factory=_supporter_rewards)
+    rewards: dict[str, Any] = field(default_factory=_supporter_rewards)
     """Supporter's reward terms: the tracking terms, `contact` (contact facilitation) and `head_height` (the
     recipient's head height, clamped); weight 0 switches a term off."""
-    recipient_rewards: dict[str, RewardTerm] = field(default_factory=_recipient_rewards)
+    recipient_rewards: dict[str, Any] = field(default_factory=_recipient_rewards)
     """Recipient's reward terms (public code: a power penalty of 0.001 instead of 0.0005)."""
-    altruism: float = 0.5
+    altruism: float = field(default=0.5, metadata=between(0.0, 1.0))
     """Supporter's task reward = (1 - altruism) * own + altruism * recipient's; the recipient keeps its own."""
     contact_facilitation: bool = True
     """Ablation switch: False drops the `contact` terms and keeps tracking the supporter's hands everywhere."""
-    contact_distance: float = 0.4
+    contact_distance: float = field(default=0.4, metadata=at_least(0.0))
     """A supporter wrist within this distance (m) of a recipient upper-body joint is 'near': its hand bodies
     leave the tracking terms and the termination check, and the contact reward applies."""
     redirection: bool = True
     """Ablation switch: dynamic reference redirection of the supporter's hand targets."""
-    redirection_distance: float = 1.3
+    redirection_distance: float = field(default=1.3, metadata=at_least(0.0))
     """Redirection acts while the two roots are at most this far apart (m)."""

@@ -25,7 +25,7 @@ class TrackingTask:
 
     def reward_configs(self, cfg: TrackingEnvConfig, num_agents: int) -> list[dict[str, RewardTerm]]:
         """Per agent, its configured reward terms (every agent: `cfg.rewards`)."""
-        return [dict(cfg.rewards)] * num_agents
+        return [{name: RewardTerm.of(name, term) for name, term in cfg.rewards.items()}] * num_agents
 
     def targets(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
         """Per agent, what it tracks given the simulated `state` and the clip's `reference`: the reference."""
