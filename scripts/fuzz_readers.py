@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from motion_lib.formats import keypoints  # noqa: E402
-from tests.test_fuzz_readers import FUZZERS, SUITE_SEED, fuzz, initial_pose_only  # noqa: E402 -- needs the path above
+from tests.fuzz_formats import FUZZERS  # noqa: E402 -- needs the path above
+from tests.fuzz_mutations import SUITE_SEED  # noqa: E402
+from tests.test_fuzz_readers import fuzz, initial_pose_only  # noqa: E402
 
 
 def main() -> int:
