@@ -200,7 +200,7 @@ def test_shaped_scene_builds_and_compiles(smpl_pkl):
     builtin = smpl_skeleton()
     np.testing.assert_allclose(scene.skeleton.offsets[1:], 1.1 * builtin.offsets[1:], atol=1e-6)
     model = mujoco.MjModel.from_xml_string(scene.xml)
-    assert model.nu == 2 * builtin.num_dofs
+    assert model.nu == 2 * builtin.num_dofs + 2  # PD actuators of both persons and the supporter's two grips
     # The MJCF bodies carry the shaped bone offsets.
     knee = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "sup_L_Knee")
     np.testing.assert_allclose(model.body_pos[knee], 1.1 * builtin.offsets[builtin.index("L_Knee")], atol=1e-5)
