@@ -7,6 +7,7 @@ lists `clips_written`, `clips_skipped` and each skip's name, file and reason.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, 
     if not items:
         raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
     clips, skipped = [], []
-    for item in tqdm(items, desc=f"{verb} {source}", unit="clip"):
+    for item in tqdm(items, desc=f"{verb} {source}", unit="clip", file=sys.stdout):  # stderr: the error sentence only
         try:
             clips.append(item.load())
         except UserInputError as err:
