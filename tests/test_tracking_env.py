@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from assistmimic.envs.config import TrackingEnvConfig
+from assistmimic.envs.config import RewardTerm, TrackingEnvConfig
 from assistmimic.envs.observations import heading_inverse, self_observation
 from assistmimic.envs.rewards import rotation_angle
 from assistmimic.envs.tracking import TrackingEnv
@@ -114,7 +114,9 @@ def test_mismatched_clips_and_unknown_terms_are_clear_errors():
     with pytest.raises(UserInputError, match="2 person"):
         make_env(clips=[two_person_clip()])
     with pytest.raises(UserInputError, match="unknown reward term"):
-        make_env(rewards={"body_pos": 1.0, "smile": 1.0})
+        make_env(rewards={"smile": RewardTerm(1.0)})
+    with pytest.raises(UserInputError, match=r"reward term 'body_pos' must be \{weight"):
+        make_env(rewards={"body_pos": 1.0})
 
 
 def bending_clip_rotations(frames: int = 90) -> tuple[torch.Tensor, int, int]:
