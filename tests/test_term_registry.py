@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from assistmimic.mjcf.config import SceneConfig
-from assistmimic.sim.config import SimConfig
 from assistmimic.envs import rewards, terminations
 from assistmimic.envs.config import RewardTerm, TrackingEnvConfig
 from assistmimic.envs.rewards import REWARD_TERMS, reward_term
 from assistmimic.envs.step_context import AgentView, Bodies, StepContext
 from assistmimic.envs.terminations import TERMINATIONS, termination_rule
 from assistmimic.envs.tracking import TrackingEnv
+from assistmimic.mjcf.config import SceneConfig
+from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from motion_lib.errors import UserInputError
 from motion_lib.formats.phc import read_clips

@@ -11,7 +11,7 @@ A new term is one function here decorated with `@reward_term`, and one line in a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

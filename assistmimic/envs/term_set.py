@@ -9,7 +9,8 @@ a tensor of canonical indices on the env's device.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

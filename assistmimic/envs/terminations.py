@@ -9,12 +9,11 @@ A new rule is one function here decorated with `@termination_rule`, and one line
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from assistmimic.envs.step_context import AgentView
-
 
 TerminationRule = Callable[..., torch.Tensor]
 TERMINATIONS: dict[str, TerminationRule] = {}
