@@ -97,7 +97,7 @@ def step_terms(env: AssistEnv, state: BodyState, targets: list[Bodies]) -> tuple
     whether the termination rules end the world."""
     env.cfg.redirection = False
     ctx = env.task.context(state, targets, torch.full((state.pos.shape[0],), 10))
-    return ctx, env.reward_sets[0].terms(ctx.agent(0)), env.terminations(ctx, 2)
+    return ctx, env.reward_sets[0].terms(ctx.agent(0)), env.terminations([ctx.agent(0), ctx.agent(1)])
 
 
 def test_hand_tracking_terms_are_suppressed_only_near_the_partner(assist_clips):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -89,7 +90,7 @@ def continuous_hinge_angles(joint_rot: torch.Tensor, clip_frames: list[int], ran
     first, second = euler_triples(joint_rot)  # (F, P, 3J) each
     rotations = quat_to_matrix(joint_rot)  # (F, P, J, 3, 3)
     joint_ranges = ranges.reshape(-1, 3, 2)
-    first_rows = [sum(clip_frames[:c]) for c in range(len(clip_frames))]  # host lists: no host sync on a GPU
+    first_rows = [0, *itertools.accumulate(clip_frames)][:-1]  # host lists: no host sync on a GPU
     starts = torch.tensor(first_rows, device=joint_rot.device)
     use_second = _range_violation(second[starts], ranges) < _range_violation(first[starts], ranges) - 1e-6
     chosen = torch.empty_like(first)
@@ -113,7 +114,7 @@ class HingeTable:
         clip_of_frame = torch.tensor([c for c, n in enumerate(frames) for _ in range(n)], device=angles.device)
         speed = torch.zeros_like(angles)
         speed[:-1] = (angles[1:] - angles[:-1]) * library.clip_fps[clip_of_frame[:-1], None, None]
-        last = torch.tensor([sum(frames[:c + 1]) - 1 for c in range(len(frames))], device=angles.device)
+        last = torch.tensor([end - 1 for end in itertools.accumulate(frames)], device=angles.device)
         speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
         self.table = torch.cat([angles, speed], dim=-1)
         """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s; the last frame

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from assistmimic.envs.rewards import REWARD_TERMS
-from assistmimic.envs.step_context import AgentView, StepContext
+from assistmimic.envs.step_context import AgentView
 from assistmimic.envs.terminations import TERMINATIONS
 from motion_lib.errors import UserInputError
 from motion_lib.skeleton import Skeleton
@@ -72,11 +72,10 @@ class TerminationSet:
         self.params = {name: _checked_params("termination rule", name, TERMINATIONS[name], dict(params or {}),
                                              skeleton, device) for name, params in rules.items()}
 
-    def __call__(self, ctx: StepContext, num_agents: int) -> torch.Tensor:
-        """(N,) bool: any rule fires for any agent."""
-        ended = torch.zeros_like(ctx.steps, dtype=torch.bool)
-        for a in range(num_agents):
-            view = ctx.agent(a)
+    def __call__(self, views: list[AgentView]) -> torch.Tensor:
+        """(N,) bool: any rule fires for any agent (`views`: every agent's view of the step)."""
+        ended = torch.zeros_like(views[0].steps, dtype=torch.bool)
+        for view in views:
             for name, params in self.params.items():
                 ended |= TERMINATIONS[name](view, **params)
         return ended

@@ -204,7 +204,7 @@ class TrackingEnv(VecEnv):
         per_agent = [reward_set.terms(view) for reward_set, view in zip(self.reward_sets, views)]
         own = torch.stack([reward_set.total(terms, view) for reward_set, terms, view in zip(self.reward_sets, per_agent, views)],
                           dim=1)
-        rule_fired = self.terminations(ctx, self.num_agents)
+        rule_fired = self.terminations(views)
         terminated = diverged | rule_fired if self.cfg.early_termination else diverged.clone()
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
