@@ -174,7 +174,10 @@ def test_supporter_reward_is_half_its_own_plus_half_the_recipients(assist_clips)
     torch.testing.assert_close(result.rewards[:, 1], own[1])
     assert env.weights[1]["power"] == -0.001 and env.weights[0]["power"] == -0.0005 and "contact" not in env.weights[1]
     assert set(result.reward_terms) == {"body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "power", "contact",
-                                        "head_height"}
+                                        "lift", "head_height"}
+    # lift: the upward support force over 200 N, in [0, 1] (pressing down earns 0); the supporter's term alone
+    torch.testing.assert_close(result.reward_terms["lift"][:, 0], (result.metrics["support_force_z_n"] / 200.0).clamp(0, 1))
+    assert (result.reward_terms["lift"][:, 1] == 0).all()
     head = env.backend.body_state().pos[:, 1, SKELETON.index("Head"), 2]
     assert (result.reward_terms["head_height"][:, 0] <= 2.0).all()
     assert ((result.reward_terms["head_height"][~result.terminated & ~result.truncated, 1]

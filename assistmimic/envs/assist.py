@@ -7,7 +7,8 @@
   observations, while the reported errors stay against the unmodified clip;
 - contact facilitation (`contact_facilitation`): a supporter hand whose wrist is within `contact_distance`
   of the recipient leaves the supporter's tracking terms and the termination check, and earns the `contact`
-  term (switched off, the `contact` terms get weight 0);
+  term; the `lift` term pays for the upward force the supporter's hands and grips put on the recipient
+  (switched off, `CONTACT_TERMS` get weight 0);
 - rewards per agent: `rewards` for the supporter, `recipient_rewards` for the recipient; the supporter's task
   reward becomes (1 - altruism)·own + altruism·recipient's. The runner adds AMP: 0.5 task + 0.5 style;
 - observations: after each agent's prior observation (self + tracking, 934 for SMPL) the assistive inputs
@@ -38,6 +39,9 @@ from assistmimic.envs.task import TrackingTask
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.sim.backend import BodyState, SimBackend
 from motion_lib.errors import UserInputError
+
+CONTACT_TERMS = ("contact", "lift")
+"""The reward terms the `contact_facilitation` ablation switches off."""
 from motion_lib.motion_library import MotionLibrary
 
 
@@ -60,7 +64,7 @@ class AssistTask(TrackingTask):
         configs = [{name: RewardTerm.of(name, term) for name, term in terms.items()}
                    for terms in (cfg.rewards, cfg.recipient_rewards)]
         if not cfg.contact_facilitation:
-            configs = [{name: dataclasses.replace(term, weight=0.0) if name == "contact" else term
+            configs = [{name: dataclasses.replace(term, weight=0.0) if name in CONTACT_TERMS else term
                         for name, term in config.items()} for config in configs]
         return configs
 
@@ -90,8 +94,9 @@ class AssistTask(TrackingTask):
         if self.cfg.contact_facilitation:
             tracked[:, SUPPORTER] = tracked_body_weights(near[:, SUPPORTER], self.layout)
         ctx = super().context(state, self.targets(state, reference), steps)
-        return dataclasses.replace(ctx, tracked=tracked, hand_force=self.backend.hand_contact_force(),
-                                   wrist_distance=distance, near=near)
+        hand_force = self.backend.hand_contact_force()
+        return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, wrist_distance=distance, near=near,
+                                   support_force_z=support_force_z(hand_force[:, SUPPORTER], self.backend.grip_force()))
 
     def mix_rewards(self, own: torch.Tensor) -> torch.Tensor:
         """The supporter's reward (1 - altruism)·own + altruism·recipient's; the recipient keeps its own."""
@@ -106,7 +111,7 @@ class AssistTask(TrackingTask):
         grip = self.backend.grip_command()
         return {
             "hand_contact": touching(hand_force).any(-1).float(),
-            "support_force_z_n": support_force_z(hand_force, self.backend.grip_force()),
+            "support_force_z_n": ctx.support_force_z,
             "recipient_pelvis_height_m": ctx.persons[RECIPIENT].pos[:, 0, 2],
             "reference_pelvis_height_m": reference[RECIPIENT].pos[:, 0, 2],
             "supporter_grip_L": grip[:, SUPPORTER, 0], "supporter_grip_R": grip[:, SUPPORTER, 1],

@@ -65,5 +65,8 @@ class VecEnv(ABC):
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """(n, amp_steps, amp_dim) AMP histories of agent `agent`'s reference motions (the discriminator's real data)."""
 
+    def set_training_iteration(self, iteration: int) -> None:
+        """Training progress (completed iterations), for training aids that change over a run; ignored by default."""
+
     def close(self) -> None:
         """Release simulator resources."""

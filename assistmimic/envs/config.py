@@ -55,6 +55,28 @@ def _terminations() -> dict[str, dict[str, Any]]:
 
 
 @dataclass
+class RootAssistConfig:
+    """A training aid (`envs/root_assist.py`, AssistMimic's `recipient_assist`): a PD wrench pulling the pelvis of
+    each of `agents` toward its reference, its gains falling linearly to 0 over training. Evaluation never applies it."""
+
+    agents: list[int] = field(default_factory=list)
+    """Agents whose pelvis is held (0: the prior's person or the supporter, 1: the recipient); empty: off."""
+    kp: float = field(default=1000.0, metadata=at_least(0.0))
+    """Position gain (N/m); the public code's curriculum starts at 1000-3000."""
+    kd: float = field(default=100.0, metadata=at_least(0.0))
+    """Velocity gain (N·s/m)."""
+    kp_rot: float = field(default=0.0, metadata=at_least(0.0))
+    """Orientation gain (N·m/rad): holds the pelvis upright too (the public code has none)."""
+    kd_rot: float = field(default=0.0, metadata=at_least(0.0))
+    """Angular velocity gain (N·m·s/rad). The torque is held over a policy step and the pelvis alone is light: above
+    about 20 the damping overshoots and worlds diverge (measured with 16 worlds: 0 at 20, 85 of 960 world-steps at 50)."""
+    decay_start: int = field(default=200, metadata=at_least(0))
+    """Training iteration at which the gains start to fall (public code: epoch 200)."""
+    decay_iterations: int = field(default=1000, metadata=at_least(0))
+    """Iterations over which they fall to 0 (public code: 1000)."""
+
+
+@dataclass
 class TrackingEnvConfig:
     rewards: dict[str, Any] = field(default_factory=_tracking_rewards)
     """Each reward term's weight and params, a `RewardTerm` {weight, params} (`assistmimic/envs/rewards.py`); weight 0
@@ -74,6 +96,8 @@ class TrackingEnvConfig:
     """PD target = reference hinge angles + scale * action (else PHC's absolute target = scale * action).
     Residual targets make a policy that outputs 0 follow the clip kinematically, so learning starts far
     faster; PHC checkpoints need False."""
+    root_assist: RootAssistConfig = field(default_factory=RootAssistConfig)
+    """Training aid: a decaying PD wrench on the pelvis of chosen agents (off unless `root_assist.agents` is set)."""
     sync_free_resets: bool | None = None
     """Reset the ended worlds by mask: every step draws a new start for every world and keeps it where an
     episode ended, so a step never waits for the host (a GPU stays busy). False resets only the ended worlds,
@@ -94,7 +118,7 @@ _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.0
 
 def _supporter_rewards() -> dict[str, RewardTerm]:
     return {**_tracking_rewards(), "contact": RewardTerm(1.0, dict(_CONTACT_PARAMS)),
-            "head_height": RewardTerm(1.0, {"max_height": 2.0})}
+            "lift": RewardTerm(0.5, {"saturation_n": 200.0}), "head_height": RewardTerm(1.0, {"max_height": 2.0})}
 
 
 def _recipient_rewards() -> dict[str, RewardTerm]:
@@ -107,14 +131,15 @@ class AssistEnvConfig(TrackingEnvConfig):
     """The two-person assist task (REFERENCE §1). `rewards` are the supporter's weights (agent 0)."""
 
     rewards: dict[str, Any] = field(default_factory=_supporter_rewards)
-    """Supporter's reward terms: the tracking terms, `contact` (contact facilitation) and `head_height` (the
-    recipient's head height, clamped); weight 0 switches a term off."""
+    """Supporter's reward terms: the tracking terms, `contact` (contact facilitation), `lift` (the upward force its
+    hands and grips put on the recipient; not in AssistMimic, whose contact term pays for pressing as much as for
+    lifting) and `head_height` (the recipient's head height, clamped); weight 0 switches a term off."""
     recipient_rewards: dict[str, Any] = field(default_factory=_recipient_rewards)
     """Recipient's reward terms (public code: a power penalty of 0.001 instead of 0.0005)."""
     altruism: float = field(default=0.5, metadata=between(0.0, 1.0))
     """Supporter's task reward = (1 - altruism) * own + altruism * recipient's; the recipient keeps its own."""
     contact_facilitation: bool = True
-    """Ablation switch: False drops the `contact` terms and keeps tracking the supporter's hands everywhere."""
+    """Ablation switch: False drops the `contact` and `lift` terms and keeps tracking the supporter's hands everywhere."""
     contact_distance: float = field(default=0.4, metadata=at_least(0.0))
     """A supporter wrist within this distance (m) of a recipient upper-body joint is 'near': its hand bodies
     leave the tracking terms and the termination check, and the contact reward applies."""

@@ -105,6 +105,13 @@ def contact(view: AgentView, scale: float, decay: float, saturation_n: float, bo
 
 
 @reward_term
+def lift(view: AgentView, saturation_n: float) -> torch.Tensor:
+    """min(F_up / `saturation_n`, 1) with F_up the vertical force (N, + = up) the supporter's hands and grips put on
+    the recipient (`support_force_z`): holding and lifting pay, pressing the recipient down earns nothing."""
+    return (view.support_force_z / saturation_n).clamp(0.0, 1.0)
+
+
+@reward_term
 def head_height(view: AgentView, max_height: float) -> torch.Tensor:
     """The recipient's head height (m), clamped to [0, max_height] (AssistMimic: both agents, 2 m)."""
     return view.recipient.pos[:, view.ctx.head, 2].clamp(0.0, max_height)

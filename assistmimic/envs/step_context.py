@@ -61,6 +61,8 @@ class StepContext:
     """(N, A, 2) each person's wrists to the partner's nearest upper-body joint (m); None in a single-person scene."""
     near: torch.Tensor | None = None
     """(N, A, 2) bool: the wrist is near enough to the partner for contact facilitation; None without it."""
+    support_force_z: torch.Tensor | None = None
+    """(N,) vertical force (N, + = up) the supporter's hands and grips put on the recipient; None in a single-person scene."""
     head: int = -1
     """Canonical index of the head body."""
 
@@ -123,6 +125,13 @@ class AgentView:
     def wrist_distance(self) -> torch.Tensor:
         """(N, 2) the agent's wrists to the partner's nearest upper-body joint (m)."""
         return self._two_person(self.ctx.wrist_distance, "wrist distances")
+
+    @property
+    def support_force_z(self) -> torch.Tensor:
+        """(N,) vertical force (N, + = up) the supporter's hands and grips put on the recipient."""
+        if self.ctx.support_force_z is None:
+            raise UserInputError("a term that reads the support force needs the two-person assist task")
+        return self.ctx.support_force_z
 
     @property
     def near(self) -> torch.Tensor:

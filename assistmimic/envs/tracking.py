@@ -28,6 +28,7 @@ from assistmimic.envs.grip import split_actions
 from assistmimic.envs.observations import amp_features, self_observation, tracking_observation
 from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.rewards import body_pos_error
+from assistmimic.envs.root_assist import RootAssist
 from assistmimic.envs.step_context import Bodies
 from assistmimic.envs.task import TrackingTask
 from assistmimic.envs.term_set import RewardSet, TerminationSet
@@ -87,6 +88,8 @@ class TrackingEnv(VecEnv):
                             for terms in self.task.reward_configs(cfg, self.num_agents)]
         """Per agent its active reward terms (`RewardSet.weights`: {term: weight})."""
         self.terminations = TerminationSet(cfg.terminations, backend.skeleton, self.device)
+        self.root_assist = RootAssist(cfg.root_assist, self.num_agents, self.device)
+        """The training aid holding chosen agents' pelvises (`envs/root_assist.py`); its scale follows the training."""
         self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.times = torch.zeros(self.num_envs, device=self.device)
         self.steps = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
@@ -189,11 +192,19 @@ class TrackingEnv(VecEnv):
         return torch.arange(self.num_envs, device=self.device)
 
     # --- stepping -----------------------------------------------------------------------------
+    def set_training_iteration(self, iteration: int) -> None:
+        """The root assist's gains of training iteration `iteration`; once they reach 0 the wrench is cleared."""
+        was_on = self.root_assist.scale > 0
+        self.root_assist.set_iteration(iteration)
+        if was_on and self.root_assist.scale == 0:
+            self.backend.set_root_wrench(torch.zeros(self.num_envs, self.num_agents, 6, device=self.device))
+
     def step(self, actions: list[torch.Tensor]) -> StepResult:
         pd_actions, grip = split_actions(actions, self.backend.num_dofs)
         targets = pd_actions * self.action_scale
         if self.cfg.residual_actions:
             targets = targets + self._reference_hinge_angles(self.times + self.dt)
+        wrench = self._root_assist_wrench()
         diverged = self.backend.step(targets, grip)
         self.times += self.dt
         self.steps += 1
@@ -222,8 +233,20 @@ class TrackingEnv(VecEnv):
             final_obs=final_obs, amp_obs=amp_obs, reward_terms=self._stacked_terms(per_agent, own),
             metrics={"body_pos_error_m": errors.mean(-1), "body_pos_error_local_m": local_errors.mean(-1),
                      **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(),
-                     "termination_rule_fired": rule_fired.float(), **metrics},
+                     "termination_rule_fired": rule_fired.float(), **metrics,
+                     **({"root_assist_force_n": wrench[..., :3].norm(dim=-1).sum(-1)} if wrench is not None else {})},
         )
+
+    def _root_assist_wrench(self) -> torch.Tensor | None:
+        """(N, A, 6) the root assist's wrench for this step, given to the backend (None when it is not configured;
+        zeros once its gains have fallen to 0)."""
+        if not self.root_assist.configured:
+            return None
+        if self.root_assist.scale == 0:
+            return torch.zeros(self.num_envs, self.num_agents, 6, device=self.device)
+        wrench = self.root_assist.wrench(self.backend.body_state(), self.library.sample(self.clip_ids, self.times + self.dt))
+        self.backend.set_root_wrench(wrench)
+        return wrench
 
     @staticmethod
     def _stacked_terms(per_agent: list[dict[str, torch.Tensor]], own: torch.Tensor) -> dict[str, torch.Tensor]:

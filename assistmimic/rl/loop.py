@@ -131,6 +131,7 @@ class TrainingLoop(ABC):
             obs = self.env.reset()
             stats = EpisodeStatistics(self.env.num_envs, self.env.num_agents, self.device)
             while self.iteration < schedule.max_iterations:
+                self.env.set_training_iteration(self.iteration)
                 start = time.perf_counter()
                 obs, rollout = self._collect(obs, stats)
                 self._synchronize()

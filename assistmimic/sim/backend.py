@@ -97,6 +97,12 @@ class SimBackend(ABC):
         """
 
     @abstractmethod
+    def set_root_wrench(self, wrench: torch.Tensor) -> None:
+        """Apply `wrench` (E, A, 6): a world-frame force (N) and torque (N·m) on each person's pelvis at its centre of
+        mass (MuJoCo's `xfrc_applied`), from the next step on, until set again (zeros: none). A training aid only
+        (`assistmimic/envs/root_assist.py`)."""
+
+    @abstractmethod
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
         """Set the worlds `env_ids` (n,) to `state` (n worlds), zeroing their time."""
 

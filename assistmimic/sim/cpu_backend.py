@@ -4,8 +4,9 @@ One `rollout` call per policy step advances every world `substeps` physics steps
 released while it runs) and returns the full physics state and sensor data of each physics step.
 The last state is carried forward as the next call's initial state. Everything the caller reads
 is gathered from those arrays with precomputed index tensors (no loops over worlds or bodies).
-Each world's furniture (mocap bodies) is part of its per-step control vector: controls, then mocap
-positions, then mocap rotations (`control_spec` CTRL | MOCAP_POS | MOCAP_QUAT).
+Each world's furniture (mocap bodies) is part of its per-step control vector: controls, applied body wrenches
+(`xfrc_applied`, 6 per body), then mocap positions, then mocap rotations (`control_spec` CTRL | XFRC_APPLIED |
+MOCAP_POS | MOCAP_QUAT).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from assistmimic.sim.backend import PersonState, SimBackend
 from motion_lib.errors import UserInputError
 
 FULL_PHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
-WITH_MOCAP = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_MOCAP_POS | mujoco.mjtState.mjSTATE_MOCAP_QUAT
-"""`rollout`'s control spec of a scene with furniture slots: per step the controls, mocap positions and rotations."""
+CONTROLS = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_XFRC_APPLIED
+"""`rollout`'s control spec: per step the controls and the applied body wrenches (the root assist)."""
+WITH_MOCAP = CONTROLS | mujoco.mjtState.mjSTATE_MOCAP_POS | mujoco.mjtState.mjSTATE_MOCAP_QUAT
+"""The control spec of a scene with furniture slots: then the mocap positions and rotations too."""
 
 
 class SceneLayout:
@@ -105,7 +108,7 @@ class CpuBackend(SimBackend):
         self._state = np.tile(self.default_state, (num_envs, 1))
         self._state_out = np.empty((num_envs, substeps, nstate))
         self._sensor_out = np.zeros((num_envs, substeps, model.nsensordata))
-        self._control_spec = WITH_MOCAP if model.nmocap else mujoco.mjtState.mjSTATE_CTRL
+        self._control_spec = WITH_MOCAP if model.nmocap else CONTROLS
         self._ctrl = np.zeros((num_envs, substeps, mujoco.mj_stateSize(model, self._control_spec)))
         mujoco.mj_getState(model, default, self._ctrl[0, 0], self._control_spec)  # mocap bodies where the model has them
         self._ctrl[:] = self._ctrl[0, 0]
@@ -119,9 +122,12 @@ class CpuBackend(SimBackend):
         self._cols_qvel_joint = torch.as_tensor(qvel0 + lay.qvel_joint)
         self._cols_qvel = slice(qvel0, qvel0 + model.nv)
         self._cols_ctrl = torch.as_tensor(lay.actuator.reshape(-1))
+        xfrc0 = model.nu  # control columns: [ctrl, xfrc_applied (nbody, 6), mocap_pos, mocap_quat]
+        mocap0 = xfrc0 + 6 * model.nbody
+        self._cols_root_wrench = torch.as_tensor(xfrc0 + 6 * lay.body[:, :1] + np.arange(6))  # (A, 6)
         self._cols_mocap = torch.as_tensor(np.concatenate([  # (S, 7) control columns of each slot's position, rotation
-            model.nu + 3 * lay.furniture[:, None] + np.arange(3),
-            model.nu + 3 * model.nmocap + 4 * lay.furniture[:, None] + np.arange(4)], axis=1))
+            mocap0 + 3 * lay.furniture[:, None] + np.arange(3),
+            mocap0 + 3 * model.nmocap + 4 * lay.furniture[:, None] + np.arange(4)], axis=1))
         self._state_t = torch.from_numpy(self._state)
         self._last_sensor_t = torch.from_numpy(self._sensor_out[:, -1])  # views, refreshed in place
         self._ctrl_t = torch.from_numpy(self._ctrl)
@@ -148,6 +154,12 @@ class CpuBackend(SimBackend):
             self._sensor_out[ids.numpy()] = 0.0
             self.diverged_total += int(ids.numel())
         return torch.from_numpy(diverged)
+
+    def set_root_wrench(self, wrench: torch.Tensor) -> None:
+        """Written into every substep's control vector, which `rollout` applies each physics step."""
+        if wrench.shape != (self.num_envs, self.n_agents, 6):
+            raise UserInputError(f"root wrench must have shape ({self.num_envs}, {self.n_agents}, 6), got {tuple(wrench.shape)}")
+        self._ctrl_t[:, :, self._cols_root_wrench] = wrench.detach()[:, None].double()
 
     def _find_diverged(self, time_before: np.ndarray) -> np.ndarray:
         """NaN/inf, runaway velocity, or MuJoCo's own auto-reset (which rewinds time to 0)."""

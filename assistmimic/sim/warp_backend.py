@@ -136,6 +136,7 @@ class WarpBackend(SimBackend):
         self._sensordata, self._time = wp.to_torch(d.sensordata), wp.to_torch(d.time)
         self._warmstart, self._overflow = wp.to_torch(d.qacc_warmstart), wp.to_torch(d.overflow)
         self._mocap_pos, self._mocap_quat = wp.to_torch(d.mocap_pos), wp.to_torch(d.mocap_quat)
+        self._xfrc = wp.to_torch(d.xfrc_applied)  # (E, nbody, 6) force, torque
         self._body_mass, self._body_inertia = wp.to_torch(m.body_mass), wp.to_torch(m.body_inertia)
         self._gainprm, self._biasprm = wp.to_torch(m.actuator_gainprm), wp.to_torch(m.actuator_biasprm)
         self._base = {name: getattr(self, f"_{name}")[0].clone()
@@ -151,6 +152,7 @@ class WarpBackend(SimBackend):
         self._cols_torque, self._cols_hand, self._cols_foot = (index(lay.torque_sensor), index(lay.hand_sensor),
                                                                index(lay.foot_sensor))
         self._furniture = index(lay.furniture)
+        self._roots = index(lay.body[:, 0])
         self._set_grip_layout(scene.grip_dims, lay)
         self._generalized = None
 
@@ -219,6 +221,11 @@ class WarpBackend(SimBackend):
         self._overflow.zero_()
         self._invalidate()
         return diverged
+
+    def set_root_wrench(self, wrench: torch.Tensor) -> None:
+        if wrench.shape != (self.num_envs, self.n_agents, 6):
+            raise UserInputError(f"root wrench must have shape ({self.num_envs}, {self.n_agents}, 6), got {tuple(wrench.shape)}")
+        self._xfrc[:, self._roots] = wrench.detach().to(self._xfrc)
 
     # --- resetting --------------------------------------------------------------------------
     def _clear_worlds(self, env_ids: torch.Tensor) -> None:
