@@ -1,5 +1,9 @@
-"""The training benchmarks end bad input (a size, a Hydra override) with one sentence and exit status 2."""
+"""The training benchmarks end bad input (a size, a Hydra override, an unknown ablation row) with one sentence and
+exit status 2; the ablation table aggregates finished cells without training them again."""
 
+import csv
+import json
+import os
 import subprocess
 import sys
 
@@ -19,3 +23,53 @@ def test_a_bad_size_or_override_is_one_clear_sentence():
     result = run_benchmark("stacked_experts.py", "--worlds", "3")
     assert_one_clear_error(result, "does not split into minibatches of 512")
     assert_one_clear_error(run_benchmark("stacked_experts.py", "sim.nthread=abc"), "error:", "sim.nthread=abc")
+
+
+def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None):
+    """A finished ablation cell: the summary.json and eval/eval_clips.csv of a 91-frame clip (3 s at 30 fps)."""
+    run_dir = out / row / clip / f"seed{seed}"
+    (run_dir / "eval").mkdir(parents=True, exist_ok=True)
+    trained = {"success_rate": success, "success_rate_training_rule": training_rule, "mpjpe_mm": 100.0,
+               "recipient_lift_m": lift, "support_force_z_n": None}
+    (run_dir / "summary.json").write_text(json.dumps({"status": "finished", "evaluation": {"trained": trained}}))
+    (run_dir / "eval" / "eval_clips.csv").write_text(
+        f"clip,frames,success,failed_at_s\n{clip},91,{bool(success)},{'' if failed_at_s is None else failed_at_s}\n")
+    if wall_s is not None:
+        (run_dir / "ablation_wall_s").write_text(f"{wall_s}\n")
+
+
+def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
+    full = [(1.0, None, 0.5, 60), (0.0, 1.0, 0.2, 120), (0.0, 2.0, 0.2, 30)]  # success, failed at (s), lift, wall (s)
+    for seed, (success, failed_at, lift, wall) in enumerate(full):
+        fake_cell(tmp_path, "full", "help_up_from_floor", seed, success, success, failed_at, lift, wall)
+    fake_cell(tmp_path, "no_grip", "help_up_from_floor", 0, 0.0, 1.0, 0.5, 0.1)
+    command = ("ablations.py", "--rows", "full", "no_grip", "--clips", "help_up_from_floor", "--out", str(tmp_path))
+    # no_grip's seed 1 is not finished: it is trained, and its run fails on the bad override
+    result = run_benchmark(*command, "--set", "stage.no_such_key=1")
+    assert_one_clear_error(result, "no_grip/help_up_from_floor/seed1 failed (exit status 2)", "no_such_key")
+    assert result.stdout.count("reused") == 4 and not (tmp_path / "ablations.csv").exists()
+    for seed in (1, 2):
+        fake_cell(tmp_path, "no_grip", "help_up_from_floor", seed, 0.0, 1.0, 0.5, 0.1)
+    result = run_benchmark(*command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("reused") == 6 and "training in" not in result.stdout
+    # success 1, 0, 0: mean 0.33, sample std 0.58; time to failure 3 (the clip's length), 1, 2 s: 2 ± 1
+    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 3 |" in result.stdout
+    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 3 |"
+    assert no_grip in result.stdout
+    cores = os.cpu_count() or 1
+    assert f"| full | 3 | {210 * cores / 60:.1f} |" in result.stdout  # 60 + 120 + 30 s of wall clock
+    assert "| no_grip | 0 | 0.0 |" in result.stdout  # its wall clocks were not kept
+    assert (tmp_path / "ablations.md").read_text() in result.stdout
+    with open(tmp_path / "ablations.csv", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [(r["row"], r["seed"], r["time_to_failure_s"]) for r in lines] == [
+        ("full", "0", "3.0"), ("full", "1", "1.0"), ("full", "2", "2.0"), *(("no_grip", s, "0.5") for s in "012")]
+
+
+def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
+    result = run_benchmark("ablations.py", "--rows", "full", "no_gravity", "--out", str(tmp_path))
+    assert_one_clear_error(result, "error: unknown ablation row 'no_gravity'; the rows are full, no_prior_init")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "full").exists()

@@ -1,0 +1,168 @@
+"""The ablation table of the AssistMimic paper on the built-in demo clips: each row switches one part off (README,
+"Ablations of the paper"), each cell is one `run.py stage=expert` training run of one clip and one seed, launched
+one after another (each alone on the cores); the expert stage scores its trained expert itself (`summary.json`,
+`eval/eval_clips.csv` in the cell's run_dir).
+
+    python benchmarks/ablations.py [--iterations 60] [--seeds 0 1 2] [--rows full no_grip] [--clips help_up_from_floor]
+        [--out runs/ablations] [--set stage.num_envs=64 ...]
+
+Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir already holds a summary.json is reused, not rerun (an
+interrupted cell is trained again from its start). `--set key=value ...` is passed to every run; where it names
+a row's own key, the row's switch wins. Per cell, from the trained expert's evaluation: success by AssistMimic's
+training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
+0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
+mean vertical support force; and the time to failure: `eval/eval_clips.csv`'s `failed_at_s` (the evaluation's
+first failure), or the clip's length, (`frames` - 1) / 30 s, where it did not fail (the stages read clips at
+30 fps). CPU-minutes = wall clock of the cell's run.py x `os.cpu_count()`, kept in `<run_dir>/ablation_wall_s`.
+Writes `<out>/ablations.csv` (one line per cell) and `<out>/ablations.md` (mean ± sample std over seeds per row
+and clip, and the CPU-minutes per row), and prints the markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from learning_curve import PYTHON, run  # benchmarks/ (this script's folder)
+from training_runs import run_main
+
+from motion_lib.errors import UserInputError
+
+ROWS = {
+    "full": [],
+    "no_prior_init": ["stage.prior=null"],
+    "no_contact_reward": ["stage.env.contact_facilitation=false"],
+    "no_redirection": ["stage.env.redirection=false"],
+    "sequential_training": ["stage.runner.sequential_period={period}"],
+    "no_grip": ["scene.grip.agents=[]"],
+}
+"""Overrides of `stage=expert` per row; `{period}` is the sequential period, max(1, iterations // 6), so that both
+agents get turns at a small budget."""
+CLIPS = ("help_up_from_floor", "support_rise_from_chair")
+CLIP_FPS = 30
+WALL_FILE = "ablation_wall_s"
+COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
+           "recipient_lift_m", "support_force_z_n", "wall_s", "run_dir")
+TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
+         ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"))
+"""The markdown table's measures: ablations.csv column, heading."""
+
+
+def row_overrides(row: str, iterations: int, common: list[str]) -> list[str]:
+    """The `--set` overrides without those of the row's own keys, then the row's switch."""
+    own = [o.format(period=max(1, iterations // 6)) for o in ROWS[row]]
+    keys = {o.split("=", 1)[0] for o in own}
+    return [o for o in common if o.split("=", 1)[0].lstrip("+~") not in keys] + own
+
+
+def train_cell(run_dir: Path, overrides: list[str]) -> None:
+    """One `run.py stage=expert` with `overrides` into `run_dir`, its wall clock kept in `WALL_FILE`; a failed
+    run ends the sweep with its last error line."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    try:
+        run([PYTHON, "run.py", "stage=expert", f"run_dir={run_dir}", *overrides], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+    except subprocess.CalledProcessError as error:
+        last = (error.stderr.strip().splitlines() or ["no message"])[-1].removeprefix("error: ")
+        raise UserInputError(f"the run in {run_dir} failed (exit status {error.returncode}): {last}") from None
+    (run_dir / WALL_FILE).write_text(f"{time.time() - start:.1f}\n")
+
+
+def time_to_failure(run_dir: Path, clip: str) -> float:
+    """Seconds until the trained expert's evaluation of `clip` failed, or the clip's length where it did not."""
+    with open(run_dir / "eval" / "eval_clips.csv", newline="") as handle:
+        line = next(r for r in csv.DictReader(handle) if r["clip"] == clip)
+    return float(line["failed_at_s"]) if line["failed_at_s"] else (int(line["frames"]) - 1) / CLIP_FPS
+
+
+def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
+    """One ablations.csv line from a finished cell's summary.json, eval CSV and wall clock (None: not kept)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if "evaluation" not in summary:
+        raise UserInputError(f"{run_dir}/summary.json has no evaluation: the ablations need stage.evaluate=true")
+    trained = summary["evaluation"]["trained"]
+    wall = run_dir / WALL_FILE
+    return {"row": row, "clip": clip, "seed": seed, "success_training_rule": trained["success_rate_training_rule"],
+            "success": trained["success_rate"], "time_to_failure_s": time_to_failure(run_dir, clip),
+            "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
+            "support_force_z_n": trained["support_force_z_n"],
+            "wall_s": float(wall.read_text()) if wall.exists() else None, "run_dir": str(run_dir)}
+
+
+def mean_std(values: list[float]) -> str:
+    """`mean ± sample std` (the mean alone for one value)."""
+    mean = statistics.fmean(values)
+    return f"{mean:.2f}" if len(values) < 2 else f"{mean:.2f} ± {statistics.stdev(values):.2f}"
+
+
+def markdown(results: list[dict], rows: list[str], clips: list[str], cores: int) -> str:
+    """Per row and clip the `TABLE` measures over seeds; then per row its cells' CPU-minutes (cells whose wall
+    clock was not kept count none)."""
+    lines = ["| ablation | clip | " + " | ".join(h for _, h in TABLE) + " | seeds |",
+             "|---|---|" + "---|" * len(TABLE) + "---|"]
+    for row in rows:
+        for clip in clips:
+            cells = [r for r in results if r["row"] == row and r["clip"] == clip]
+            lines.append(f"| {row} | {clip} | " + " | ".join(mean_std([c[k] for c in cells]) for k, _ in TABLE)
+                         + f" | {len(cells)} |")
+    lines += ["", "| ablation | cells | CPU-minutes |", "|---|---|---|"]
+    for row in rows:
+        walls = [r["wall_s"] for r in results if r["row"] == row and r["wall_s"] is not None]
+        lines.append(f"| {row} | {len(walls)} | {sum(walls) * cores / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path: Path, results: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=60,
+                        help="training iterations per cell (max_iterations; 60: the expert stage's default)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), help=f"of {', '.join(ROWS)}")
+    parser.add_argument("--clips", nargs="+", default=list(CLIPS))
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "ablations")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run.py")
+    args = parser.parse_args()
+    unknown = [row for row in args.rows if row not in ROWS]
+    if unknown:
+        raise UserInputError(f"unknown ablation row {', '.join(map(repr, unknown))}; the rows are {', '.join(ROWS)}")
+    if args.iterations < 1:
+        raise UserInputError(f"--iterations must be a positive integer, got {args.iterations}")
+    out = args.out.resolve()
+    results = []
+    for row in args.rows:
+        for clip in args.clips:
+            for seed in args.seeds:
+                run_dir = out / row / clip / f"seed{seed}"
+                if (run_dir / "summary.json").exists():
+                    print(f"{row} {clip} seed {seed}: reused {run_dir}", flush=True)
+                else:
+                    print(f"{row} {clip} seed {seed}: training in {run_dir}", flush=True)
+                    train_cell(run_dir, [f"stage.clips=[{clip}]", f"seed={seed}", f"max_iterations={args.iterations}",
+                                         "stage.video=false", *row_overrides(row, args.iterations, args.set)])
+                results.append(cell_result(row, clip, seed, run_dir))
+    write_csv(out / "ablations.csv", results)
+    table = markdown(results, args.rows, args.clips, os.cpu_count() or 1)
+    (out / "ablations.md").write_text(table)
+    print(table + f"wrote {out / 'ablations.csv'} and {out / 'ablations.md'}")
+
+
+if __name__ == "__main__":
+    run_main(main)
