@@ -20,7 +20,7 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert len(saved["policies"]) == 2 and saved["metadata"]["task"] == "assist"
     assert saved["metadata"]["env_config"]["residual_actions"] is True
-    # Both policies are the prior's [256, 256] networks with the assistive inputs appended.
+    # Both policies are the prior's networks with the assistive inputs appended.
     assert [p["spec"]["obs_dims"] for p in saved["policies"]] == [[934, 525], [934, 525]]
     start = torch.load(run_dir / "start.pt", weights_only=True)
     assert start["iteration"] == 0 and not torch.equal(start["policies"][0]["state_dict"]["actor_mlp.0.weight"],
@@ -38,6 +38,17 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
                      "stage.video=false", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert iterations(run_dir) == [1, 2, 3] and "resumed from" in result.stdout
+
+    # A shipped expert of the clip is scored beside the run's own: here the run's start, so the scores agree.
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "help_up_from_floor.pt").write_bytes((run_dir / "start.pt").read_bytes())
+    result = run_cli("stage=expert", "max_iterations=3", "stage.resume=true", "stage.video=false",
+                     f"stage.shipped_experts={shipped}", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads((run_dir / "summary.json").read_text())["evaluation"]
+    assert scores["shipped"]["mpjpe_mm"] == pytest.approx(scores["start"]["mpjpe_mm"])
+    assert "the shipped expert of this clip" in result.stdout and (run_dir / "eval_shipped" / "eval_clips.csv").exists()
 
 
 def test_ablation_switches_train_from_scratch_without_redirection_contact_reward_or_joint_updates(tmp_path):

@@ -9,7 +9,7 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from assistmimic.limits import at_least, between
+from assistmimic.limits import Limits, at_least, between, limits
 from motion_lib.errors import UserInputError
 
 
@@ -59,7 +59,7 @@ class RootAssistConfig:
     """A training aid (`envs/root_assist.py`, AssistMimic's `recipient_assist`): a PD wrench pulling the pelvis of
     each of `agents` toward its reference, its gains falling linearly to 0 over training. Evaluation never applies it."""
 
-    agents: list[int] = field(default_factory=list)
+    agents: list[int] = field(default_factory=list, metadata=limits(item=Limits(min=0, max=1)))
     """Agents whose pelvis is held (0: the prior's person or the supporter, 1: the recipient); empty: off."""
     kp: float = field(default=1000.0, metadata=at_least(0.0))
     """Position gain (N/m); the public code's curriculum starts at 1000-3000."""

@@ -126,6 +126,10 @@ class ExpertConfig(TrainingConfig):
     """After training, score the start (`start.pt`) and the trained expert on its clips like `stage=eval` (in `eval_start/`, `eval/`)."""
     video: bool = True
     """After training, render the trained expert on its first clip to `videos/<clip>.mp4` like `stage=render` (needs EGL or OSMesa)."""
+    shipped_experts: str | None = "data/experts"
+    """Folder of shipped experts (`<clip>.pt`): when it holds one for the run's first clip, that expert is scored too
+    (`eval_shipped/`) and rendered beside the run's own (`videos/<clip>_shipped.mp4`), showing what a longer run
+    reaches; null: never."""
     env: AssistEnvConfig = field(default_factory=AssistEnvConfig)
 
 

@@ -101,6 +101,11 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
               f"{before['mpjpe_mm']:.0f} -> {after['mpjpe_mm']:.0f} mm (start -> trained; per clip in {run_dir / 'eval'}); "
               f"recipient alone (supporter passive): success rate {alone['success_rate']:.2f}, "
               f"recipient lift {alone['recipient_lift_m']:.2f} m vs {after['recipient_lift_m']:.2f} m with the supporter")
+        if "shipped" in summary["evaluation"]:
+            shipped = summary["evaluation"]["shipped"]
+            print(f"the shipped expert of this clip (stage.shipped_experts): success rate {shipped['success_rate']:.2f} "
+                  f"({shipped['success_rate_training_rule']:.2f} by the training rule), recipient lift "
+                  f"{shipped['recipient_lift_m']:.2f} m (eval_shipped/, videos/*_shipped.mp4)")
     return summary
 
 
@@ -119,7 +124,23 @@ def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
                 ("recipient_alone", LAST_CHECKPOINT, "eval_recipient_alone", "passive"))}
     if stage.video:
         summary["video"] = render_policy_video(cfg, run_dir / LAST_CHECKPOINT, run_dir)
+    shipped = shipped_expert(stage, run_dir / LAST_CHECKPOINT)
+    if shipped is not None:
+        if stage.evaluate:
+            summary["evaluation"]["shipped"] = evaluate_checkpoint(cfg, shipped, run_dir / "eval_shipped")
+        if stage.video:
+            summary["video_shipped"] = render_policy_video(cfg, shipped, run_dir, output=run_dir / "videos" / f"{shipped.stem}_shipped.mp4")
     return summary
+
+
+def shipped_expert(stage: ExpertConfig, trained: Path) -> Path | None:
+    """The shipped expert (`stage.shipped_experts/<clip>.pt`) of the first clip the checkpoint `trained` was trained
+    on, or None (no folder configured, or no expert shipped for that clip)."""
+    if stage.shipped_experts is None:
+        return None
+    _, metadata = policies_from_checkpoint(trained)
+    path = Path(stage.shipped_experts) / f"{metadata['clips'][0]}.pt"
+    return path if path.is_file() else None
 
 
 def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path, supporter: str = "policy") -> dict:

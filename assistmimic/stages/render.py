@@ -56,14 +56,15 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
 
 
 def render_policy_video(cfg: RunConfig, checkpoint: Path, run_dir: Path, data: Path | None = None,
-                        clip: str | None = None) -> str | None:
-    """`stage=render` of `checkpoint` with the default settings, to `run_dir/videos/<clip>.mp4` (how `stage=expert`,
-    `distill` and `track` end): clip `clip` of `data` (default: `cfg.data`, else the checkpoint's clips file; its
-    first trained clip). Returns the video's path, or None after a one-line warning when this machine cannot render."""
+                        clip: str | None = None, output: Path | None = None) -> str | None:
+    """`stage=render` of `checkpoint` with the default settings, to `output` (default `run_dir/videos/<clip>.mp4`; how
+    `stage=expert`, `distill` and `track` end): clip `clip` of `data` (default: `cfg.data`, else the checkpoint's clips
+    file; its first trained clip). Returns the video's path, or None after a one-line warning when this machine
+    cannot render."""
     data = cfg.data if data is None else str(data)
     try:
-        summary = render_video(dataclasses.replace(cfg, checkpoint=str(checkpoint), data=data,
-                                                   stage=RenderConfig(clip=clip)), run_dir)
+        summary = render_video(dataclasses.replace(cfg, checkpoint=str(checkpoint), data=data, stage=RenderConfig(
+            clip=clip, output=None if output is None else str(output))), run_dir)
     except RenderingUnavailable as err:
         print(f"warning: no video: {err}")
         return None
