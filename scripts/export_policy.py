@@ -1,4 +1,5 @@
-"""Keep only the policies of a training checkpoint (for shipping a prior): `python scripts/export_policy.py <last.pt> <out.pt>`."""
+"""Keep only the policies of a training checkpoint (for shipping a prior or an expert):
+`python scripts/export_policy.py <last.pt> <out.pt> [--data <clips file the export names>]`."""
 
 import argparse
 import sys
@@ -14,9 +15,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("output", type=Path)
+    parser.add_argument("--data", help="the clips file the exported metadata names (eval and render use it without "
+                                       "data=), e.g. data/demo/single.pkl for a prior trained on generated clips")
     args = parser.parse_args()
     try:
-        exported = export_policies(args.checkpoint, args.output)
+        exported = export_policies(args.checkpoint, args.output, args.data)
     except UserInputError as err:
         sys.exit(f"error: {err}")
     size_mb = args.output.stat().st_size / 1e6

@@ -63,6 +63,10 @@ class MetaBackend(SimBackend):
         self._invalidate()
         return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
 
+    def set_root_wrench(self, wrench: torch.Tensor) -> None:
+        """No dynamics here: the wrench is only kept."""
+        self.wrench = wrench
+
     def reset_worlds(self, env_ids: torch.Tensor, state: PersonState) -> None:
         root_ang_vel_b = (quat_to_matrix(state.root_quat).transpose(-1, -2) @ state.root_ang_vel[..., None])[..., 0]
         self.qpos_root[env_ids] = torch.cat([state.root_pos, state.root_quat], dim=-1)

@@ -58,6 +58,10 @@ def test_without_data_the_prior_trains_on_generated_motion_families(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["clips"] == 3 and summary["data"] == "motion families (3 clips, seed 0, mix walk=1,stand=1)"
     assert torch.load(run_dir / "last.pt", weights_only=True)["metadata"]["data"] == summary["data"]
+    # Shipped, it names a clips file eval and render can use without data= and keeps what it was trained on.
+    exported = export_policies(run_dir / "last.pt", tmp_path / "prior.pt", data="data/demo/single.pkl")
+    assert exported["metadata"]["data"] == "data/demo/single.pkl" and exported["metadata"]["trained_on"] == summary["data"]
+    assert torch.load(tmp_path / "prior.pt", weights_only=True)["metadata"] == exported["metadata"]
 
 
 def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):

@@ -93,12 +93,18 @@ def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def export_policies(checkpoint: str | Path, output: str | Path) -> dict[str, Any]:
+def export_policies(checkpoint: str | Path, output: str | Path, data: str | None = None) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
-    like a checkpoint. Returns what was written."""
+    like a checkpoint. `data`: the clips file its metadata names instead (what eval and render use without `data=`,
+    e.g. a repository path for a shipped file; the one trained on is kept as `trained_on`). Returns what was written."""
     state = load_training_checkpoint(checkpoint)
     exported = {key: state[key] for key in POLICY_FILE_KEYS if key in state}
+    if data is not None:
+        metadata = dict(exported.get("metadata") or {})
+        metadata["trained_on"] = metadata.get("data")
+        metadata["data"] = data
+        exported["metadata"] = metadata
     save_checkpoint(output, exported)
     return exported
 
