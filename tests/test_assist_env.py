@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from assistmimic.envs.assist import AssistEnv
 from assistmimic.envs.assistive import HandLayout, near_hands, redirect_hand_targets
 from assistmimic.envs.config import AssistEnvConfig, RewardTerm
 from assistmimic.envs.registry import ENVIRONMENTS
-from assistmimic.envs.rewards import contact
+from assistmimic.envs.rewards import contact, lift
 from assistmimic.envs.step_context import Bodies, StepContext
 from assistmimic.mjcf.config import SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
@@ -185,6 +186,12 @@ def test_supporter_reward_is_half_its_own_plus_half_the_recipients(assist_clips)
     env.close()
 
 
+def test_lift_pays_for_holding_up_and_charges_pressing_as_configured():
+    view = SimpleNamespace(support_force_z=torch.tensor([-400.0, -50.0, 0.0, 50.0, 400.0]))
+    torch.testing.assert_close(lift(view, 200.0, 0.0), torch.tensor([0.0, 0.0, 0.0, 0.25, 1.0]))
+    torch.testing.assert_close(lift(view, 200.0, 1.0), torch.tensor([-1.0, -0.25, 0.0, 0.25, 1.0]))
+
+
 def test_observation_layout_and_config_errors(assist_clips):
     env = make_env(assist_clips)
     obs = env.reset()
@@ -197,6 +204,10 @@ def test_observation_layout_and_config_errors(assist_clips):
         make_env(assist_clips, recipient_rewards={"hugs": RewardTerm(1.0)})
     with pytest.raises(UserInputError, match="'contact' takes the params"):
         make_env(assist_clips, rewards={"contact": RewardTerm(1.0, {"scale": 0.5})})
+    # A param with a default may be left out (a checkpoint saved before it existed); one without may not.
+    make_env(assist_clips, rewards={"lift": RewardTerm(0.5, {"saturation_n": 200.0})}).close()
+    with pytest.raises(UserInputError, match=r"'lift' takes the params.*missing \['saturation_n'\]"):
+        make_env(assist_clips, rewards={"lift": RewardTerm(0.5, {"pressing_weight": 1.0})})
     sim = SimConfig(nthread=1)
     single = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 2)
     with pytest.raises(UserInputError, match="two-person scene"):

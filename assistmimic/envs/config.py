@@ -20,7 +20,8 @@ class RewardTerm:
     weight: float = 0.0
     """Weight in the agent's reward; 0 switches the term off (it is then not computed)."""
     params: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of the term's function (kernel sharpness, distances, thresholds): all of them."""
+    """Keyword arguments of the term's function (kernel sharpness, distances, thresholds): all of them, except those
+    the function gives a default (params added later, which older checkpoints lack)."""
 
     @classmethod
     def of(cls, name: str, value: Any) -> RewardTerm:
@@ -118,7 +119,7 @@ _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.0
 
 def _supporter_rewards() -> dict[str, RewardTerm]:
     return {**_tracking_rewards(), "contact": RewardTerm(1.0, dict(_CONTACT_PARAMS)),
-            "lift": RewardTerm(0.5, {"saturation_n": 200.0}), "head_height": RewardTerm(1.0, {"max_height": 2.0})}
+            "lift": RewardTerm(0.5, {"saturation_n": 200.0, "pressing_weight": 0.0}), "head_height": RewardTerm(1.0, {"max_height": 2.0})}
 
 
 def _recipient_rewards() -> dict[str, RewardTerm]:

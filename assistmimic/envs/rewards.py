@@ -105,10 +105,12 @@ def contact(view: AgentView, scale: float, decay: float, saturation_n: float, bo
 
 
 @reward_term
-def lift(view: AgentView, saturation_n: float) -> torch.Tensor:
-    """min(F_up / `saturation_n`, 1) with F_up the vertical force (N, + = up) the supporter's hands and grips put on
-    the recipient (`support_force_z`): holding and lifting pay, pressing the recipient down earns nothing."""
-    return (view.support_force_z / saturation_n).clamp(0.0, 1.0)
+def lift(view: AgentView, saturation_n: float, pressing_weight: float = 0.0) -> torch.Tensor:
+    """F_up / `saturation_n` within [-1, 1], with F_up the vertical force (N, + = up) the supporter's hands and grips
+    put on the recipient (`support_force_z`); pressing (F_up < 0) counts `pressing_weight` times (0: holding and
+    lifting pay, pressing earns nothing; 1: pressing costs as much as lifting pays)."""
+    share = (view.support_force_z / saturation_n).clamp(-1.0, 1.0)
+    return torch.where(share > 0, share, pressing_weight * share)
 
 
 @reward_term

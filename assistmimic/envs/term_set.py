@@ -23,9 +23,12 @@ from motion_lib.skeleton import Skeleton
 
 def _checked_params(kind: str, name: str, fn: Callable, params: dict[str, Any], skeleton: Skeleton,
                     device: torch.device) -> dict[str, Any]:
-    """`params` for `fn`, every parameter after the view given; body names in `bodies` -> index tensor."""
-    expected = list(inspect.signature(fn).parameters)[1:]
-    unknown, missing = sorted(set(params) - set(expected)), [p for p in expected if p not in params]
+    """`params` for `fn`, every parameter after the view given (one with a default may be left out: a param added
+    later, which a checkpoint's saved config lacks); body names in `bodies` -> index tensor."""
+    signature = list(inspect.signature(fn).parameters.values())[1:]
+    expected = [p.name for p in signature]
+    unknown = sorted(set(params) - set(expected))
+    missing = [p.name for p in signature if p.name not in params and p.default is inspect.Parameter.empty]
     if unknown or missing:
         raise UserInputError(f"{kind} '{name}' takes the params {expected}; got unknown {unknown} and missing {missing}")
     params = dict(params)
