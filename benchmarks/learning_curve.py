@@ -107,7 +107,8 @@ def main() -> None:
         run_dir = args.out / recipe
         run_dir.mkdir(exist_ok=True)
         start = time.time()
-        train(recipe, [o.format(families=train_set) for o in RECIPES[recipe]], run_dir, args.minutes, args.save_every)
+        train(recipe, [o.replace("{families}", str(train_set)) for o in RECIPES[recipe]], run_dir, args.minutes,
+              args.save_every)
         print(f"{recipe}: trained {(time.time() - start) / 60:.1f} min", flush=True)
         minutes = checkpoint_minutes(run_dir)
         for checkpoint in sorted(run_dir.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1])):
