@@ -39,10 +39,10 @@ from assistmimic.envs.task import TrackingTask
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.sim.backend import BodyState, SimBackend
 from motion_lib.errors import UserInputError
+from motion_lib.motion_library import MotionLibrary
 
 CONTACT_TERMS = ("contact", "lift")
 """The reward terms the `contact_facilitation` ablation switches off."""
-from motion_lib.motion_library import MotionLibrary
 
 
 class AssistTask(TrackingTask):

@@ -119,7 +119,8 @@ _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.0
 
 def _supporter_rewards() -> dict[str, RewardTerm]:
     return {**_tracking_rewards(), "contact": RewardTerm(1.0, dict(_CONTACT_PARAMS)),
-            "lift": RewardTerm(0.5, {"saturation_n": 200.0, "pressing_weight": 0.0}), "head_height": RewardTerm(1.0, {"max_height": 2.0})}
+            "lift": RewardTerm(0.5, {"saturation_n": 200.0, "pressing_weight": 0.0}),
+            "head_height": RewardTerm(1.0, {"max_height": 2.0})}
 
 
 def _recipient_rewards() -> dict[str, RewardTerm]:

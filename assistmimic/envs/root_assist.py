@@ -50,7 +50,7 @@ class RootAssist:
         self.held = torch.zeros(num_agents, 1, device=device)
         """(A, 1) 1 for each assisted agent."""
         self.held[list(cfg.agents)] = 1.0
-        self.scale = assist_scale(cfg, 0) if cfg.agents else 0.0
+        self.set_iteration(0)
 
     @property
     def configured(self) -> bool:

@@ -90,6 +90,8 @@ class TrackingEnv(VecEnv):
         self.terminations = TerminationSet(cfg.terminations, backend.skeleton, self.device)
         self.root_assist = RootAssist(cfg.root_assist, self.num_agents, self.device)
         """The training aid holding chosen agents' pelvises (`envs/root_assist.py`); its scale follows the training."""
+        self._no_wrench = torch.zeros(self.num_envs, self.num_agents, 6, device=self.device)
+        """(N, A, 6) zeros: the root assist's wrench once its gains have fallen to 0."""
         self.clip_ids = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.times = torch.zeros(self.num_envs, device=self.device)
         self.steps = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
@@ -197,7 +199,7 @@ class TrackingEnv(VecEnv):
         was_on = self.root_assist.scale > 0
         self.root_assist.set_iteration(iteration)
         if was_on and self.root_assist.scale == 0:
-            self.backend.set_root_wrench(torch.zeros(self.num_envs, self.num_agents, 6, device=self.device))
+            self.backend.set_root_wrench(self._no_wrench)
 
     def step(self, actions: list[torch.Tensor]) -> StepResult:
         pd_actions, grip = split_actions(actions, self.backend.num_dofs)
@@ -243,8 +245,9 @@ class TrackingEnv(VecEnv):
         if not self.root_assist.configured:
             return None
         if self.root_assist.scale == 0:
-            return torch.zeros(self.num_envs, self.num_agents, 6, device=self.device)
-        wrench = self.root_assist.wrench(self.backend.body_state(), self.library.sample(self.clip_ids, self.times + self.dt))
+            return self._no_wrench
+        reference = self.library.sample(self.clip_ids, self.times + self.dt)  # where the pelvis should end the step
+        wrench = self.root_assist.wrench(self.backend.body_state(), reference)
         self.backend.set_root_wrench(wrench)
         return wrench
 

@@ -254,6 +254,11 @@ class SimBackend(ABC):
         if tuple(pd_targets.shape) != expected:
             raise UserInputError(f"pd_targets must have shape {expected}, got {tuple(pd_targets.shape)}")
 
+    def _check_root_wrench(self, wrench: torch.Tensor) -> None:
+        expected = (self.num_envs, self.n_agents, 6)
+        if tuple(wrench.shape) != expected:
+            raise UserInputError(f"root wrench must have shape {expected}, got {tuple(wrench.shape)}")
+
     def _checked_reset(self, env_ids: torch.Tensor, state: PersonState) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """`env_ids` (n,) checked, and `state` checked and turned into generalized coordinates (`_generalized_coordinates`)."""
         env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)

@@ -157,8 +157,7 @@ class CpuBackend(SimBackend):
 
     def set_root_wrench(self, wrench: torch.Tensor) -> None:
         """Written into every substep's control vector, which `rollout` applies each physics step."""
-        if wrench.shape != (self.num_envs, self.n_agents, 6):
-            raise UserInputError(f"root wrench must have shape ({self.num_envs}, {self.n_agents}, 6), got {tuple(wrench.shape)}")
+        self._check_root_wrench(wrench)
         self._ctrl_t[:, :, self._cols_root_wrench] = wrench.detach()[:, None].double()
 
     def _find_diverged(self, time_before: np.ndarray) -> np.ndarray:

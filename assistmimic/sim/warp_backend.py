@@ -223,8 +223,7 @@ class WarpBackend(SimBackend):
         return diverged
 
     def set_root_wrench(self, wrench: torch.Tensor) -> None:
-        if wrench.shape != (self.num_envs, self.n_agents, 6):
-            raise UserInputError(f"root wrench must have shape ({self.num_envs}, {self.n_agents}, 6), got {tuple(wrench.shape)}")
+        self._check_root_wrench(wrench)
         self._xfrc[:, self._roots] = wrench.detach().to(self._xfrc)
 
     # --- resetting --------------------------------------------------------------------------

@@ -124,12 +124,12 @@ def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
                 ("recipient_alone", LAST_CHECKPOINT, "eval_recipient_alone", "passive"))}
     if stage.video:
         summary["video"] = render_policy_video(cfg, run_dir / LAST_CHECKPOINT, run_dir)
-    shipped = shipped_expert(stage, run_dir / LAST_CHECKPOINT)
-    if shipped is not None:
-        if stage.evaluate:
-            summary["evaluation"]["shipped"] = evaluate_checkpoint(cfg, shipped, run_dir / "eval_shipped")
-        if stage.video:
-            summary["video_shipped"] = render_policy_video(cfg, shipped, run_dir, output=run_dir / "videos" / f"{shipped.stem}_shipped.mp4")
+    shipped = shipped_expert(stage, run_dir / LAST_CHECKPOINT) if stage.evaluate or stage.video else None
+    if shipped is not None and stage.evaluate:
+        summary["evaluation"]["shipped"] = evaluate_checkpoint(cfg, shipped, run_dir / "eval_shipped")
+    if shipped is not None and stage.video:
+        video = run_dir / "videos" / f"{shipped.stem}_shipped.mp4"
+        summary["video_shipped"] = render_policy_video(cfg, shipped, run_dir, output=video)
     return summary
 
 
