@@ -201,26 +201,26 @@ def evaluate_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list
 
 
 def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids: list[int], failure_distance: float,
-                          fall_head_drop: float, contact: torch.Tensor) -> list[dict]:
+                          fall_head_drop: float, contact: torch.Tensor, judged: tuple[str, ...] = ROLES) -> list[dict]:
     """Two-agent tracking of clips `clip_ids` (see `track_clips`); `contact` (len(clip_ids), S) bool: the
-    reference's hand-contact phase per policy step. Returns per clip: frames, success and the failure's
-    reason, MPJPE (mean and per agent, local), max error, the contact phase's steps, contact rate, mean
-    vertical support force and the supporter's mean grip per hand over them (None without any), peak torque,
-    the recipient's and the reference's pelvis lift (m)."""
-    rules = (FailureRule("supporter_error", "supporter_body_pos_error_m", failure_distance),
-             FailureRule("recipient_error", "recipient_body_pos_error_m", failure_distance),
-             FailureRule("recipient_fell", "recipient_head_drop_m", fall_head_drop))
+    reference's hand-contact phase per policy step. Success and failure are judged on the roles `judged` (both;
+    the recipient-alone baseline judges only the recipient, since its passive supporter is not tracking anything).
+    Returns per clip: frames, success and the failure's reason, MPJPE (mean and per agent, local), max error, the
+    contact phase's steps, contact rate, mean vertical support force and the supporter's mean grip per hand over
+    them (None without any), peak torque, the recipient's and the reference's pelvis lift (m)."""
+    rules = tuple(rule for role in judged for rule in ROLE_FAILURES[role](failure_distance, fall_head_drop))
+    fired = "termination_rule_fired" if set(judged) == set(ROLES) else f"{judged[0]}_termination_rule_fired"
     errors = ("body_pos_error_m", *(f"{role}_body_pos_error_m" for role in ROLES))
     pelvis = ("recipient_pelvis_height_m", "reference_pelvis_height_m")
     measures = Measures(rules=rules, sums=(*errors, "body_pos_error_local_m"),
-                        peaks=("body_pos_error_m", "peak_torque_nm", "termination_rule_fired", *pelvis),
+                        peaks=("body_pos_error_m", "peak_torque_nm", fired, *pelvis),
                         phase_sums=("hand_contact", "support_force_z_n", "supporter_grip_L", "supporter_grip_R"))
     episodes = track_clips(env, policies, clip_ids, measures, contact)
     start = recipient_start_height(env, clip_ids)
     rows = []
     for i, clip_id in enumerate(clip_ids):
         rows.append({
-            **_tracking_columns(env, episodes, i, clip_id), "failure": episodes.reasons[i],
+            **_tracking_columns(env, episodes, i, clip_id, fired), "failure": episodes.reasons[i],
             **{f"{role}_mpjpe_mm": _mean_mm(episodes, f"{role}_body_pos_error_m", i) for role in ROLES},
             "contact_steps": int(episodes.phase_steps[i]), "contact_rate": _phase_mean(episodes, "hand_contact", i),
             "support_force_z_n": _phase_mean(episodes, "support_force_z_n", i),
@@ -232,18 +232,28 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
     return rows
 
 
+ROLE_FAILURES = {
+    "supporter": lambda distance, head_drop: (FailureRule("supporter_error", "supporter_body_pos_error_m", distance),),
+    "recipient": lambda distance, head_drop: (FailureRule("recipient_error", "recipient_body_pos_error_m", distance),
+                                              FailureRule("recipient_fell", "recipient_head_drop_m", head_drop)),
+}
+"""The evaluation's failure rules of each role, from the mean body error limit (m) and the head drop of a fall (m)."""
+
+
 def recipient_start_height(env: AssistEnv, clip_ids: list[int]) -> torch.Tensor:
     """(n,) the recipient's pelvis height (m) at the first frame of clips `clip_ids` (where each episode starts)."""
     ids = torch.tensor(clip_ids, device=env.device)
     return env.library.sample(ids, torch.zeros(len(clip_ids), device=env.device)).pos[:, 1, 0, 2].cpu()
 
 
-def _tracking_columns(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int) -> dict:
+def _tracking_columns(env: TrackingEnv, episodes: Episodes, i: int, clip_id: int,
+                      fired: str = "termination_rule_fired") -> dict:
     """World i's outcome under the evaluation's rules (`success`, PHC's 0.5 m rule) and under the training's
-    termination rules (`success_training_rule`: no rule fired before the clip's last frame, AssistMimic's success),
-    MPJPE (global, root-relative; mean over agents) and largest mean body error."""
+    termination rules (`success_training_rule`: no rule fired before the clip's last frame, AssistMimic's success;
+    `fired` names the metric of the rules judged), MPJPE (global, root-relative; mean over agents) and largest
+    mean body error."""
     return {**_outcome(env, episodes, i, clip_id),
-            "success_training_rule": float(episodes.peaks["termination_rule_fired"][i]) < 0.5,
+            "success_training_rule": float(episodes.peaks[fired][i]) < 0.5,
             "mpjpe_mm": _mean_mm(episodes, "body_pos_error_m", i),
             "mpjpe_local_mm": _mean_mm(episodes, "body_pos_error_local_m", i),
             "max_error_m": float(episodes.peaks["body_pos_error_m"][i])}
@@ -351,13 +361,16 @@ def evaluate_assist(world: EvalWorld, rules: EvalRules, checkpoint: Path, polici
     env = assist_eval_env(world, trained_assist_config(checkpoint, metadata), clips, num_envs)
     check_policies(checkpoint, policies, env, "assist")
     policies = [policy.to(env.device) for policy in policies]
+    judged = ROLES
     if rules.passive_supporter:
         policies[0] = PassiveSupporter(env.action_dims[0])
+        judged = ("recipient",)
     horizon = max(c.num_frames for c in clips)
     contact = torch.stack([contact_phase(clip, env.dt, horizon) for clip in clips])
 
     def evaluate(batch: list[int]) -> list[dict]:
-        return evaluate_assist_clips(env, policies, batch, rules.failure_distance, rules.fall_head_drop, contact[batch])
+        return evaluate_assist_clips(env, policies, batch, rules.failure_distance, rules.fall_head_drop, contact[batch],
+                                     judged)
 
     rows = in_batches(len(clips), num_envs, evaluate, desc)
     write_table(run_dir / f"{table}.csv", rows)

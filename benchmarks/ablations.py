@@ -3,7 +3,7 @@
 one after another (each alone on the cores); the expert stage scores its trained expert itself (`summary.json`,
 `eval/eval_clips.csv` in the cell's run_dir).
 
-    python benchmarks/ablations.py [--iterations 60] [--seeds 0 1 2] [--rows full no_grip] [--clips help_up_from_floor]
+    python benchmarks/ablations.py [--iterations 200] [--seeds 0 1 2] [--rows full no_grip] [--clips help_up_from_floor]
         [--out runs/ablations] [--set stage.num_envs=64 ...]
 
 Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir already holds a summary.json is reused, not rerun (an
@@ -132,8 +132,8 @@ def write_csv(path: Path, results: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=60,
-                        help="training iterations per cell (max_iterations; 60: the expert stage's default)")
+    parser.add_argument("--iterations", type=int, default=200,
+                        help="training iterations per cell (max_iterations; 200: the expert stage's default)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=list(ROWS), help=f"of {', '.join(ROWS)}")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS))

@@ -16,7 +16,7 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
                      tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["iterations"] == 2 and summary["clips"] == ["help_up_from_floor"]
+    assert summary["iterations"] == 2 and summary["clips"] == ["support_rise_from_chair"]
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert len(saved["policies"]) == 2 and saved["metadata"]["task"] == "assist"
     assert saved["metadata"]["env_config"]["residual_actions"] is True
@@ -33,6 +33,8 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     # Per-term episode sums of both agents are logged.
     record = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     assert {"rollout/terms/contact/agent0", "rollout/terms/head_height/agent1", "env/hand_contact"} <= record.keys()
+    # The recipe holds the recipient's pelvis at first (the root assist; training/expert.yaml).
+    assert record["env/root_assist_force_n"] > 0
 
     result = run_cli("stage=expert", "max_iterations=3", "stage.resume=true", "stage.evaluate=false",
                      "stage.video=false", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
@@ -42,7 +44,7 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     # A shipped expert of the clip is scored beside the run's own: here the run's start, so the scores agree.
     shipped = tmp_path / "shipped"
     shipped.mkdir()
-    (shipped / "help_up_from_floor.pt").write_bytes((run_dir / "start.pt").read_bytes())
+    (shipped / "support_rise_from_chair.pt").write_bytes((run_dir / "start.pt").read_bytes())
     result = run_cli("stage=expert", "max_iterations=3", "stage.resume=true", "stage.video=false",
                      f"stage.shipped_experts={shipped}", f"run_dir={run_dir}", *TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -182,3 +182,27 @@ def test_the_recipient_alone_baseline_scores_without_the_supporter(tmp_path, cli
         assert row["reference_lift_m"] >= 0.0 and row["recipient_lift_m"] is not None
     with pytest.raises(UserInputError, match="stage.supporter must be one of policy, passive"):
         evaluate(tmp_path / "bad", checkpoint, supporter="absent")
+
+
+def test_the_recipient_alone_is_judged_on_the_recipient_only(clips_file):  # noqa: F811
+    """A supporter that falls ends the two-agent score, but not the recipient-alone baseline's: there only the
+    recipient's failure rules and termination rules count."""
+    from assistmimic.evaluation import EvalWorld, assist_eval_env, evaluate_assist_clips
+    from assistmimic.sim.config import SimConfig
+    from tests.conftest import robot_config, standard_impairment
+    from tests.test_eval_assist import GRIP_ACTIONS, SMPL_DOFS, policy
+
+    falling = policy(actions=SMPL_DOFS + GRIP_ACTIONS, zero=False)  # 1 rad off every joint's reference angle
+    with torch.no_grad():
+        falling.mu.bias.fill_(1.0)
+    world = EvalWorld(robot=robot_config(), scene=SceneConfig(), sim=SimConfig(nthread=1),
+                      impairment=standard_impairment(), seed=0)
+    clips = [c for c in read_clips(clips_file) if c.name == "no_contact"]
+    env = assist_eval_env(world, AssistEnvConfig(residual_actions=True), clips, 1)
+    no_phase = torch.zeros(1, clips[0].num_frames, dtype=torch.bool)
+    both, = evaluate_assist_clips(env, [falling, policy()], [0], 0.5, 0.5, no_phase)
+    recipient, = evaluate_assist_clips(env, [falling, policy()], [0], 0.5, 0.5, no_phase, judged=("recipient",))
+    env.close()
+    assert both["failure"] == "supporter_error" and not both["success"] and not both["success_training_rule"]
+    assert recipient["failure"] is None and recipient["success"] and recipient["success_training_rule"]
+    assert recipient["supporter_mpjpe_mm"] > 200 and recipient["recipient_mpjpe_mm"] < 100

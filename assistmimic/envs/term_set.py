@@ -76,9 +76,10 @@ class TerminationSet:
                                              skeleton, device) for name, params in rules.items()}
 
     def __call__(self, views: list[AgentView]) -> torch.Tensor:
-        """(N,) bool: any rule fires for any agent (`views`: every agent's view of the step)."""
-        ended = torch.zeros_like(views[0].steps, dtype=torch.bool)
-        for view in views:
+        """(N, A) bool: some rule fires for agent a (`views`: every agent's view of the step; an episode ends
+        when any agent's does)."""
+        fired = torch.zeros(views[0].steps.shape[0], len(views), dtype=torch.bool, device=views[0].steps.device)
+        for a, view in enumerate(views):
             for name, params in self.params.items():
-                ended |= TERMINATIONS[name](view, **params)
-        return ended
+                fired[:, a] |= TERMINATIONS[name](view, **params)
+        return fired

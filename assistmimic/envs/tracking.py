@@ -217,7 +217,8 @@ class TrackingEnv(VecEnv):
         per_agent = [reward_set.terms(view) for reward_set, view in zip(self.reward_sets, views)]
         own = torch.stack([reward_set.total(terms, view) for reward_set, terms, view in zip(self.reward_sets, per_agent, views)],
                           dim=1)
-        rule_fired = self.terminations(views)
+        fired_per_agent = self.terminations(views)
+        rule_fired = fired_per_agent.any(1)
         terminated = diverged | rule_fired if self.cfg.early_termination else diverged.clone()
         clip_end = self.times + self.dt > self.library.clip_duration[self.clip_ids] + 1e-6
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
@@ -235,7 +236,8 @@ class TrackingEnv(VecEnv):
             final_obs=final_obs, amp_obs=amp_obs, reward_terms=self._stacked_terms(per_agent, own),
             metrics={"body_pos_error_m": errors.mean(-1), "body_pos_error_local_m": local_errors.mean(-1),
                      **self._agent_metrics("body_pos_error_m", errors), "diverged": diverged.float(),
-                     "termination_rule_fired": rule_fired.float(), **metrics,
+                     "termination_rule_fired": rule_fired.float(),
+                     **self._agent_metrics("termination_rule_fired", fired_per_agent.float()), **metrics,
                      **({"root_assist_force_n": wrench[..., :3].norm(dim=-1).sum(-1)} if wrench is not None else {})},
         )
 

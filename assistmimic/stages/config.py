@@ -112,7 +112,7 @@ class ExpertConfig(TrainingConfig):
     name: str = "expert"
     default_data: str = "data/demo/assist.pkl"
     """Clips used when the run gives no `data=` (the built-in two-person demo clips)."""
-    default_clips: list[str] = field(default_factory=lambda: ["help_up_from_floor"])
+    default_clips: list[str] = field(default_factory=lambda: ["support_rise_from_chair"])
     """Clips of `default_data` trained on when the run gives no `data=`."""
     clips: list[str] = field(default_factory=list)
     """Names of the clips of `data=` to train on (one clip, or a cluster); empty: every clip of the file."""
