@@ -2,6 +2,7 @@
 (`torchrun --nproc_per_node N run.py stage=prior|expert ...`) one process per rank, see assistmimic.stages."""
 
 import os
+import signal
 import sys
 
 # MuJoCo's rollout threads and torch's OpenMP threads share the cores; idle OpenMP workers must
@@ -41,6 +42,9 @@ def exit_with(err: UserInputError) -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM (kill, job schedulers) ends a run as Ctrl-C does: after the iteration under way, with its checkpoint
+    # saved and summary.json saying "interrupted".
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         check_command_line(sys.argv[1:])  # what Hydra would reject in many lines, in one sentence
     except UserInputError as err:

@@ -178,3 +178,22 @@ def test_stage_prior_killed_with_sigkill_resumes_with_continuous_metrics(tmp_pat
     assert records == list(range(1, newest + 2))
     assert load_checkpoint(run_dir / "last.pt")["iteration"] == newest + 1
     assert temp_files(run_dir) == []
+
+
+def test_stage_prior_stopped_with_sigterm_saves_says_interrupted_and_resumes(tmp_path):
+    """SIGTERM (kill, job schedulers) stops a run like Ctrl-C: after the iteration under way, checkpoint saved."""
+    run_dir = tmp_path / "prior"
+    tiny = [o for o in TINY if not o.startswith("num_envs=")] + ["num_envs=4"]
+    command = [sys.executable, str(REPO / "run.py"), "stage=prior", f"run_dir={run_dir}", *tiny]
+    process = subprocess.Popen([*command, "max_iterations=1000"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (run_dir / "model_2.pt").exists() or process.poll() is not None, timeout=90)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in stderr
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+    last = load_checkpoint(run_dir / "last.pt")["iteration"]
+    records = [json.loads(line)["iteration"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert last >= 2 and records == list(range(1, last + 1)) and temp_files(run_dir) == []

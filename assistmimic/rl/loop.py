@@ -29,18 +29,25 @@ from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.logger import NullLogger, RunLogger, diverged_worlds
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C and `kill` (and job schedulers, which send SIGTERM before they kill): both stop training after the
+iteration under way, with its checkpoint saved."""
+
+
 @contextlib.contextmanager
 def deferred_keyboard_interrupt() -> Iterator[None]:
-    """Ctrl-C inside the block raises KeyboardInterrupt when the block ends (only the main thread receives it)."""
+    """Ctrl-C or SIGTERM inside the block raises KeyboardInterrupt when the block ends (only the main thread receives
+    signals)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if received:
         raise KeyboardInterrupt
 
