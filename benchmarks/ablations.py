@@ -4,9 +4,9 @@ one after another (each alone on the cores); the expert stage scores its trained
 `eval/eval_clips.csv` in the cell's run_dir).
 
     python benchmarks/ablations.py [--iterations 200] [--seeds 0 1 2] [--rows full no_grip] [--clips help_up_from_floor]
-        [--out runs/ablations] [--set stage.num_envs=64 ...]
+        [--out benchmarks/ablations] [--set stage.num_envs=64 ...]
 
-Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir already holds a summary.json is reused, not rerun (an
+Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir holds a finished run's summary.json is reused, not rerun (an
 interrupted cell is trained again from its start). `--set key=value ...` is passed to every run; where it names
 a row's own key, the row's switch wins. Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
@@ -63,6 +63,12 @@ def row_overrides(row: str, iterations: int, common: list[str]) -> list[str]:
     own = [o.format(period=max(1, iterations // 6)) for o in ROWS[row]]
     keys = {o.split("=", 1)[0] for o in own}
     return [o for o in common if o.split("=", 1)[0].lstrip("+~") not in keys] + own
+
+
+def finished(run_dir: Path) -> bool:
+    """The cell's run ended normally (its summary.json says `finished`; an interrupted or failed one trains again)."""
+    summary = run_dir / "summary.json"
+    return summary.exists() and json.loads(summary.read_text()).get("status") == "finished"
 
 
 def train_cell(run_dir: Path, overrides: list[str]) -> None:
@@ -137,7 +143,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=list(ROWS), help=f"of {', '.join(ROWS)}")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS))
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "ablations")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "ablations",
+                        help="cells and table (default benchmarks/ablations: its .gitignore keeps only the results)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run.py")
     args = parser.parse_args()
     unknown = [row for row in args.rows if row not in ROWS]
@@ -151,7 +158,7 @@ def main() -> None:
         for clip in args.clips:
             for seed in args.seeds:
                 run_dir = out / row / clip / f"seed{seed}"
-                if (run_dir / "summary.json").exists():
+                if finished(run_dir):
                     print(f"{row} {clip} seed {seed}: reused {run_dir}", flush=True)
                 else:
                     print(f"{row} {clip} seed {seed}: training in {run_dir}", flush=True)

@@ -44,7 +44,10 @@ def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
         fake_cell(tmp_path, "full", "help_up_from_floor", seed, success, success, failed_at, lift, wall)
     fake_cell(tmp_path, "no_grip", "help_up_from_floor", 0, 0.0, 1.0, 0.5, 0.1)
     command = ("ablations.py", "--rows", "full", "no_grip", "--clips", "help_up_from_floor", "--out", str(tmp_path))
-    # no_grip's seed 1 is not finished: it is trained, and its run fails on the bad override
+    # no_grip's seed 1 was interrupted (its summary says so): it is trained again, and its run fails on the bad override
+    interrupted = tmp_path / "no_grip" / "help_up_from_floor" / "seed1"
+    interrupted.mkdir(parents=True)
+    (interrupted / "summary.json").write_text(json.dumps({"status": "interrupted"}))
     result = run_benchmark(*command, "--set", "stage.no_such_key=1")
     assert_one_clear_error(result, "no_grip/help_up_from_floor/seed1 failed (exit status 2)", "no_such_key")
     assert result.stdout.count("reused") == 4 and not (tmp_path / "ablations.csv").exists()
