@@ -104,3 +104,16 @@ def test_expert_training_from_the_prior_tracks_longer_and_earns_more(tmp_path):
     assert mean(last, "episode/length") > 1.8 * mean(first, "episode/length")
     for agent in (0, 1):
         assert mean(last, f"episode/reward/agent{agent}") > mean(first, f"episode/reward/agent{agent}") + 1.0
+
+
+def test_a_run_without_the_grip_trains_scores_and_skips_the_shipped_expert_that_grips(tmp_path):
+    """The shipped chair expert acts with the grip (71 supporter actions); a no-grip run (69) cannot score it in its
+    scene, so it says so and finishes instead of failing after training."""
+    run_dir = tmp_path / "no_grip"
+    result = run_cli("stage=expert", "max_iterations=1", f"run_dir={run_dir}", "stage.video=false", "scene.grip.agents=[]",
+                     f"stage.shipped_experts={REPO / 'data' / 'experts'}", *TINY, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "is not scored beside this run" in result.stdout and "[(1459, 71), (1459, 69)]" in result.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and "shipped" not in summary["evaluation"]
+    assert {"start", "trained", "recipient_alone"} <= summary["evaluation"].keys()

@@ -135,12 +135,26 @@ def evaluate_and_render(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 def shipped_expert(stage: ExpertConfig, trained: Path) -> Path | None:
     """The shipped expert (`stage.shipped_experts/<clip>.pt`) of the first clip the checkpoint `trained` was trained
-    on, or None (no folder configured, or no expert shipped for that clip)."""
+    on, or None (no folder configured, no expert shipped for that clip, or one whose policies' inputs and outputs
+    differ from the run's, e.g. a run without the grip: it could not act in the run's scene; said in one line)."""
     if stage.shipped_experts is None:
         return None
-    _, metadata = policies_from_checkpoint(trained)
+    trained_policies, metadata = policies_from_checkpoint(trained)
     path = Path(stage.shipped_experts) / f"{metadata['clips'][0]}.pt"
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    shipped_policies, _ = policies_from_checkpoint(path)
+    if [io_dims(p) for p in shipped_policies] != [io_dims(p) for p in trained_policies]:
+        print(f"the shipped expert {path} is not scored beside this run: its policies' observations and actions "
+              f"{[io_dims(p) for p in shipped_policies]} differ from the run's {[io_dims(p) for p in trained_policies]} "
+              f"(another grip, robot or observation setting)")
+        return None
+    return path
+
+
+def io_dims(policy: ActorCritic) -> tuple[int, int]:
+    """A policy's (observation, action) sizes."""
+    return sum(policy.obs_dims), policy.action_dim
 
 
 def evaluate_checkpoint(cfg: RunConfig, checkpoint: Path, eval_dir: Path, supporter: str = "policy") -> dict:
