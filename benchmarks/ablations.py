@@ -4,10 +4,11 @@ one after another (each alone on the cores); the expert stage scores its trained
 `eval/eval_clips.csv` in the cell's run_dir).
 
     python benchmarks/ablations.py [--iterations 200] [--seeds 0 1 2] [--rows full no_grip] [--clips help_up_from_floor]
-        [--out benchmarks/ablations] [--set stage.num_envs=64 ...]
+        [--out benchmarks/ablations] [--set stage.num_envs=64 ...] [--finished-only]
 
 Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir holds a finished run's summary.json is reused, not rerun (an
-interrupted cell is trained again from its start). `--set key=value ...` is passed to every run; where it names
+interrupted cell is trained again from its start; `--finished-only` trains nothing and tables the finished cells, so a
+sweep can span sessions). `--set key=value ...` is passed to every run; where it names
 a row's own key, the row's switch wins. Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
 0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
@@ -107,7 +108,9 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
 
 
 def mean_std(values: list[float]) -> str:
-    """`mean ± sample std` (the mean alone for one value)."""
+    """`mean ± sample std` (the mean alone for one value, – for none: a row without finished cells)."""
+    if not values:
+        return "–"
     mean = statistics.fmean(values)
     return f"{mean:.2f}" if len(values) < 2 else f"{mean:.2f} ± {statistics.stdev(values):.2f}"
 
@@ -146,6 +149,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "ablations",
                         help="cells and table (default benchmarks/ablations: its .gitignore keeps only the results)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run.py")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="train nothing: make the table of the cells already finished and list the others")
     args = parser.parse_args()
     unknown = [row for row in args.rows if row not in ROWS]
     if unknown:
@@ -160,11 +165,16 @@ def main() -> None:
                 run_dir = out / row / clip / f"seed{seed}"
                 if finished(run_dir):
                     print(f"{row} {clip} seed {seed}: reused {run_dir}", flush=True)
+                elif args.finished_only:
+                    print(f"{row} {clip} seed {seed}: not finished, left out of the table", flush=True)
+                    continue
                 else:
                     print(f"{row} {clip} seed {seed}: training in {run_dir}", flush=True)
                     train_cell(run_dir, [f"stage.clips=[{clip}]", f"seed={seed}", f"max_iterations={args.iterations}",
                                          "stage.video=false", *row_overrides(row, args.iterations, args.set)])
                 results.append(cell_result(row, clip, seed, run_dir))
+    if not results:
+        raise UserInputError(f"no finished cell in {out} for these rows, clips and seeds")
     write_csv(out / "ablations.csv", results)
     table = markdown(results, args.rows, args.clips, os.cpu_count() or 1)
     (out / "ablations.md").write_text(table)

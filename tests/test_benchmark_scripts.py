@@ -76,3 +76,17 @@ def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "full").exists()
+
+
+def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tmp_path):
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60)
+    fake_cell(tmp_path, "full", "help_up_from_floor", 1, 0.0, 0.0, 1.5, 0.2, 60)
+    command = ("ablations.py", "--rows", "full", "no_grip", "--clips", "help_up_from_floor", "--seeds", "0", "1", "2",
+               "--out", str(tmp_path), "--finished-only")
+    result = run_benchmark(*command)
+    assert result.returncode == 0, result.stderr
+    assert "training in" not in result.stdout and result.stdout.count("not finished, left out of the table") == 4
+    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 2 |" in result.stdout
+    assert "| no_grip | help_up_from_floor | – | – | – | – | 0 |" in result.stdout and not (tmp_path / "no_grip").exists()
+    empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
+    assert_one_clear_error(empty, "error: no finished cell in")
