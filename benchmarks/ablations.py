@@ -55,7 +55,8 @@ WALL_FILE = "ablation_wall_s"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
            "recipient_lift_m", "support_force_z_n", "wall_s", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
-         ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"))
+         ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
+         ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force (N)"))
 """The markdown table's measures: ablations.csv column, heading."""
 
 
@@ -108,7 +109,7 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
 
 
 def mean_std(values: list[float]) -> str:
-    """`mean ± sample std` (the mean alone for one value, – for none: a row without finished cells)."""
+    """`mean ± sample std` (the mean alone for one value, – for none: no finished cell, or a measure without a value)."""
     if not values:
         return "–"
     mean = statistics.fmean(values)
@@ -123,7 +124,7 @@ def markdown(results: list[dict], rows: list[str], clips: list[str], cores: int)
     for row in rows:
         for clip in clips:
             cells = [r for r in results if r["row"] == row and r["clip"] == clip]
-            lines.append(f"| {row} | {clip} | " + " | ".join(mean_std([c[k] for c in cells]) for k, _ in TABLE)
+            lines.append(f"| {row} | {clip} | " + " | ".join(mean_std([c[k] for c in cells if c[k] is not None]) for k, _ in TABLE)
                          + f" | {len(cells)} |")
     lines += ["", "| ablation | cells | CPU-minutes |", "|---|---|---|"]
     for row in rows:

@@ -57,8 +57,8 @@ def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("reused") == 6 and "training in" not in result.stdout
     # success 1, 0, 0: mean 0.33, sample std 0.58; time to failure 3 (the clip's length), 1, 2 s: 2 ± 1
-    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 3 |" in result.stdout
-    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 3 |"
+    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 100.00 ± 0.00 | – | 3 |" in result.stdout
+    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 100.00 ± 0.00 | – | 3 |"
     assert no_grip in result.stdout
     cores = os.cpu_count() or 1
     assert f"| full | 3 | {210 * cores / 60:.1f} |" in result.stdout  # 60 + 120 + 30 s of wall clock
@@ -86,7 +86,7 @@ def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tm
     result = run_benchmark(*command)
     assert result.returncode == 0, result.stderr
     assert "training in" not in result.stdout and result.stdout.count("not finished, left out of the table") == 4
-    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 2 |" in result.stdout
-    assert "| no_grip | help_up_from_floor | – | – | – | – | 0 |" in result.stdout and not (tmp_path / "no_grip").exists()
+    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 |" in result.stdout
+    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 |" in result.stdout and not (tmp_path / "no_grip").exists()
     empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
     assert_one_clear_error(empty, "error: no finished cell in")
