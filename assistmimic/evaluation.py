@@ -208,7 +208,7 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
     Returns per clip: frames, success and the failure's reason, MPJPE (mean and per agent, local), max error, the
     contact phase's steps, contact rate, mean vertical support force and the supporter's mean grip per hand over
     them (None without any), peak torque, the recipient's and the reference's pelvis lift (m)."""
-    rules = tuple(rule for role in judged for rule in ROLE_FAILURES[role](failure_distance, fall_head_drop))
+    rules = tuple(rule for role in judged for rule in role_failure_rules(role, failure_distance, fall_head_drop))
     fired = "termination_rule_fired" if set(judged) == set(ROLES) else f"{judged[0]}_termination_rule_fired"
     errors = ("body_pos_error_m", *(f"{role}_body_pos_error_m" for role in ROLES))
     pelvis = ("recipient_pelvis_height_m", "reference_pelvis_height_m")
@@ -232,12 +232,13 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
     return rows
 
 
-ROLE_FAILURES = {
-    "supporter": lambda distance, head_drop: (FailureRule("supporter_error", "supporter_body_pos_error_m", distance),),
-    "recipient": lambda distance, head_drop: (FailureRule("recipient_error", "recipient_body_pos_error_m", distance),
-                                              FailureRule("recipient_fell", "recipient_head_drop_m", head_drop)),
-}
-"""The evaluation's failure rules of each role, from the mean body error limit (m) and the head drop of a fall (m)."""
+def role_failure_rules(role: str, distance: float, head_drop: float) -> tuple[FailureRule, ...]:
+    """The evaluation's failure rules of `role`: its mean body error beyond `distance` (m), and for the recipient
+    also a fall (head more than `head_drop` m below the reference's)."""
+    rules = (FailureRule(f"{role}_error", f"{role}_body_pos_error_m", distance),)
+    if role == "recipient":
+        rules += (FailureRule("recipient_fell", "recipient_head_drop_m", head_drop),)
+    return rules
 
 
 def recipient_start_height(env: AssistEnv, clip_ids: list[int]) -> torch.Tensor:

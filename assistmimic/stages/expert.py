@@ -143,11 +143,11 @@ def shipped_expert(stage: ExpertConfig, trained: Path) -> Path | None:
     path = Path(stage.shipped_experts) / f"{metadata['clips'][0]}.pt"
     if not path.is_file():
         return None
-    shipped_policies, _ = policies_from_checkpoint(path)
-    if [io_dims(p) for p in shipped_policies] != [io_dims(p) for p in trained_policies]:
+    shipped_dims = [io_dims(p) for p in policies_from_checkpoint(path)[0]]
+    trained_dims = [io_dims(p) for p in trained_policies]
+    if shipped_dims != trained_dims:
         print(f"the shipped expert {path} is not scored beside this run: its policies' observations and actions "
-              f"{[io_dims(p) for p in shipped_policies]} differ from the run's {[io_dims(p) for p in trained_policies]} "
-              f"(another grip, robot or observation setting)")
+              f"{shipped_dims} differ from the run's {trained_dims} (another grip, robot or observation setting)")
         return None
     return path
 
