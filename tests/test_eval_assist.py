@@ -180,3 +180,32 @@ def test_the_printed_line_says_what_the_contact_rate_measures():
     assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line
     assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,
                                                           "support_force_z_n": None})
+
+
+LIMP = {"supporter": {"mass_scale": 1.0, "rules": []},
+        "recipient": {"mass_scale": 1.0, "rules": [{"groups": ["lower", "upper"], "effort_limit": 1.0}]}}
+"""An impairment stored in a checkpoint's metadata: a recipient whose joints give 1 N m at most (it collapses)."""
+
+
+def test_an_expert_is_scored_with_the_impairment_it_was_trained_with_unless_the_command_line_chooses(tmp_path,
+                                                                                                    clips_file):
+    as_run = evaluate(tmp_path / "standard", save_expert(tmp_path / "standard.pt", clips_file))
+    limp = save_expert(tmp_path / "limp.pt", clips_file, impairment=LIMP)
+    as_trained = evaluate(tmp_path / "limp", limp)  # the run's config says impairment=standard
+    assert as_run["recipient_mpjpe_mm"] < 100
+    assert as_trained["recipient_mpjpe_mm"] > 2 * as_run["recipient_mpjpe_mm"]
+    assert as_run["success_rate"] == 1.0 and as_trained["success_rate"] == 0.0
+    broken = save_expert(tmp_path / "broken.pt", clips_file, impairment={"recipient": {"mass": 2}})
+    with pytest.raises(UserInputError, match="broken.pt: its impairment does not fit ImpairmentConfig"):
+        evaluate(tmp_path / "broken", broken)
+
+    stored = run_cli("stage=eval", f"checkpoint={limp}", f"run_dir={tmp_path / 'cli'}", "sim.nthread=1", tmp_path=tmp_path)
+    chosen = run_cli("stage=eval", f"checkpoint={limp}", f"run_dir={tmp_path / 'cli_chosen'}", "impairment=standard",
+                     "sim.nthread=1", tmp_path=tmp_path)
+    assert stored.returncode == 0 and chosen.returncode == 0, stored.stderr + chosen.stderr
+    assert "limp.pt is scored with the impairment it was trained with (recipient mass x1; lower/upper: kp x1, kd x1, " \
+           "effort 1 N m); pass impairment=... to choose another" in stored.stdout
+    assert "scored with the impairment" not in chosen.stdout
+    scores = {name: json.loads((tmp_path / name / "summary.json").read_text()) for name in ("cli", "cli_chosen")}
+    assert scores["cli"]["recipient_mpjpe_mm"] == pytest.approx(as_trained["recipient_mpjpe_mm"], rel=1e-3)
+    assert scores["cli_chosen"]["recipient_mpjpe_mm"] == pytest.approx(as_run["recipient_mpjpe_mm"], rel=1e-3)

@@ -2,6 +2,7 @@
 without OpenGL, one clear sentence."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +15,14 @@ import torch
 from assistmimic.sim.config import SimConfig
 from assistmimic.stages.config import RenderConfig, RunConfig
 from assistmimic.stages.render import render_policy_video, render_video
-from assistmimic.viz.render import RenderingUnavailable, SceneRenderer, legend_entries, open_gl_context, write_mp4
+from assistmimic.viz.render import (
+    RenderingUnavailable,
+    SceneRenderer,
+    legend_entries,
+    open_gl_context,
+    side_azimuth,
+    write_mp4,
+)
 from motion_lib.errors import UserInputError
 from tests.conftest import REPO, robot_config, standard_impairment
 from tests.test_eval_assist import clips_file, save_expert  # noqa: F401 (clips_file is a fixture)
@@ -189,3 +197,21 @@ def test_frames_are_written_atomically(tmp_path):
     with pytest.raises(RuntimeError):
         write_mp4(tmp_path / "v.mp4", frames(), 30.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_persons_are_filmed_from_the_side_of_the_line_between_them():
+    assert side_azimuth(np.array([1.1, 0.0, 0.9]), np.array([0.0, 0.0, 0.15])) == pytest.approx(90.0)  # help-up
+    supporter, recipient = np.array([0.22, -0.52, 0.94]), np.array([0.0, 0.0, 0.59])  # the chair clip's first frame
+    azimuth = math.radians(side_azimuth(supporter, recipient))
+    view = np.array([math.cos(azimuth), math.sin(azimuth)])
+    assert view @ (recipient - supporter)[:2] == pytest.approx(0.0, abs=1e-9)
+    assert math.degrees(azimuth) == pytest.approx(22.93, abs=0.01)  # of the two sides, the one nearer 90 degrees
+    assert side_azimuth(recipient, recipient) == 90.0
+
+
+@pytest.mark.usefixtures("gl")
+def test_the_chair_clips_recipient_is_not_hidden_behind_the_supporter(tmp_path):
+    video = render(tmp_path, data=REPO / "data" / "demo" / "assist.pkl", clip="support_rise_from_chair",
+                   max_seconds=0.1, width=160, height=120)["video"]
+    first = iio.imread(video, index=0)
+    assert orange(first).sum() > 0.5 * blue(first).sum()

@@ -6,10 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
-
 from assistmimic.limits import Limits, at_least, between, limits
+from assistmimic.stored_config import from_stored
 from motion_lib.errors import UserInputError
 
 
@@ -108,10 +106,7 @@ class TrackingEnvConfig:
     def from_dict(cls, raw: dict[str, Any], where: str = "the config"):
         """The config stored as a plain dict (`dataclasses.asdict`, e.g. a checkpoint's metadata), checked against
         the schema: unknown keys or wrong types are one error naming `where`."""
-        try:
-            return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), raw))
-        except OmegaConfBaseException as err:
-            raise UserInputError(f"{where}: its env_config does not fit {cls.__name__} ({str(err).splitlines()[0]})") from err
+        return from_stored(cls, raw, where, "env_config")
 
 
 _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.05}

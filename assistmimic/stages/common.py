@@ -1,8 +1,10 @@
-"""Small helpers the stages share: required settings and where clips come from."""
+"""Small helpers the stages share: required settings, what the command line chose and where clips come from."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
@@ -16,6 +18,15 @@ def require_setting(value, key: str, example: str):
     if value is None or value == "":
         raise UserInputError(f"this stage needs {key}=..., e.g. {example}")
     return value
+
+
+def command_line_chooses(group: str) -> bool:
+    """Whether run.py's command line chose or changed config group `group` (`impairment=bed`,
+    `impairment.recipient.mass_scale=0.5`); False outside run.py (e.g. a stage called from Python)."""
+    if not HydraConfig.initialized():
+        return False
+    keys = (override.lstrip("+~").split("=", 1)[0] for override in HydraConfig.get().overrides.task)
+    return any(key == group or key.startswith(f"{group}.") for key in keys)
 
 
 def clips_path(data: str | None, default: str) -> Path:

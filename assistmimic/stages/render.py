@@ -24,6 +24,7 @@ import torch
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.evaluation import (
     TASKS,
+    EvalWorld,
     assist_eval_env,
     check_policies,
     checkpoint_task,
@@ -81,8 +82,9 @@ def render_video(cfg: RunConfig, run_dir: Path) -> dict:
         policies, metadata = policies_from_checkpoint(checkpoint)
         task = checkpoint_task(checkpoint, policies, metadata)
     data, clip = _clip(cfg, stage, metadata, task)
+    world = eval_world(cfg, metadata, checkpoint)
     if len(clip.persons) == 2:
-        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, cfg.impairment, [clip])
+        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, world.impairment, [clip])
     else:
         scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim, [clip])
     output = Path(stage.output) if stage.output else run_dir / VIDEOS_DIR / f"{clip.name}.mp4"
@@ -95,7 +97,7 @@ def render_video(cfg: RunConfig, run_dir: Path) -> dict:
         if checkpoint is None:
             dt, frames = _kinematic(cfg, stage, scene, clip, renderer)
         else:
-            dt, frames = _tracked(cfg, stage, clip, renderer, checkpoint, policies, metadata, task, ghost)
+            dt, frames = _tracked(world, stage, clip, renderer, checkpoint, policies, metadata, task, ghost)
         fps = stage.fps or 1.0 / dt
         written = write_mp4(output, frames, fps)
     finally:
@@ -144,10 +146,11 @@ def _kinematic(cfg: RunConfig, stage: RenderConfig, scene: SceneModel, clip: Cli
     return dt, kinematic_frames(renderer, reference_poses(library, 0, dt, count, ranges))
 
 
-def _tracked(cfg: RunConfig, stage: RenderConfig, clip: Clip, renderer: SceneRenderer, checkpoint: Path,
+def _tracked(world: EvalWorld, stage: RenderConfig, clip: Clip, renderer: SceneRenderer, checkpoint: Path,
              policies: list[ActorCritic], metadata: dict, task: str, ghost: bool):
-    """(dt, frames) of the policies tracking the clip in one simulated world (closed when the frames are done)."""
-    env = _environment(cfg, task, clip, metadata, checkpoint)
+    """(dt, frames) of the policies tracking the clip in one simulated world of `world` (closed when the frames are
+    done)."""
+    env = _environment(world, task, clip, metadata, checkpoint)
     try:
         check_policies(checkpoint, policies, env, task)
     except UserInputError:
@@ -169,9 +172,9 @@ def _tracked(cfg: RunConfig, stage: RenderConfig, clip: Clip, renderer: SceneRen
     return env.dt, frames()
 
 
-def _environment(cfg: RunConfig, task: str, clip: Clip, metadata: dict, checkpoint: Path) -> TrackingEnv:
-    """One world of the checkpoint's task, as `stage=eval` builds it: the action semantics the policies were
-    trained with, the clip from its first frame, no early termination."""
+def _environment(world: EvalWorld, task: str, clip: Clip, metadata: dict, checkpoint: Path) -> TrackingEnv:
+    """One world of `world` for the checkpoint's task, as `stage=eval` builds it: the action semantics the policies
+    were trained with, the clip from its first frame, no early termination."""
     if task == "assist":
-        return assist_eval_env(eval_world(cfg), trained_assist_config(checkpoint, metadata), [clip], 1)
-    return tracking_eval_env(eval_world(cfg), metadata, [clip], 1)
+        return assist_eval_env(world, trained_assist_config(checkpoint, metadata), [clip], 1)
+    return tracking_eval_env(world, metadata, [clip], 1)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistmimic.evaluation import EvalRules, EvalWorld, evaluate_assist
+from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.stages.common import load_clips
+from assistmimic.stages.common import command_line_chooses, load_clips
 from assistmimic.stages.config import EvalConfig, RunConfig
+from assistmimic.stored_config import from_stored
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 
@@ -16,9 +18,26 @@ ASSIST_DEFAULT_DATA = "data/demo/assist.pkl"
 """Two-person clips evaluated when neither `data=` nor the checkpoint's clips file is available."""
 
 
-def eval_world(cfg: RunConfig) -> EvalWorld:
-    """The run's robot, scene, simulator, impairment and seed."""
-    return EvalWorld(robot=cfg.robot, scene=cfg.scene, sim=cfg.sim, impairment=cfg.impairment, seed=cfg.seed)
+def eval_world(cfg: RunConfig, metadata: dict | None = None, checkpoint: Path | None = None) -> EvalWorld:
+    """The run's robot, scene, simulator, impairment and seed. Scoring a two-agent `checkpoint` (with its `metadata`),
+    the recipient impairment it was trained with, unless the command line chose one (`impairment=...`)."""
+    impairment = cfg.impairment
+    trained = (metadata or {}).get("impairment")
+    if trained is not None and not command_line_chooses("impairment"):
+        impairment = from_stored(ImpairmentConfig, trained, str(checkpoint), "impairment")
+        if impairment != cfg.impairment:
+            print(f"{checkpoint} is scored with the impairment it was trained with (recipient "
+                  f"{_describe(impairment.recipient)}); pass impairment=... to choose another")
+    return EvalWorld(robot=cfg.robot, scene=cfg.scene, sim=cfg.sim, impairment=impairment, seed=cfg.seed)
+
+
+def _describe(agent: AgentPhysicsConfig) -> str:
+    """E.g. "mass x0.7; lower: kp x0.5, kd x0.5, effort 80 N m; hip: kp x1, kd x1, effort 20 N m"."""
+    parts = [f"mass x{agent.mass_scale:g}"]
+    for rule in agent.rules:
+        effort = "" if rule.effort_limit is None else f", effort {rule.effort_limit:g} N m"
+        parts.append(f"{'/'.join(rule.groups)}: kp x{rule.kp_scale:g}, kd x{rule.kd_scale:g}{effort}")
+    return "; ".join(parts)
 
 
 SUPPORTERS = ("policy", "passive")
@@ -41,7 +60,7 @@ def evaluate_assist_checkpoint(cfg: RunConfig, checkpoint: Path, policies: list[
     stage: EvalConfig = cfg.stage
     data, clips = assist_clips(cfg.data, metadata, cfg.robot.name)
     return {"checkpoint": str(checkpoint), "data": str(data), "task": "assist",
-            **evaluate_assist(eval_world(cfg), eval_rules(stage), checkpoint, policies, metadata, clips,
+            **evaluate_assist(eval_world(cfg, metadata, checkpoint), eval_rules(stage), checkpoint, policies, metadata, clips,
                               cfg.num_envs or stage.num_envs, run_dir, "eval_clips", stage.name)}
 
 

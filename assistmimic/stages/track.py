@@ -93,7 +93,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         roles.append(decision)
         print(f"{clip.name}: supporter = person {decision['supporter_input_person']} as read ({decision['reason']})")
     write_clips(run_dir / CLIPS_FILE, assigned)
-    summary = evaluate_assist(eval_world(cfg), eval_rules(stage), checkpoint, policies, metadata, assigned,
+    summary = evaluate_assist(eval_world(cfg, metadata, checkpoint), eval_rules(stage), checkpoint, policies, metadata, assigned,
                               cfg.num_envs or stage.num_envs, run_dir, TABLE, stage.name)
     if stage.video:
         summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)

@@ -5,7 +5,8 @@ and the clip's furniture (`show_furniture`), contact forces as arrows (MuJoCo's 
 newton), and optionally a translucent green "ghost": the reference pose drawn as a second, kinematic copy
 of the persons (never simulated, never colliding). With `legend`, a small key of these colours sits in the
 top-left corner. The camera looks at the mean of the pelvis positions
-(smoothed from frame to frame) from a fixed side direction, so it follows the pair.
+(smoothed from frame to frame) from a fixed direction, so it follows the pair: for two persons, from the side of
+the line between their pelvises in the first frame (`side_azimuth`), so neither hides the other.
 
 OpenGL comes from the backend `MUJOCO_GL` names: "egl" (the default: headless, GPU or Mesa), "osmesa"
 (headless, software), "glfw" (a desktop with a display) or "cgl" (macOS, its default). The context is
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import platform
 import xml.etree.ElementTree as ET
@@ -48,6 +50,18 @@ CAMERA_DISTANCE, CAMERA_ELEVATION, CAMERA_AZIMUTH = 4.0, -20.0, 90.0
 the x axis on which the scene's two persons start, facing each other)."""
 CAMERA_SMOOTHING = 0.1
 """Fraction of the way the look-at point moves towards the pelvis mean each frame."""
+
+
+def side_azimuth(first: np.ndarray, second: np.ndarray) -> float:
+    """The camera azimuth (degrees in [0, 360); MuJoCo's: the camera looks along (cos, sin) of it) perpendicular to
+    the line from pelvis `first` to pelvis `second` (world positions, (3,) or (2,); only x and y count), of the two
+    such the one nearer `CAMERA_AZIMUTH`; `CAMERA_AZIMUTH` when the two stand at one spot."""
+    dx, dy = float(second[0] - first[0]), float(second[1] - first[1])
+    if math.hypot(dx, dy) < 1e-6:
+        return CAMERA_AZIMUTH
+    line = math.degrees(math.atan2(dy, dx))
+    choices = [(line + turn) % 360.0 for turn in (90.0, -90.0)]
+    return min(choices, key=lambda azimuth: abs((azimuth - CAMERA_AZIMUTH + 180.0) % 360.0 - 180.0))
 
 
 class RenderingUnavailable(UserInputError):
@@ -158,7 +172,10 @@ class SceneRenderer:
 
     def render(self) -> np.ndarray:
         """(height, width, 3) uint8 RGB image of the current state (and ghost), camera moved on one frame."""
-        target = self.data.xpos[self.layout.body[:, 0]].mean(axis=0)
+        pelvises = self.data.xpos[self.layout.body[:, 0]]
+        target = pelvises.mean(axis=0)
+        if self._lookat is None and len(pelvises) == 2:
+            self.camera.azimuth = side_azimuth(pelvises[0], pelvises[1])
         self._lookat = target if self._lookat is None else self._lookat + CAMERA_SMOOTHING * (target - self._lookat)
         self.camera.lookat[:] = self._lookat
         self._gl.make_current()
