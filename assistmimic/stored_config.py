@@ -19,4 +19,5 @@ def from_stored(schema: type[Schema], raw: dict[str, Any], where: str, what: str
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
     except OmegaConfBaseException as err:
-        raise UserInputError(f"{where}: its {what} does not fit {schema.__name__} ({str(err).splitlines()[0]})") from err
+        reason = str(err).splitlines()[0]
+        raise UserInputError(f"{where}: its {what} does not fit {schema.__name__} ({reason})") from err

@@ -199,7 +199,8 @@ def test_an_expert_is_scored_with_the_impairment_it_was_trained_with_unless_the_
     with pytest.raises(UserInputError, match="broken.pt: its impairment does not fit ImpairmentConfig"):
         evaluate(tmp_path / "broken", broken)
 
-    stored = run_cli("stage=eval", f"checkpoint={limp}", f"run_dir={tmp_path / 'cli'}", "sim.nthread=1", tmp_path=tmp_path)
+    stored = run_cli("stage=eval", f"checkpoint={limp}", f"run_dir={tmp_path / 'cli'}", "sim.nthread=1",
+                     tmp_path=tmp_path)
     chosen = run_cli("stage=eval", f"checkpoint={limp}", f"run_dir={tmp_path / 'cli_chosen'}", "impairment=standard",
                      "sim.nthread=1", tmp_path=tmp_path)
     assert stored.returncode == 0 and chosen.returncode == 0, stored.stderr + chosen.stderr

@@ -60,8 +60,8 @@ def evaluate_assist_checkpoint(cfg: RunConfig, checkpoint: Path, policies: list[
     stage: EvalConfig = cfg.stage
     data, clips = assist_clips(cfg.data, metadata, cfg.robot.name)
     return {"checkpoint": str(checkpoint), "data": str(data), "task": "assist",
-            **evaluate_assist(eval_world(cfg, metadata, checkpoint), eval_rules(stage), checkpoint, policies, metadata, clips,
-                              cfg.num_envs or stage.num_envs, run_dir, "eval_clips", stage.name)}
+            **evaluate_assist(eval_world(cfg, metadata, checkpoint), eval_rules(stage), checkpoint, policies, metadata,
+                              clips, cfg.num_envs or stage.num_envs, run_dir, "eval_clips", stage.name)}
 
 
 def assist_clips(data: str | None, metadata: dict, robot: str) -> tuple[Path, list[Clip]]:
