@@ -24,6 +24,7 @@ from assistmimic.viz.render import (
     write_mp4,
 )
 from motion_lib.errors import UserInputError
+from motion_lib.formats.phc import read_clips
 from tests.conftest import REPO, robot_config, standard_impairment
 from tests.test_eval_assist import clips_file, save_expert  # noqa: F401 (clips_file is a fixture)
 from tests.test_run_cli import run_cli
@@ -215,3 +216,24 @@ def test_the_chair_clips_recipient_is_not_hidden_behind_the_supporter(tmp_path):
                    max_seconds=0.1, width=160, height=120)["video"]
     first = iio.imread(video, index=0)
     assert orange(first).sum() > 0.5 * blue(first).sum()
+
+
+@pytest.mark.usefixtures("gl")
+def test_the_ghost_is_the_persons_only_so_furniture_keeps_its_colour(backend_factory):
+    from assistmimic.viz.playback import reference_poses
+    from motion_lib.motion_library import MotionLibrary
+
+    chair = next(c for c in read_clips(REPO / "data" / "demo" / "assist.pkl") if c.name == "support_rise_from_chair")
+    backend = backend_factory(num_envs=1, clips=[chair])
+    far = reference_poses(MotionLibrary([chair]), 0, backend.policy_dt, 1, torch.zeros(backend.num_dofs, 2))
+    far.root_pos[..., 0] += 100.0  # the ghost persons out of view: only a ghost's furniture could show
+    images = []
+    for ghost in (False, True):
+        renderer = SceneRenderer(backend.scene, 160, 120, ghost=ghost, contact_forces=False)
+        renderer.show_furniture(backend.scene.furniture.poses(chair.furniture, "the chair clip"))
+        renderer.show_world(*backend.world_state(0))
+        if ghost:
+            renderer.show_ghost(far, 0)
+        images.append(renderer.render().astype(int))
+        renderer.close()
+    assert np.abs(images[0] - images[1]).max() <= 2

@@ -130,6 +130,8 @@ class SceneRenderer:
         if ghost:
             self.ghost_model = mujoco.MjModel.from_xml_string(scene.xml)
             self.ghost_model.geom_rgba[:] = GHOST_RGBA
+            not_persons = ~np.isin(self.ghost_model.geom_bodyid, self.layout.body)
+            self.ghost_model.geom_rgba[not_persons, 3] = 0.0  # the ghost is the persons only: no ghost furniture
             self.ghost_data = mujoco.MjData(self.ghost_model)
         self._ghost_option, self._perturb = mujoco.MjvOption(), mujoco.MjvPerturb()
         self._gl = open_gl_context(width, height)
@@ -144,11 +146,9 @@ class SceneRenderer:
 
     def show_furniture(self, poses: np.ndarray) -> None:
         """Put the scene's furniture slots at `poses` (S, 7): position and rotation (w, x, y, z) of each slot's body, as
-        `SceneFurniture.poses` gives them for a clip; it stays for every later frame (the ghost's too)."""
-        for data in (self.data, self.ghost_data):
-            if data is not None:
-                data.mocap_pos[self.layout.furniture] = poses[:, :3]
-                data.mocap_quat[self.layout.furniture] = poses[:, 3:]
+        `SceneFurniture.poses` gives them for a clip; it stays for every later frame."""
+        self.data.mocap_pos[self.layout.furniture] = poses[:, :3]
+        self.data.mocap_quat[self.layout.furniture] = poses[:, 3:]
 
     def show_world(self, state: np.ndarray, ctrl: np.ndarray) -> None:
         """A simulated world: its FULLPHYSICS state and last controls (`CpuBackend.world_state`); contacts and
