@@ -188,10 +188,12 @@ LIMP = {"supporter": {"mass_scale": 1.0, "rules": []},
 
 
 def test_an_expert_is_scored_with_the_impairment_it_was_trained_with_unless_the_command_line_chooses(tmp_path,
-                                                                                                    clips_file):
+                                                                                                    clips_file, capsys):
     as_run = evaluate(tmp_path / "standard", save_expert(tmp_path / "standard.pt", clips_file))
     limp = save_expert(tmp_path / "limp.pt", clips_file, impairment=LIMP)
     as_trained = evaluate(tmp_path / "limp", limp)  # the run's config says impairment=standard
+    evaluate(tmp_path / "limp_again", limp)
+    assert capsys.readouterr().out.count("limp.pt is scored with the impairment it was trained with") == 1  # once
     assert as_run["recipient_mpjpe_mm"] < 100
     assert as_trained["recipient_mpjpe_mm"] > 2 * as_run["recipient_mpjpe_mm"]
     assert as_run["success_rate"] == 1.0 and as_trained["success_rate"] == 0.0

@@ -17,6 +17,9 @@ from motion_lib.errors import UserInputError
 ASSIST_DEFAULT_DATA = "data/demo/assist.pkl"
 """Two-person clips evaluated when neither `data=` nor the checkpoint's clips file is available."""
 
+_IMPAIRMENT_NOTES: set[str] = set()
+"""The notes `eval_world` has printed in this process: each once (stage=expert scores and films the shipped expert)."""
+
 
 def eval_world(cfg: RunConfig, metadata: dict | None = None, checkpoint: Path | None = None) -> EvalWorld:
     """The run's robot, scene, simulator, impairment and seed. Scoring a two-agent `checkpoint` (with its `metadata`),
@@ -25,9 +28,11 @@ def eval_world(cfg: RunConfig, metadata: dict | None = None, checkpoint: Path | 
     trained = (metadata or {}).get("impairment")
     if trained is not None and not command_line_chooses("impairment"):
         impairment = from_stored(ImpairmentConfig, trained, str(checkpoint), "impairment")
-        if impairment != cfg.impairment:
-            print(f"{checkpoint} is scored with the impairment it was trained with (recipient "
-                  f"{_describe(impairment.recipient)}); pass impairment=... to choose another")
+        note = (f"{checkpoint} is scored with the impairment it was trained with (recipient "
+                f"{_describe(impairment.recipient)}); pass impairment=... to choose another")
+        if impairment != cfg.impairment and note not in _IMPAIRMENT_NOTES:
+            _IMPAIRMENT_NOTES.add(note)
+            print(note)
     return EvalWorld(robot=cfg.robot, scene=cfg.scene, sim=cfg.sim, impairment=impairment, seed=cfg.seed)
 
 
