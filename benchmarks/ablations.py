@@ -53,7 +53,7 @@ CLIPS = ("help_up_from_floor", "support_rise_from_chair")
 CLIP_FPS = 30
 WALL_FILE = "ablation_wall_s"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
-           "recipient_lift_m", "support_force_z_n", "wall_s", "run_dir")
+           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
          ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
          ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force (N)"))
@@ -104,7 +104,7 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
     return {"row": row, "clip": clip, "seed": seed, "success_training_rule": trained["success_rate_training_rule"],
             "success": trained["success_rate"], "time_to_failure_s": time_to_failure(run_dir, clip),
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
-            "support_force_z_n": trained["support_force_z_n"],
+            "support_force_z_n": trained["support_force_z_n"], "iterations": summary.get("iterations"),
             "wall_s": float(wall.read_text()) if wall.exists() else None, "run_dir": str(run_dir)}
 
 
@@ -117,20 +117,27 @@ def mean_std(values: list[float]) -> str:
 
 
 def markdown(results: list[dict], rows: list[str], clips: list[str], cores: int) -> str:
-    """Per row and clip the `TABLE` measures over seeds; then per row its cells' CPU-minutes (cells whose wall
-    clock was not kept count none)."""
-    lines = ["| ablation | clip | " + " | ".join(h for _, h in TABLE) + " | seeds |",
-             "|---|---|" + "---|" * len(TABLE) + "---|"]
+    """Per row and clip the `TABLE` measures over seeds, the number of seeds and the cells' training iterations
+    (each distinct count, `/`-separated: cells trained for different budgets show); then per row its cells'
+    CPU-minutes (cells whose wall clock was not kept count none)."""
+    lines = ["| ablation | clip | " + " | ".join(h for _, h in TABLE) + " | seeds | iterations |",
+             "|---|---|" + "---|" * len(TABLE) + "---|---|"]
     for row in rows:
         for clip in clips:
             cells = [r for r in results if r["row"] == row and r["clip"] == clip]
             lines.append(f"| {row} | {clip} | " + " | ".join(mean_std([c[k] for c in cells if c[k] is not None]) for k, _ in TABLE)
-                         + f" | {len(cells)} |")
+                         + f" | {len(cells)} | {_iterations(cells)} |")
     lines += ["", "| ablation | cells | CPU-minutes |", "|---|---|---|"]
     for row in rows:
         walls = [r["wall_s"] for r in results if r["row"] == row and r["wall_s"] is not None]
         lines.append(f"| {row} | {len(walls)} | {sum(walls) * cores / 60:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def _iterations(cells: list[dict]) -> str:
+    """The cells' distinct training iterations, `/`-separated (– for none known)."""
+    counts = sorted({c["iterations"] for c in cells if c["iterations"] is not None})
+    return "/".join(map(str, counts)) or "–"
 
 
 def write_csv(path: Path, results: list[dict]) -> None:

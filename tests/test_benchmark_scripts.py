@@ -25,13 +25,16 @@ def test_a_bad_size_or_override_is_one_clear_sentence():
     assert_one_clear_error(run_benchmark("stacked_experts.py", "sim.nthread=abc"), "error:", "sim.nthread=abc")
 
 
-def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None):
-    """A finished ablation cell: the summary.json and eval/eval_clips.csv of a 91-frame clip (3 s at 30 fps)."""
+def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None, iterations=None):
+    """A finished ablation cell: the summary.json (with `iterations` when given) and eval/eval_clips.csv of a
+    91-frame clip (3 s at 30 fps)."""
     run_dir = out / row / clip / f"seed{seed}"
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     trained = {"success_rate": success, "success_rate_training_rule": training_rule, "mpjpe_mm": 100.0,
                "recipient_lift_m": lift, "support_force_z_n": None}
-    (run_dir / "summary.json").write_text(json.dumps({"status": "finished", "evaluation": {"trained": trained}}))
+    summary = {"status": "finished", "evaluation": {"trained": trained},
+               **({} if iterations is None else {"iterations": iterations})}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
     (run_dir / "eval" / "eval_clips.csv").write_text(
         f"clip,frames,success,failed_at_s\n{clip},91,{bool(success)},{'' if failed_at_s is None else failed_at_s}\n")
     if wall_s is not None:
@@ -79,14 +82,14 @@ def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
 
 
 def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tmp_path):
-    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60)
-    fake_cell(tmp_path, "full", "help_up_from_floor", 1, 0.0, 0.0, 1.5, 0.2, 60)
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60, iterations=600)
+    fake_cell(tmp_path, "full", "help_up_from_floor", 1, 0.0, 0.0, 1.5, 0.2, 60, iterations=200)
     command = ("ablations.py", "--rows", "full", "no_grip", "--clips", "help_up_from_floor", "--seeds", "0", "1", "2",
                "--out", str(tmp_path), "--finished-only")
     result = run_benchmark(*command)
     assert result.returncode == 0, result.stderr
     assert "training in" not in result.stdout and result.stdout.count("not finished, left out of the table") == 4
-    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 |" in result.stdout
-    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 |" in result.stdout and not (tmp_path / "no_grip").exists()
+    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 | 200/600 |" in result.stdout
+    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 | – |" in result.stdout and not (tmp_path / "no_grip").exists()
     empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
     assert_one_clear_error(empty, "error: no finished cell in")
