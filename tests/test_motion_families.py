@@ -107,6 +107,36 @@ def test_running_has_flight_phases():
     assert (lowest[cruise] > 0.02).mean() > 0.1  # both feet off the floor for a part of every stride
 
 
+def test_a_kick_lifts_one_ankle_to_its_height_on_a_planted_support_foot():
+    clip = make_clip("kick", np.random.default_rng(0), side="L", height=0.5, kicks=1)
+    positions = body_positions(clip.persons[0], SKELETON)
+    kicking, support = positions[:, SKELETON.index("L_Ankle")], positions[:, SKELETON.index("R_Ankle")]
+    assert kicking[:, 2].max() == pytest.approx(0.5, abs=0.03)
+    assert np.ptp(support, axis=0).max() < 0.005  # the support foot never moves
+    assert np.linalg.norm(kicking[-1] - kicking[0]) < 0.005  # the kicking foot comes back to where it started
+
+
+def test_a_jump_has_a_flight_phase_and_lands_its_distance_ahead():
+    clip = make_clip("jump", np.random.default_rng(0), height=0.15, distance=0.4, jumps=1)
+    person = clip.persons[0]
+    corners = checks.sole_corners(person, SKELETON)
+    lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
+    assert (lowest > 0.05).sum() >= 5  # both feet well off the floor for a sixth of a second
+    rise = person.root_pos[:, 2].max() - person.root_pos[0, 2]
+    assert 0.15 < rise < 0.15 + 0.06  # apex: the jump height above a take-off 3 cm above standing
+    travelled = np.linalg.norm(person.root_pos[-1, :2] - person.root_pos[0, :2])
+    assert travelled == pytest.approx(0.4, abs=0.01)
+
+
+def test_dance_steps_travel_and_change_direction():
+    clip = make_clip("dance", np.random.default_rng(1), duration=8.0)
+    velocity = np.diff(clip.persons[0].root_pos[:, :2], axis=0) * clip.fps
+    moving = velocity[np.linalg.norm(velocity, axis=-1) > 0.1]
+    directions = np.arctan2(moving[:, 1], moving[:, 0])
+    assert len(moving) > clip.num_frames // 4
+    assert np.ptp(np.unwrap(directions)) > np.pi / 2
+
+
 def test_sit_clips_record_a_chair_under_the_seat(clips):
     for seed in SEEDS:
         clip = clips["sit_stand", seed]

@@ -14,7 +14,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.families import assisted, floor, locomotion, seated, standing
+from motion_lib.families import assisted, dynamic, floor, locomotion, seated, standing
 from motion_lib.families.transforms import mirror, time_warp
 
 
@@ -46,6 +46,9 @@ FAMILIES: dict[str, Family] = {
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
+    "kick": Family(dynamic.kick, 1.0),
+    "jump": Family(dynamic.jump, 1.0),
+    "dance": Family(dynamic.dance, 1.5),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""

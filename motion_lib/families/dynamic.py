@@ -1,0 +1,289 @@
+"""Dynamic families: kicking, jumping, dance steps.
+
+Kicks and jumps are built in a local frame (facing +x at the origin) from explicit pelvis and foot
+tracks, the legs placed on the feet by IK (`feet.place_feet`), and turned to a random heading at the
+end; dance steps travel a pelvis track to a beat with `gait.gait_person`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+from scipy.spatial.transform import Rotation
+
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, skeleton, times_for, uniform
+from motion_lib.families.feet import (
+    LEG_REACH,
+    ball_point,
+    flat_feet,
+    leg_length,
+    lowest_sole,
+    pivot_pose,
+    place_feet,
+    pull_into_reach,
+    reachable_height,
+    soft_min,
+)
+from motion_lib.families.locomotion import speed_profile, track, walk_style
+from motion_lib.families.gait import gait_person
+from motion_lib.families.standing import arms
+from motion_lib.keyframes.animate import Key, animate
+from motion_lib.keyframes.poses import trunk
+
+GRAVITY = 9.81
+
+
+def turned(person: PersonMotion, yaw_deg: float) -> PersonMotion:
+    """The person turned by `yaw_deg` about the world z axis through the origin."""
+    heading = Rotation.from_euler("z", yaw_deg, degrees=True)
+    root_rot = heading * Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
+    return PersonMotion(heading.apply(person.root_pos), root_rot.as_quat()[:, [3, 0, 1, 2]], person.joint_rot)
+
+
+def channel(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:
+    """(T,) a PCHIP curve through (time, value) keys, held outside them."""
+    t, v = zip(*keys)
+    return PchipInterpolator(t, v, extrapolate=False)(np.clip(times, t[0], t[-1]))
+
+
+def lift_above_floor(skel, side: str, ankle: np.ndarray, yaw: np.ndarray, pitch: np.ndarray, toe: np.ndarray,
+                     airborne: np.ndarray) -> np.ndarray:
+    """(T, 3) `ankle` raised, on `airborne` (T,) frames, wherever a sole corner would dip below the floor."""
+    low = lowest_sole(skel, side, ankle, yaw, pitch, toe)
+    out = ankle.copy()
+    out[:, 2] += np.where(airborne, np.maximum(0.0, -low), 0.0)
+    return out
+
+
+def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict) -> PersonMotion:
+    """The person of `keys` (facing and joints) on the pelvis track `root` (T, 3), lowered where a planted
+    foot cannot be reached, with airborne feet pulled into the legs' reach and the legs placed by IK."""
+    skel = skeleton()
+    person = animate(keys, skel, times)
+    root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
+    limit = reachable_height(skel, root[:, :2], root_rot, {s: f[0] for s, f in feet.items()}, planted)
+    root = np.column_stack([root[:, :2], soft_min(root[:, 2], limit, softness=0.005)])
+    for side, f in feet.items():
+        f[0][:] = np.where(planted[side][:, None], f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
+    return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet)
+
+
+def kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
+         kicks: int | None = None) -> Clip:
+    """Standing, kick forward `kicks` (1-3) times: the weight shifts onto the other foot, the knee comes
+    up, the lower leg snaps out until the ankle is `height` m (0.25-0.6) above the floor, the trunk
+    leaning back and the arms out, then back down to where the foot started; the legs may alternate."""
+    side = str(rng.choice(["L", "R"])) if side is None else side
+    height = uniform(rng, height, 0.25, 0.6)
+    kicks = int(rng.integers(1, 4)) if kicks is None else kicks
+    skel = skeleton()
+    u = rng.uniform
+    plan, t, kicking = [], u(0.4, 0.9), side
+    for _ in range(kicks):
+        off = t + u(0.35, 0.6)
+        chamber = off + u(0.18, 0.28)
+        extend = chamber + u(0.15, 0.25)
+        hold = extend + u(0.05, 0.15)
+        retract = hold + u(0.18, 0.28)
+        down = retract + u(0.2, 0.3)
+        plan.append((kicking, t, off, chamber, extend, hold, retract, down, down + u(0.3, 0.5)))
+        t = down + u(0.6, 1.2)
+        if rng.random() < 0.5:
+            kicking = "R" if kicking == "L" else "L"
+    times = times_for(max(t, 3.0))
+    feet = flat_feet(skel, len(times), 0.0, 0.0, 0.0, u(0.0, 0.12), toe_out=u(0.0, 10.0))
+    planted = {s: np.ones(len(times), bool) for s in "LR"}
+    sway, bend = np.zeros(len(times)), u(0.01, 0.04)
+    stand_arms = arms(rng, ("down", "down"))
+    keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+    reach = LEG_REACH * 0.95 * leg_length(skel, side)
+    for kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
+        support = "R" if kicking == "L" else "L"
+        ankle, yaw, pitch, toe = feet[kicking]
+        a0 = ankle[0].copy()
+        hip = skel.rest_positions[skel.index(f"{kicking}_Hip")] + np.array([0.0, 0.0, STAND_HEIGHT - bend])
+        drop = hip[2] - height
+        out = np.array([hip[0] + np.sqrt(max(reach**2 - drop**2, 0.01)), a0[1], height])
+        bent = a0 + np.array([0.12, 0.0, u(0.25, 0.33)])
+        window = (times > off) & (times < down)
+        path = [(off, a0), (chamber, bent), (extend, out), (hold, out), (retract, bent), (down, a0)]
+        for axis in range(3):
+            ankle[window, axis] = channel(times[window], [(k, p[axis]) for k, p in path])
+        point = u(-0.2, 0.3)
+        pitch[window] = channel(times[window], [(off, 0.0), (chamber, 0.35), (extend, point), (hold, point),
+                                                (retract, 0.35), (down, 0.0)])
+        feet[kicking] = (lift_above_floor(skel, kicking, ankle, yaw, pitch, toe, window), yaw, pitch, toe)
+        planted[kicking] &= ~window
+        towards = feet[support][0][0, 1] * u(0.6, 0.9)
+        sway += towards * min_jerk((times - shift) / (off - shift)) * (1.0 - min_jerk((times - down) / (back - down)))
+        lean = u(5.0, 15.0)
+        keys += [Key(shift, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
+                 Key(off, joints=arms(rng, ("out", "out"))),
+                 Key(extend, facing=(0.0, -lean, 0.0), joints=trunk(-0.5 * lean)),
+                 Key(hold, facing=(0.0, -lean, 0.0)),
+                 Key(down, facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
+                 Key(back, joints=stand_arms)]
+    keys.append(Key(times[-1]))
+    root = np.column_stack([np.zeros(len(times)), sway, np.full(len(times), STAND_HEIGHT - bend)])
+    yaw_deg = u(-180.0, 180.0)
+    person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
+    return family_clip(clip_name("kick", rng), [person], "kick", dict(side=side, height=height, kicks=kicks,
+                                                                        duration=times[-1]))
+
+
+def jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,
+         jumps: int | None = None) -> Clip:
+    """Jump with both feet `jumps` (1-3) times: crouch with the arms down, push off rolling onto the
+    balls of the feet as the arms swing forward, fly (the pelvis rising `height` m, 0.05-0.2, above its
+    take-off height; the feet landing `distance` m, 0-0.5, further forward), land on flat feet bending
+    the knees, stand up again."""
+    height, distance = uniform(rng, height, 0.05, 0.2), uniform(rng, distance, 0.0, 0.5)
+    jumps = int(rng.integers(1, 4)) if jumps is None else jumps
+    skel = skeleton()
+    u = rng.uniform
+    v_up = np.sqrt(2.0 * GRAVITY * height)
+    phases, t = [], u(0.4, 0.8)
+    for _ in range(jumps):
+        crouch, push, absorb_depth = u(0.4, 0.7), u(0.18, 0.28), u(0.08, 0.18)
+        take_off_height, land_height = STAND_HEIGHT + 0.03, STAND_HEIGHT - 0.01
+        flight = (v_up + np.sqrt(v_up**2 + 2.0 * GRAVITY * (take_off_height - land_height))) / GRAVITY
+        v_land = v_up - GRAVITY * flight
+        absorb = min(u(0.2, 0.35), 3.0 * absorb_depth / abs(v_land))
+        phases.append(dict(start=t, crouch=crouch, push=push, flight=flight, absorb=absorb, rise=u(0.5, 0.9),
+                           depth=u(0.1, 0.22), absorb_depth=absorb_depth, take_off=take_off_height,
+                           land=land_height, v_land=v_land, lean=u(20.0, 35.0)))
+        t += crouch + push + flight + absorb + phases[-1]["rise"] + u(0.3, 0.8)
+    times = times_for(max(t, 3.0))
+    frames = len(times)
+    feet = flat_feet(skel, frames, 0.0, 0.0, 0.0, u(0.0, 0.12), toe_out=u(0.0, 10.0))
+    feet = {s: tuple(np.array(x) for x in f) for s, f in feet.items()}
+    planted = {s: np.ones(frames, bool) for s in "LR"}
+    root = np.column_stack([np.zeros(frames), np.zeros(frames), np.full(frames, STAND_HEIGHT)])
+    stand_arms = arms(rng, ("down", "down"))
+    keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+    heel_up = u(0.4, 0.6)
+    for p in phases:
+        t0 = p["start"]
+        t1, t2 = t0 + p["crouch"], t0 + p["crouch"] + p["push"]
+        t3 = t2 + p["flight"]
+        t4, t5 = t3 + p["absorb"], t3 + p["absorb"] + p["rise"]
+        v_x = distance / (p["push"] / 2 + p["flight"] + p["absorb"] / 2)
+        x0 = root[np.searchsorted(times, t0), 0]
+        back = 0.03 + 0.15 * p["depth"]
+        low = STAND_HEIGHT - p["depth"]
+        for lo, hi, z, x in _jump_tracks(p, t0, t1, t2, t3, t4, t5, x0, back, v_x, low, v_up):
+            span = (times >= lo) & (times < hi)
+            root[span, 2], root[span, 0] = z(times[span]), x(times[span])
+        after = times >= t5
+        root[after, 0] = x0 + distance
+        # feet: heels rise over the balls in the second half of the push, fly, land flat
+        rolling = min_jerk((times - (t1 + 0.4 * p["push"])) / (0.6 * p["push"])) * (times < t2 + 1e-9)
+        airborne = (times >= t2) & (times < t3)
+        s = np.clip((times - t2) / p["flight"], 0.0, 1.0)
+        for side in "LR":
+            ankle, yaw, pitch, toe = feet[side]
+            start = ankle[np.searchsorted(times, t0)].copy()
+            ball = start + Rotation.from_euler("z", yaw[0]).apply(ball_point(skel, side))
+            on_floor = (times >= t0) & (times < t2)
+            pitch[on_floor] = heel_up * rolling[on_floor]
+            toe[on_floor] = -pitch[on_floor]
+            ankle[on_floor] = pivot_pose(np.tile(ball, (on_floor.sum(), 1)), ball_point(skel, side),
+                                         yaw[on_floor], pitch[on_floor])
+            take_off = pivot_pose(ball[None], ball_point(skel, side), yaw[:1], np.array([heel_up]))[0]
+            landed = start + np.array([distance, 0.0, 0.0])
+            m = min_jerk(s[airborne])
+            gap_off, gap_land = p["take_off"] - take_off[2], p["land"] - landed[2]
+            hip_gap = gap_off + (gap_land - gap_off) * m
+            ankle[airborne, :2] = take_off[:2] + m[:, None] * (landed[:2] - take_off[:2])
+            ankle[airborne, 2] = root[airborne, 2] - hip_gap + 0.5 * height * np.sin(np.pi * s[airborne]) ** 1.5
+            pitch[airborne] = heel_up * (1.0 - min_jerk(1.5 * s[airborne]))
+            toe[airborne] = -heel_up * (1.0 - min_jerk(2.0 * s[airborne]))
+            ankle[times >= t3] = landed
+            pitch[times >= t3], toe[times >= t3] = 0.0, 0.0
+            feet[side] = (lift_above_floor(skel, side, ankle, yaw, pitch, toe, airborne), yaw, pitch, toe)
+            planted[side] &= ~airborne
+        keys += [Key(t0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
+                 Key(t1, facing=(0.0, p["lean"], 0.0), joints={**trunk(0.4 * p["lean"]), **arms(rng, ("down", "down"))}),
+                 Key(t2, facing=(0.0, 5.0, 0.0), joints={**trunk(0.0), **arms(rng, ("forward", "forward"))}),
+                 Key(t3, facing=(0.0, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
+                 Key(t4, facing=(0.0, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
+                 Key(t5, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+    keys.append(Key(times[-1]))
+    yaw_deg = u(-180.0, 180.0)
+    person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
+    return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
+                                                                        duration=times[-1]))
+
+
+def _hermite(t0: float, t1: float, p0: float, p1: float, v0: float, v1: float):
+    """A cubic from (t0, p0, velocity v0) to (t1, p1, v1), as a function of time."""
+    span = t1 - t0
+
+    def curve(t):
+        s = (np.asarray(t) - t0) / span
+        h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
+        return h00 * p0 + h10 * span * v0 + h01 * p1 + h11 * span * v1
+    return curve
+
+
+def _jump_tracks(p: dict, t0, t1, t2, t3, t4, t5, x0, back, v_x, low, v_up):
+    """(start, end, z(t), x(t)) of the pelvis through one jump's phases: crouch, push, flight, absorb, rise."""
+    land_x = x0 + v_x * (p["push"] / 2 + p["flight"])
+    settle = land_x + v_x * p["absorb"] / 2
+    ballistic_z = lambda t: p["take_off"] + v_up * (t - t2) - 0.5 * GRAVITY * (t - t2) ** 2  # noqa: E731
+    return [
+        (t0, t1, lambda t: STAND_HEIGHT - (STAND_HEIGHT - low) * min_jerk((t - t0) / (t1 - t0)),
+         lambda t: x0 - back * min_jerk((t - t0) / (t1 - t0))),
+        (t1, t2, _hermite(t1, t2, low, p["take_off"], 0.0, v_up), _hermite(t1, t2, x0 - back, x0 + v_x * p["push"] / 2, 0.0, v_x)),
+        (t2, t3, ballistic_z, lambda t: x0 + v_x * (p["push"] / 2 + (t - t2))),
+        (t3, t4, _hermite(t3, t4, p["land"], p["land"] - p["absorb_depth"], p["v_land"], 0.0),
+         _hermite(t3, t4, land_x, settle, v_x, 0.0)),
+        (t4, t5, lambda t: p["land"] - p["absorb_depth"] + (STAND_HEIGHT - p["land"] + p["absorb_depth"]) * min_jerk((t - t4) / (t5 - t4)),
+         lambda t: np.full(np.shape(t), settle)),
+    ]
+
+
+def dance(rng: np.random.Generator, beat: float | None = None, duration: float | None = None) -> Clip:
+    """Dance steps to a beat of `beat` s per step (0.4-0.65): the pelvis travels a little (0.15-0.45 m/s)
+    to the sides, forwards or backwards, changing direction every 2-4 beats, the body turning by up to
+    180 degrees now and then, bouncing on every step, the arms going through random poses on the beat
+    (4-9 s)."""
+    beat, duration = uniform(rng, beat, 0.4, 0.65), uniform(rng, duration, 4.0, 9.0)
+    u = rng.uniform
+    times = times_for(duration)
+    heading0 = u(-np.pi, np.pi)
+    speed_keys, direction = [(0.0, 0.0)], np.full(len(times), heading0)
+    turn_keys, t, turn = [(0.0, 0.0)], u(0.3, 0.6), 0.0
+    while t < duration - 0.6:
+        end = min(t + beat * int(rng.integers(2, 5)), duration - 0.3)
+        speed = u(0.15, 0.45)
+        speed_keys += [(t, 0.0), (t + 0.3 * (end - t), speed), (t + 0.7 * (end - t), speed), (end, 0.0)]
+        direction[times >= t] = heading0 + turn + float(rng.choice([0.0, 0.5, -0.5, 1.0])) * np.pi
+        if rng.random() < 0.3:
+            turn += float(rng.choice([-1.0, 1.0])) * u(0.25, 1.0) * np.pi
+            turn_keys += [(t, turn_keys[-1][1]), (end, turn)]
+        t = end + u(0.0, 0.3)
+    turn_keys.append((times[-1] + 1.0, turn_keys[-1][1]))
+    heading = heading0 + channel(times, _strictly_increasing(turn_keys))
+    v = speed_profile(times, speed_keys)
+    centre = track(times, v, direction)
+    style = walk_style(rng, 0.5, cadences=(1.0 / beat, 1.0 / beat), compression=u(0.02, 0.05), arm_swing=0.0,
+                       heel_strike=0.0, push_off=0.0, width=u(0.18, 0.3), lean=u(0.0, 4.0))
+    arm_keys, t = [], 0.0
+    while t < duration + beat:
+        arm_keys.append((t, arms(rng)))
+        t += beat * int(rng.integers(1, 3))
+    extra = {name: np.stack([channel(times, [(k, a[name][axis]) for k, a in arm_keys]) for axis in range(3)], -1)
+             for name in arm_keys[0][1]}
+    person = gait_person(skeleton(), times, centre, heading, style, first=str(rng.choice(["L", "R"])), extra_joints=extra)
+    return family_clip(clip_name("dance", rng), [person], "dance", dict(beat=beat, duration=times[-1]))
+
+
+def _strictly_increasing(keys: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """`keys` with any key not later than the one before it dropped."""
+    out = [keys[0]]
+    for k in keys[1:]:
+        if k[0] > out[-1][0] + 1e-6:
+            out.append(k)
+    return out
