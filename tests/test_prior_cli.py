@@ -47,6 +47,10 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     assert summary["clips"] == 3 and 0.0 <= summary["success_rate"] <= 1.0
     assert {row["clip"] for row in summary["per_clip"]} == {"stand", "step", "sit_down_stand_up"}
     assert all(row["mpjpe_mm"] > 0 for row in summary["per_clip"])
+    tracked = [row["mpjpe_mm"] for row in summary["per_clip"] if row["success"]]
+    assert summary["clips_tracked"] == len(tracked)
+    assert summary["mpjpe_tracked_mm"] == (pytest.approx(sum(tracked) / len(tracked)) if tracked else None)
+    assert "over the" in result.stdout or "no clip tracked" in result.stdout
     assert (eval_dir / "eval_clips.csv").read_text().count("\n") == 4
 
 
