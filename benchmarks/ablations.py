@@ -9,7 +9,10 @@ one after another (each alone on the cores); the expert stage scores its trained
 Cells run in `<out>/<row>/<clip>/seed<s>`; one whose run_dir holds a finished run's summary.json is reused, not rerun (an
 interrupted cell is trained again from its start; `--finished-only` trains nothing and tables the finished cells, so a
 sweep can span sessions). `--set key=value ...` is passed to every run; where it names
-a row's own key, the row's switch wins. Per cell, from the trained expert's evaluation: success by AssistMimic's
+a row's own key, the row's switch wins. A cell keeps the overrides it was trained with (`ablation_overrides`, one per
+line; in ablations.csv too): a finished cell trained with other overrides (another `--iterations` or `--set`) ends the
+sweep with one sentence instead of being reused for a recipe it did not run (only the command line's overrides are
+recorded: a cell trained before a default changed, e.g. the shipped prior, is still reused; its config.yaml says). Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
 0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
 mean vertical support force; and the time to failure: `eval/eval_clips.csv`'s `failed_at_s` (the evaluation's
@@ -52,8 +55,9 @@ agents get turns at a small budget."""
 CLIPS = ("help_up_from_floor", "support_rise_from_chair")
 CLIP_FPS = 30
 WALL_FILE = "ablation_wall_s"
+OVERRIDES_FILE = "ablation_overrides"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
-           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "run_dir")
+           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "overrides", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
          ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
          ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force (N)"))
@@ -67,6 +71,29 @@ def row_overrides(row: str, iterations: int, common: list[str]) -> list[str]:
     return [o for o in common if o.split("=", 1)[0].lstrip("+~") not in keys] + own
 
 
+def cell_overrides(row: str, clip: str, seed: int, iterations: int, common: list[str]) -> list[str]:
+    """The `run.py stage=expert` overrides of one cell."""
+    return [f"stage.clips=[{clip}]", f"seed={seed}", f"max_iterations={iterations}", "stage.video=false",
+            *row_overrides(row, iterations, common)]
+
+
+def recorded_overrides(run_dir: Path) -> list[str] | None:
+    """The overrides a cell was trained with (its `OVERRIDES_FILE`), or None where it kept none."""
+    path = run_dir / OVERRIDES_FILE
+    return path.read_text().splitlines() if path.exists() else None
+
+
+def check_reusable(run_dir: Path, overrides: list[str]) -> None:
+    """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`."""
+    recorded = recorded_overrides(run_dir)
+    if recorded is None or sorted(recorded) == sorted(overrides):
+        return
+    had, asked = sorted(set(recorded) - set(overrides)), sorted(set(overrides) - set(recorded))
+    raise UserInputError(f"the finished cell {run_dir} was trained with {' '.join(had) or 'no more overrides'} where this "
+                         f"sweep asks for {' '.join(asked) or 'no more overrides'}; give this sweep another --out, or "
+                         f"delete the cell to train it again")
+
+
 def finished(run_dir: Path) -> bool:
     """The cell's run ended normally (its summary.json says `finished`; an interrupted or failed one trains again)."""
     summary = run_dir / "summary.json"
@@ -77,6 +104,7 @@ def train_cell(run_dir: Path, overrides: list[str]) -> None:
     """One `run.py stage=expert` with `overrides` into `run_dir`, its wall clock kept in `WALL_FILE`; a failed
     run ends the sweep with its last error line."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / OVERRIDES_FILE).write_text("\n".join(overrides) + "\n")
     start = time.time()
     try:
         run([PYTHON, "run.py", "stage=expert", f"run_dir={run_dir}", *overrides], stdout=subprocess.DEVNULL,
@@ -105,7 +133,8 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
             "success": trained["success_rate"], "time_to_failure_s": time_to_failure(run_dir, clip),
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
             "support_force_z_n": trained["support_force_z_n"], "iterations": summary.get("iterations"),
-            "wall_s": float(wall.read_text()) if wall.exists() else None, "run_dir": str(run_dir)}
+            "wall_s": float(wall.read_text()) if wall.exists() else None,
+            "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}
 
 
 def mean_std(values: list[float]) -> str:
@@ -140,6 +169,15 @@ def _iterations(cells: list[dict]) -> str:
     return "/".join(map(str, counts)) or "–"
 
 
+def keep_only_results_in_git(out: Path) -> None:
+    """Give a new `out` inside the repository the default folder's .gitignore (git keeps the results, not the
+    cells' checkpoints)."""
+    ignore, default = out / ".gitignore", REPO / "benchmarks" / "ablations" / ".gitignore"
+    if out.is_relative_to(REPO) and not ignore.exists() and default.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(default.read_text())
+
+
 def write_csv(path: Path, results: list[dict]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -166,20 +204,23 @@ def main() -> None:
     if args.iterations < 1:
         raise UserInputError(f"--iterations must be a positive integer, got {args.iterations}")
     out = args.out.resolve()
+    keep_only_results_in_git(out)
     results = []
     for row in args.rows:
         for clip in args.clips:
             for seed in args.seeds:
                 run_dir = out / row / clip / f"seed{seed}"
+                overrides = cell_overrides(row, clip, seed, args.iterations, args.set)
                 if finished(run_dir):
+                    if not args.finished_only:
+                        check_reusable(run_dir, overrides)
                     print(f"{row} {clip} seed {seed}: reused {run_dir}", flush=True)
                 elif args.finished_only:
                     print(f"{row} {clip} seed {seed}: not finished, left out of the table", flush=True)
                     continue
                 else:
                     print(f"{row} {clip} seed {seed}: training in {run_dir}", flush=True)
-                    train_cell(run_dir, [f"stage.clips=[{clip}]", f"seed={seed}", f"max_iterations={args.iterations}",
-                                         "stage.video=false", *row_overrides(row, args.iterations, args.set)])
+                    train_cell(run_dir, overrides)
                 results.append(cell_result(row, clip, seed, run_dir))
     if not results:
         raise UserInputError(f"no finished cell in {out} for these rows, clips and seeds")

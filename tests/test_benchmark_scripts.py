@@ -27,9 +27,10 @@ def test_a_bad_size_or_override_is_one_clear_sentence():
 
 def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None, iterations=None):
     """A finished ablation cell: the summary.json (with `iterations` when given) and eval/eval_clips.csv of a
-    91-frame clip (3 s at 30 fps)."""
+    91-frame clip (3 s at 30 fps); no record of its overrides (one left by an earlier attempt is removed)."""
     run_dir = out / row / clip / f"seed{seed}"
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
+    (run_dir / "ablation_overrides").unlink(missing_ok=True)
     trained = {"success_rate": success, "success_rate_training_rule": training_rule, "mpjpe_mm": 100.0,
                "recipient_lift_m": lift, "support_force_z_n": None}
     summary = {"status": "finished", "evaluation": {"trained": trained},
@@ -71,6 +72,23 @@ def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
         lines = list(csv.DictReader(handle))
     assert [(r["row"], r["seed"], r["time_to_failure_s"]) for r in lines] == [
         ("full", "0", "3.0"), ("full", "1", "1.0"), ("full", "2", "2.0"), *(("no_grip", s, "0.5") for s in "012")]
+
+
+def test_ablations_do_not_reuse_a_cell_trained_with_other_overrides(tmp_path):
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60, iterations=600)
+    cell = tmp_path / "full" / "help_up_from_floor" / "seed0"
+    (cell / "ablation_overrides").write_text(
+        "stage.clips=[help_up_from_floor]\nseed=0\nmax_iterations=600\nstage.video=false\nstage.env.root_assist.decay_start=100\n")
+    command = ("ablations.py", "--rows", "full", "--clips", "help_up_from_floor", "--seeds", "0", "--out", str(tmp_path))
+    result = run_benchmark(*command, "--iterations", "600")
+    assert_one_clear_error(result, "was trained with stage.env.root_assist.decay_start=100 where this sweep asks for no more")
+    result = run_benchmark(*command, "--iterations", "200", "--set", "stage.env.root_assist.decay_start=100")
+    assert_one_clear_error(result, "trained with max_iterations=600 where this sweep asks for max_iterations=200")
+    result = run_benchmark(*command, "--iterations", "600", "--set", "stage.env.root_assist.decay_start=100")
+    assert result.returncode == 0, result.stderr
+    assert "reused" in result.stdout and "training in" not in result.stdout
+    with open(tmp_path / "ablations.csv", newline="") as handle:
+        assert "decay_start=100" in next(csv.DictReader(handle))["overrides"]
 
 
 def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
