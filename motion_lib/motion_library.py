@@ -2,7 +2,8 @@
 
 At construction every frame of every clip goes through the skeleton's forward kinematics once;
 per-frame body velocities come from forward differences within each clip (the last frame repeats
-the one before). `sample` then only gathers two frames per query and interpolates: positions and
+the one before), smoothed in time by a Gaussian of `VELOCITY_SMOOTHING` frames within each clip (PHC's
+motion library does the same, sigma 2: a difference of noisy frames is noise over the frame time). `sample` then only gathers two frames per query and interpolates: positions and
 velocities linearly, rotations by slerp.
 
 Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_failures` run there
@@ -30,6 +31,27 @@ from motion_lib.rotations import (
     quat_to_matrix,
 )
 from motion_lib.skeleton import get_skeleton
+
+VELOCITY_SMOOTHING = 2.0
+"""Standard deviation (frames) of the Gaussian that smooths reference velocities in time (PHC's, sigma 2)."""
+
+
+def smooth_within_clips(values: torch.Tensor, first: torch.Tensor, last: torch.Tensor,
+                        sigma: float = VELOCITY_SMOOTHING) -> torch.Tensor:
+    """(F, ...) frame-concatenated `values` smoothed along frames by a Gaussian of `sigma` frames (truncated at 4 sigma),
+    each frame only from its own clip's frames `first`..`last` (F,) (indices of its clip's first and last frame; the
+    nearest frame repeats past them: scipy's `gaussian_filter1d(..., mode="nearest")`, as PHC). On the values' device,
+    without a host sync; `sigma` 0: unchanged."""
+    if sigma <= 0:
+        return values
+    radius = int(4.0 * sigma + 0.5)
+    weights = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=values.device) / sigma) ** 2)
+    weights = weights / weights.sum()
+    index = torch.arange(values.shape[0], device=values.device)
+    out = torch.zeros_like(values)
+    for k in range(-radius, radius + 1):
+        out += weights[k + radius] * values[torch.minimum(torch.maximum(index + k, first), last)]
+    return out
 
 
 @dataclass
@@ -114,7 +136,8 @@ class MotionLibrary:
         return self.frame_data[..., 10:13]
 
     def _velocities(self, frames: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward-difference linear and angular velocities of every frame (the last frame of a clip repeats the one before)."""
+        """Forward-difference linear and angular velocities of every frame (the last frame of a clip repeats the one
+        before), smoothed within each clip (`smooth_within_clips`)."""
         total = int(frames.sum())  # frames: on the host
         index = torch.arange(total, device=self.device)
         clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device),
@@ -124,7 +147,8 @@ class MotionLibrary:
         fps = self.clip_fps[clip_of_frame][:, None, None, None]
         lin_vel = (pos[this + 1] - pos[this]) * fps
         ang_vel = quat_to_axis_angle(quat_mul(quat[this + 1], quat_conjugate(quat[this]))) * fps
-        return lin_vel, ang_vel
+        first = self.clip_start[clip_of_frame]
+        return smooth_within_clips(lin_vel, first, last), smooth_within_clips(ang_vel, first, last)
 
     @property
     def num_clips(self) -> int:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
@@ -68,6 +69,23 @@ def test_velocities_match_the_motion():
     np.testing.assert_allclose(ref.ang_vel[..., :2].numpy(), 0.0, atol=1e-4)
     root_vel = ref.lin_vel[:, 0, 0]
     np.testing.assert_allclose(root_vel.numpy(), np.tile([0.8, -0.2, 0.0], (5, 1)), atol=1e-4)
+
+
+def test_velocities_are_smoothed_within_each_clip_like_phc():
+    """PHC's Gaussian (sigma 2 frames, nearest-frame edges) over the forward differences, clip by clip: a clip that
+    stands still keeps zero velocity beside one that jitters, and the jitter's velocity noise shrinks."""
+    still = Clip("still", 30.0, "smpl", [person(40, speed=(0.0, 0.0, 0.0))])
+    still.persons[0].joint_rot[:] = still.persons[0].joint_rot[:1]
+    jittery = Clip("jittery", 30.0, "smpl", [person(60, speed=(0.0, 0.0, 0.0))])
+    jittery.persons[0].joint_rot[:] = jittery.persons[0].joint_rot[:1]
+    jittery.persons[0].root_pos[:, 0] += np.random.default_rng(0).normal(0.0, 0.005, 60)
+    library = MotionLibrary([still, jittery])
+    np.testing.assert_allclose(library.body_lin_vel[:40].numpy(), 0.0, atol=1e-6)  # nothing leaks from the next clip
+    raw = np.diff(jittery.persons[0].root_pos[:, 0], append=jittery.persons[0].root_pos[-1, 0]) * 30.0
+    raw[-1] = raw[-2]
+    expected = gaussian_filter1d(raw, 2.0, mode="nearest")
+    np.testing.assert_allclose(library.body_lin_vel[40:, 0, 0, 0].numpy(), expected, atol=1e-4)
+    assert expected.std() < 0.35 * raw.std()
 
 
 def test_failures_raise_a_clips_sampling_weight():
