@@ -111,3 +111,38 @@ def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tm
     assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 | – |" in result.stdout and not (tmp_path / "no_grip").exists()
     empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
     assert_one_clear_error(empty, "error: no finished cell in")
+
+
+def test_prior_scores_bad_input_is_one_clear_sentence(tmp_path):
+    result = run_benchmark("prior_scores.py", str(REPO / "data/prior/smpl_prior_cpu.pt"), "--sets", "eval40", "moon",
+                           "--out", str(tmp_path))
+    assert_one_clear_error(result, "error: unknown clip set 'moon'; the sets are builtin, eval40, all, noisy40")
+    result = run_benchmark("prior_scores.py", str(tmp_path / "missing.pt"), "--out", str(tmp_path))
+    assert_one_clear_error(result, "error: no checkpoint file", "missing.pt")
+
+
+def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
+    """Evaluations already in `<out>/<checkpoint>/<set>/` are reused: two made-up ones give the table."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from prior_scores import checkpoint_names, family_of
+
+    assert family_of("walk_0003_mirror_x1.10") == "walk" and family_of("sit_stand_0040") == "sit_stand"
+    assert family_of("stand") == "stand"
+    assert checkpoint_names([tmp_path / "a" / "last.pt", tmp_path / "b" / "last.pt"]) == ["a_last", "b_last"]
+    rows = [("walk_0000", True), ("walk_0001_mirror", False), ("jump_0002", True)]
+    for name, tracked in (("old", [True, False, False]), ("new", [True, True, True])):
+        (tmp_path / f"{name}.pt").write_bytes(b"")
+        folder = tmp_path / "out" / name / "builtin"
+        folder.mkdir(parents=True)
+        per_clip = [{"clip": clip, "success": ok} for (clip, _), ok in zip(rows, tracked)]
+        summary = {"success_rate": sum(tracked) / 3, "success_rate_training_rule": sum(tracked) / 3, "clips": 3,
+                   "mpjpe_tracked_mm": 50.0, "per_clip": per_clip}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    result = run_benchmark("prior_scores.py", str(tmp_path / "old.pt"), str(tmp_path / "new.pt"), "--sets", "builtin",
+                           "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "| old | 0.333 | 0.333 | 50 mm | 1/2 | 0/1 |" in result.stdout
+    assert "| new | 1.000 | 1.000 | 50 mm | 2/2 | 1/1 |" in result.stdout
+    with open(tmp_path / "out" / "scores.csv", newline="") as handle:
+        assert {(r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)} == {
+            ("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")}

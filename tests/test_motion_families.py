@@ -13,8 +13,8 @@ from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families import checks
 from motion_lib.families.__main__ import main
 from motion_lib.families.registry import FAMILIES, family_counts, make_clip, make_clips, parse_mix
-from motion_lib.families.transforms import mirror, time_warp
-from motion_lib.formats.common import body_positions
+from motion_lib.families.transforms import mirror, time_warp, with_reference_noise
+from motion_lib.formats.common import body_positions, wxyz_to_rotations
 from motion_lib.formats.phc import read_clips
 from motion_lib.motion_library import MotionLibrary
 from motion_lib.seats import seat_underside
@@ -82,6 +82,18 @@ def test_time_warp_changes_duration_and_keeps_the_path(clips):
         np.testing.assert_allclose(warped.persons[0].root_pos[0], clip.persons[0].root_pos[0])
         assert np.linalg.norm(warped.persons[0].root_pos[-1] - clip.persons[0].root_pos[-1]) < 0.06
         assert _check(warped)["foot_slide_m"] < MAX_SLIDE
+
+
+def test_reference_noise_has_the_asked_size_and_keeps_the_clip(clips):
+    clip = clips["walk", 0]
+    noisy = with_reference_noise(clip, np.random.default_rng(0), joint_deg=2.0, root_m=0.005)
+    a, b = clip.persons[0], noisy.persons[0]
+    assert noisy.name == clip.name + "_noisy" and noisy.num_frames == clip.num_frames
+    assert np.std(b.root_pos - a.root_pos) == pytest.approx(0.005, rel=0.1)
+    np.testing.assert_array_equal(b.root_rot, a.root_rot)
+    angles = (wxyz_to_rotations(a.joint_rot).inv() * wxyz_to_rotations(b.joint_rot)).magnitude()
+    # a rotation vector with 2 degrees per axis: its angle has mean 2 * sqrt(8 / pi) = 3.19 degrees
+    assert np.degrees(angles.mean()) == pytest.approx(3.19, rel=0.05)
 
 
 @pytest.mark.parametrize("speed", [0.5, 1.1, 1.8])

@@ -1,11 +1,13 @@
-"""Clip-level variations: left-right mirroring and time-warping."""
+"""Clip-level variations: left-right mirroring, time-warping, reference noise."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
+from motion_lib.formats.common import rotations_to_wxyz, wxyz_to_rotations
 from motion_lib.rotations import quat_slerp
 from motion_lib.skeleton import get_skeleton
 
@@ -59,3 +61,18 @@ def time_warp(clip: Clip, speed: np.ndarray | float) -> Clip:
         persons.append(PersonMotion(root, slerp(p.root_rot), slerp(p.joint_rot)))
     source = {**clip.source, "time_warp": round(float(np.mean(rate)), 4)}
     return Clip(f"{clip.name}_x{np.mean(rate):.2f}", clip.fps, clip.skeleton, persons, source, list(clip.furniture))
+
+
+def with_reference_noise(clip: Clip, rng: np.random.Generator, joint_deg: float, root_m: float) -> Clip:
+    """The clip with i.i.d. noise on every frame, as jittery capture gives: each joint rotated by a random rotation
+    vector of `joint_deg` degrees standard deviation per axis, each pelvis position moved by `root_m` metres per
+    axis (the root's rotation kept). For robustness checks; the name gets `_noisy`."""
+    persons = []
+    for p in clip.persons:
+        frames, joints = p.joint_rot.shape[:2]
+        noise = Rotation.from_rotvec(rng.normal(0.0, np.radians(joint_deg), (frames * joints, 3)))
+        rotations = wxyz_to_rotations(p.joint_rot.reshape(-1, 4)) * noise
+        persons.append(PersonMotion(p.root_pos + rng.normal(0.0, root_m, p.root_pos.shape), p.root_rot.copy(),
+                                    rotations_to_wxyz(rotations, (frames, joints))))
+    source = {**clip.source, "reference_noise": {"joint_deg": joint_deg, "root_m": root_m}}
+    return Clip(f"{clip.name}_noisy", clip.fps, clip.skeleton, persons, source, list(clip.furniture))

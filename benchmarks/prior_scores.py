@@ -1,0 +1,139 @@
+"""What a single-person prior tracks, per motion family: score prior checkpoints on fixed held-out clip sets and
+print success per family, beside each other.
+
+    python benchmarks/prior_scores.py data/prior/smpl_prior_cpu.pt runs/prior/model_5000.pt [--sets builtin eval40 all
+        noisy40] [--out runs/prior_scores]
+
+Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345):
+- `builtin`: the three built-in single-person clips (`data/demo/single.pkl`);
+- `eval40`: the learning benchmark's 40 locomotion and posture clips (`learning_curve.EVAL_FAMILIES`);
+- `all`: `--per-family` (4) clips of every motion family, kicks, jumps, dance, floor and chair clips included;
+- `noisy40`: eval40 with i.i.d. noise on every reference frame (1 degree on every joint, 5 mm on the pelvis;
+  `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input.
+Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
+when it exists. Writes `<out>/scores.csv` (one line per checkpoint, set and family) and prints one markdown table per
+set: success overall (the 0.5 m rule and the training's termination rule), MPJPE over the tracked clips, and tracked /
+clips per family.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from learning_curve import EVAL_FAMILIES, evaluate, families  # benchmarks/ (this script's folder)
+from training_runs import run_main
+
+from motion_lib.errors import UserInputError
+from motion_lib.families.registry import FAMILIES
+from motion_lib.families.transforms import with_reference_noise
+from motion_lib.formats.phc import read_clips, write_clips
+
+SEED = 12345
+SETS = ("builtin", "eval40", "all", "noisy40")
+NOISE = {"joint_deg": 1.0, "root_m": 0.005}
+"""The noise of `noisy40` (standard deviations per frame)."""
+
+
+def clip_set(name: str, folder: Path, per_family: int) -> Path:
+    """The clips file of set `name`, written into `folder` once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if name == "builtin":
+        return REPO / "data" / "demo" / "single.pkl"
+    if name == "eval40":
+        return families(folder / "eval40.pkl", 40, SEED, EVAL_FAMILIES)
+    if name == "all":
+        mix = ",".join(f"{family}=1" for family in FAMILIES)
+        return families(folder / f"all{per_family}.pkl", per_family * len(FAMILIES), SEED, mix)
+    if name == "noisy40":
+        path = folder / "noisy40.pkl"
+        if not path.exists():
+            rng = np.random.default_rng(0)
+            clean = read_clips(clip_set("eval40", folder, per_family))
+            write_clips(path, [with_reference_noise(clip, rng, **NOISE) for clip in clean])
+        return path
+    raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
+
+
+def family_of(clip: str) -> str:
+    """The motion family of a generated clip's name (`<family>_<index>[_mirror][_x<speed>]`), else the name."""
+    match = re.match(r"(.+?)_\d{4}(_|$)", clip)
+    return match.group(1) if match else clip
+
+
+def checkpoint_names(checkpoints: list[Path]) -> list[str]:
+    """A short name per checkpoint: its file's stem, with its folder where stems repeat."""
+    stems = [c.stem for c in checkpoints]
+    return [f"{c.parent.name}_{c.stem}" if stems.count(c.stem) > 1 else c.stem for c in checkpoints]
+
+
+def score(summary: dict) -> tuple[dict, dict[str, tuple[int, int]]]:
+    """Overall figures and per family (tracked, clips) of one evaluation's summary.json."""
+    per_family: dict[str, list[int]] = {}
+    for row in summary["per_clip"]:
+        counts = per_family.setdefault(family_of(row["clip"]), [0, 0])
+        counts[0] += bool(row["success"])
+        counts[1] += 1
+    overall = {"success": summary["success_rate"], "success_training_rule": summary["success_rate_training_rule"],
+               "mpjpe_tracked_mm": summary.get("mpjpe_tracked_mm"), "clips": summary["clips"]}
+    return overall, {family: (t, n) for family, (t, n) in per_family.items()}
+
+
+def markdown(set_name: str, results: list[tuple[str, dict, dict]]) -> str:
+    """One table: a line per checkpoint, columns overall figures and tracked / clips per family."""
+    names = list(dict.fromkeys(f for _, _, per_family in results for f in per_family))
+    lines = [f"**{set_name}**", "", "| checkpoint | success (0.5 m) | success (training rule) | MPJPE tracked | "
+             + " | ".join(names) + " |", "|---|---|---|---|" + "---|" * len(names)]
+    for checkpoint, overall, per_family in results:
+        mpjpe = "–" if overall["mpjpe_tracked_mm"] is None else f"{overall['mpjpe_tracked_mm']:.0f} mm"
+        cells = [f"{per_family[f][0]}/{per_family[f][1]}" if f in per_family else "–" for f in names]
+        lines.append(f"| {checkpoint} | {overall['success']:.3f} | {overall['success_training_rule']:.3f} | {mpjpe} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="prior checkpoints (model_<it>.pt, last.pt or exported)")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), help=f"of {', '.join(SETS)}")
+    parser.add_argument("--per-family", type=int, default=4, help="clips per family in the `all` set")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "prior_scores")
+    args = parser.parse_args()
+    unknown = [s for s in args.sets if s not in SETS]
+    if unknown:
+        raise UserInputError(f"unknown clip set {', '.join(map(repr, unknown))}; the sets are {', '.join(SETS)}")
+    missing = [str(c) for c in args.checkpoints if not c.is_file()]
+    if missing:
+        raise UserInputError(f"no checkpoint file {', '.join(missing)}")
+    if args.per_family < 1:
+        raise UserInputError(f"--per-family must be a positive integer, got {args.per_family}")
+    out = args.out.resolve()
+    names = checkpoint_names(args.checkpoints)
+    lines, tables = [], []
+    for set_name in args.sets:
+        clips = clip_set(set_name, out / "sets", args.per_family)
+        results = []
+        for name, checkpoint in zip(names, args.checkpoints):
+            overall, per_family = score(evaluate(checkpoint.resolve(), clips, out / name / set_name))
+            results.append((name, overall, per_family))
+            lines += [{"checkpoint": name, "set": set_name, "family": family, "tracked": t, "clips": n}
+                      for family, (t, n) in per_family.items()]
+            print(f"{name} on {set_name}: success {overall['success']:.3f}", flush=True)
+        tables.append(markdown(set_name, results))
+    with open(out / "scores.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["checkpoint", "set", "family", "tracked", "clips"])
+        writer.writeheader()
+        writer.writerows(lines)
+    print("\n" + "\n".join(tables) + f"\nwrote {out / 'scores.csv'}")
+
+
+if __name__ == "__main__":
+    run_main(main)
