@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.envs.config import AssistEnvConfig, RootAssistConfig, TrackingEnvConfig
+from assistmimic.envs.config import LEGACY_DEFAULTS, AssistEnvConfig, RootAssistConfig, TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.config import ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
@@ -331,10 +331,13 @@ def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_e
     """`num_envs` worlds of one unimpaired person for scoring a single-person prior (with its checkpoint's
     `metadata`) on `clips`: every clip from its first frame to its last, with no early termination."""
     backend = make_backend(make_single_person_scene(world.robot, world.scene, world.sim, clips), world.sim, num_envs)
-    # The action semantics must be the ones the policy was trained with (PHC's absolute targets unless saved otherwise).
+    # The action semantics and the reference velocities must be the ones the policy was trained with (PHC's absolute
+    # targets unless saved otherwise; unsmoothed velocities for checkpoints from before the setting).
+    trained = metadata.get("env_config") or {}
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False,
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
-                                residual_actions=(metadata.get("env_config") or {}).get("residual_actions", False))
+                                residual_actions=trained.get("residual_actions", False),
+                                velocity_smoothing=trained.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"]))
     return TrackingEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
                        torch.Generator(device=backend.device).manual_seed(world.seed))
 

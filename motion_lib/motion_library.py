@@ -2,8 +2,8 @@
 
 At construction every frame of every clip goes through the skeleton's forward kinematics once;
 per-frame body velocities come from forward differences within each clip (the last frame repeats
-the one before), smoothed in time by a Gaussian of `VELOCITY_SMOOTHING` frames within each clip (PHC's
-motion library does the same, sigma 2: a difference of noisy frames is noise over the frame time). `sample` then only gathers two frames per query and interpolates: positions and
+the one before), optionally smoothed in time by a Gaussian within each clip (`set_velocity_smoothing`; PHC's motion
+library smooths with sigma 2 frames: a difference of noisy frames is noise over the frame time). `sample` then only gathers two frames per query and interpolates: positions and
 velocities linearly, rotations by slerp.
 
 Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_failures` run there
@@ -32,12 +32,7 @@ from motion_lib.rotations import (
 )
 from motion_lib.skeleton import get_skeleton
 
-VELOCITY_SMOOTHING = 2.0
-"""Standard deviation (frames) of the Gaussian that smooths reference velocities in time (PHC's, sigma 2)."""
-
-
-def smooth_within_clips(values: torch.Tensor, first: torch.Tensor, last: torch.Tensor,
-                        sigma: float = VELOCITY_SMOOTHING) -> torch.Tensor:
+def smooth_within_clips(values: torch.Tensor, first: torch.Tensor, last: torch.Tensor, sigma: float) -> torch.Tensor:
     """(F, ...) frame-concatenated `values` smoothed along frames by a Gaussian of `sigma` frames (truncated at 4 sigma),
     each frame only from its own clip's frames `first`..`last` (F,) (indices of its clip's first and last frame; the
     nearest frame repeats past them: scipy's `gaussian_filter1d(..., mode="nearest")`, as PHC). On the values' device,
@@ -68,7 +63,8 @@ class ReferenceState:
 class MotionLibrary:
     """Clips of the same skeleton and person count, stored frame-concatenated on `device`."""
 
-    def __init__(self, clips: list[Clip], device: torch.device | str = "cpu", failure_bias: float = 1.0):
+    def __init__(self, clips: list[Clip], device: torch.device | str = "cpu", failure_bias: float = 1.0,
+                 velocity_smoothing: float = 0.0):
         if not clips:
             raise UserInputError("the motion library needs at least one clip")
         for clip in clips:
@@ -110,10 +106,13 @@ class MotionLibrary:
                             quat_to_matrix(joint_rot.reshape(num_total * p, -1, 4)))
         body_pos = pos.reshape(num_total, p, -1, 3)
         body_quat = matrix_to_quat(rot).reshape(num_total, p, -1, 4)
-        lin_vel, ang_vel = self._velocities(frames, body_pos, body_quat)
         # One (F, P, B, 13) tensor, so a query gathers each of its two frames once: pos, quat, lin, ang.
-        self.frame_data = torch.cat([body_pos, body_quat, lin_vel, ang_vel], dim=-1).contiguous()
+        self.frame_data = torch.cat([body_pos, body_quat, torch.zeros_like(body_pos), torch.zeros_like(body_pos)],
+                                    dim=-1).contiguous()
         self.joint_rot = joint_rot
+        self.velocity_smoothing = -1.0
+        """Standard deviation (frames) of the Gaussian the velocities are smoothed with (0: forward differences)."""
+        self.set_velocity_smoothing(velocity_smoothing)
 
     @property
     def body_pos(self) -> torch.Tensor:
@@ -135,20 +134,34 @@ class MotionLibrary:
         """(F, P, B, 3) body angular velocities, world frame."""
         return self.frame_data[..., 10:13]
 
-    def _velocities(self, frames: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward-difference linear and angular velocities of every frame (the last frame of a clip repeats the one
-        before), smoothed within each clip (`smooth_within_clips`)."""
-        total = int(frames.sum())  # frames: on the host
-        index = torch.arange(total, device=self.device)
-        clip_of_frame = torch.repeat_interleave(torch.arange(len(frames), device=self.device), frames.to(self.device),
-                                                output_size=total)
-        last = self.clip_start[clip_of_frame] + self.clip_frames[clip_of_frame] - 1
+    def set_velocity_smoothing(self, sigma: float) -> None:
+        """Make the body velocities the forward differences of every frame (the last frame of a clip repeats the one
+        before) smoothed within each clip by a Gaussian of `sigma` frames (`smooth_within_clips`; 0: unsmoothed). An
+        environment sets its config's value (`TrackingEnvConfig.velocity_smoothing`); the same value again does nothing."""
+        if sigma < 0:
+            raise UserInputError(f"velocity smoothing must be at least 0 frames, got {sigma}")
+        if sigma == self.velocity_smoothing:
+            return
+        lin_vel, ang_vel = self._velocities(self.body_pos, self.body_quat, sigma)
+        self.frame_data[..., 7:10], self.frame_data[..., 10:13] = lin_vel, ang_vel
+        self.velocity_smoothing = sigma
+
+    def clip_of_frame(self) -> torch.Tensor:
+        """(F,) the clip of every frame row."""
+        return torch.repeat_interleave(torch.arange(self.num_clips, device=self.device), self.clip_frames,
+                                       output_size=sum(self.clip_num_frames))  # host list: no host sync
+
+    def _velocities(self, pos: torch.Tensor, quat: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward-difference linear and angular velocities of every frame (see `set_velocity_smoothing`)."""
+        clip = self.clip_of_frame()
+        first = self.clip_start[clip]
+        last = first + self.clip_frames[clip] - 1
+        index = torch.arange(pos.shape[0], device=self.device)
         this = torch.where(index == last, index - 1, index)
-        fps = self.clip_fps[clip_of_frame][:, None, None, None]
+        fps = self.clip_fps[clip][:, None, None, None]
         lin_vel = (pos[this + 1] - pos[this]) * fps
         ang_vel = quat_to_axis_angle(quat_mul(quat[this + 1], quat_conjugate(quat[this]))) * fps
-        first = self.clip_start[clip_of_frame]
-        return smooth_within_clips(lin_vel, first, last), smooth_within_clips(ang_vel, first, last)
+        return smooth_within_clips(lin_vel, first, last, sigma), smooth_within_clips(ang_vel, first, last, sigma)
 
     @property
     def num_clips(self) -> int:

@@ -79,13 +79,17 @@ def test_velocities_are_smoothed_within_each_clip_like_phc():
     jittery = Clip("jittery", 30.0, "smpl", [person(60, speed=(0.0, 0.0, 0.0))])
     jittery.persons[0].joint_rot[:] = jittery.persons[0].joint_rot[:1]
     jittery.persons[0].root_pos[:, 0] += np.random.default_rng(0).normal(0.0, 0.005, 60)
-    library = MotionLibrary([still, jittery])
+    library = MotionLibrary([still, jittery], velocity_smoothing=2.0)
     np.testing.assert_allclose(library.body_lin_vel[:40].numpy(), 0.0, atol=1e-6)  # nothing leaks from the next clip
     raw = np.diff(jittery.persons[0].root_pos[:, 0], append=jittery.persons[0].root_pos[-1, 0]) * 30.0
     raw[-1] = raw[-2]
     expected = gaussian_filter1d(raw, 2.0, mode="nearest")
     np.testing.assert_allclose(library.body_lin_vel[40:, 0, 0, 0].numpy(), expected, atol=1e-4)
     assert expected.std() < 0.35 * raw.std()
+    library.set_velocity_smoothing(0.0)  # back to the forward differences
+    np.testing.assert_allclose(library.body_lin_vel[40:, 0, 0, 0].numpy(), raw, atol=1e-4)
+    with pytest.raises(UserInputError, match="velocity smoothing must be at least 0 frames, got -1"):
+        library.set_velocity_smoothing(-1.0)
 
 
 def test_failures_raise_a_clips_sampling_weight():

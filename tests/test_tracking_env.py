@@ -1,5 +1,7 @@
 """The tracking environment: observation layout, reference resets, rewards, terminations, truncations."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -184,3 +186,20 @@ def test_reference_amp_histories_from_the_table_match_the_motion_library():
     torch.testing.assert_close(table_obs, direct, atol=1e-4, rtol=1e-4)
     assert (last < steps[clip_ids]).all()
     env.close()
+
+
+def test_the_env_smooths_reference_velocities_as_configured_and_old_configs_read_unsmoothed():
+    env = make_env(num_envs=2)
+    assert env.cfg.velocity_smoothing == 2.0 and env.library.velocity_smoothing == 2.0
+    smoothed_speeds = env.hinges.table.clone()
+    env.close()
+    raw = make_env(num_envs=2, velocity_smoothing=0.0)
+    assert raw.library.velocity_smoothing == 0.0
+    half = smoothed_speeds.shape[-1] // 2
+    torch.testing.assert_close(raw.hinges.table[..., :half], smoothed_speeds[..., :half])  # the angles are not touched
+    assert not torch.allclose(raw.hinges.table[..., half:], smoothed_speeds[..., half:])  # the speeds are
+    raw.close()
+    # a checkpoint's env config stored before the setting existed was trained without smoothing
+    stored = {key: value for key, value in dataclasses.asdict(TrackingEnvConfig()).items() if key != "velocity_smoothing"}
+    assert TrackingEnvConfig.from_dict(stored).velocity_smoothing == 0.0
+    assert TrackingEnvConfig.from_dict({**stored, "velocity_smoothing": 2.0}).velocity_smoothing == 2.0

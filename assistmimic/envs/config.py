@@ -97,6 +97,10 @@ class TrackingEnvConfig:
     faster; PHC checkpoints need False."""
     root_assist: RootAssistConfig = field(default_factory=RootAssistConfig)
     """Training aid: a decaying PD wrench on the pelvis of chosen agents (off unless `root_assist.agents` is set)."""
+    velocity_smoothing: float = field(default=2.0, metadata=at_least(0.0))
+    """Standard deviation (frames) of the Gaussian that smooths the reference velocities (bodies and the hinge speeds a
+    reset starts from) within each clip, as PHC's motion library (2); 0: forward differences. A checkpoint's stored
+    config without this key is from before it existed and is read with 0, as it was trained."""
     sync_free_resets: bool | None = None
     """Reset the ended worlds by mask: every step draws a new start for every world and keeps it where an
     episode ended, so a step never waits for the host (a GPU stays busy). False resets only the ended worlds,
@@ -105,8 +109,14 @@ class TrackingEnvConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "the config"):
         """The config stored as a plain dict (`dataclasses.asdict`, e.g. a checkpoint's metadata), checked against
-        the schema: unknown keys or wrong types are one error naming `where`."""
-        return from_stored(cls, raw, where, "env_config")
+        the schema: unknown keys or wrong types are one error naming `where`. Settings added since keep what
+        configs stored before them meant (`LEGACY_DEFAULTS`)."""
+        return from_stored(cls, {**LEGACY_DEFAULTS, **raw}, where, "env_config")
+
+
+LEGACY_DEFAULTS = {"velocity_smoothing": 0.0}
+"""Env settings whose meaning for a config stored before they existed differs from their default: such a checkpoint was
+trained without the feature (unsmoothed reference velocities)."""
 
 
 _CONTACT_PARAMS = {"scale": 0.5, "decay": 2.5, "saturation_n": 1.0, "bonus": 0.05}

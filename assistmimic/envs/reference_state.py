@@ -117,10 +117,10 @@ class HingeTable:
         last = torch.tensor([end - 1 for end in itertools.accumulate(frames)], device=angles.device)
         speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
         first = library.clip_start[clip_of_frame]
-        speed = smooth_within_clips(speed, first, first + library.clip_frames[clip_of_frame] - 1)
+        speed = smooth_within_clips(speed, first, first + library.clip_frames[clip_of_frame] - 1, library.velocity_smoothing)
         self.table = torch.cat([angles, speed], dim=-1)
         """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s; the last frame
-        of a clip repeats the one before; smoothed within each clip like the library's body velocities)."""
+        of a clip repeats the one before; smoothed within each clip as the library's body velocities are)."""
 
     def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, P, D) hinge angles and (N, P, D) hinge speeds of clips `clip_ids` (N,) at `times` (N,)."""

@@ -78,6 +78,7 @@ class TrackingEnv(VecEnv):
         """Steps make no host sync (`TrackingEnvConfig.sync_free_resets`)."""
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
+        library.set_velocity_smoothing(cfg.velocity_smoothing)
         self.hinges = HingeTable(library, self.hinge_ranges)
         """The clips' hinge angles and speeds, continuous in time and within the joint ranges (reset states, residual targets)."""
         self.furniture = FurnitureTable(backend, library)
