@@ -20,6 +20,10 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert len(saved["policies"]) == 2 and saved["metadata"]["task"] == "assist"
     assert saved["metadata"]["env_config"]["residual_actions"] is True
+    # The expert sees the reference velocities as its prior was trained to (unsmoothed for a prior stored before
+    # the setting existed).
+    prior_env = torch.load(REPO / "data/prior/smpl_prior_cpu.pt", weights_only=True)["metadata"]["env_config"]
+    assert saved["metadata"]["env_config"]["velocity_smoothing"] == prior_env.get("velocity_smoothing", 0.0)
     # Both policies are the prior's networks with the assistive inputs appended.
     assert [p["spec"]["obs_dims"] for p in saved["policies"]] == [[934, 525], [934, 525]]
     start = torch.load(run_dir / "start.pt", weights_only=True)
@@ -117,3 +121,16 @@ def test_a_run_without_the_grip_trains_scores_and_skips_the_shipped_expert_that_
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and "shipped" not in summary["evaluation"]
     assert {"start", "trained", "recipient_alone"} <= summary["evaluation"].keys()
+
+
+def test_an_expert_adopts_its_priors_velocity_smoothing(tmp_path):
+    from assistmimic.stages.config import ExpertConfig
+    from assistmimic.stages.expert import adopt_prior_velocity_smoothing
+
+    for stored, expected in (({"velocity_smoothing": 1.5}, 1.5), ({}, 0.0)):  # {}: a prior from before the setting
+        prior = tmp_path / "prior.pt"
+        torch.save({"iteration": 1, "policies": [], "metadata": {"env_config": {"residual_actions": True, **stored}}}, prior)
+        stage = ExpertConfig(prior=str(prior))
+        assert stage.env.velocity_smoothing == 2.0
+        adopt_prior_velocity_smoothing(stage)
+        assert stage.env.velocity_smoothing == expected

@@ -21,13 +21,14 @@ from typing import Any
 import torch
 
 from assistmimic.envs.assist import AssistEnv
+from assistmimic.envs.config import LEGACY_DEFAULTS
 from assistmimic.evaluation import checkpoint_task, policies_from_checkpoint
 from assistmimic.rl import distributed
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT, save_checkpoint
+from assistmimic.rl.checkpoint import LAST_CHECKPOINT, load_training_checkpoint, save_checkpoint
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_scene
-from assistmimic.stages.common import REPO_ROOT, load_clips
+from assistmimic.stages.common import REPO_ROOT, command_line_chooses, load_clips
 from assistmimic.stages.config import EvalConfig, ExpertConfig, RunConfig
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.scoring import evaluate_assist_checkpoint
@@ -68,6 +69,23 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
                          env.action_dims, list(env.backend.grip_dims), stage.grip_init)
 
 
+def adopt_prior_velocity_smoothing(stage: ExpertConfig) -> None:
+    """Give `stage.env` the reference-velocity smoothing its prior was trained with (its stored env config's; 0 for a
+    prior stored before the setting existed), unless the command line chose one: the widened prior then sees the
+    reference as it learned to. Says so in one line when that changes the stage's value."""
+    if stage.prior is None or command_line_chooses("stage.env.velocity_smoothing"):
+        return
+    path = prior_path(stage.prior)
+    if not path.is_file():
+        return  # widened_prior names the missing file
+    stored = (load_training_checkpoint(path).get("metadata") or {}).get("env_config") or {}
+    trained = stored.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"])
+    if trained != stage.env.velocity_smoothing:
+        print(f"the prior {stage.prior} was trained with reference velocities smoothed by {trained:g} frames; the expert "
+              f"uses the same (pass stage.env.velocity_smoothing=... to choose another)")
+        stage.env = dataclasses.replace(stage.env, velocity_smoothing=trained)
+
+
 def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
     """What an expert's checkpoints carry as metadata (read by eval, render and distillation)."""
     stage: ExpertConfig = cfg.stage
@@ -79,6 +97,7 @@ def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ExpertConfig = cfg.stage
     apply_run_overrides(cfg, stage)
+    adopt_prior_velocity_smoothing(stage)
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
     torch.manual_seed(cfg.seed)
