@@ -7,7 +7,8 @@ print success per family, beside each other.
 Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345):
 - `builtin`: the three built-in single-person clips (`data/demo/single.pkl`);
 - `eval40`: the learning benchmark's 40 locomotion and posture clips (`learning_curve.EVAL_FAMILIES`);
-- `all`: `--per-family` (4) clips of every motion family, kicks, jumps, dance, floor and chair clips included;
+- `all`: `--per-family` (4) clips of every motion family with a default share (kicks, jumps, dance, floor and chair
+  clips included; not `demo_single`, the built-in clips);
 - `noisy40`: eval40 with i.i.d. noise on every reference frame (1 degree on every joint, 5 mm on the pelvis;
   `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input.
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
@@ -51,8 +52,9 @@ def clip_set(name: str, folder: Path, per_family: int) -> Path:
     if name == "eval40":
         return families(folder / "eval40.pkl", 40, SEED, EVAL_FAMILIES)
     if name == "all":
-        mix = ",".join(f"{family}=1" for family in FAMILIES)
-        return families(folder / f"all{per_family}.pkl", per_family * len(FAMILIES), SEED, mix)
+        shared = [family for family, spec in FAMILIES.items() if spec.weight > 0]  # not the built-in clips
+        mix = ",".join(f"{family}=1" for family in shared)
+        return families(folder / f"all{per_family}.pkl", per_family * len(shared), SEED, mix)
     if name == "noisy40":
         path = folder / "noisy40.pkl"
         if not path.exists():

@@ -111,3 +111,20 @@ def demo_person(rng: np.random.Generator, clip: str | None = None, role: str | N
     source = {**demo.source, "generator": "motion_lib.families", "family": "demo_person",
               "params": {"clip": clip, "role": role}}
     return dataclasses.replace(demo, name=f"demo_person_{clip}_{role}", persons=[person], source=source).validate()
+
+
+@lru_cache(maxsize=1)
+def _demo_single_clips() -> tuple[Clip, ...]:
+    from motion_lib.demo_clips import single_clips
+
+    return tuple(single_clips())
+
+
+def demo_single(rng: np.random.Generator, clip: str | None = None) -> Clip:
+    """One of the built-in single-person demo clips (`clip`: "stand", "step", "sit_down_stand_up"), with its
+    scenery (the chair it sits on)."""
+    demos = {c.name: c for c in _demo_single_clips()}
+    clip = str(rng.choice(sorted(demos))) if clip is None else clip
+    demo = demos[clip]
+    source = {**demo.source, "generator": "motion_lib.families", "family": "demo_single", "params": {"clip": clip}}
+    return dataclasses.replace(demo, name=f"demo_single_{clip}", source=source).validate()

@@ -46,6 +46,7 @@ FAMILIES: dict[str, Family] = {
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
+    "demo_single": Family(assisted.demo_single, 0.0),
     "kick": Family(dynamic.kick, 1.0),
     "jump": Family(dynamic.jump, 1.0),
     "dance": Family(dynamic.dance, 1.5),
