@@ -120,3 +120,16 @@ def test_the_shipped_prior_tracks_standing_where_an_untrained_policy_falls():
     (row,) = evaluate_clips(env, [untrained], [0], failure_distance=10.0)
     assert row["success"] and not row["success_training_rule"]
     env.close()
+
+
+def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path):
+    """Its metadata's `data` describes the families (longer than a file name may be): render and eval fall back to
+    their default clips instead of failing on it."""
+    from assistmimic.stages.common import trained_clips_file
+
+    described = "motion families (500 clips, seed 0, mix " + ",".join(f"family{i}=1.5" for i in range(40)) + ")"
+    assert len(described) > 255 and trained_clips_file({"data": described}) is None
+    assert trained_clips_file({}) is None and trained_clips_file({"data": str(tmp_path / "gone.pkl")}) is None
+    clips = tmp_path / "clips.pkl"
+    clips.write_bytes(b"")
+    assert trained_clips_file({"data": str(clips)}) == str(clips)

@@ -29,6 +29,17 @@ def command_line_chooses(group: str) -> bool:
     return any(key == group or key.startswith(f"{group}.") for key in keys)
 
 
+def trained_clips_file(metadata: dict) -> str | None:
+    """The clips file a checkpoint names in its metadata (`data`) when it is a file here, else None: gone, or not a
+    file at all (a prior trained on generated motion families records their description, which may be longer than a
+    file name can be)."""
+    data = metadata.get("data")
+    try:
+        return data if data and Path(data).is_file() else None
+    except OSError:  # e.g. a name too long for the file system
+        return None
+
+
 def clips_path(data: str | None, default: str) -> Path:
     """The clips file: `data=` as given (relative to the working directory), else the stage's default
     (relative to the repository, so the built-in demo clips are found from anywhere)."""

@@ -27,7 +27,7 @@ from assistmimic.rl.checkpoint import LAST_CHECKPOINT, training_checkpoints
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.factory import make_backend, make_scene
-from assistmimic.stages.common import load_clips, require_setting
+from assistmimic.stages.common import load_clips, require_setting, trained_clips_file
 from assistmimic.stages.config import DistillConfig, EvalConfig, RunConfig
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.scoring import eval_rules, eval_world
@@ -61,9 +61,10 @@ def split_clips(clips: list[Clip], experts: ExpertSet, held_out: list[str], data
 
 def experts_data(cfg: RunConfig, experts: ExpertSet) -> tuple[Path, list[Clip]]:
     """The clips of `data=`, else of the file the experts were trained on."""
-    data = cfg.data or experts.experts[0].metadata.get("data")
-    if not data or not Path(data).is_file():
-        raise UserInputError(f"the experts' clips file {data} is not here; give the clips with data=...")
+    data = cfg.data or trained_clips_file(experts.experts[0].metadata)
+    if data is None:
+        raise UserInputError(f"the experts' clips file {experts.experts[0].metadata.get('data')} is not here; give the "
+                             f"clips with data=...")
     return load_clips(data, data, cfg.robot.name, persons=2)
 
 

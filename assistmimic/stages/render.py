@@ -37,7 +37,7 @@ from assistmimic.mjcf.scene import SceneModel
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.sim.backend import PersonState
 from assistmimic.sim.factory import make_scene, make_single_person_scene
-from assistmimic.stages.common import clips_path
+from assistmimic.stages.common import clips_path, trained_clips_file
 from assistmimic.stages.config import RenderConfig, RunConfig
 from assistmimic.stages.scoring import eval_world
 from assistmimic.viz.playback import frame_count, kinematic_frames, policy_frames, reference_poses
@@ -123,8 +123,7 @@ def _check_settings(stage: RenderConfig) -> None:
 def _clip(cfg: RunConfig, stage: RenderConfig, metadata: dict, task: str | None) -> tuple[Path, Clip]:
     """The clip to render and its file: `data=`, else the checkpoint's clips file when it is still there, else
     the built-in demo clips; `stage.clip`, else the first of the checkpoint's clips in that file, else its first."""
-    trained = metadata.get("data")
-    given = cfg.data or (trained if trained and Path(trained).is_file() else None)
+    given = cfg.data or trained_clips_file(metadata)
     path = clips_path(given, DEFAULT_DATA[task or "assist"])
     clips = {clip.name: clip for clip in read_clips(path, cfg.robot.name)}
     name = stage.clip or next((n for n in metadata.get("clips") or [] if n in clips), next(iter(clips)))

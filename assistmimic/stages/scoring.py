@@ -8,7 +8,7 @@ from pathlib import Path
 from assistmimic.evaluation import EvalRules, EvalWorld, evaluate_assist
 from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.stages.common import command_line_chooses, load_clips
+from assistmimic.stages.common import command_line_chooses, load_clips, trained_clips_file
 from assistmimic.stages.config import EvalConfig, RunConfig
 from assistmimic.stored_config import from_stored
 from motion_lib.clip import Clip
@@ -74,10 +74,10 @@ def assist_clips(data: str | None, metadata: dict, robot: str) -> tuple[Path, li
     is still there), else the built-in demo clips."""
     if data:
         return load_clips(data, ASSIST_DEFAULT_DATA, robot, persons=2)
-    trained = metadata.get("data")
-    if not trained or not Path(trained).is_file():
-        if trained:
-            print(f"the checkpoint's clips file {trained} is not here; evaluating {ASSIST_DEFAULT_DATA}")
+    trained = trained_clips_file(metadata)
+    if trained is None:
+        if metadata.get("data"):
+            print(f"the checkpoint's clips file {metadata['data']} is not here; evaluating {ASSIST_DEFAULT_DATA}")
         return load_clips(None, ASSIST_DEFAULT_DATA, robot, persons=2)
     path, clips = load_clips(trained, ASSIST_DEFAULT_DATA, robot, persons=2)
     names = metadata.get("clips") or [clip.name for clip in clips]
