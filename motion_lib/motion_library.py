@@ -2,9 +2,9 @@
 
 At construction every frame of every clip goes through the skeleton's forward kinematics once;
 per-frame body velocities come from forward differences within each clip (the last frame repeats
-the one before), optionally smoothed in time by a Gaussian within each clip (`set_velocity_smoothing`; PHC's motion
-library smooths with sigma 2 frames: a difference of noisy frames is noise over the frame time). `sample` then only gathers two frames per query and interpolates: positions and
-velocities linearly, rotations by slerp.
+the one before), optionally smoothed in time by a Gaussian within each clip (`set_velocity_smoothing`; PHC's
+motion library smooths with sigma 2 frames: a difference of noisy frames is noise over the frame time). `sample`
+then only gathers two frames per query and interpolates: positions and velocities linearly, rotations by slerp.
 
 Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_failures` run there
 without a host sync. Per-clip sizes are also kept on the host (`clip_num_frames`, `clip_seconds`) for
@@ -31,6 +31,7 @@ from motion_lib.rotations import (
     quat_to_matrix,
 )
 from motion_lib.skeleton import get_skeleton
+
 
 def smooth_within_clips(values: torch.Tensor, first: torch.Tensor, last: torch.Tensor, sigma: float) -> torch.Tensor:
     """(F, ...) frame-concatenated `values` smoothed along frames by a Gaussian of `sigma` frames (truncated at 4 sigma),
@@ -106,13 +107,12 @@ class MotionLibrary:
                             quat_to_matrix(joint_rot.reshape(num_total * p, -1, 4)))
         body_pos = pos.reshape(num_total, p, -1, 3)
         body_quat = matrix_to_quat(rot).reshape(num_total, p, -1, 4)
+        lin_vel, ang_vel = self._velocities(body_pos, body_quat, velocity_smoothing)
         # One (F, P, B, 13) tensor, so a query gathers each of its two frames once: pos, quat, lin, ang.
-        self.frame_data = torch.cat([body_pos, body_quat, torch.zeros_like(body_pos), torch.zeros_like(body_pos)],
-                                    dim=-1).contiguous()
+        self.frame_data = torch.cat([body_pos, body_quat, lin_vel, ang_vel], dim=-1).contiguous()
         self.joint_rot = joint_rot
-        self.velocity_smoothing = -1.0
+        self.velocity_smoothing = velocity_smoothing
         """Standard deviation (frames) of the Gaussian the velocities are smoothed with (0: forward differences)."""
-        self.set_velocity_smoothing(velocity_smoothing)
 
     @property
     def body_pos(self) -> torch.Tensor:
@@ -138,8 +138,6 @@ class MotionLibrary:
         """Make the body velocities the forward differences of every frame (the last frame of a clip repeats the one
         before) smoothed within each clip by a Gaussian of `sigma` frames (`smooth_within_clips`; 0: unsmoothed). An
         environment sets its config's value (`TrackingEnvConfig.velocity_smoothing`); the same value again does nothing."""
-        if sigma < 0:
-            raise UserInputError(f"velocity smoothing must be at least 0 frames, got {sigma}")
         if sigma == self.velocity_smoothing:
             return
         lin_vel, ang_vel = self._velocities(self.body_pos, self.body_quat, sigma)
@@ -151,11 +149,18 @@ class MotionLibrary:
         return torch.repeat_interleave(torch.arange(self.num_clips, device=self.device), self.clip_frames,
                                        output_size=sum(self.clip_num_frames))  # host list: no host sync
 
-    def _velocities(self, pos: torch.Tensor, quat: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward-difference linear and angular velocities of every frame (see `set_velocity_smoothing`)."""
+    def clip_bounds_of_frame(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(F,) and (F,): for every frame row the rows of its clip's first and last frames."""
         clip = self.clip_of_frame()
         first = self.clip_start[clip]
-        last = first + self.clip_frames[clip] - 1
+        return first, first + self.clip_frames[clip] - 1
+
+    def _velocities(self, pos: torch.Tensor, quat: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward-difference linear and angular velocities of every frame (see `set_velocity_smoothing`)."""
+        if sigma < 0:
+            raise UserInputError(f"velocity smoothing must be at least 0 frames, got {sigma}")
+        first, last = self.clip_bounds_of_frame()
+        clip = self.clip_of_frame()
         index = torch.arange(pos.shape[0], device=self.device)
         this = torch.where(index == last, index - 1, index)
         fps = self.clip_fps[clip][:, None, None, None]

@@ -116,8 +116,7 @@ class HingeTable:
         speed[:-1] = (angles[1:] - angles[:-1]) * library.clip_fps[clip_of_frame[:-1], None, None]
         last = torch.tensor([end - 1 for end in itertools.accumulate(frames)], device=angles.device)
         speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
-        first = library.clip_start[clip_of_frame]
-        speed = smooth_within_clips(speed, first, first + library.clip_frames[clip_of_frame] - 1, library.velocity_smoothing)
+        speed = smooth_within_clips(speed, *library.clip_bounds_of_frame(), library.velocity_smoothing)
         self.table = torch.cat([angles, speed], dim=-1)
         """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s; the last frame
         of a clip repeats the one before; smoothed within each clip as the library's body velocities are)."""

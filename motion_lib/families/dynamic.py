@@ -28,7 +28,7 @@ from motion_lib.families.feet import (
 from motion_lib.families.locomotion import speed_profile, track, walk_style
 from motion_lib.families.gait import gait_person
 from motion_lib.families.standing import arms
-from motion_lib.keyframes.animate import Key, animate
+from motion_lib.keyframes.animate import Key, animate, ramp
 from motion_lib.keyframes.poses import trunk
 
 GRAVITY = 9.81
@@ -116,7 +116,7 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
         feet[kicking] = (lift_above_floor(skel, kicking, ankle, yaw, pitch, toe, window), yaw, pitch, toe)
         planted[kicking] &= ~window
         towards = feet[support][0][0, 1] * u(0.6, 0.9)
-        sway += towards * min_jerk((times - shift) / (off - shift)) * (1.0 - min_jerk((times - down) / (back - down)))
+        sway += towards * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
         lean = u(5.0, 15.0)
         keys += [Key(shift, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
                  Key(off, joints=arms(rng, ("out", "out"))),
@@ -157,7 +157,6 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     times = times_for(max(t, 3.0))
     frames = len(times)
     feet = flat_feet(skel, frames, 0.0, 0.0, 0.0, u(0.0, 0.12), toe_out=u(0.0, 10.0))
-    feet = {s: tuple(np.array(x) for x in f) for s, f in feet.items()}
     planted = {s: np.ones(frames, bool) for s in "LR"}
     root = np.column_stack([np.zeros(frames), np.zeros(frames), np.full(frames, STAND_HEIGHT)])
     stand_arms = arms(rng, ("down", "down"))
@@ -178,7 +177,7 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
         after = times >= t5
         root[after, 0] = x0 + distance
         # feet: heels rise over the balls in the second half of the push, fly, land flat
-        rolling = min_jerk((times - (t1 + 0.4 * p["push"])) / (0.6 * p["push"])) * (times < t2 + 1e-9)
+        rolling = ramp(times, t1 + 0.4 * p["push"], t2) * (times < t2 + 1e-9)
         airborne = (times >= t2) & (times < t3)
         s = np.clip((times - t2) / p["flight"], 0.0, 1.0)
         for side in "LR":
@@ -233,13 +232,12 @@ def _jump_tracks(p: dict, t0, t1, t2, t3, t4, t5, x0, back, v_x, low, v_up):
     settle = land_x + v_x * p["absorb"] / 2
     ballistic_z = lambda t: p["take_off"] + v_up * (t - t2) - 0.5 * GRAVITY * (t - t2) ** 2  # noqa: E731
     return [
-        (t0, t1, lambda t: STAND_HEIGHT - (STAND_HEIGHT - low) * min_jerk((t - t0) / (t1 - t0)),
-         lambda t: x0 - back * min_jerk((t - t0) / (t1 - t0))),
+        (t0, t1, lambda t: STAND_HEIGHT - (STAND_HEIGHT - low) * ramp(t, t0, t1), lambda t: x0 - back * ramp(t, t0, t1)),
         (t1, t2, _hermite(t1, t2, low, p["take_off"], 0.0, v_up), _hermite(t1, t2, x0 - back, x0 + v_x * p["push"] / 2, 0.0, v_x)),
         (t2, t3, ballistic_z, lambda t: x0 + v_x * (p["push"] / 2 + (t - t2))),
         (t3, t4, _hermite(t3, t4, p["land"], p["land"] - p["absorb_depth"], p["v_land"], 0.0),
          _hermite(t3, t4, land_x, settle, v_x, 0.0)),
-        (t4, t5, lambda t: p["land"] - p["absorb_depth"] + (STAND_HEIGHT - p["land"] + p["absorb_depth"]) * min_jerk((t - t4) / (t5 - t4)),
+        (t4, t5, lambda t: p["land"] - p["absorb_depth"] + (STAND_HEIGHT - p["land"] + p["absorb_depth"]) * ramp(t, t4, t5),
          lambda t: np.full(np.shape(t), settle)),
     ]
 
