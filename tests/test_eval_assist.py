@@ -96,6 +96,7 @@ def test_zero_residual_actions_track_both_agents_with_contact_and_a_robustness_s
         assert row["max_error_m"] < 0.25 and row["peak_torque_nm"] > 0
     assert summary["success_rate"] == 1.0
     assert summary["mpjpe_mm"] == pytest.approx((rows["contact"]["mpjpe_mm"] + rows["no_contact"]["mpjpe_mm"]) / 2)
+    assert summary["clips_tracked"] == 2 and summary["mpjpe_tracked_mm"] == pytest.approx(summary["mpjpe_mm"])
     # Steps 6..29 of the contact cut are the reference's contact phase; the other cut has none.
     assert rows["contact"]["contact_steps"] == 24 and 0.0 < rows["contact"]["contact_rate"] <= 1.0
     assert rows["contact"]["support_force_z_n"] != 0.0
@@ -135,9 +136,11 @@ def test_a_falling_recipient_fails_with_the_reason_that_fired_first(tmp_path, cl
     assert not fell["success"] and fell["failure"] == "recipient_fell" and 0 < fell["failed_at_s"] < 39 / 30
     # Steps from the failure on do not count towards contact: it fell before the reference's contact phase (frame 24).
     assert fell["failed_at_s"] < 24 / 30 and fell["contact_rate"] is None
-    (error,) = evaluate(tmp_path / "b", checkpoint, data=chair_file, fall_head_drop=10.0)["per_clip"]
+    failed = evaluate(tmp_path / "b", checkpoint, data=chair_file, fall_head_drop=10.0)
+    (error,) = failed["per_clip"]
     assert not error["success"] and error["failure"] == "recipient_error" and error["failed_at_s"] > fell["failed_at_s"]
     assert error["recipient_mpjpe_mm"] > 3 * error["supporter_mpjpe_mm"]
+    assert failed["clips_tracked"] == 0 and failed["mpjpe_tracked_mm"] is None and failed["mpjpe_mm"] > 0
 
 
 def test_bad_two_agent_input_is_one_clear_error(tmp_path, clips_file):
@@ -174,8 +177,9 @@ def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
 def test_the_printed_line_says_what_the_contact_rate_measures():
     summary = {"success_rate": 1.0, "success_rate_training_rule": 0.5, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
                "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0,
-               "recipient_lift_m": 0.1, "reference_lift_m": 0.8}
+               "recipient_lift_m": 0.1, "reference_lift_m": 0.8, "mpjpe_tracked_mm": 45.0, "clips_tracked": 1}
     line = _assist_line(summary)
+    assert "(supporter 40.0, recipient 60.0; 45.0 mm over the 1 tracked)" in line
     assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
     assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line
     assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,

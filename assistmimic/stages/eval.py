@@ -6,8 +6,8 @@ experts ("assist"). A clip fails when the mean body position error (of either ag
 `stage.failure_distance` (0.5 m) at any frame (REFERENCE §2); two-agent clips also fail when the
 recipient falls (head `stage.fall_head_drop` below the reference's head). Success rate = fraction of
 clips tracked to their last frame. MPJPE is the mean body position error over all frames (global, and
-root-relative), in millimetres, averaged over all clips (the frames after a failure count) and, for single-person
-priors, also over the clips tracked (PHC's "succ" figures: `mpjpe_tracked_mm`).
+root-relative), in millimetres, averaged over all clips (the frames after a failure count) and also over the clips
+tracked (PHC's "succ" figures: `mpjpe_tracked_mm`).
 
 Two-agent checkpoints also report per agent MPJPE, the failure's reason, and over the reference's
 contact phase (policy step t <-> reference time t·dt; only steps before a failure count): the fraction
@@ -18,7 +18,7 @@ recipient alone (the supporter's actions all 0: no grip, with residual actions t
 
 Writes `eval_clips.csv` (and `eval_clips_robustness.csv`) and summary.json (`success_rate` by the rule above,
 `success_rate_training_rule` by the training's termination rules (AssistMimic's success: no rule fired before the
-clip's last frame), `mpjpe_mm`, ..., `mpjpe_tracked_mm` and `clips_tracked` (single-person), `per_clip`, and
+clip's last frame), `mpjpe_mm`, ..., `mpjpe_tracked_mm` and `clips_tracked`, `per_clip`, and
 `robustness`).
 """
 
@@ -31,7 +31,9 @@ from assistmimic.evaluation import (
     checkpoint_task,
     evaluate_clips,
     in_batches,
+    mean_of,
     policies_from_checkpoint,
+    tracked_clip_errors,
     tracking_eval_env,
     write_table,
 )
@@ -73,17 +75,3 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
     return {"checkpoint": str(checkpoint), "data": str(data), "clips": len(rows), "success_rate": success_rate,
             "success_rate_training_rule": training_rule, "mpjpe_mm": mean_of(rows, "mpjpe_mm"),
             "mpjpe_local_mm": mean_of(rows, "mpjpe_local_mm"), **tracked, "per_clip": rows}
-
-
-def mean_of(rows: list[dict], key: str) -> float | None:
-    """The mean of column `key` over `rows`; None without rows."""
-    return sum(r[key] for r in rows) / len(rows) if rows else None
-
-
-def tracked_clip_errors(rows: list[dict]) -> dict:
-    """MPJPE (global and root-relative, mm) over the clips tracked to their end by the 0.5 m rule alone (PHC's
-    "succ" figures; the all-clip means count the frames after a failure, when the body lies on the floor while
-    the reference moves on), with their count."""
-    tracked = [r for r in rows if r["success"]]
-    return {"clips_tracked": len(tracked), "mpjpe_tracked_mm": mean_of(tracked, "mpjpe_mm"),
-            "mpjpe_local_tracked_mm": mean_of(tracked, "mpjpe_local_mm")}
