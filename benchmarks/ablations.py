@@ -12,7 +12,9 @@ sweep can span sessions). `--set key=value ...` is passed to every run; where it
 a row's own key, the row's switch wins. A cell keeps the overrides it was trained with (`ablation_overrides`, one per
 line; in ablations.csv too): a finished cell trained with other overrides (another `--iterations` or `--set`) ends the
 sweep with one sentence instead of being reused for a recipe it did not run (only the command line's overrides are
-recorded: a cell trained before a default changed, e.g. the shipped prior, is still reused; its config.yaml says). Per cell, from the trained expert's evaluation: success by AssistMimic's
+recorded, and the prior: a finished cell that started from another prior file than this sweep's (by content, the
+expert's `prior_sha256`) ends the sweep too; cells from before that was recorded are reused, and the table counts
+them as prior "unknown"). Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
 0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
 mean vertical support force; and the time to failure: `eval/eval_clips.csv`'s `failed_at_s` (the evaluation's
@@ -34,12 +36,15 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from learning_curve import PYTHON, run  # benchmarks/ (this script's folder)
 from training_runs import run_main
 
+from assistmimic.stages.expert import prior_digest
 from motion_lib.errors import UserInputError
 
 ROWS = {
@@ -57,7 +62,7 @@ CLIP_FPS = 30
 WALL_FILE = "ablation_wall_s"
 OVERRIDES_FILE = "ablation_overrides"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
-           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "overrides", "run_dir")
+           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "prior_sha256", "overrides", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
          ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
          ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force (N)"))
@@ -83,8 +88,27 @@ def recorded_overrides(run_dir: Path) -> list[str] | None:
     return path.read_text().splitlines() if path.exists() else None
 
 
+def sweep_prior(overrides: list[str]) -> str | None:
+    """The prior file a cell with `overrides` starts from: the last `stage.prior=...` among them, else the expert
+    stage's default (`configs/stage/training/expert.yaml`); None for `stage.prior=null`."""
+    chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+~") == "stage.prior"]
+    if chosen:
+        return None if chosen[-1] in ("null", "None", "") else chosen[-1]
+    return yaml.safe_load((REPO / "configs" / "stage" / "training" / "expert.yaml").read_text())["prior"]
+
+
+def recorded_prior(run_dir: Path) -> str | None:
+    """The `prior_sha256` a finished cell's summary.json recorded ("unknown" for cells from before it was)."""
+    return json.loads((run_dir / "summary.json").read_text()).get("prior_sha256", "unknown")
+
+
 def check_reusable(run_dir: Path, overrides: list[str]) -> None:
-    """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`."""
+    """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`, or from another
+    prior file than theirs."""
+    prior, recorded_digest = sweep_prior(overrides), recorded_prior(run_dir)
+    if recorded_digest != "unknown" and recorded_digest != prior_digest(prior):
+        raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {recorded_digest}, not the "
+                             f"present {prior}; give this sweep another --out, or delete the cell to train it again")
     recorded = recorded_overrides(run_dir)
     if recorded is None or sorted(recorded) == sorted(overrides):
         return
@@ -133,7 +157,7 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
             "success": trained["success_rate"], "time_to_failure_s": time_to_failure(run_dir, clip),
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
             "support_force_z_n": trained["support_force_z_n"], "iterations": summary.get("iterations"),
-            "wall_s": float(wall.read_text()) if wall.exists() else None,
+            "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded_prior(run_dir),
             "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}
 
 
@@ -149,13 +173,13 @@ def markdown(results: list[dict], rows: list[str], clips: list[str], cores: int)
     """Per row and clip the `TABLE` measures over seeds, the number of seeds and the cells' training iterations
     (each distinct count, `/`-separated: cells trained for different budgets show); then per row its cells'
     CPU-minutes (cells whose wall clock was not kept count none)."""
-    lines = ["| ablation | clip | " + " | ".join(h for _, h in TABLE) + " | seeds | iterations |",
-             "|---|---|" + "---|" * len(TABLE) + "---|---|"]
+    lines = ["| ablation | clip | " + " | ".join(h for _, h in TABLE) + " | seeds | iterations | priors |",
+             "|---|---|" + "---|" * len(TABLE) + "---|---|---|"]
     for row in rows:
         for clip in clips:
             cells = [r for r in results if r["row"] == row and r["clip"] == clip]
             lines.append(f"| {row} | {clip} | " + " | ".join(mean_std([c[k] for c in cells if c[k] is not None]) for k, _ in TABLE)
-                         + f" | {len(cells)} | {_iterations(cells)} |")
+                         + f" | {len(cells)} | {_iterations(cells)} | {_priors(cells)} |")
     lines += ["", "| ablation | cells | CPU-minutes |", "|---|---|---|"]
     for row in rows:
         walls = [r["wall_s"] for r in results if r["row"] == row and r["wall_s"] is not None]
@@ -167,6 +191,11 @@ def _iterations(cells: list[dict]) -> str:
     """The cells' distinct training iterations, `/`-separated (– for none known)."""
     counts = sorted({c["iterations"] for c in cells if c["iterations"] is not None})
     return "/".join(map(str, counts)) or "–"
+
+
+def _priors(cells: list[dict]) -> str:
+    """The cells' distinct prior digests (`prior_sha256`, "none" without a prior), `/`-separated."""
+    return "/".join(sorted({str(c["prior_sha256"] or "none") for c in cells})) or "–"
 
 
 def keep_only_results_in_git(out: Path) -> None:

@@ -25,16 +25,18 @@ def test_a_bad_size_or_override_is_one_clear_sentence():
     assert_one_clear_error(run_benchmark("stacked_experts.py", "sim.nthread=abc"), "error:", "sim.nthread=abc")
 
 
-def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None, iterations=None):
-    """A finished ablation cell: the summary.json (with `iterations` when given) and eval/eval_clips.csv of a
-    91-frame clip (3 s at 30 fps); no record of its overrides (one left by an earlier attempt is removed)."""
+def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, wall_s=None, iterations=None, prior=None):
+    """A finished ablation cell: the summary.json (with `iterations` and the `prior_sha256` when given) and
+    eval/eval_clips.csv of a 91-frame clip (3 s at 30 fps); no record of its overrides (one left by an earlier attempt
+    is removed)."""
     run_dir = out / row / clip / f"seed{seed}"
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "ablation_overrides").unlink(missing_ok=True)
     trained = {"success_rate": success, "success_rate_training_rule": training_rule, "mpjpe_mm": 100.0,
                "recipient_lift_m": lift, "support_force_z_n": None}
     summary = {"status": "finished", "evaluation": {"trained": trained},
-               **({} if iterations is None else {"iterations": iterations})}
+               **({} if iterations is None else {"iterations": iterations}),
+               **({} if prior is None else {"prior_sha256": prior})}
     (run_dir / "summary.json").write_text(json.dumps(summary))
     (run_dir / "eval" / "eval_clips.csv").write_text(
         f"clip,frames,success,failed_at_s\n{clip},91,{bool(success)},{'' if failed_at_s is None else failed_at_s}\n")
@@ -61,8 +63,8 @@ def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("reused") == 6 and "training in" not in result.stdout
     # success 1, 0, 0: mean 0.33, sample std 0.58; time to failure 3 (the clip's length), 1, 2 s: 2 ± 1
-    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 100.00 ± 0.00 | – | 3 |" in result.stdout
-    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 100.00 ± 0.00 | – | 3 |"
+    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 100.00 ± 0.00 | – | 3 | – | unknown |" in result.stdout
+    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 100.00 ± 0.00 | – | 3 | – | unknown |"
     assert no_grip in result.stdout
     cores = os.cpu_count() or 1
     assert f"| full | 3 | {210 * cores / 60:.1f} |" in result.stdout  # 60 + 120 + 30 s of wall clock
@@ -91,6 +93,27 @@ def test_ablations_do_not_reuse_a_cell_trained_with_other_overrides(tmp_path):
         assert "decay_start=100" in next(csv.DictReader(handle))["overrides"]
 
 
+def test_ablations_do_not_reuse_a_cell_started_from_another_prior(tmp_path):
+    from assistmimic.stages.expert import prior_digest
+
+    shipped = prior_digest("data/prior/smpl_prior_cpu.pt")
+    assert shipped is not None and len(shipped) == 12 and prior_digest(str(tmp_path / "missing.pt")) is None
+    command = ("ablations.py", "--rows", "full", "no_prior_init", "--clips", "help_up_from_floor", "--seeds", "0",
+               "--iterations", "200", "--out", str(tmp_path))
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60, iterations=200, prior="0123456789ab")
+    fake_cell(tmp_path, "no_prior_init", "help_up_from_floor", 0, 0.0, 0.0, 1.0, 0.0, 60, iterations=200)
+    (tmp_path / "no_prior_init" / "help_up_from_floor" / "seed0" / "summary.json").write_text(json.dumps(
+        {**json.loads((tmp_path / "no_prior_init" / "help_up_from_floor" / "seed0" / "summary.json").read_text()),
+         "prior_sha256": None}))
+    assert_one_clear_error(run_benchmark(*command), "started from a prior with SHA-256 0123456789ab, not the present "
+                                                    "data/prior/smpl_prior_cpu.pt")
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60, iterations=200, prior=shipped)
+    result = run_benchmark(*command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("reused") == 2 and f"| 1 | 200 | {shipped} |" in result.stdout
+    assert "| 1 | 200 | none |" in result.stdout  # the row without a prior
+
+
 def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
     result = run_benchmark("ablations.py", "--rows", "full", "no_gravity", "--out", str(tmp_path))
     assert_one_clear_error(result, "error: unknown ablation row 'no_gravity'; the rows are full, no_prior_init")
@@ -107,8 +130,8 @@ def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tm
     result = run_benchmark(*command)
     assert result.returncode == 0, result.stderr
     assert "training in" not in result.stdout and result.stdout.count("not finished, left out of the table") == 4
-    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 | 200/600 |" in result.stdout
-    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 | – |" in result.stdout and not (tmp_path / "no_grip").exists()
+    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 | 200/600 | unknown |" in result.stdout
+    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 | – | – |" in result.stdout and not (tmp_path / "no_grip").exists()
     empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
     assert_one_clear_error(empty, "error: no finished cell in")
 

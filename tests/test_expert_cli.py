@@ -1,5 +1,6 @@
 """`stage=expert` trains a two-agent expert from the widened prior (or from scratch), resumes, evaluates."""
 
+import hashlib
 import json
 
 import pytest
@@ -19,6 +20,8 @@ def test_expert_trains_from_the_prior_resumes_and_evaluates(tmp_path):
     assert summary["iterations"] == 2 and summary["clips"] == ["support_rise_from_chair"]
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert len(saved["policies"]) == 2 and saved["metadata"]["task"] == "assist"
+    shipped = hashlib.sha256((REPO / "data/prior/smpl_prior_cpu.pt").read_bytes()).hexdigest()[:12]
+    assert saved["metadata"]["prior_sha256"] == summary["prior_sha256"] == shipped
     assert saved["metadata"]["env_config"]["residual_actions"] is True
     # The expert sees the reference velocities as its prior was trained to (unsmoothed for a prior stored before
     # the setting existed).
@@ -68,7 +71,8 @@ def test_ablation_switches_train_from_scratch_without_redirection_contact_reward
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     env_config = saved["metadata"]["env_config"]
     assert env_config["redirection"] is False and env_config["contact_facilitation"] is False
-    assert saved["metadata"]["prior"] is None and saved["metadata"]["clips"] == ["support_rise_from_chair"]
+    assert saved["metadata"]["prior"] is None and saved["metadata"]["prior_sha256"] is None
+    assert saved["metadata"]["clips"] == ["support_rise_from_chair"]
     assert saved["policies"][0]["spec"]["config"]["actor_hidden"] == [32, 32]
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     # Sequential training: agent 0 learns in iteration 1, agent 1 in iteration 2.

@@ -15,6 +15,7 @@ a machine without EGL or OSMesa prints a warning instead).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,15 @@ def prior_path(prior: str) -> Path:
     return path if path.exists() or path.is_absolute() else REPO_ROOT / path
 
 
+def prior_digest(prior: str | None) -> str | None:
+    """The first 12 hex digits of the prior file's SHA-256 (which prior an expert started from, even where the file at
+    the same path was replaced since); None without a prior or where its file is missing."""
+    path = None if prior is None else prior_path(prior)
+    if path is None or not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[ActorCritic]:
     """One policy per agent: the prior widened by the assistive inputs, or fresh networks without a prior."""
     if stage.prior is None:
@@ -91,7 +101,7 @@ def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, 
     stage: ExpertConfig = cfg.stage
     return {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
             "clips": [clip.name for clip in clips], "prior": stage.prior,
-            "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
+            "prior_sha256": prior_digest(stage.prior), "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
 
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
@@ -111,7 +121,8 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
-    summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior, **train(runner, run_dir, stage.resume)}
+    summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior,
+               "prior_sha256": metadata["prior_sha256"], **train(runner, run_dir, stage.resume)}
     summary.update(evaluate_and_render(cfg, run_dir))
     if stage.evaluate:
         before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]
