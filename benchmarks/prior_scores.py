@@ -10,7 +10,10 @@ Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345)
 - `all`: `--per-family` (4) clips of every motion family with a default share (kicks, jumps, dance, floor and chair
   clips included; not `demo_single`, the built-in clips);
 - `noisy40`: eval40 with i.i.d. noise on every reference frame (1 degree on every joint, 5 mm on the pelvis;
-  `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input.
+  `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input;
+- `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
+  three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
+  differ most on this rise).
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
 when it exists. Writes `<out>/scores.csv` (one line per checkpoint, set and family) and prints one markdown table per
 set: success overall (the 0.5 m rule and the training's termination rule), MPJPE over the tracked clips, and tracked /
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -35,11 +39,14 @@ from training_runs import run_main
 
 from motion_lib.errors import UserInputError
 from motion_lib.families.registry import FAMILIES
-from motion_lib.families.transforms import with_reference_noise
+from motion_lib.clip import Clip
+from motion_lib.families.transforms import mirror, time_warp, with_reference_noise
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40")
+SETS = ("builtin", "eval40", "all", "noisy40", "chair8")
+CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
+"""The time warps of `chair8`."""
 NOISE = {"joint_deg": 1.0, "root_m": 0.005}
 """The noise of `noisy40` (standard deviations per frame)."""
 
@@ -62,7 +69,23 @@ def clip_set(name: str, folder: Path, per_family: int) -> Path:
             clean = read_clips(clip_set("eval40", folder, per_family))
             write_clips(path, [with_reference_noise(clip, rng, **NOISE) for clip in clean])
         return path
+    if name == "chair8":
+        path = folder / "chair8.pkl"
+        if not path.exists():
+            write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl")))
+        return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
+
+
+def chair_variants(builtin: list[Clip]) -> list[Clip]:
+    """The `chair8` clips from the built-in single-person clips: their `sit_down_stand_up` (with its chair) mirrored,
+    time-warped by each of `CHAIR_SPEEDS`, and with `NOISE` three times (seed `SEED`)."""
+    (sit,) = [clip for clip in builtin if clip.name == "sit_down_stand_up"]
+    rng = np.random.default_rng(SEED)
+    variants = [("chair_mirror", mirror(sit))]
+    variants += [(f"chair_x{speed:.2f}", time_warp(sit, speed)) for speed in CHAIR_SPEEDS]
+    variants += [(f"chair_noise{k}", with_reference_noise(sit, rng, **NOISE)) for k in range(3)]
+    return [dataclasses.replace(clip, name=name) for name, clip in variants]
 
 
 def family_of(clip: str) -> str:

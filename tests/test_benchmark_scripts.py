@@ -169,3 +169,25 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
         assert {(r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)} == {
             ("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")}
+
+
+def test_prior_scores_chair_set_varies_the_built_in_chair_clip_and_keeps_its_chair():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    from prior_scores import chair_variants
+
+    from motion_lib.formats.phc import read_clips
+
+    builtin = read_clips(REPO / "data/demo/single.pkl")
+    (sit,) = [clip for clip in builtin if clip.name == "sit_down_stand_up"]
+    variants = {clip.name: clip for clip in chair_variants(builtin)}
+    assert list(variants) == ["chair_mirror", "chair_x0.85", "chair_x0.93", "chair_x1.07", "chair_x1.15",
+                              "chair_noise0", "chair_noise1", "chair_noise2"]
+    assert all(list(clip.furniture) == list(sit.furniture) for clip in variants.values())
+    # Slower clips are longer, faster ones shorter; noise and mirroring keep the length but move the joints.
+    frames = [variants[f"chair_x{s}"].num_frames for s in ("0.85", "0.93", "1.07", "1.15")]
+    assert frames == sorted(frames, reverse=True) and frames[0] > sit.num_frames > frames[-1]
+    for name in ("chair_mirror", "chair_noise0"):
+        assert variants[name].num_frames == sit.num_frames
+        assert not np.allclose(variants[name].persons[0].joint_rot, sit.persons[0].joint_rot)
+    assert not np.allclose(variants["chair_noise0"].persons[0].joint_rot, variants["chair_noise1"].persons[0].joint_rot)
