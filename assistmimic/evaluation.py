@@ -400,8 +400,9 @@ def _recipient_scale(num_envs: int, factor: float, device: torch.device) -> torc
 
 
 def mean_of(rows: list[dict], key: str) -> float | None:
-    """The mean of column `key` over `rows`; None without rows."""
-    return sum(r[key] for r in rows) / len(rows) if rows else None
+    """The mean of column `key` over the `rows` that have a value there (not None); None where none has."""
+    values = [r[key] for r in rows if r[key] is not None]
+    return sum(values) / len(values) if values else None
 
 
 def tracked_clip_errors(rows: list[dict]) -> dict:
@@ -416,18 +417,16 @@ def tracked_clip_errors(rows: list[dict]) -> dict:
 def _assist_summary(rows: list[dict]) -> dict:
     """Overall numbers of two-agent rows: rates and errors averaged over clips (contact and support force
     over the clips with contact-phase steps), the peak torque of all clips."""
-    def mean(key: str) -> float | None:
-        values = [r[key] for r in rows if r[key] is not None]
-        return sum(values) / len(values) if values else None
-
     return {"clips": len(rows), "success_rate": sum(r["success"] for r in rows) / len(rows),
             "success_rate_training_rule": sum(r["success_training_rule"] for r in rows) / len(rows),
-            "mpjpe_mm": mean("mpjpe_mm"), **{f"{role}_mpjpe_mm": mean(f"{role}_mpjpe_mm") for role in ROLES},
-            "mpjpe_local_mm": mean("mpjpe_local_mm"), **tracked_clip_errors(rows),
+            "mpjpe_mm": mean_of(rows, "mpjpe_mm"),
+            **{f"{role}_mpjpe_mm": mean_of(rows, f"{role}_mpjpe_mm") for role in ROLES},
+            "mpjpe_local_mm": mean_of(rows, "mpjpe_local_mm"), **tracked_clip_errors(rows),
             "clips_with_contact": sum(r["contact_rate"] is not None for r in rows),
-            "contact_rate": mean("contact_rate"), "support_force_z_n": mean("support_force_z_n"),
-            "grip_L": mean("grip_L"), "grip_R": mean("grip_R"), "recipient_lift_m": mean("recipient_lift_m"),
-            "reference_lift_m": mean("reference_lift_m"), "peak_torque_nm": max(r["peak_torque_nm"] for r in rows),
+            "contact_rate": mean_of(rows, "contact_rate"), "support_force_z_n": mean_of(rows, "support_force_z_n"),
+            "grip_L": mean_of(rows, "grip_L"), "grip_R": mean_of(rows, "grip_R"),
+            "recipient_lift_m": mean_of(rows, "recipient_lift_m"), "reference_lift_m": mean_of(rows, "reference_lift_m"),
+            "peak_torque_nm": max(r["peak_torque_nm"] for r in rows),
             "per_clip": rows}
 
 
@@ -439,10 +438,17 @@ def _assist_line(summary: dict) -> str:
     return (f"success rate {summary['success_rate']:.3f} over {summary['clips']} clip(s) "
             f"({summary['success_rate_training_rule']:.3f} by the training's termination rule); MPJPE {summary['mpjpe_mm']:.1f} mm "
             f"(supporter {summary['supporter_mpjpe_mm']:.1f}, recipient {summary['recipient_mpjpe_mm']:.1f}; "
-            f"{number('mpjpe_tracked_mm', '.1f')} mm over the {summary['clips_tracked']} tracked); "
+            f"{_tracked_text(summary)}); "
             f"{_contact_text(summary)}; "
             f"support force {number('support_force_z_n', '.1f')} N; recipient lift {summary['recipient_lift_m']:.2f} m "
             f"(reference {summary['reference_lift_m']:.2f} m); peak torque {summary['peak_torque_nm']:.0f} N m")
+
+
+def _tracked_text(summary: dict) -> str:
+    """The tracked-clip part of `_assist_line`: MPJPE over the clips tracked to their end, or that none was."""
+    if summary["mpjpe_tracked_mm"] is None:
+        return "no clip tracked"
+    return f"{summary['mpjpe_tracked_mm']:.1f} mm over the {summary['clips_tracked']} tracked"
 
 
 def _contact_text(summary: dict) -> str:

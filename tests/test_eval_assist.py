@@ -180,6 +180,8 @@ def test_the_printed_line_says_what_the_contact_rate_measures():
                "recipient_lift_m": 0.1, "reference_lift_m": 0.8, "mpjpe_tracked_mm": 45.0, "clips_tracked": 1}
     line = _assist_line(summary)
     assert "(supporter 40.0, recipient 60.0; 45.0 mm over the 1 tracked)" in line
+    assert "(supporter 40.0, recipient 60.0; no clip tracked)" in _assist_line(
+        {**summary, "mpjpe_tracked_mm": None, "clips_tracked": 0})
     assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
     assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line
     assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,
