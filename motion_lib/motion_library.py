@@ -6,7 +6,9 @@ the one before), optionally smoothed in time by a Gaussian within each clip (`se
 motion library smooths with sigma 2 frames: a difference of noisy frames is noise over the frame time). `sample`
 then only gathers two frames per query and interpolates: positions and velocities linearly, rotations by slerp.
 
-Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_failures` run there
+Clips are drawn for training by their recent failure rates (`set_clip_sampling`, `record_outcomes`).
+
+Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_outcomes` run there
 without a host sync. Per-clip sizes are also kept on the host (`clip_num_frames`, `clip_seconds`) for
 loops and table layouts.
 """
@@ -64,8 +66,7 @@ class ReferenceState:
 class MotionLibrary:
     """Clips of the same skeleton and person count, stored frame-concatenated on `device`."""
 
-    def __init__(self, clips: list[Clip], device: torch.device | str = "cpu", failure_bias: float = 1.0,
-                 velocity_smoothing: float = 0.0):
+    def __init__(self, clips: list[Clip], device: torch.device | str = "cpu", velocity_smoothing: float = 0.0):
         if not clips:
             raise UserInputError("the motion library needs at least one clip")
         for clip in clips:
@@ -83,8 +84,6 @@ class MotionLibrary:
         self.clip_names = [c.name for c in clips]
         self.clip_furniture = [list(c.furniture) for c in clips]
         """Each clip's furniture (`Clip.furniture`), on the host."""
-        self.failure_bias = failure_bias
-        """How much each recorded failure raises a clip's sampling weight."""
         frames = torch.tensor([c.num_frames for c in clips])
         self.clip_frames = frames.to(self.device)
         self.clip_start = (torch.cumsum(frames, 0) - frames).to(self.device)
@@ -94,7 +93,10 @@ class MotionLibrary:
         """Frames of each clip, on the host."""
         self.clip_seconds = ((frames - 1).float() / torch.tensor([c.fps for c in clips], dtype=torch.float32)).tolist()
         """Duration of each clip (s) on the host: the values of `clip_duration`."""
-        self.failures = torch.zeros(len(clips), device=self.device)
+        self.failure_rate = torch.ones(len(clips), device=self.device)
+        """(C,) each clip's recent share of episodes that failed (`record_outcomes`); 1 until it has been tried."""
+        self.uniform_share, self.outcome_weight = 1.0, 0.1
+        """See `set_clip_sampling`: uniform sampling until an environment sets its config's values."""
 
         def stack(key):
             return torch.as_tensor(np.concatenate([np.stack([getattr(p, key) for p in c.persons], 1) for c in clips]),
@@ -208,10 +210,27 @@ class MotionLibrary:
             joint_rot=quat_slerp(self.joint_rot[i0], self.joint_rot[i1], alpha),
         )
 
+    def set_clip_sampling(self, uniform_share: float, outcome_weight: float) -> None:
+        """How training draws clips (`sampling_weights`): `uniform_share` of the probability spread evenly over the
+        clips, the rest in proportion to each clip's failure rate; `outcome_weight` (0, 1]: how much one episode's
+        outcome moves its clip's rate (an exponential average over about 1 / outcome_weight episodes). An environment
+        sets its config's values (`TrackingEnvConfig.clip_sampling`)."""
+        if not 0.0 <= uniform_share <= 1.0:
+            raise UserInputError(f"clip sampling's uniform_share must lie in [0, 1], got {uniform_share}")
+        if not 0.0 < outcome_weight <= 1.0:
+            raise UserInputError(f"clip sampling's outcome_weight must lie in (0, 1], got {outcome_weight}")
+        self.uniform_share, self.outcome_weight = uniform_share, outcome_weight
+
     def sampling_weights(self) -> torch.Tensor:
-        """(C,) probabilities: uniform, raised for clips with recorded failures."""
-        weights = 1.0 + self.failure_bias * self.failures
-        return weights / weights.sum()
+        """(C,) probabilities: `uniform_share` / C for every clip plus the rest shared in proportion to the clips'
+        failure rates (evenly while no clip fails). Rates, not failure counts: a clip drawn more often does not
+        gain weight by being drawn, so the draw cannot run away to the few clips that always fail (PHC weights by
+        failures in evaluations where every clip is tried once; BeyondMimic mixes in a uniform share likewise)."""
+        count = self.failure_rate.numel()
+        total = self.failure_rate.sum()
+        by_failure = torch.where(total > 0, self.failure_rate / total.clamp(min=1e-12),
+                                 torch.full_like(self.failure_rate, 1.0 / count))
+        return self.uniform_share / count + (1.0 - self.uniform_share) * by_failure
 
     def sample_clip_ids(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) clip ids drawn by `sampling_weights` (`generator` on the library's device, or None)."""
@@ -219,9 +238,17 @@ class MotionLibrary:
             return draw_one_per_row(self.sampling_weights()[None], generator)
         return torch.multinomial(self.sampling_weights(), n, replacement=True, generator=generator)
 
-    def record_failures(self, clip_ids: torch.Tensor, failed: torch.Tensor) -> None:
-        """Count failures (bool (N,)) of episodes on `clip_ids` (N,) so hard clips are sampled more often."""
-        self.failures.index_add_(0, clip_ids.to(self.device).long(), failed.to(self.device).float())
+    def record_outcomes(self, clip_ids: torch.Tensor, ended: torch.Tensor, failed: torch.Tensor) -> None:
+        """Move each clip's failure rate toward the outcomes of the episodes that `ended` (bool (N,)) on `clip_ids`
+        (N,) this step, `failed` (bool (N,)) or not: a clip with n endings, k of them failures, keeps
+        (1 - outcome_weight)^n of its rate and takes the rest from k / n."""
+        ids = clip_ids.to(self.device).long()
+        ended = ended.to(self.device).float()
+        count = self.failure_rate.numel()
+        endings = torch.zeros(count, device=self.device).index_add_(0, ids, ended)
+        failures = torch.zeros(count, device=self.device).index_add_(0, ids, ended * failed.to(self.device).float())
+        kept = (1.0 - self.outcome_weight) ** endings
+        self.failure_rate.mul_(kept).add_((1.0 - kept) * failures / endings.clamp(min=1.0))
 
 
 def draw_one_per_row(weights: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -92,13 +92,30 @@ def test_velocities_are_smoothed_within_each_clip_like_phc():
         library.set_velocity_smoothing(-1.0)
 
 
-def test_failures_raise_a_clips_sampling_weight():
+def test_clips_are_drawn_by_failure_rate_not_by_failure_count():
     lib = MotionLibrary([two_person_clip("easy"), two_person_clip("hard")])
-    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.5, 0.5])
-    lib.record_failures(torch.tensor([1, 1, 1, 0]), torch.tensor([True, True, True, False]))
-    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.2, 0.8])
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.5, 0.5])  # uniform until told otherwise
+    lib.set_clip_sampling(uniform_share=0.2, outcome_weight=0.5)
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.5, 0.5])  # untried clips: equal rates
+    # One step: "hard" ends twice, both failures; "easy" ends once, a success; one world goes on.
+    lib.record_outcomes(torch.tensor([1, 1, 0, 0]), torch.tensor([True, True, True, False]),
+                        torch.tensor([True, True, False, True]))
+    np.testing.assert_allclose(lib.failure_rate.numpy(), [0.5, 1.0])  # easy: 0.5 * 1 + 0.5 * 0
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.1 + 0.8 / 3, 0.1 + 1.6 / 3], rtol=1e-6)
     ids = lib.sample_clip_ids(4000, torch.Generator().manual_seed(0))
-    assert 0.75 < ids.float().mean().item() < 0.85
+    assert 0.58 < ids.float().mean().item() < 0.68
+    # A clip drawn a hundred times more often that fails at the same rate gains no weight from being drawn.
+    lib.record_outcomes(torch.tensor([0] * 100 + [1]), torch.ones(101, dtype=torch.bool),
+                        torch.tensor([True, False] * 50 + [True]))
+    assert abs(lib.failure_rate[0].item() - 0.5) < 1e-6 and lib.failure_rate[1].item() == 1.0
+    lib.record_outcomes(torch.tensor([0, 1]), torch.tensor([True, True]), torch.tensor([False, False]))
+    np.testing.assert_allclose(lib.failure_rate.numpy(), [0.25, 0.5])
+    lib.set_clip_sampling(uniform_share=1.0, outcome_weight=0.1)
+    np.testing.assert_allclose(lib.sampling_weights().numpy(), [0.5, 0.5])
+    with pytest.raises(UserInputError, match=r"clip sampling's uniform_share must lie in \[0, 1\], got 1.5"):
+        lib.set_clip_sampling(uniform_share=1.5, outcome_weight=0.1)
+    with pytest.raises(UserInputError, match=r"clip sampling's outcome_weight must lie in \(0, 1\], got 0"):
+        lib.set_clip_sampling(uniform_share=0.5, outcome_weight=0)
 
 
 def test_bad_clips_end_in_one_clear_sentence():

@@ -2,10 +2,11 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
-from assistmimic.envs.config import RewardTerm, TrackingEnvConfig
+from assistmimic.envs.config import ClipSamplingConfig, RewardTerm, TrackingEnvConfig
 from assistmimic.envs.observations import heading_inverse, self_observation
 from assistmimic.envs.rewards import rotation_angle
 from assistmimic.envs.tracking import TrackingEnv
@@ -73,7 +74,6 @@ def test_falling_terminates_and_clip_end_truncates():
         result = env.step(limp)
         ended |= result.terminated
     assert ended.all() and not (result.terminated & result.truncated).any()
-    assert env.library.failures.sum() >= 4  # failures raise the clips' sampling weights
     env.close()
     calm = make_env(num_envs=2, early_termination=False, random_start=False)
     calm.start_clips(torch.tensor([0, 1]))  # 45 and 60 frames: truncated after 44 and 59 steps
@@ -86,6 +86,24 @@ def test_falling_terminates_and_clip_end_truncates():
         assert torch.equal(result.final_obs[0][going_on], result.obs[0][going_on])
     assert truncated_at == {0: 44, 1: 59}
     calm.close()
+
+
+def test_episode_outcomes_set_the_clips_failure_rates():
+    env = make_env(num_envs=4, random_start=False, residual_actions=True, max_episode_steps=3,
+                   clip_sampling=ClipSamplingConfig(uniform_share=0.2, outcome_weight=1.0))
+    assert env.library.uniform_share == 0.2 and env.library.outcome_weight == 1.0  # the env passes its config on
+    env.start_clips(torch.tensor([0, 0, 1, 1]))
+    wild = torch.zeros(4, 69)
+    wild[:2] = 0.8  # far off the reference on clip 0 ("walk"): those worlds fail; on clip 1 ("still") they follow it
+    ended = torch.zeros(4, dtype=torch.bool)
+    for _ in range(3):
+        result = env.step([wild])
+        assert not (result.terminated[2:] | result.truncated[:2] & ~ended[:2]).any()
+        ended |= result.terminated | result.truncated
+    assert ended.all()  # clip 0 ended by failure, clip 1 by time (3 steps): rates 1 and 0
+    np.testing.assert_allclose(env.library.failure_rate.numpy(), [1.0, 0.0])
+    np.testing.assert_allclose(env.library.sampling_weights().numpy(), [0.9, 0.1])
+    env.close()
 
 
 def test_truncated_worlds_report_the_final_observation_and_restart():

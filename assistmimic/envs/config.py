@@ -76,6 +76,18 @@ class RootAssistConfig:
 
 
 @dataclass
+class ClipSamplingConfig:
+    """How training draws the clip of each new episode (`MotionLibrary.set_clip_sampling`): a uniform share, the rest
+    in proportion to each clip's recent failure rate, so hard clips are practised more without the draw running
+    away to the few that always fail. Evaluation tries every clip once and does not draw."""
+
+    uniform_share: float = field(default=0.2, metadata=between(0.0, 1.0))
+    """Share of the probability spread evenly over the clips (1: uniform sampling)."""
+    outcome_weight: float = field(default=0.1, metadata=limits(above=0.0, max=1.0))
+    """How much one episode's outcome moves its clip's failure rate (an average over about 1 / this many episodes)."""
+
+
+@dataclass
 class TrackingEnvConfig:
     rewards: dict[str, Any] = field(default_factory=_tracking_rewards)
     """Each reward term's weight and params, a `RewardTerm` {weight, params} (`assistmimic/envs/rewards.py`); weight 0
@@ -101,6 +113,8 @@ class TrackingEnvConfig:
     """Standard deviation (frames) of the Gaussian that smooths the reference velocities (bodies and the hinge speeds a
     reset starts from) within each clip, as PHC's motion library (2); 0: forward differences. A checkpoint's stored
     config without this key is from before it existed and is read with 0, as it was trained."""
+    clip_sampling: ClipSamplingConfig = field(default_factory=ClipSamplingConfig)
+    """How each new episode's clip is drawn (by recent failure rates, with a uniform share)."""
     sync_free_resets: bool | None = None
     """Reset the ended worlds by mask: every step draws a new start for every world and keeps it where an
     episode ended, so a step never waits for the host (a GPU stays busy). False resets only the ended worlds,

@@ -79,6 +79,7 @@ class TrackingEnv(VecEnv):
         self.action_scale = torch.as_tensor(pd_action_scale(backend.skeleton), dtype=torch.float32, device=self.device)
         self.hinge_ranges = torch.as_tensor(hinge_ranges(backend.skeleton), dtype=torch.float32, device=self.device)
         library.set_velocity_smoothing(cfg.velocity_smoothing)
+        library.set_clip_sampling(cfg.clip_sampling.uniform_share, cfg.clip_sampling.outcome_weight)
         self.hinges = HingeTable(library, self.hinge_ranges)
         """The clips' hinge angles and speeds, continuous in time and within the joint ranges (reset states, residual targets)."""
         self.furniture = FurnitureTable(backend, library)
@@ -225,7 +226,7 @@ class TrackingEnv(VecEnv):
         truncated = ~terminated & (clip_end | (self.steps >= self.cfg.max_episode_steps))
         self.amp_history = torch.cat([self._amp_now(state)[:, :, None], self.amp_history[:, :, :-1]], dim=2)
         amp_obs = [self.amp_history[:, a].clone() for a in range(self.num_agents)]
-        self.library.record_failures(self.clip_ids, terminated)
+        self.library.record_outcomes(self.clip_ids, terminated | truncated, terminated)
         metrics = self.task.metrics(state, ctx, reference)
         obs, final_obs = self._reset_ended(state, terminated | truncated)
         errors = torch.stack([body_pos_error(state.pos[:, a], reference[a].pos) for a in range(self.num_agents)], dim=1)
