@@ -84,6 +84,11 @@ class MotionLibrary:
         self.clip_names = [c.name for c in clips]
         self.clip_furniture = [list(c.furniture) for c in clips]
         """Each clip's furniture (`Clip.furniture`), on the host."""
+        self.families = sorted({c.source.get("family", "other") for c in clips})
+        """The motion families of the clips (`Clip.source["family"]` of generated clips; others are "other")."""
+        self.clip_family = torch.tensor([self.families.index(c.source.get("family", "other")) for c in clips],
+                                        device=self.device)
+        """(C,) each clip's index into `families`."""
         frames = torch.tensor([c.num_frames for c in clips])
         self.clip_frames = frames.to(self.device)
         self.clip_start = (torch.cumsum(frames, 0) - frames).to(self.device)
@@ -237,6 +242,14 @@ class MotionLibrary:
         if n == 1:  # torch.multinomial's draw of one sample, without its host-side checks
             return draw_one_per_row(self.sampling_weights()[None], generator)
         return torch.multinomial(self.sampling_weights(), n, replacement=True, generator=generator)
+
+    def family_sampling(self) -> dict[str, tuple[float, float]]:
+        """{family: (mean failure rate of its clips, its share of `sampling_weights`)} (one read from the device)."""
+        count = len(self.families)
+        clips = torch.zeros(count, device=self.device).index_add_(0, self.clip_family, torch.ones_like(self.failure_rate))
+        rates = torch.zeros(count, device=self.device).index_add_(0, self.clip_family, self.failure_rate) / clips
+        shares = torch.zeros(count, device=self.device).index_add_(0, self.clip_family, self.sampling_weights())
+        return {family: (rate, share) for family, rate, share in zip(self.families, *torch.stack([rates, shares]).tolist())}
 
     def record_outcomes(self, clip_ids: torch.Tensor, ended: torch.Tensor, failed: torch.Tensor) -> None:
         """Move each clip's failure rate toward the outcomes of the episodes that `ended` (bool (N,)) on `clip_ids`

@@ -118,6 +118,18 @@ def test_clips_are_drawn_by_failure_rate_not_by_failure_count():
         lib.set_clip_sampling(uniform_share=0.5, outcome_weight=0)
 
 
+def test_family_sampling_groups_clips_by_their_motion_family():
+    clips = [two_person_clip(name) for name in ("run_a", "run_b", "walk_a")]
+    for clip, family in zip(clips, ("run", "run", "walk")):
+        clip.source["family"] = family
+    lib = MotionLibrary(clips + [two_person_clip("mocap")])
+    assert lib.families == ["other", "run", "walk"] and lib.clip_family.tolist() == [1, 1, 2, 0]
+    lib.set_clip_sampling(uniform_share=0.0, outcome_weight=1.0)
+    lib.record_outcomes(torch.tensor([0, 1, 2, 3]), torch.ones(4, dtype=torch.bool), torch.tensor([True, False, False, True]))
+    state = lib.family_sampling()  # run: rates 1 and 0; walk: 0; other: 1 -> weights 0.5, 0, 0, 0.5
+    assert state == {"other": pytest.approx((1.0, 0.5)), "run": pytest.approx((0.5, 0.5)), "walk": pytest.approx((0.0, 0.0))}
+
+
 def test_bad_clips_end_in_one_clear_sentence():
     bad = two_person_clip("broken")
     bad.persons[1].root_pos[7, 2] = np.nan

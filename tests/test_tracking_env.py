@@ -103,6 +103,8 @@ def test_episode_outcomes_set_the_clips_failure_rates():
     assert ended.all()  # clip 0 ended by failure, clip 1 by time (3 steps): rates 1 and 0
     np.testing.assert_allclose(env.library.failure_rate.numpy(), [1.0, 0.0])
     np.testing.assert_allclose(env.library.sampling_weights().numpy(), [0.9, 0.1])
+    scalars = env.training_scalars()  # logged each training iteration; these clips name no motion family
+    assert scalars == {"clip_failure_rate/other": pytest.approx(0.5), "clip_draw_share/other": pytest.approx(1.0)}
     env.close()
 
 

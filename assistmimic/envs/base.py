@@ -68,5 +68,9 @@ class VecEnv(ABC):
     def set_training_iteration(self, iteration: int) -> None:
         """Training progress (completed iterations), for training aids that change over a run; ignored by default."""
 
+    def training_scalars(self) -> dict[str, float]:
+        """The env's training state to log after each iteration (e.g. how it draws clips); none by default."""
+        return {}
+
     def close(self) -> None:
         """Release simulator resources."""

@@ -196,6 +196,12 @@ class TrackingEnv(VecEnv):
         return torch.arange(self.num_envs, device=self.device)
 
     # --- stepping -----------------------------------------------------------------------------
+    def training_scalars(self) -> dict[str, float]:
+        """Per motion family of the clips (`MotionLibrary.families`): its clips' mean recent failure rate and its
+        share of the clip draws (`clip_failure_rate/<family>`, `clip_draw_share/<family>`): why episodes end."""
+        return {f"{name}/{family}": value for family, pair in self.library.family_sampling().items()
+                for name, value in zip(("clip_failure_rate", "clip_draw_share"), pair)}
+
     def set_training_iteration(self, iteration: int) -> None:
         """The root assist's gains of training iteration `iteration`; once they reach 0 the wrench is cleared."""
         was_on = self.root_assist.scale > 0

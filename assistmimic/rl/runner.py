@@ -254,7 +254,7 @@ class OnPolicyRunner(TrainingLoop):
 
     def _iteration_scalars(self, rollout: dict[str, float], learned: dict[str, float], episodes: dict[str, float],
                            collect_s: float, update_s: float, world_steps: int) -> dict[str, float]:
-        return {**episodes, **learned,
+        return {**episodes, **learned, **self.env.training_scalars(),
                 "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/iteration_s": collect_s + update_s,
                 "perf/env_steps_per_s": world_steps / collect_s,
                 "perf/samples_per_s": world_steps * self.env.num_agents / (collect_s + update_s),
