@@ -36,13 +36,13 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from hydra.errors import HydraException
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from learning_curve import PYTHON, run  # benchmarks/ (this script's folder)
-from training_runs import run_main
+from training_runs import run_main, stage_config
 
 from assistmimic.stages.expert import prior_digest
 from motion_lib.errors import UserInputError
@@ -89,12 +89,9 @@ def recorded_overrides(run_dir: Path) -> list[str] | None:
 
 
 def sweep_prior(overrides: list[str]) -> str | None:
-    """The prior file a cell with `overrides` starts from: the last `stage.prior=...` among them, else the expert
-    stage's default (`configs/stage/training/expert.yaml`); None for `stage.prior=null`."""
-    chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+~") == "stage.prior"]
-    if chosen:
-        return None if chosen[-1] in ("null", "None", "") else chosen[-1]
-    return yaml.safe_load((REPO / "configs" / "stage" / "training" / "expert.yaml").read_text())["prior"]
+    """The prior file a cell with `overrides` starts from, as Hydra composes the cell's `stage=expert` config (None:
+    from scratch)."""
+    return stage_config(["stage=expert", *overrides]).stage.prior
 
 
 def recorded_prior(run_dir: Path) -> str | None:
@@ -105,17 +102,22 @@ def recorded_prior(run_dir: Path) -> str | None:
 def check_reusable(run_dir: Path, overrides: list[str]) -> None:
     """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`, or from another
     prior file than theirs."""
-    prior, recorded_digest = sweep_prior(overrides), recorded_prior(run_dir)
-    if recorded_digest != "unknown" and recorded_digest != prior_digest(prior):
+    recorded = recorded_overrides(run_dir)
+    if recorded is not None and sorted(recorded) != sorted(overrides):
+        had, asked = sorted(set(recorded) - set(overrides)), sorted(set(overrides) - set(recorded))
+        raise UserInputError(f"the finished cell {run_dir} was trained with {' '.join(had) or 'no more overrides'} where "
+                             f"this sweep asks for {' '.join(asked) or 'no more overrides'}; give this sweep another "
+                             f"--out, or delete the cell to train it again")
+    recorded_digest = recorded_prior(run_dir)
+    if recorded_digest == "unknown":
+        return
+    try:
+        prior = sweep_prior(overrides)
+    except HydraException as error:
+        raise UserInputError(f"the overrides of the cell {run_dir} do not make a config: {error}") from None
+    if recorded_digest != prior_digest(prior):
         raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {recorded_digest}, not the "
                              f"present {prior}; give this sweep another --out, or delete the cell to train it again")
-    recorded = recorded_overrides(run_dir)
-    if recorded is None or sorted(recorded) == sorted(overrides):
-        return
-    had, asked = sorted(set(recorded) - set(overrides)), sorted(set(overrides) - set(recorded))
-    raise UserInputError(f"the finished cell {run_dir} was trained with {' '.join(had) or 'no more overrides'} where this "
-                         f"sweep asks for {' '.join(asked) or 'no more overrides'}; give this sweep another --out, or "
-                         f"delete the cell to train it again")
 
 
 def finished(run_dir: Path) -> bool:

@@ -22,7 +22,7 @@ from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
-from assistmimic.stages.config import RunConfig
+from assistmimic.stages.config import RunConfig, register_configs
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
@@ -41,6 +41,7 @@ def run_main(main: Callable[[], None]) -> None:
 
 def stage_config(overrides: list[str]) -> RunConfig:
     """The typed run config composed from configs/ with Hydra `overrides` (e.g. ["stage=expert", "sim=warp"])."""
+    register_configs()
     with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
         return OmegaConf.to_object(compose(config_name="config", overrides=overrides))
 
