@@ -4,7 +4,9 @@ print success per family, beside each other.
     python benchmarks/prior_scores.py data/prior/smpl_prior_cpu.pt runs/prior/model_5000.pt [--sets builtin eval40 all
         noisy40] [--out runs/prior_scores]
 
-Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345):
+Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345; `--seed <n>` makes fresh ones in
+`<out>/sets_s<n>/`, their results named `<set>_s<n>`, to report a checkpoint chosen on the default sets without the
+bias of the choice):
 - `builtin`: the three built-in single-person clips (`data/demo/single.pkl`);
 - `eval40`: the learning benchmark's 40 locomotion and posture clips (`learning_curve.EVAL_FAMILIES`);
 - `all`: `--per-family` (4) clips of every motion family with a default share (kicks, jumps, dance, floor and chair
@@ -51,37 +53,37 @@ NOISE = {"joint_deg": 1.0, "root_m": 0.005}
 """The noise of `noisy40` (standard deviations per frame)."""
 
 
-def clip_set(name: str, folder: Path, per_family: int) -> Path:
-    """The clips file of set `name`, written into `folder` once."""
+def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
+    """The clips file of set `name` (generated from `seed`), written into `folder` once."""
     folder.mkdir(parents=True, exist_ok=True)
     if name == "builtin":
         return REPO / "data" / "demo" / "single.pkl"
     if name == "eval40":
-        return families(folder / "eval40.pkl", 40, SEED, EVAL_FAMILIES)
+        return families(folder / "eval40.pkl", 40, seed, EVAL_FAMILIES)
     if name == "all":
         shared = [family for family, spec in FAMILIES.items() if spec.weight > 0]  # not the built-in clips
         mix = ",".join(f"{family}=1" for family in shared)
-        return families(folder / f"all{per_family}.pkl", per_family * len(shared), SEED, mix)
+        return families(folder / f"all{per_family}.pkl", per_family * len(shared), seed, mix)
     if name == "noisy40":
         path = folder / "noisy40.pkl"
         if not path.exists():
             rng = np.random.default_rng(0)
-            clean = read_clips(clip_set("eval40", folder, per_family))
+            clean = read_clips(clip_set("eval40", folder, per_family, seed))
             write_clips(path, [with_reference_noise(clip, rng, **NOISE) for clip in clean])
         return path
     if name == "chair8":
         path = folder / "chair8.pkl"
         if not path.exists():
-            write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl")))
+            write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
 
 
-def chair_variants(builtin: list[Clip]) -> list[Clip]:
+def chair_variants(builtin: list[Clip], seed: int = SEED) -> list[Clip]:
     """The `chair8` clips from the built-in single-person clips: their `sit_down_stand_up` (with its chair) mirrored,
-    time-warped by each of `CHAIR_SPEEDS`, and with `NOISE` three times (seed `SEED`)."""
+    time-warped by each of `CHAIR_SPEEDS`, and with `NOISE` three times (from `seed`)."""
     (sit,) = [clip for clip in builtin if clip.name == "sit_down_stand_up"]
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     variants = [("chair_mirror", mirror(sit))]
     variants += [(f"chair_x{speed:.2f}", time_warp(sit, speed)) for speed in CHAIR_SPEEDS]
     variants += [(f"chair_noise{k}", with_reference_noise(sit, rng, **NOISE)) for k in range(3)]
@@ -131,6 +133,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), help=f"of {', '.join(SETS)}")
     parser.add_argument("--per-family", type=int, default=4, help="clips per family in the `all` set")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "prior_scores")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"seed of the generated sets ({SEED}); another seed gives fresh sets (named <set>_s<seed>) "
+                             "to report a checkpoint chosen on the default ones")
     args = parser.parse_args()
     unknown = [s for s in args.sets if s not in SETS]
     if unknown:
@@ -144,7 +149,9 @@ def main() -> None:
     names = checkpoint_names(args.checkpoints)
     lines, tables = [], []
     for set_name in args.sets:
-        clips = clip_set(set_name, out / "sets", args.per_family)
+        fresh = args.seed != SEED and set_name != "builtin"  # the built-in clips are the same for every seed
+        clips = clip_set(set_name, out / (f"sets_s{args.seed}" if fresh else "sets"), args.per_family, args.seed)
+        set_name = f"{set_name}_s{args.seed}" if fresh else set_name
         results = []
         for name, checkpoint in zip(names, args.checkpoints):
             overall, per_family = score(evaluate(checkpoint.resolve(), clips, out / name / set_name))

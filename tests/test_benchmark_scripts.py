@@ -191,3 +191,7 @@ def test_prior_scores_chair_set_varies_the_built_in_chair_clip_and_keeps_its_cha
         assert variants[name].num_frames == sit.num_frames
         assert not np.allclose(variants[name].persons[0].joint_rot, sit.persons[0].joint_rot)
     assert not np.allclose(variants["chair_noise0"].persons[0].joint_rot, variants["chair_noise1"].persons[0].joint_rot)
+    # Another seed (`--seed`, fresh sets to report a choice on): other noise, the same mirror and time warps.
+    reseeded = {clip.name: clip for clip in chair_variants(builtin, seed=777)}
+    assert not np.allclose(reseeded["chair_noise0"].persons[0].joint_rot, variants["chair_noise0"].persons[0].joint_rot)
+    np.testing.assert_array_equal(reseeded["chair_x0.85"].persons[0].joint_rot, variants["chair_x0.85"].persons[0].joint_rot)
