@@ -207,11 +207,12 @@ CONSTRUCTION = {
     "assistmimic/envs/furniture.py": {"FurnitureTable.__init__"},
     "assistmimic/envs/term_set.py": {"_checked_params"},
     "assistmimic/envs/reference_state.py": {"continuous_hinge_angles", "HingeTable.__init__"},
-    "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities"},
+    "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities", "MotionLibrary.family_sampling"},
     "motion_lib/kinematics.py": {"ForwardKinematics.__init__"},
 }
-"""Functions run once (construction, a table built once, the start of an evaluation batch), where host data and
-host-side layouts are fine. Everything else runs per step."""
+"""Functions run once (construction, a table built once, the start of an evaluation batch) or once per training
+iteration to be logged (`family_sampling`, read by `TrackingEnv.training_scalars`), where host data and host-side
+layouts are fine. Everything else runs per step."""
 
 
 def violations(path: str) -> list[str]:
