@@ -149,10 +149,12 @@ class DAggerTrainer(TrainingLoop):
             "rng": self._rng_after_iteration,
             "dagger_config": dataclasses.asdict(self.cfg),
             "metadata": self.metadata,
+            "env": self.env.training_state(),
         }
 
     def resume(self, path: str | Path) -> int:
-        """Restore the students, optimisers, random state and iteration of a checkpoint of this setup."""
+        """Restore the students, optimisers, random state, iteration and the env's training state (its clips' failure
+        rates; `resume_note` says what became of it) of a checkpoint of this setup."""
         state = load_checkpoint(path)
         if "optimizers" not in state or len(state.get("policies", [])) != 2:
             raise UserInputError(f"{path} is not a checkpoint of stage=distill; resume from a distill run_dir")
@@ -167,4 +169,5 @@ class DAggerTrainer(TrainingLoop):
         self.iteration = self._saved_iteration = state["iteration"]
         self.total_env_steps = state["total_env_steps"]
         self._rng_after_iteration = state["rng"]
+        self.resume_note = self.env.load_training_state(state.get("env") or {})
         return self.iteration

@@ -6,7 +6,8 @@ the one before), optionally smoothed in time by a Gaussian within each clip (`se
 motion library smooths with sigma 2 frames: a difference of noisy frames is noise over the frame time). `sample`
 then only gathers two frames per query and interpolates: positions and velocities linearly, rotations by slerp.
 
-Clips are drawn for training by their recent failure rates (`set_clip_sampling`, `record_outcomes`).
+Clips are drawn for training by their recent failure rates (`set_clip_sampling`, `record_outcomes`); a training
+checkpoint keeps the rates (`sampling_state`, `load_sampling_state`) so that a resumed run draws as it did.
 
 Every tensor lives on the library's device; `sample`, `sample_clip_ids` and `record_outcomes` run there
 without a host sync. Per-clip sizes are also kept on the host (`clip_num_frames`, `clip_seconds`) for
@@ -16,6 +17,7 @@ loops and table layouts.
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +104,8 @@ class MotionLibrary:
         """(C,) each clip's recent share of episodes that failed (`record_outcomes`); 1 until it has been tried."""
         self.uniform_share, self.outcome_weight = 1.0, 0.1
         """See `set_clip_sampling`: uniform sampling until an environment sets its config's values."""
+        self.clips_digest = clips_digest(clips)
+        """Which clips, in which order (`clips_digest`): whether saved failure rates belong to this library."""
 
         def stack(key):
             return torch.as_tensor(np.concatenate([np.stack([getattr(p, key) for p in c.persons], 1) for c in clips]),
@@ -251,6 +255,19 @@ class MotionLibrary:
         shares = torch.zeros(count, device=self.device).index_add_(0, self.clip_family, self.sampling_weights())
         return {family: (rate, share) for family, rate, share in zip(self.families, *torch.stack([rates, shares]).tolist())}
 
+    def sampling_state(self) -> dict:
+        """The clip-draw state a training checkpoint keeps: the clips' digest and their failure rates (C,), on the host."""
+        return {"clips_digest": self.clips_digest, "failure_rate": self.failure_rate.to("cpu", copy=True)}
+
+    def load_sampling_state(self, state: dict) -> bool:
+        """Continue drawing clips from `sampling_state()`'s failure rates when they were saved for these very clips
+        (same digest); otherwise (other clips, or an older checkpoint without the state) keep the fresh rates.
+        Returns whether the rates were restored."""
+        if state.get("clips_digest") != self.clips_digest:
+            return False
+        self.failure_rate.copy_(state["failure_rate"].to(self.device))
+        return True
+
     def record_outcomes(self, clip_ids: torch.Tensor, ended: torch.Tensor, failed: torch.Tensor) -> None:
         """Move each clip's failure rate toward the outcomes of the episodes that `ended` (bool (N,)) on `clip_ids`
         (N,) this step, `failed` (bool (N,)) or not: a clip with n endings, k of them failures, keeps
@@ -262,6 +279,17 @@ class MotionLibrary:
         failures = torch.zeros(count, device=self.device).index_add_(0, ids, ended * failed.to(self.device).float())
         kept = (1.0 - self.outcome_weight) ** endings
         self.failure_rate.mul_(kept).add_((1.0 - kept) * failures / endings.clamp(min=1.0))
+
+
+def clips_digest(clips: list[Clip]) -> str:
+    """SHA-1 over the clips' names, frame rates and root tracks (every person), in order: equal for the same clip
+    list, different when a clip is added, removed, reordered or regenerated differently."""
+    digest = hashlib.sha1()
+    for clip in clips:
+        digest.update(f"{clip.name}|{clip.fps}|".encode())
+        for person in clip.persons:
+            digest.update(np.ascontiguousarray(person.root_pos, dtype=np.float32).tobytes())
+    return digest.hexdigest()
 
 
 def draw_one_per_row(weights: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

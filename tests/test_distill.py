@@ -223,6 +223,7 @@ def test_distillation_resumes_where_it_stopped(tmp_path, experts_dir, clips_path
     assert summary["dagger_iterations"] == 4 and summary["env_steps"] == 4 * 8 * 8
     assert [r["iteration"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1, 2, 3, 4]
     assert sorted(p.name for p in tmp_path.glob("model_*.pt")) == ["model_2.pt", "model_3.pt", "model_4.pt"]
+    assert load_checkpoint(tmp_path / "model_4.pt")["env"]["clip_sampling"]["failure_rate"].shape == (len(EXPERT_CLIPS),)
 
 
 def test_the_fine_tune_waits_for_the_critic_then_decays_the_expert_loss(tmp_path, experts_dir, clips_path):

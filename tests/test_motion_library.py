@@ -118,6 +118,28 @@ def test_clips_are_drawn_by_failure_rate_not_by_failure_count():
         lib.set_clip_sampling(uniform_share=0.5, outcome_weight=0)
 
 
+def test_failure_rates_are_restored_only_for_the_same_clips():
+    clips = [two_person_clip("easy"), two_person_clip("hard")]
+    lib = MotionLibrary(clips)
+    lib.set_clip_sampling(uniform_share=0.2, outcome_weight=0.5)
+    lib.record_outcomes(torch.tensor([1, 0]), torch.tensor([True, True]), torch.tensor([True, False]))
+    saved = lib.sampling_state()
+    np.testing.assert_allclose(saved["failure_rate"].numpy(), [0.5, 1.0])
+    again = MotionLibrary([two_person_clip("easy"), two_person_clip("hard")])  # the same clips, rebuilt
+    again.set_clip_sampling(uniform_share=0.2, outcome_weight=0.5)
+    assert again.load_sampling_state(saved)
+    np.testing.assert_allclose(again.sampling_weights().numpy(), lib.sampling_weights().numpy())
+    lib.record_outcomes(torch.tensor([0]), torch.tensor([True]), torch.tensor([True]))  # the state is a copy
+    np.testing.assert_allclose(saved["failure_rate"].numpy(), [0.5, 1.0])
+    moved = two_person_clip("hard")
+    moved.persons[0].root_pos = moved.persons[0].root_pos + 0.01
+    for other in ([clips[1], clips[0]], [clips[0]], [clips[0], moved]):  # reordered, fewer, regenerated differently
+        fresh = MotionLibrary(other)
+        assert fresh.clips_digest != lib.clips_digest
+        assert not fresh.load_sampling_state(saved) and torch.equal(fresh.failure_rate, torch.ones(len(other)))
+    assert not again.load_sampling_state({})  # a checkpoint saved before the rates were kept
+
+
 def test_family_sampling_groups_clips_by_their_motion_family():
     clips = [two_person_clip(name) for name in ("run_a", "run_b", "walk_a")]
     for clip, family in zip(clips, ("run", "run", "walk")):

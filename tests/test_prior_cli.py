@@ -30,10 +30,11 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     assert iterations(run_dir) == [1, 2]
     saved = torch.load(run_dir / "last.pt", weights_only=True)
     assert saved["iteration"] == 2
+    assert saved["env"]["clip_sampling"]["failure_rate"].shape == (3,)  # the draw continues on resume
     result = run_cli("stage=prior", "max_iterations=3", "stage.resume=true", f"run_dir={run_dir}", *PRIOR_TINY, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert iterations(run_dir) == [1, 2, 3]
-    assert "resumed from" in result.stdout
+    assert "resumed from" in result.stdout and "clip failure rates restored" in result.stdout
 
     shipped = tmp_path / "prior.pt"  # the policies only, as a prior is shipped
     exported = export_policies(run_dir / "last.pt", shipped)

@@ -72,5 +72,15 @@ class VecEnv(ABC):
         """The env's training state to log after each iteration (e.g. how it draws clips); none by default."""
         return {}
 
+    def training_state(self) -> dict:
+        """What a training checkpoint keeps of the env so that a resumed run continues as it was (e.g. how it draws
+        clips); nothing by default."""
+        return {}
+
+    def load_training_state(self, state: dict) -> str:
+        """Continue from `training_state()` as saved in a checkpoint (`{}` for one saved without it). Returns a
+        note for the resume message ('' where there is nothing to say)."""
+        return ""
+
     def close(self) -> None:
         """Release simulator resources."""

@@ -202,6 +202,19 @@ class TrackingEnv(VecEnv):
         return {f"{name}/{family}": value for family, pair in self.library.family_sampling().items()
                 for name, value in zip(("clip_failure_rate", "clip_draw_share"), pair)}
 
+    def training_state(self) -> dict:
+        """The clips' failure rates that decide the draw (`MotionLibrary.sampling_state`)."""
+        return {"clip_sampling": self.library.sampling_state()}
+
+    def load_training_state(self, state: dict) -> str:
+        """Restore the clips' failure rates when the checkpoint saved them for these very clips; otherwise they start
+        at 1 (even draws) and settle within about 50 iterations."""
+        if "clip_sampling" not in state:
+            return "clip failure rates start afresh (the checkpoint did not save them)"
+        if not self.library.load_sampling_state(state["clip_sampling"]):
+            return "clip failure rates start afresh (the checkpoint saved them for other clips)"
+        return "clip failure rates restored"
+
     def set_training_iteration(self, iteration: int) -> None:
         """The root assist's gains of training iteration `iteration`; once they reach 0 the wrench is cleared."""
         was_on = self.root_assist.scale > 0

@@ -18,8 +18,9 @@ the last completed iteration (if not saved yet), closes the logger and re-raises
 `assistmimic.rl.loop`, which distillation's DAgger shares).
 
 Checkpoints `model_<iteration>.pt` and `last.pt` hold the iteration, each agent's policy (weights,
-normalisers and architecture), PPO and AMP state, the random state at the end of the iteration and
-the configs as dicts. The AMP replay buffers are not saved (they refill within a few iterations).
+normalisers and architecture), PPO and AMP state, the random state at the end of the iteration, the
+env's training state (`VecEnv.training_state`: the clips' failure rates that decide the draw) and the configs as
+dicts. The AMP replay buffers are not saved (they refill within a few iterations).
 
 Under torchrun (`assistmimic.rl.distributed`) every rank runs this loop on its own `num_envs` worlds with its
 own random streams (seed + rank); the policies and discriminators start as rank 0's and stay identical
@@ -297,6 +298,7 @@ class OnPolicyRunner(TrainingLoop):
             "ppo_config": dataclasses.asdict(self.ppo_config),
             "amp_config": None if self.amp_config is None else dataclasses.asdict(self.amp_config),
             "metadata": self.metadata,
+            "env": self.env.training_state(),
         }
 
     def _state_to_save(self, every_rank: bool) -> dict[str, Any]:
@@ -309,8 +311,9 @@ class OnPolicyRunner(TrainingLoop):
         return state
 
     def resume(self, path: str | Path) -> int:
-        """Restore policies, PPO and AMP state, random state and iteration count from a checkpoint of this
-        runner's setup; `learn` then continues at the next iteration. Returns the restored iteration."""
+        """Restore policies, PPO and AMP state, random state, iteration count and the env's training state (rank 0's,
+        e.g. its clips' failure rates; `resume_note` says what became of it) from a checkpoint of this runner's setup;
+        `learn` then continues at the next iteration. Returns the restored iteration."""
         state = load_checkpoint(path)
         if len(state["policies"]) != len(self.policies):
             raise UserInputError(f"checkpoint {path} holds {len(state['policies'])} policies; this run has "
@@ -328,6 +331,7 @@ class OnPolicyRunner(TrainingLoop):
         self.iteration = self._saved_iteration = state["iteration"]
         self.total_env_steps = state["total_env_steps"]
         self._restore_rng(state)
+        self.resume_note = self.env.load_training_state(state.get("env") or {})
         return self.iteration
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
