@@ -58,7 +58,9 @@ def families(path: Path, clips: int, seed: int, mix: str | None) -> Path:
 
 
 def train(recipe: str, overrides: list[str], run_dir: Path, minutes: float, save_every: int) -> None:
-    """`stage=prior` with `overrides` for `minutes` of wall-clock time, then Ctrl-C (it saves the last iteration)."""
+    """`stage=prior` with `overrides` for `minutes` of wall-clock time, then SIGTERM (it saves the last iteration). Not
+    SIGINT: a process started from a background job of a non-interactive shell (`nohup ... &`) inherits SIGINT ignored,
+    so Python installs no handler for it and run.py would see it only inside its deferred-interrupt blocks."""
     if (run_dir / "curve_done").exists():
         return
     command = [PYTHON, "run.py", "stage=prior", f"run_dir={run_dir}", "max_iterations=100000",
@@ -68,7 +70,7 @@ def train(recipe: str, overrides: list[str], run_dir: Path, minutes: float, save
         try:
             process.wait(timeout=minutes * 60)
         except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             process.wait()
     (run_dir / "curve_done").write_text("")
 
