@@ -13,6 +13,9 @@ bias of the choice):
   clips included; not `demo_single`, the built-in clips);
 - `noisy40`: eval40 with i.i.d. noise on every reference frame (1 degree on every joint, 5 mm on the pelvis;
   `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input;
+- `scaled40`: eval40 as subjects 0.9 and 1.1 times the skeleton's size give it (alternating) once converted the way the
+  readers convert motion capture (rotations copied, root translation kept: `with_subject_scale`): the feet slide by
+  10 % of the travel and the pelvis bobs and drops 10 % more or less, as real capture of other people does here;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise).
@@ -42,15 +45,17 @@ from training_runs import run_main
 from motion_lib.errors import UserInputError
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip
-from motion_lib.families.transforms import mirror, time_warp, with_reference_noise
+from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40", "chair8")
+SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8")
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""
 NOISE = {"joint_deg": 1.0, "root_m": 0.005}
 """The noise of `noisy40` (standard deviations per frame)."""
+SUBJECT_SCALES = (0.9, 1.1)
+"""The subject sizes of `scaled40`, alternating over its clips."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -70,6 +75,12 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             rng = np.random.default_rng(0)
             clean = read_clips(clip_set("eval40", folder, per_family, seed))
             write_clips(path, [with_reference_noise(clip, rng, **NOISE) for clip in clean])
+        return path
+    if name == "scaled40":
+        path = folder / "scaled40.pkl"
+        if not path.exists():
+            clean = read_clips(clip_set("eval40", folder, per_family, seed))
+            write_clips(path, [with_subject_scale(clip, SUBJECT_SCALES[i % 2]) for i, clip in enumerate(clean)])
         return path
     if name == "chair8":
         path = folder / "chair8.pkl"

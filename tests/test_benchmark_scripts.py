@@ -150,6 +150,7 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     from prior_scores import checkpoint_names, family_of
 
     assert family_of("walk_0003_mirror_x1.10") == "walk" and family_of("sit_stand_0040") == "sit_stand"
+    assert family_of("run_0007_x0.90_s1.12") == "run"  # resized as from another subject
     assert family_of("stand") == "stand"
     assert checkpoint_names([tmp_path / "a" / "last.pt", tmp_path / "b" / "last.pt"]) == ["a_last", "b_last"]
     rows = [("walk_0000", True), ("walk_0001_mirror", False), ("jump_0002", True)]

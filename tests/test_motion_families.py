@@ -12,8 +12,8 @@ from assistmimic.mjcf.humanoid import hinge_ranges
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families import checks
 from motion_lib.families.__main__ import main
-from motion_lib.families.registry import FAMILIES, family_counts, make_clip, make_clips, parse_mix
-from motion_lib.families.transforms import mirror, time_warp, with_reference_noise
+from motion_lib.families.registry import FAMILIES, SUBJECT_SCALES, family_counts, make_clip, make_clips, parse_mix
+from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
 from motion_lib.formats.phc import read_clips
 from motion_lib.motion_library import MotionLibrary
@@ -94,6 +94,36 @@ def test_reference_noise_has_the_asked_size_and_keeps_the_clip(clips):
     angles = (wxyz_to_rotations(a.joint_rot).inv() * wxyz_to_rotations(b.joint_rot)).magnitude()
     # a rotation vector with 2 degrees per axis: its angle has mean 2 * sqrt(8 / pi) = 3.19 degrees
     assert np.degrees(angles.mean()) == pytest.approx(3.19, rel=0.05)
+
+
+def test_another_subjects_size_stretches_the_travel_and_slides_the_feet(clips):
+    clip = clips["walk", 0]
+    travel = clip.persons[0].root_pos[-1, :2] - clip.persons[0].root_pos[0, :2]
+    assert _check(clip)["foot_slide_m"] < MAX_SLIDE
+    for factor in (0.9, 1.1):
+        resized = with_subject_scale(clip, factor)
+        person = resized.persons[0]
+        assert resized.name == f"{clip.name}_s{factor:.2f}" and resized.source["subject_scale"] == factor
+        np.testing.assert_allclose(person.root_pos[-1, :2] - person.root_pos[0, :2], factor * travel, rtol=1e-9)
+        np.testing.assert_array_equal(person.joint_rot, clip.persons[0].joint_rot)  # the pose is the skeleton's
+        worst = _check(resized)
+        assert abs(worst["lowest_m"]) < 0.02  # the floor fix keeps it on the floor
+        assert worst["foot_slide_m"] > 3 * MAX_SLIDE, (factor, worst)  # ~10 % of each step
+    with pytest.raises(ValueError, match="has furniture"):
+        with_subject_scale(clips["sit_stand", 0], 1.1)
+
+
+def test_a_data_set_resizes_the_asked_share_and_share_zero_is_the_old_set():
+    mix = parse_mix("walk=1,sit_stand=1,stand=1")
+    before, zero = make_clips(6, 3, mix), make_clips(6, 3, mix, subject_scale_share=0.0)
+    assert [c.name for c in zero] == [c.name for c in before]
+    np.testing.assert_array_equal(zero[0].persons[0].root_pos, before[0].persons[0].root_pos)
+    resized = make_clips(6, 3, mix, subject_scale_share=1.0)
+    for old, new in zip(before, resized):
+        if old.furniture:  # chairs stay where the seated person needs them: not resized
+            assert new.name == old.name and "subject_scale" not in new.source
+        else:
+            assert new.name.startswith(old.name + "_s") and SUBJECT_SCALES[0] <= new.source["subject_scale"] <= SUBJECT_SCALES[1]
 
 
 @pytest.mark.parametrize("speed", [0.5, 1.1, 1.8])

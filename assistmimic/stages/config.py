@@ -96,6 +96,10 @@ class FamiliesConfig:
     """Seed of the generated set (the same seed gives the same clips)."""
     mix: str | None = None
     """Family weights, e.g. "walk=3,run=1" (only the families named); null: every family's default weight."""
+    subject_scale_share: float = field(default=0.0, metadata=between(0, 1))
+    """Share of the clips (those without furniture) converted as from a subject of another size, 0.88-1.14x the
+    skeleton's (`motion_lib.families.transforms.with_subject_scale`): the feet slide as in real motion capture of other
+    people, which the readers copy onto the one skeleton. 0 keeps the set as before the option existed."""
 
 
 @dataclass

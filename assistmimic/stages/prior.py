@@ -23,7 +23,9 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if cfg.data or not stage.families.clips:
         data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     else:
-        data, clips = generated_clips(stage.families.clips, stage.families.seed, stage.families.mix, cfg.robot.name)
+        families = stage.families
+        data, clips = generated_clips(families.clips, families.seed, families.mix, cfg.robot.name,
+                                      families.subject_scale_share)
     runner = prior_runner(clips, data, cfg.robot, cfg.scene, cfg.sim, num_envs=cfg.num_envs or stage.num_envs,
                           seed=cfg.seed, env=stage.env, policy=stage.policy, ppo=stage.ppo, amp=stage.amp,
                           runner=stage.runner, run_dir=run_dir)

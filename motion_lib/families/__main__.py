@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
                                                     "default: every family with its default weight (--list)")
     parser.add_argument("--mirror", type=float, default=0.5, help="share of clips mirrored left-right (default 0.5)")
     parser.add_argument("--warp", type=float, default=0.5, help="share of clips time-warped 0.8-1.25x (default 0.5)")
+    parser.add_argument("--subject-scale", type=float, default=0.0,
+                        help="share of clips (without furniture) converted as from a subject 0.88-1.14x the skeleton's "
+                             "size: feet slide as in real capture of other people (default 0)")
     parser.add_argument("--list", action="store_true", help="list the families and their default weights, then exit")
     args = parser.parse_args(argv)
     try:
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         mix = parse_mix(args.mix)
         print("clips per family:", ", ".join(f"{n} {c}" for n, c in family_counts(args.clips, mix).items()))
         start = time.perf_counter()
-        clips = make_clips(args.clips, args.seed, mix, args.mirror, args.warp,
+        clips = make_clips(args.clips, args.seed, mix, args.mirror, args.warp, subject_scale_share=args.subject_scale,
                            progress=lambda i, c: print(f"\r{i + 1}/{args.clips} {c.name:32s}", end="", flush=True))
         seconds = time.perf_counter() - start
         write_clips(args.output, clips)

@@ -2,7 +2,7 @@
 
 A family is a function `(rng: np.random.Generator, **params) -> Clip`: parameters left out are drawn
 from `rng`, so one seed gives one clip. `make_clips` draws a data set: each family gets its share of
-the clips, each clip its own generator (seed, index), then a mirror and a time warp by chance.
+the clips, each clip its own generator (seed, index), then a mirror, a time warp and another subject's size by chance.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.families import assisted, dynamic, floor, locomotion, seated, standing
-from motion_lib.families.transforms import mirror, time_warp
+from motion_lib.families.transforms import mirror, time_warp, with_subject_scale
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ FAMILIES: dict[str, Family] = {
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
+SUBJECT_SCALES = (0.88, 1.14)
+"""Subject sizes drawn from (uniform in log size) relative to the skeleton: about 1.5 to 1.95 m tall against its 1.7 m,
+the span of the people motion capture records (`with_subject_scale`)."""
 
 
 def parse_mix(text: str | None) -> dict[str, float]:
@@ -92,10 +95,14 @@ def make_clip(name: str, rng: np.random.Generator, **params) -> Clip:
 
 
 def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, mirror_share: float = 0.5,
-               warp_share: float = 0.5, progress: Callable[[int, Clip], None] | None = None) -> list[Clip]:
+               warp_share: float = 0.5, progress: Callable[[int, Clip], None] | None = None,
+               subject_scale_share: float = 0.0) -> list[Clip]:
     """`total` clips: each family's share (`family_counts`); clip i of the set is drawn with its own
-    generator `default_rng([seed, i])`, then mirrored with probability `mirror_share` and time-warped
-    (speed 0.8-1.25) with probability `warp_share`. Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`)."""
+    generator `default_rng([seed, i])`, then mirrored with probability `mirror_share`, time-warped
+    (speed 0.8-1.25) with probability `warp_share` and, if it has no furniture, converted as from a subject of another
+    size (`SUBJECT_SCALES`, `with_subject_scale`: the feet slide as in real capture of other people) with probability
+    `subject_scale_share` (the draws come last, so a set with share 0 is the set made before the option existed).
+    Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`, `_s<size>`)."""
     counts = family_counts(total, mix or parse_mix(None))
     order = [name for name, count in counts.items() for _ in range(count)]
     clips = []
@@ -108,6 +115,8 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
             clip = mirror(clip)
         if rng.random() < warp_share:
             clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
+        if rng.random() < subject_scale_share and not clip.furniture:
+            clip = with_subject_scale(clip, float(np.exp(rng.uniform(*np.log(SUBJECT_SCALES)))))
         clips.append(clip.validate())
         if progress is not None:
             progress(i, clip)
