@@ -47,6 +47,17 @@ def test_self_observation_ignores_position_and_facing():
     assert torch.allclose(heading_inverse(yaw[:, None][:, 0]) @ yaw, torch.eye(3).expand(4, 3, 3), atol=1e-6)
 
 
+def test_a_share_of_random_starts_begins_at_the_first_frame():
+    starts = {}
+    for share in (0.0, 0.5, 1.0):
+        env = make_env(num_envs=64, first_frame_share=share)
+        env.reset()
+        starts[share] = env.times.clone()
+        env.close()
+    assert (starts[0.0] > 0).all()  # random times: none at the very start
+    assert 0.3 < (starts[0.5] == 0).float().mean() < 0.7 and (starts[1.0] == 0).all()
+
+
 def test_reset_puts_bodies_on_the_reference_and_first_rewards_are_high():
     env = make_env()
     env.reset()

@@ -103,6 +103,10 @@ class TrackingEnvConfig:
     """Policy steps in one AMP observation history."""
     random_start: bool = True
     """Reference state initialisation at a random time of the clip (else at its start)."""
+    first_frame_share: float = field(default=0.0, metadata=between(0, 1))
+    """With `random_start`, this share of episodes starts at the clip's first frame instead, as evaluation does
+    (DeepMimic's hybrid state initialisation): a random start mid-clip begins on the reference, so only episodes from
+    the first frame practise the whole of a clip's opening, e.g. accelerating from standing without falling behind."""
     residual_actions: bool = False
     """PD target = reference hinge angles + scale * action (else PHC's absolute target = scale * action).
     Residual targets make a policy that outputs 0 follow the clip kinematically, so learning starts far

@@ -183,11 +183,15 @@ class TrackingEnv(VecEnv):
                                            self.amp_history))
 
     def _draw_starts(self, env_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(n,) clips and (n,) start times (s) for the worlds `env_ids`: random times with `random_start`, else 0."""
+        """(n,) clips and (n,) start times (s) for the worlds `env_ids`: random times with `random_start` (0 for a
+        `first_frame_share` of them), else 0."""
         clip_ids = self._sample_clip_ids(env_ids)
         n = env_ids.numel()
         fraction = (torch.rand(n, generator=self.generator, device=self.device) if self.cfg.random_start
                     else torch.zeros(n, device=self.device))
+        if self.cfg.random_start and self.cfg.first_frame_share > 0:  # no extra draw at 0: the same starts as before
+            first = torch.rand(n, generator=self.generator, device=self.device) < self.cfg.first_frame_share
+            fraction = fraction.masked_fill(first, 0.0)
         return clip_ids, fraction * self.library.clip_duration[clip_ids]
 
     @cached_property
