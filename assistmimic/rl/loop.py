@@ -86,6 +86,8 @@ class TrainingLoop(ABC):
         """World steps collected over the whole run (resumes included)."""
         self._saved_iteration = 0
         self._rng_after_iteration = self._rng_state()
+        self.resume_note = ""
+        """What a trainer's `resume` made of the env's saved training state (`VecEnv.load_training_state`)."""
 
     # --- what a trainer gives ----------------------------------------------------------------------
     @property
