@@ -78,9 +78,9 @@ class VecEnv(ABC):
         return {}
 
     def load_training_state(self, state: dict) -> str:
-        """Continue from `training_state()` as saved in a checkpoint (`{}` for one saved without it). Returns a
-        note for the resume message ('' where there is nothing to say)."""
-        return ""
+        """Continue from `training_state()` as saved in a checkpoint (`{}` for one saved without it). Returns what
+        became of it, for the resume message."""
+        return "no env state to restore"
 
     def close(self) -> None:
         """Release simulator resources."""

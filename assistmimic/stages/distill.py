@@ -107,8 +107,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     clip_experts = experts.clip_experts(env.library.clip_names)
     trainer = DAggerTrainer(env, students, experts, clip_experts, stage.dagger, run_dir, metadata, cfg.seed)
     if stage.resume and (checkpoint := checkpoint_to_resume(run_dir)) is not None:
-        print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}; "
-              f"{trainer.resume_note or 'no env state to restore'}")
+        print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}; {trainer.resume_note}")
     trainer.learn()
     summary = {"data": str(data), "experts": experts.names, "clips": metadata["clips"], "held_out": metadata["held_out"],
                "dagger_iterations": trainer.iteration, "env_steps": trainer.total_env_steps,

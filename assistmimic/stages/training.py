@@ -43,7 +43,7 @@ def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool =
         runner.resume(path)
         distributed.barrier()
         if distributed.is_main():
-            print(f"resumed from {path} at iteration {runner.iteration}; {runner.resume_note or 'no env state to restore'}")
+            print(f"resumed from {path} at iteration {runner.iteration}; {runner.resume_note}")
     start = time.perf_counter()
     runner.learn()
     if close_env:
