@@ -31,7 +31,8 @@ import torch
 from tqdm import tqdm
 
 from assistmimic.envs.assist import AssistEnv
-from assistmimic.envs.config import LEGACY_DEFAULTS, AssistEnvConfig, RootAssistConfig, TrackingEnvConfig
+from assistmimic.envs.config import (LEGACY_DEFAULTS, AssistEnvConfig, RootAssistConfig, TerminationCurriculumConfig,
+                                     TrackingEnvConfig)
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.config import ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.rl.checkpoint import load_training_checkpoint
@@ -347,6 +348,7 @@ def assist_eval_env(world: EvalWorld, trained: AssistEnvConfig, clips: list[Clip
     on `clips`: every clip from its first frame to its last, with no early termination."""
     backend = make_backend(make_scene(world.robot, world.scene, world.sim, world.impairment, clips), world.sim, num_envs)
     env_cfg = dataclasses.replace(trained, early_termination=False, random_start=False, root_assist=RootAssistConfig(),
+                                  termination_curriculum=TerminationCurriculumConfig(),
                                   max_episode_steps=max(c.num_frames for c in clips) + 1)
     return AssistEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
                      torch.Generator(device=backend.device).manual_seed(world.seed))

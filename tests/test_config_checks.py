@@ -52,6 +52,8 @@ def problem(overrides: list[str]) -> str:
     (["stage=prior", "stage.ppo.clip_ratio=nan"],
      "stage.ppo.clip_ratio=nan is not allowed: it must be a finite number"),
     (["stage=expert", "stage.env.altruism=inf"], "stage.env.altruism=inf is not allowed: it must be between 0 and 1"),
+    (["stage=prior", "stage.env.termination_curriculum.distance_scale=0.5"],
+     "stage.env.termination_curriculum.distance_scale=0.5 is not allowed: it must be >= 1"),
     (["stage=expert", "stage.env.contact_distance=nan"], "stage.env.contact_distance=nan is not allowed: it must be a finite number"),
     (["stage=bench", "stage.batch_sizes=[]"],
      "stage.batch_sizes=[] is not allowed: it must be a list of at least 1 item(s)"),

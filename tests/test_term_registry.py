@@ -10,6 +10,7 @@ from assistmimic.envs import rewards, terminations
 from assistmimic.envs.config import RewardTerm, TrackingEnvConfig
 from assistmimic.envs.rewards import REWARD_TERMS, reward_term
 from assistmimic.envs.step_context import AgentView, Bodies, StepContext
+from assistmimic.envs.term_set import TerminationSet
 from assistmimic.envs.terminations import TERMINATIONS, termination_rule
 from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.config import SceneConfig
@@ -127,6 +128,20 @@ def test_mean_rule_ignores_the_limbs_ends_and_the_first_steps_while_the_any_rule
     tracked = torch.ones(1, B)
     tracked[0, SKELETON.index("L_Hand")] = 0
     assert not terminations.any_body_far(view_of(hand_off, ref, 5, tracked), distance=0.25)
+
+
+def test_the_termination_curriculum_widens_every_rules_distance_and_leaves_other_params():
+    rules = TerminationSet({"mean_body_far": {"distance": 0.25, "bodies": CORE, "grace_steps": 1},
+                            "any_body_far": {"distance": 0.25}}, SKELETON, torch.device("cpu"))
+    ref = torch.zeros(1, B, 3)
+    views = [view_of(ref + torch.tensor([0.0, 0.0, 0.3]), ref, 5)]  # every body 0.3 m off
+    assert rules(views).all()
+    rules.set_distance_scale(2.0)  # 0.5 m: not yet
+    assert not rules(views).any()
+    assert rules.params["mean_body_far"]["distance"] == 0.5 and rules.params["mean_body_far"]["grace_steps"] == 1
+    assert rules.configured["mean_body_far"]["distance"] == 0.25
+    rules.set_distance_scale(1.0)
+    assert rules(views).all()
 
 
 def test_kernels_average_or_sum_over_xyz_and_power_has_a_grace_period():

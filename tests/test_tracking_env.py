@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from assistmimic.envs.config import ClipSamplingConfig, RewardTerm, TrackingEnvConfig
+from assistmimic.envs.config import ClipSamplingConfig, RewardTerm, TerminationCurriculumConfig, TrackingEnvConfig
 from assistmimic.envs.observations import heading_inverse, self_observation
 from assistmimic.envs.rewards import rotation_angle
 from assistmimic.envs.tracking import TrackingEnv
@@ -56,6 +56,23 @@ def test_a_share_of_random_starts_begins_at_the_first_frame():
         env.close()
     assert (starts[0.0] > 0).all()  # random times: none at the very start
     assert 0.3 < (starts[0.5] == 0).float().mean() < 0.7 and (starts[1.0] == 0).all()
+
+
+def test_the_termination_curriculum_narrows_the_distance_over_training_and_is_off_until_training_sets_it():
+    curriculum = TerminationCurriculumConfig(distance_scale=2.0, decay_start=100, decay_iterations=50)
+    env = make_env(num_envs=2, termination_curriculum=curriculum)
+    assert env.terminations.params["mean_body_far"]["distance"] == 0.25  # as configured until training says otherwise
+    scales = []
+    for iteration in (0, 100, 125, 150, 400):
+        env.set_training_iteration(iteration)
+        scales.append(env.terminations.distance_scale)
+        assert env.training_scalars()["termination_distance_scale"] == scales[-1]
+    assert scales == [2.0, 2.0, 1.5, 1.0, 1.0]
+    env.close()
+    plain = make_env(num_envs=2)
+    plain.set_training_iteration(0)
+    assert plain.terminations.distance_scale == 1.0 and "termination_distance_scale" not in plain.training_scalars()
+    plain.close()
 
 
 def test_reset_puts_bodies_on_the_reference_and_first_rewards_are_high():

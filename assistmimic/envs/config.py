@@ -76,6 +76,23 @@ class RootAssistConfig:
 
 
 @dataclass
+class TerminationCurriculumConfig:
+    """A training aid: every termination rule's `distance` widened `distance_scale` times at first, narrowing linearly
+    to the configured distance between the training iterations `decay_start` and `decay_start + decay_iterations`.
+    The configured rule ends an episode as soon as the body is that far behind, so a policy never practises catching
+    up with a reference it has fallen behind (e.g. one that accelerates from standing); a wider rule lets it, and
+    the narrowing brings back the precise tracking the rule asks for. Evaluation always judges by the configured
+    distances."""
+
+    distance_scale: float = field(default=1.0, metadata=at_least(1.0))
+    """Factor on the rules' distances until `decay_start` (1: off)."""
+    decay_start: int = field(default=0, metadata=at_least(0))
+    """Training iteration at which the factor starts to fall toward 1."""
+    decay_iterations: int = field(default=0, metadata=at_least(0))
+    """Iterations over which it falls to 1 (0: at once)."""
+
+
+@dataclass
 class ClipSamplingConfig:
     """How training draws the clip of each new episode (`MotionLibrary.set_clip_sampling`): a uniform share, the rest
     in proportion to each clip's recent failure rate, so hard clips are practised more without the draw running
@@ -95,6 +112,8 @@ class TrackingEnvConfig:
     terminations: dict[str, dict[str, Any]] = field(default_factory=_terminations)
     """Active termination rules and their params (`assistmimic/envs/terminations.py`): an episode ends
     (terminated) when any fires for any agent. Remove one with `~stage.env.terminations.<rule>`."""
+    termination_curriculum: TerminationCurriculumConfig = field(default_factory=TerminationCurriculumConfig)
+    """Training aid: the rules' distances widened at first and narrowed to the configured ones over training."""
     early_termination: bool = True
     """Apply `terminations`; evaluation turns them off and applies its own rules."""
     max_episode_steps: int = field(default=300, metadata=at_least(1))

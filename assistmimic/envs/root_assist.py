@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from assistmimic.envs.config import RootAssistConfig
+from assistmimic.envs.schedule import linear_decay
 from assistmimic.sim.backend import BodyState
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import ReferenceState
@@ -22,9 +23,7 @@ from motion_lib.rotations import quat_conjugate, quat_mul, quat_to_axis_angle
 def assist_scale(cfg: RootAssistConfig, iteration: int) -> float:
     """The fraction of the configured gains applied during training iteration `iteration` (1 before `decay_start`,
     0 from `decay_start + decay_iterations` on, linear between)."""
-    if cfg.decay_iterations <= 0:
-        return 1.0 if iteration < cfg.decay_start else 0.0
-    return min(1.0, max(0.0, 1.0 - (iteration - cfg.decay_start) / cfg.decay_iterations))
+    return linear_decay(iteration, cfg.decay_start, cfg.decay_iterations)
 
 
 def root_wrench(cfg: RootAssistConfig, scale: float, root_pos: torch.Tensor, root_quat: torch.Tensor,

@@ -66,14 +66,23 @@ class RewardSet:
 
 
 class TerminationSet:
-    """The active termination rules and their params."""
+    """The active termination rules and their params; a rule's `distance` is applied times `distance_scale`."""
 
     def __init__(self, rules: dict[str, dict[str, Any]], skeleton: Skeleton, device: torch.device):
         unknown = sorted(set(rules) - set(TERMINATIONS))
         if unknown:
             raise UserInputError(f"unknown termination rule(s) {unknown}; known rules: {', '.join(TERMINATIONS)}")
-        self.params = {name: _checked_params("termination rule", name, TERMINATIONS[name], dict(params or {}),
-                                             skeleton, device) for name, params in rules.items()}
+        self.configured = {name: _checked_params("termination rule", name, TERMINATIONS[name], dict(params or {}),
+                                                 skeleton, device) for name, params in rules.items()}
+        """{rule: params} as configured."""
+        self.set_distance_scale(1.0)
+
+    def set_distance_scale(self, scale: float) -> None:
+        """Apply every rule's `distance` times `scale` (the termination curriculum; 1: as configured)."""
+        self.distance_scale = scale
+        self.params = {name: {**params, "distance": params["distance"] * scale} if "distance" in params else params
+                       for name, params in self.configured.items()}
+        """{rule: params} as applied."""
 
     def __call__(self, views: list[AgentView]) -> torch.Tensor:
         """(N, A) bool: some rule fires for agent a (`views`: every agent's view of the step; an episode ends

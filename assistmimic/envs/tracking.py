@@ -29,6 +29,7 @@ from assistmimic.envs.observations import amp_features, self_observation, tracki
 from assistmimic.envs.reference_state import HingeTable, reference_person_state
 from assistmimic.envs.rewards import body_pos_error
 from assistmimic.envs.root_assist import RootAssist
+from assistmimic.envs.schedule import linear_decay
 from assistmimic.envs.step_context import Bodies
 from assistmimic.envs.task import TrackingTask
 from assistmimic.envs.term_set import RewardSet, TerminationSet
@@ -202,9 +203,13 @@ class TrackingEnv(VecEnv):
     # --- stepping -----------------------------------------------------------------------------
     def training_scalars(self) -> dict[str, float]:
         """Per motion family of the clips (`MotionLibrary.families`): its clips' mean recent failure rate and its
-        share of the clip draws (`clip_failure_rate/<family>`, `clip_draw_share/<family>`): why episodes end."""
-        return {f"{name}/{family}": value for family, pair in self.library.family_sampling().items()
-                for name, value in zip(("clip_failure_rate", "clip_draw_share"), pair)}
+        share of the clip draws (`clip_failure_rate/<family>`, `clip_draw_share/<family>`): why episodes end; with a
+        termination curriculum, the factor on the rules' distances (`termination_distance_scale`)."""
+        scalars = {f"{name}/{family}": value for family, pair in self.library.family_sampling().items()
+                   for name, value in zip(("clip_failure_rate", "clip_draw_share"), pair)}
+        if self.cfg.termination_curriculum.distance_scale != 1.0:
+            scalars["termination_distance_scale"] = self.terminations.distance_scale
+        return scalars
 
     def training_state(self) -> dict:
         """The clips' failure rates that decide the draw (`MotionLibrary.sampling_state`)."""
@@ -220,11 +225,16 @@ class TrackingEnv(VecEnv):
         return "clip failure rates restored"
 
     def set_training_iteration(self, iteration: int) -> None:
-        """The root assist's gains of training iteration `iteration`; once they reach 0 the wrench is cleared."""
+        """The training aids of iteration `iteration`: the root assist's gains (once they reach 0 the wrench is
+        cleared) and the termination curriculum's widening of the rules' distances."""
         was_on = self.root_assist.scale > 0
         self.root_assist.set_iteration(iteration)
         if was_on and self.root_assist.scale == 0:
             self.backend.set_root_wrench(self._no_wrench)
+        curriculum = self.cfg.termination_curriculum
+        self.terminations.set_distance_scale(
+            1.0 + (curriculum.distance_scale - 1.0) * linear_decay(iteration, curriculum.decay_start,
+                                                                   curriculum.decay_iterations))
 
     def step(self, actions: list[torch.Tensor]) -> StepResult:
         pd_actions, grip = split_actions(actions, self.backend.num_dofs)
