@@ -16,6 +16,8 @@ bias of the choice):
 - `scaled40`: eval40 as subjects 0.9 and 1.1 times the skeleton's size give it (alternating) once converted the way the
   readers convert motion capture (rotations copied, root translation kept: `with_subject_scale`): the feet slide by
   10 % of the travel and the pelvis bobs and drops 10 % more or less, as real capture of other people does here;
+- `walkgrid`: walks from standing at fixed speeds (`WALK_GRID_SPEEDS`, 0.9-1.7 m/s), straight and turning at 30 deg/s,
+  8 s each without a stop, named `walk_v<speed>_t<turn>`: where the speed-up from standing stops being tracked;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise).
@@ -43,19 +45,23 @@ from learning_curve import EVAL_FAMILIES, evaluate, families  # benchmarks/ (thi
 from training_runs import run_main
 
 from motion_lib.errors import UserInputError
+from motion_lib.families.locomotion import walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8")
+SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid")
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""
 NOISE = {"joint_deg": 1.0, "root_m": 0.005}
 """The noise of `noisy40` (standard deviations per frame)."""
 SUBJECT_SCALES = (0.9, 1.1)
 """The subject sizes of `scaled40`, alternating over its clips."""
+WALK_GRID_SPEEDS = (0.9, 1.1, 1.3, 1.5, 1.7)
+WALK_GRID_TURNS = (0, 30)
+"""The cruise speeds (m/s) and turn rates (deg/s) of `walkgrid`."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -87,7 +93,22 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
+    if name == "walkgrid":
+        path = folder / "walkgrid.pkl"
+        if not path.exists():
+            write_clips(path, walk_grid(seed))
+        return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
+
+
+def walk_grid(seed: int = SEED) -> list[Clip]:
+    """The `walkgrid` clips: a walk from standing at each of `WALK_GRID_SPEEDS` and `WALK_GRID_TURNS`, 8 s, no stop
+    (gait style and path from `seed`)."""
+    clips = []
+    for k, (speed, turn) in enumerate((v, t) for v in WALK_GRID_SPEEDS for t in WALK_GRID_TURNS):
+        clip = walk(np.random.default_rng([seed, k]), speed=speed, turn_rate=turn, duration=8.0, stop=False)
+        clips.append(dataclasses.replace(clip, name=f"walk_v{speed:.1f}_t{turn}"))
+    return clips
 
 
 def chair_variants(builtin: list[Clip], seed: int = SEED) -> list[Clip]:

@@ -196,3 +196,19 @@ def test_prior_scores_chair_set_varies_the_built_in_chair_clip_and_keeps_its_cha
     reseeded = {clip.name: clip for clip in chair_variants(builtin, seed=777)}
     assert not np.allclose(reseeded["chair_noise0"].persons[0].joint_rot, variants["chair_noise0"].persons[0].joint_rot)
     np.testing.assert_array_equal(reseeded["chair_x0.85"].persons[0].joint_rot, variants["chair_x0.85"].persons[0].joint_rot)
+
+
+def test_prior_scores_walk_grid_starts_standing_and_cruises_at_each_speed():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    from prior_scores import WALK_GRID_SPEEDS, walk_grid
+
+    clips = {clip.name: clip for clip in walk_grid()}
+    assert list(clips)[:3] == ["walk_v0.9_t0", "walk_v0.9_t30", "walk_v1.1_t0"] and len(clips) == 10
+    for speed in WALK_GRID_SPEEDS:
+        for turn in (0, 30):
+            clip = clips[f"walk_v{speed:.1f}_t{turn}"]
+            root = clip.persons[0].root_pos[:, :2]
+            velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
+            assert velocity[:5].max() < 0.2  # standing at first (the pelvis sways a little)
+            assert abs(np.median(velocity[-60:]) - speed) < 0.1 * speed  # cruising in the last 2 s
