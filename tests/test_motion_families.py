@@ -255,3 +255,11 @@ def test_command_writes_a_data_set_the_library_reads(tmp_path, capsys):
     again = make_clips(6, 5, parse_mix("walk=1,sit_stand=1,stand=1"))
     assert [c.name for c in again] == [c.name for c in clips]  # the same seed, the same clips
     np.testing.assert_allclose(again[0].persons[0].root_pos, clips[0].persons[0].root_pos, atol=1e-5)
+
+
+@pytest.mark.parametrize("flag", ["--mirror", "--warp", "--subject-scale"])
+def test_command_refuses_a_share_outside_zero_to_one(tmp_path, capsys, flag):
+    out = tmp_path / "families.pkl"
+    assert main(["--clips", "2", flag, "1.5", "--output", str(out)]) == 2
+    assert f"{flag} is a share of the clips, between 0 and 1; got 1.5" in capsys.readouterr().err
+    assert not out.exists()

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.clips < 1:
             raise UserInputError(f"--clips must be at least 1, got {args.clips}")
+        for flag, share in (("--mirror", args.mirror), ("--warp", args.warp), ("--subject-scale", args.subject_scale)):
+            if not 0.0 <= share <= 1.0:
+                raise UserInputError(f"{flag} is a share of the clips, between 0 and 1; got {share}")
         mix = parse_mix(args.mix)
         print("clips per family:", ", ".join(f"{n} {c}" for n, c in family_counts(args.clips, mix).items()))
         start = time.perf_counter()
