@@ -201,12 +201,12 @@ def test_prior_scores_chair_set_varies_the_built_in_chair_clip_and_keeps_its_cha
 def test_prior_scores_walk_grid_starts_standing_and_cruises_at_each_speed():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
-    from prior_scores import WALK_GRID_SPEEDS, walk_grid
+    from prior_scores import WALK_GRID_SPEEDS, WALK_GRID_TURNS, walk_grid
 
     clips = {clip.name: clip for clip in walk_grid()}
     assert list(clips)[:3] == ["walk_v0.9_t0", "walk_v0.9_t30", "walk_v1.1_t0"] and len(clips) == 10
     for speed in WALK_GRID_SPEEDS:
-        for turn in (0, 30):
+        for turn in WALK_GRID_TURNS:
             clip = clips[f"walk_v{speed:.1f}_t{turn}"]
             root = clip.persons[0].root_pos[:, :2]
             velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
