@@ -338,6 +338,7 @@ def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_e
     env_cfg = TrackingEnvConfig(early_termination=False, random_start=False,
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
                                 residual_actions=trained.get("residual_actions", False),
+                                velocity_feedforward=trained.get("velocity_feedforward", False),
                                 velocity_smoothing=trained.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"]))
     return TrackingEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
                        torch.Generator(device=backend.device).manual_seed(world.seed))

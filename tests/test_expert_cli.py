@@ -127,14 +127,16 @@ def test_a_run_without_the_grip_trains_scores_and_skips_the_shipped_expert_that_
     assert {"start", "trained", "recipient_alone"} <= summary["evaluation"].keys()
 
 
-def test_an_expert_adopts_its_priors_velocity_smoothing(tmp_path):
+def test_an_expert_adopts_its_priors_reference_settings(tmp_path):
     from assistmimic.stages.config import ExpertConfig
-    from assistmimic.stages.expert import adopt_prior_velocity_smoothing
+    from assistmimic.stages.expert import adopt_prior_env_settings
 
-    for stored, expected in (({"velocity_smoothing": 1.5}, 1.5), ({}, 0.0)):  # {}: a prior from before the setting
+    # {}: a prior from before both settings (unsmoothed velocities, no feed-forward)
+    for stored, smoothing, feedforward in (({"velocity_smoothing": 1.5, "velocity_feedforward": True}, 1.5, True),
+                                           ({}, 0.0, False)):
         prior = tmp_path / "prior.pt"
         torch.save({"iteration": 1, "policies": [], "metadata": {"env_config": {"residual_actions": True, **stored}}}, prior)
         stage = ExpertConfig(prior=str(prior))
-        assert stage.env.velocity_smoothing == 2.0
-        adopt_prior_velocity_smoothing(stage)
-        assert stage.env.velocity_smoothing == expected
+        assert stage.env.velocity_smoothing == 2.0 and stage.env.velocity_feedforward is False
+        adopt_prior_env_settings(stage)
+        assert stage.env.velocity_smoothing == smoothing and stage.env.velocity_feedforward is feedforward

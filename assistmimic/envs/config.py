@@ -130,6 +130,11 @@ class TrackingEnvConfig:
     """PD target = reference hinge angles + scale * action (else PHC's absolute target = scale * action).
     Residual targets make a policy that outputs 0 follow the clip kinematically, so learning starts far
     faster; PHC checkpoints need False."""
+    velocity_feedforward: bool = False
+    """With `residual_actions`: the PD targets lead the reference by each hinge's kd/kp (0.1 s with PHC's gains) times
+    the reference's hinge speed, so that a policy outputting 0 applies kp (q_ref - q) + kd (qdot_ref - qdot), tracking
+    the reference's joint speeds too, instead of kp (q_ref - q) - kd qdot, whose damping drags every moving joint
+    toward rest (PHC and AssistMimic: target speed 0; the policy has to learn that lead itself)."""
     root_assist: RootAssistConfig = field(default_factory=RootAssistConfig)
     """Training aid: a decaying PD wrench on the pelvis of chosen agents (off unless `root_assist.agents` is set)."""
     velocity_smoothing: float = field(default=2.0, metadata=at_least(0.0))

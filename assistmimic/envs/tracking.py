@@ -3,7 +3,7 @@
 A worlds' agents track persons 0..A-1 of the same clip (A = 1 for the single-person prior; the
 two-person assist task is the `task` component the env holds, `assistmimic/envs/assist.py`). Per policy
 step, top to bottom in `step`: actions -> PD targets (`pd_action_scale` · action, plus the reference's hinge
-angles with `residual_actions`) and grip commands (`envs/grip.py`), physics, the step context (`task.context`:
+angles with `residual_actions`, led by kd/kp times their speeds with `velocity_feedforward`) and grip commands (`envs/grip.py`), physics, the step context (`task.context`:
 targets, tracked bodies, torques, forces), each agent's configured reward terms (`envs/rewards.py`) mixed by the task, terminations
 (divergence, or a configured rule of `envs/terminations.py`), truncations (clip end, `max_episode_steps`),
 automatic reference-state resets of ended worlds, and observations built against the task's targets one step
@@ -69,6 +69,9 @@ class TrackingEnv(VecEnv):
         if library.skeleton.name != backend.skeleton.name:
             raise UserInputError(f"the clips use the {library.skeleton.name} skeleton but the robot is {backend.skeleton.name}")
         check_devices(backend, library, generator)
+        if cfg.velocity_feedforward and not cfg.residual_actions:
+            raise UserInputError("env.velocity_feedforward leads the reference's joint angles that residual PD targets "
+                                 "follow; it needs env.residual_actions=true")
         self.backend, self.library, self.cfg = backend, library, cfg
         self.num_envs, self.num_agents = backend.num_envs, backend.n_agents
         self.device = backend.device
@@ -240,7 +243,7 @@ class TrackingEnv(VecEnv):
         pd_actions, grip = split_actions(actions, self.backend.num_dofs)
         targets = pd_actions * self.action_scale
         if self.cfg.residual_actions:
-            targets = targets + self._reference_hinge_angles(self.times + self.dt)
+            targets = targets + self._residual_offset(self.times + self.dt)
         wrench = self._root_assist_wrench()
         diverged = self.backend.step(targets, grip)
         self.times += self.dt
@@ -324,9 +327,13 @@ class TrackingEnv(VecEnv):
             return {}
         return {f"{role}_{name}": per_agent[:, a] for a, role in enumerate(ROLES)}
 
-    def _reference_hinge_angles(self, times: torch.Tensor) -> torch.Tensor:
-        """(N, A, D) the reference's hinge angles at `times` (the residual actions' offset)."""
-        return self.hinges.sample(self.clip_ids, times)[0]
+    def _residual_offset(self, times: torch.Tensor) -> torch.Tensor:
+        """(N, A, D) what residual actions' PD targets add to the policy's: the reference's hinge angles at `times`,
+        with `velocity_feedforward` plus kd/kp times the reference's hinge speeds (radians)."""
+        angles, speeds = self.hinges.sample(self.clip_ids, times)
+        if self.cfg.velocity_feedforward:
+            return angles + self.backend.pd_lead_time * speeds
+        return angles
 
     # --- observations -------------------------------------------------------------------------
     def _observations(self, state: BodyState, env_ids: torch.Tensor | None = None) -> list[torch.Tensor]:

@@ -83,6 +83,9 @@ class SimBackend(ABC):
         that builds a scene."""
         self.grip_dims: tuple[int, ...] = (0,) * n_agents
         """Per person its grip actions (2: left and right hand, or 0: no grip); set by `_set_grip_layout`."""
+        self.pd_lead_time: torch.Tensor | None = None
+        """(A, D) kd / kp (seconds) of every hinge's PD actuator as built (per-world `set_world_params` factors scale
+        kp and kd alike, or nearly); set by a backend that builds a scene (`SceneLayout.pd_lead_time`)."""
 
     # --- stepping and resetting -------------------------------------------------------------
     @abstractmethod

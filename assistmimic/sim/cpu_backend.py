@@ -72,6 +72,10 @@ class SceneLayout:
         self.grip_contact_sensor = np.array([model.sensor_adr[model.sensor(f"{n}_contact").id] + np.arange(4)
                                              for n in names], dtype=np.int64).reshape(-1, 4)
 
+    def pd_lead_time(self, model: mujoco.MjModel) -> np.ndarray:
+        """(A, D) kd / kp (seconds) of every hinge's position actuator (gainprm[0] = kp, biasprm[2] = -kd)."""
+        return -model.actuator_biasprm[self.actuator, 2] / model.actuator_gainprm[self.actuator, 0]
+
     @staticmethod
     def _vector_sensors(model, names) -> np.ndarray:
         if not names:  # a one-person scene has no hand-vs-partner sensors
@@ -95,6 +99,7 @@ class CpuBackend(SimBackend):
         self.substeps = substeps
         self.max_joint_velocity = max_joint_velocity
         self.layout = SceneLayout(model, scene)
+        self.pd_lead_time = torch.as_tensor(self.layout.pd_lead_time(model), dtype=torch.float32)
         self.nthread = (os.cpu_count() or 1) if nthread is None else max(0, int(nthread))
         self._pool = rollout.Rollout(nthread=self.nthread)
         self._datas = [mujoco.MjData(model) for _ in range(max(1, self.nthread))]

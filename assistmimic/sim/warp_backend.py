@@ -123,6 +123,7 @@ class WarpBackend(SimBackend):
         self.furniture = scene.furniture
         self.max_joint_velocity = max_joint_velocity
         self.layout = lay = SceneLayout(model, scene)
+        self.pd_lead_time = torch.as_tensor(lay.pd_lead_time(model), dtype=torch.float32, device=self.device)
         self.graph_capture = graph_capture
         self._graph = None
         self._torch_streams: dict[int, wp.Stream] = {}

@@ -79,21 +79,30 @@ def initial_policies(env: AssistEnv, stage: ExpertConfig, robot: str) -> list[Ac
                          env.action_dims, list(env.backend.grip_dims), stage.grip_init)
 
 
-def adopt_prior_velocity_smoothing(stage: ExpertConfig) -> None:
-    """Give `stage.env` the reference-velocity smoothing its prior was trained with (its stored env config's; 0 for a
-    prior stored before the setting existed), unless the command line chose one: the widened prior then sees the
-    reference as it learned to. Says so in one line when that changes the stage's value."""
-    if stage.prior is None or command_line_chooses("stage.env.velocity_smoothing"):
+ADOPTED_FROM_PRIOR = {"velocity_smoothing": "reference velocities smoothed by {:g} frames",
+                      "velocity_feedforward": "velocity_feedforward={}"}
+"""Env settings an expert takes from its prior: how the prior saw the reference and what its actions mean."""
+
+
+def adopt_prior_env_settings(stage: ExpertConfig) -> None:
+    """Give `stage.env` the `ADOPTED_FROM_PRIOR` settings its prior was trained with (its stored env config's; what a
+    prior stored before a setting existed meant, `LEGACY_DEFAULTS` or the default), except those the command line
+    chose: the widened prior then sees the reference and acts as it learned to. Says so in one line per setting
+    this changes."""
+    if stage.prior is None:
         return
     path = prior_path(stage.prior)
     if not path.is_file():
         return  # widened_prior names the missing file
     stored = (load_training_checkpoint(path).get("metadata") or {}).get("env_config") or {}
-    trained = stored.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"])
-    if trained != stage.env.velocity_smoothing:
-        print(f"the prior {stage.prior} was trained with reference velocities smoothed by {trained:g} frames; the expert "
-              f"uses the same (pass stage.env.velocity_smoothing=... to choose another)")
-        stage.env = dataclasses.replace(stage.env, velocity_smoothing=trained)
+    for key, described in ADOPTED_FROM_PRIOR.items():
+        if command_line_chooses(f"stage.env.{key}"):
+            continue
+        trained = stored.get(key, LEGACY_DEFAULTS.get(key, getattr(type(stage.env)(), key)))
+        if trained != getattr(stage.env, key):
+            print(f"the prior {stage.prior} was trained with {described.format(trained)}; the expert uses the same "
+                  f"(pass stage.env.{key}=... to choose another)")
+            stage.env = dataclasses.replace(stage.env, **{key: trained})
 
 
 def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, Any]:
@@ -107,7 +116,7 @@ def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ExpertConfig = cfg.stage
     apply_run_overrides(cfg, stage)
-    adopt_prior_velocity_smoothing(stage)
+    adopt_prior_env_settings(stage)
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     clips = select_clips(clips, stage.clips or (stage.default_clips if cfg.data is None else []), data)
     torch.manual_seed(cfg.seed)

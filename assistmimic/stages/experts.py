@@ -229,7 +229,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     cfg = configs[names[0]]
     stage: ExpertConfig = cfg.stage
     apply_run_overrides(cfg, stage)
-    expert.adopt_prior_velocity_smoothing(stage)
+    expert.adopt_prior_env_settings(stage)
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=2)
     own_clips = {name: expert.select_clips(clips, configs[name].stage.clips, data) for name in names}
     library_clips = list({clip.name: clip for name in names for clip in own_clips[name]}.values())
