@@ -7,7 +7,8 @@ print success rate (PHC's 0.5 m rule and the training's termination rule) and MP
 Recipes (`RECIPES`): `legacy` is the prior's recipe before REFERENCE §1b was followed (PHC's paper termination
 "any body 0.25 m off", kernels summing over x, y, z, power penalty from the first step, lr 1e-4 constant, AMP, the
 three built-in clips); `assistmimic` is today's (`configs/stage/prior.yaml`: AssistMimic's termination, kernels
-and power grace, adaptive-KL PPO, the motion families); `assistmimic_2epochs` is today's with 2 PPO epochs. Both use the continuous hinge angles (that is code, not
+and power grace, adaptive-KL PPO, the motion families); `assistmimic_2epochs` is today's with 2 PPO epochs,
+`feedforward_2epochs` that with `env.velocity_feedforward`. Both use the continuous hinge angles (that is code, not
 config). The evaluation clips are motion-family clips from a seed no recipe trains on, plus the built-in `stand`
 and `step`. CPU-minutes = wall-clock minutes x the cores the run had (`os.cpu_count()`).
 Writes `<out>/<recipe>/` (each a training run), `<out>/curve.csv` and prints a table.
@@ -40,9 +41,12 @@ LEGACY = [
     "stage.runner.amp_enabled=true", "stage.runner.task_reward_weight=0.5", "stage.runner.amp_reward_weight=0.5",
 ]
 RECIPES = {"legacy": LEGACY, "assistmimic": ["data={families}"],
-           "assistmimic_2epochs": ["data={families}", "stage.ppo.num_epochs=2"]}
+           "assistmimic_2epochs": ["data={families}", "stage.ppo.num_epochs=2"],
+           "feedforward_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.velocity_feedforward=true"]}
 """Overrides of `stage=prior` per recipe; `{families}` is the training families' pickle. `assistmimic_2epochs`:
-today's recipe with 2 PPO epochs per update instead of 5 (the adaptive learning rate then rises to keep the KL)."""
+today's recipe with 2 PPO epochs per update instead of 5 (the adaptive learning rate then rises to keep the KL);
+`feedforward_2epochs`: that with PD targets leading the reference by kd/kp times its joint speeds
+(`env.velocity_feedforward`)."""
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -195,8 +195,13 @@ def _load_expert(index: Path, name: str, entry: object, robot: str) -> Expert:
     return Expert(name, tuple(entry["clips"]), checkpoint, policies, metadata)
 
 
+ACTION_MEANING = {"residual_actions": None, "velocity_feedforward": False}
+"""The env settings that decide what an action does, with what a stored config without the key meant."""
+
+
 def _check_agreement(experts: list[Expert]) -> None:
-    """All experts act in the same way (residual or absolute targets) on observations of the same sizes,
+    """All experts act in the same way (`ACTION_MEANING`: residual or absolute targets, led or not) on observations of
+    the same sizes,
     and no clip has two experts."""
     first = experts[0]
     for expert in experts[1:]:
@@ -207,10 +212,11 @@ def _check_agreement(experts: list[Expert]) -> None:
                     f"experts '{first.name}' and '{expert.name}' disagree: their {role} policies take "
                     f"{sum(theirs.obs_dims)} and {sum(mine.obs_dims)} observations, give {theirs.action_dim} and "
                     f"{mine.action_dim} actions; distil experts of one robot and observation layout")
-        residual = [e.metadata["env_config"].get("residual_actions") for e in (first, expert)]
-        if residual[0] != residual[1]:
-            raise UserInputError(f"experts '{first.name}' and '{expert.name}' disagree on residual_actions "
-                                 f"({residual[0]} and {residual[1]}); their actions cannot label one student")
+        for key, default in ACTION_MEANING.items():
+            values = [e.metadata["env_config"].get(key, default) for e in (first, expert)]
+            if values[0] != values[1]:
+                raise UserInputError(f"experts '{first.name}' and '{expert.name}' disagree on {key} "
+                                     f"({values[0]} and {values[1]}); their actions cannot label one student")
     seen: dict[str, str] = {}
     for expert in experts:
         for clip in expert.clips:

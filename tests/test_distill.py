@@ -264,6 +264,11 @@ def test_bad_experts_are_one_clear_error(tmp_path, experts_dir, clips_path):
                 clips=["no_contact"])
     with pytest.raises(UserInputError, match="experts 'contact' and 'no_contact' disagree"):
         distill(tmp_path / "c", odd, clips_path)
+    led = make_experts(tmp_path / "led" / "experts", clips_path)
+    save_expert(led / "no_contact" / "last.pt", clips_path, clips=["no_contact"],
+                env_config=dataclasses.asdict(AssistEnvConfig(residual_actions=True, velocity_feedforward=True)))
+    with pytest.raises(UserInputError, match="'contact' and 'no_contact' disagree on velocity_feedforward"):
+        distill(tmp_path / "e", led, clips_path)
     narrow = tmp_path / "narrow.pt"
     save_checkpoint(narrow, {"iteration": 1, "metadata": {"task": "assist"},
                              "policies": [ActorCritic((934,), SMPL_DOFS, PolicyConfig(actor_hidden=[8], critic_hidden=[8])).saved_state()] * 2})
