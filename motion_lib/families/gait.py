@@ -64,7 +64,10 @@ class GaitStyle:
     height: float = 0.93
     """Pelvis height asked for (metres); lower where the legs cannot reach."""
     compression: float = 0.0
-    """Pelvis drop at mid-stance (metres): running's spring."""
+    """Pelvis drop at mid-stance (metres): a walk's or a dance step's spring."""
+    ballistic_flight: bool = False
+    """The pelvis falls freely while no foot is on the floor (`ballistic_bob`, its apexes at `height`): running's
+    flight and spring."""
     sway: float = 0.45
     """Pelvis moves this fraction of the way towards the supporting foot (sideways)."""
     pelvis_turn: float = 10.0
@@ -234,10 +237,12 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
     stance_bump = sum(np.where(f[4] > 0, np.sin(np.pi * _stance_progress(times, stances[s])), 0.0)
                       for s, f in feet.items())
-    wanted = style.height - style.compression * np.clip(stance_bump, 0.0, 1.0)
+    wanted = gaussian_filter1d(style.height - style.compression * np.clip(stance_bump, 0.0, 1.0), sigma=1.5, mode="nearest")
+    if style.ballistic_flight:
+        wanted = wanted + ballistic_bob(weight == 0)
     reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
                              {s: f[4] > 0 for s, f in feet.items()})
-    height = soft_min(gaussian_filter1d(wanted, sigma=1.5, mode="nearest"), reach)
+    height = soft_min(wanted, reach)
     root = np.column_stack([root_xy, height])
     for side, f in feet.items():  # a swing foot left behind comes along with its leg
         f[0][:] = np.where(f[4][:, None] > 0, f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
@@ -248,6 +253,55 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     joints.update(extra_joints or {})
     person = person_from_channels(skel, root, facing, joints)
     return place_feet(person, skel, {s: f[:4] for s, f in feet.items()})
+
+
+GRAVITY = 9.81
+LONG_STANCE = 0.4
+"""Seconds: a stretch on the floor longer than this is walking or standing, not a running stance."""
+RAMP = 0.15
+"""Seconds over which a long stance starts or stops bouncing."""
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The [start, end) frame ranges where the (T,) bool `mask` is set."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _ease(n: int) -> np.ndarray:
+    """(n,) 0 -> 1, half a cosine, sampled at the middle of each frame."""
+    return (1.0 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2.0
+
+
+def ballistic_bob(airborne: np.ndarray) -> np.ndarray:
+    """(T,) pelvis height change (m) with the vertical motion of running: while `airborne` (T,) bool the pelvis falls
+    freely (acceleration -g), leaving the floor rising at g·T_flight/2 and landing as fast falling (apex mid-flight);
+    a stance between two flights turns the one speed into the other by half a cosine (the leg's spring). A stance
+    longer than `LONG_STANCE` (walking, standing) is still in its middle and eases in and out over `RAMP`. The slow
+    drift of unequal flights is taken out (Gaussian of 0.5 s), which changes accelerations by far less than g, and the
+    highest apex is 0 (the style's height: the pelvis is no higher than there, where the legs reach it)."""
+    frames, dt = len(airborne), 1.0 / FPS
+    velocity = np.zeros(frames)
+    flights = _runs(airborne)
+    takeoff = [GRAVITY * (end - start) * dt / 2 for start, end in flights]
+    for (start, end), up in zip(flights, takeoff):
+        velocity[start:end] = up - GRAVITY * dt * (np.arange(end - start) + 0.5)
+    bounds = [0] + [edge for flight in flights for edge in flight] + [frames]
+    for k, (start, end) in enumerate(zip(bounds[::2], bounds[1::2])):  # the stances before, between and after flights
+        n = end - start
+        if n == 0:
+            continue
+        v_in = -takeoff[k - 1] if k > 0 else 0.0
+        v_out = takeoff[k] if k < len(flights) else 0.0
+        if n * dt <= LONG_STANCE:
+            velocity[start:end] = v_in + (v_out - v_in) * _ease(n)
+        else:
+            ramp = int(round(RAMP * FPS))
+            velocity[start:start + ramp] = v_in * (1.0 - _ease(ramp))
+            velocity[end - ramp:end] = v_out * _ease(ramp)
+    bob = np.cumsum(velocity) * dt
+    bob -= gaussian_filter1d(bob, sigma=0.5 * FPS, mode="nearest")
+    return bob - bob.max()
 
 
 def _stance_progress(times: np.ndarray, stances: list[Stance]) -> np.ndarray:

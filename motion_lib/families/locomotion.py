@@ -146,7 +146,7 @@ def back_step(rng: np.random.Generator, speed: float | None = None, duration: fl
 
 def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
         duration: float | None = None) -> Clip:
-    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, with flight phases) after a short acceleration
+    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, with flight phases, the pelvis falling freely in them) after a short acceleration
     from standing, on a gently curved path (yaw rate within +-`turn_rate` deg/s, 0-25)."""
     speed, turn_rate = uniform(rng, speed, *RUN_SPEEDS), uniform(rng, turn_rate, 0.0, 25.0)
     duration = uniform(rng, duration, 4.0, 8.0)
@@ -157,7 +157,7 @@ def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float |
     cadence = rng.uniform(2.6, 3.0)
     style = GaitStyle(speeds=(0.0, 1.5, 2.4, speed), cadences=(1.6, 2.1, 2.5, cadence), duties=(0.62, 0.55, 0.45, rng.uniform(0.32, 0.38)),
                       width=rng.uniform(0.1, 0.16), clearance=rng.uniform(0.12, 0.2), heel_strike=5.0, push_off=rng.uniform(35.0, 50.0),
-                      placement=0.4, height=0.93, compression=rng.uniform(0.03, 0.06), sway=0.15, pelvis_turn=8.0,
+                      placement=0.4, height=0.9, ballistic_flight=True, sway=0.15, pelvis_turn=8.0,
                       lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0))
     person = gait_person(skeleton(), times, track(times, v, heading), heading, style, first=str(rng.choice(["L", "R"])))
     return family_clip(clip_name("run", rng), [person], "run",
