@@ -3,7 +3,8 @@
 A worlds' agents track persons 0..A-1 of the same clip (A = 1 for the single-person prior; the
 two-person assist task is the `task` component the env holds, `assistmimic/envs/assist.py`). Per policy
 step, top to bottom in `step`: actions -> PD targets (`pd_action_scale` · action, plus the reference's hinge
-angles with `residual_actions`, led by kd/kp times their speeds with `velocity_feedforward`) and grip commands (`envs/grip.py`), physics, the step context (`task.context`:
+angles with `residual_actions`, led by kd/kp times their speeds with `velocity_feedforward`) and grip commands
+(`envs/grip.py`), physics, the step context (`task.context`:
 targets, tracked bodies, torques, forces), each agent's configured reward terms (`envs/rewards.py`) mixed by the task, terminations
 (divergence, or a configured rule of `envs/terminations.py`), truncations (clip end, `max_episode_steps`),
 automatic reference-state resets of ended worlds, and observations built against the task's targets one step

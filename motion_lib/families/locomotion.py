@@ -146,8 +146,8 @@ def back_step(rng: np.random.Generator, speed: float | None = None, duration: fl
 
 def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
         duration: float | None = None) -> Clip:
-    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, with flight phases, the pelvis falling freely in them) after a short acceleration
-    from standing, on a gently curved path (yaw rate within +-`turn_rate` deg/s, 0-25)."""
+    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, with flight phases, the pelvis falling freely in them)
+    after a short acceleration from standing, on a gently curved path (yaw rate within +-`turn_rate` deg/s, 0-25)."""
     speed, turn_rate = uniform(rng, speed, *RUN_SPEEDS), uniform(rng, turn_rate, 0.0, 25.0)
     duration = uniform(rng, duration, 4.0, 8.0)
     times = times_for(duration)
