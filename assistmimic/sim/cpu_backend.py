@@ -73,8 +73,10 @@ class SceneLayout:
                                              for n in names], dtype=np.int64).reshape(-1, 4)
 
     def pd_lead_time(self, model: mujoco.MjModel) -> np.ndarray:
-        """(A, D) kd / kp (seconds) of every hinge's position actuator (gainprm[0] = kp, biasprm[2] = -kd)."""
-        return -model.actuator_biasprm[self.actuator, 2] / model.actuator_gainprm[self.actuator, 0]
+        """(A, D) kd / kp (seconds) of every hinge's position actuator (gainprm[0] = kp, biasprm[2] = -kd); 0 where kp
+        is 0 (a limp joint has no target to lead)."""
+        kp, kd = model.actuator_gainprm[self.actuator, 0], -model.actuator_biasprm[self.actuator, 2]
+        return np.divide(kd, kp, out=np.zeros_like(kp), where=kp > 0)
 
     @staticmethod
     def _vector_sensors(model, names) -> np.ndarray:
