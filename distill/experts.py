@@ -201,8 +201,7 @@ ACTION_MEANING = {"residual_actions": None, "velocity_feedforward": False}
 
 def _check_agreement(experts: list[Expert]) -> None:
     """All experts act in the same way (`ACTION_MEANING`: residual or absolute targets, led or not) on observations of
-    the same sizes,
-    and no clip has two experts."""
+    the same sizes, and no clip has two experts."""
     first = experts[0]
     for expert in experts[1:]:
         for a, role in enumerate(ROLES):

@@ -17,6 +17,7 @@ import torch
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.clip_stats import CapsuleModel
+from motion_lib.families.common import true_runs
 from motion_lib.families.feet import sole_points
 from motion_lib.formats.common import body_positions, global_rotations, wxyz_to_rotations
 from motion_lib.rotations import euler_xyz_to_matrix, matrix_to_euler_xyz, quat_to_matrix
@@ -46,9 +47,7 @@ def sole_corners(person: PersonMotion, skel: Skeleton, positions: np.ndarray | N
 
 def contact_runs(height: np.ndarray, limit: float = CONTACT_HEIGHT) -> list[tuple[int, int]]:
     """Maximal runs [start, end) of frames with `height` (T,) below `limit`."""
-    down = np.concatenate([[False], height < limit, [False]])
-    edges = np.flatnonzero(np.diff(down.astype(int)))
-    return list(zip(edges[0::2], edges[1::2]))
+    return true_runs(height < limit)
 
 
 def foot_slide(points: np.ndarray, limit: float = CONTACT_HEIGHT, edge: int = CONTACT_EDGE) -> float:

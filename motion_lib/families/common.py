@@ -16,6 +16,8 @@ from motion_lib.skeleton import Skeleton, get_skeleton
 SKELETON = "smpl"
 STAND_HEIGHT = 0.94
 """Pelvis height of relaxed standing (metres): the knees slightly bent (the straight-leg height is 0.95)."""
+GRAVITY = 9.81
+"""m/s²."""
 
 
 def skeleton() -> Skeleton:
@@ -40,6 +42,12 @@ def person_from_channels(skel: Skeleton, root_pos: np.ndarray, facing: np.ndarra
     joint_rot = Rotation.from_euler("XYZ", angles.reshape(-1, 3), degrees=True)
     return PersonMotion(np.array(root_pos, dtype=np.float64), rotations_to_wxyz(root_rot, (frames,)),
                         rotations_to_wxyz(joint_rot, (frames, skel.num_joints)))
+
+
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The maximal runs [start, end) of frames where the (T,) bool `mask` is set."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(int)))
+    return list(zip(edges[0::2], edges[1::2]))
 
 
 def min_jerk(s: np.ndarray) -> np.ndarray:

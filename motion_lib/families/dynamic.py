@@ -12,7 +12,16 @@ from scipy.interpolate import PchipInterpolator
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
-from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, skeleton, times_for, uniform
+from motion_lib.families.common import (
+    GRAVITY,
+    STAND_HEIGHT,
+    clip_name,
+    family_clip,
+    min_jerk,
+    skeleton,
+    times_for,
+    uniform,
+)
 from motion_lib.families.feet import (
     LEG_REACH,
     ball_point,
@@ -31,7 +40,6 @@ from motion_lib.families.standing import arms
 from motion_lib.keyframes.animate import Key, animate, ramp
 from motion_lib.keyframes.poses import trunk
 
-GRAVITY = 9.81
 
 
 def turned(person: PersonMotion, yaw_deg: float) -> PersonMotion:

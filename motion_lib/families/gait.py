@@ -23,7 +23,14 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import PersonMotion
-from motion_lib.families.common import arm_channels, min_jerk, person_from_channels, trunk_channels
+from motion_lib.families.common import (
+    GRAVITY,
+    arm_channels,
+    min_jerk,
+    person_from_channels,
+    true_runs,
+    trunk_channels,
+)
 from motion_lib.families.feet import (
     ball_point,
     heel_point,
@@ -237,7 +244,8 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
     stance_bump = sum(np.where(f[4] > 0, np.sin(np.pi * _stance_progress(times, stances[s])), 0.0)
                       for s, f in feet.items())
-    wanted = gaussian_filter1d(style.height - style.compression * np.clip(stance_bump, 0.0, 1.0), sigma=1.5, mode="nearest")
+    wanted = gaussian_filter1d(style.height - style.compression * np.clip(stance_bump, 0.0, 1.0), sigma=1.5,
+                               mode="nearest")
     if style.ballistic_flight:
         wanted = wanted + ballistic_bob(weight == 0)
     reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
@@ -255,17 +263,10 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     return place_feet(person, skel, {s: f[:4] for s, f in feet.items()})
 
 
-GRAVITY = 9.81
 LONG_STANCE = 0.4
 """Seconds: a stretch on the floor longer than this is walking or standing, not a running stance."""
 RAMP = 0.15
 """Seconds over which a long stance starts or stops bouncing."""
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """The [start, end) frame ranges where the (T,) bool `mask` is set."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
 def _ease(n: int) -> np.ndarray:
@@ -282,7 +283,7 @@ def ballistic_bob(airborne: np.ndarray) -> np.ndarray:
     highest apex is 0 (the style's height: the pelvis is no higher than there, where the legs reach it)."""
     frames, dt = len(airborne), 1.0 / FPS
     velocity = np.zeros(frames)
-    flights = _runs(airborne)
+    flights = true_runs(airborne)
     takeoff = [GRAVITY * (end - start) * dt / 2 for start, end in flights]
     for (start, end), up in zip(flights, takeoff):
         velocity[start:end] = up - GRAVITY * dt * (np.arange(end - start) + 0.5)
