@@ -108,7 +108,7 @@ def test_another_subjects_size_stretches_the_travel_and_slides_the_feet(clips):
         np.testing.assert_array_equal(person.joint_rot, clip.persons[0].joint_rot)  # the pose is the skeleton's
         worst = _check(resized)
         assert abs(worst["lowest_m"]) < 0.02  # the floor fix keeps it on the floor
-        assert worst["foot_slide_m"] > 3 * MAX_SLIDE, (factor, worst)  # ~10 % of each step
+        assert worst["foot_slide_m"] > 2 * MAX_SLIDE, (factor, worst)  # ~10 % of each step
     with pytest.raises(ValueError, match="has furniture"):
         with_subject_scale(clips["sit_stand", 0], 1.1)
 
@@ -280,3 +280,61 @@ def test_command_refuses_a_share_outside_zero_to_one(tmp_path, capsys, flag):
     assert main(["--clips", "2", flag, "1.5", "--output", str(out)]) == 2
     assert f"{flag} is a share of the clips, between 0 and 1; got 1.5" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_nearest_point_of_a_support_polygon():
+    from motion_lib.families.balance import nearest_in_polygon
+
+    square = np.array([[0.0, 0.0], [0.2, 0.0], [0.2, 0.1], [0.0, 0.1], [0.1, 0.05]])  # an inner corner too
+    assert np.allclose(nearest_in_polygon(np.array([0.05, 0.05]), square), [0.05, 0.05])  # inside: itself
+    assert np.allclose(nearest_in_polygon(np.array([0.5, 0.05]), square), [0.2, 0.05])
+    assert np.allclose(nearest_in_polygon(np.array([-0.1, -0.1]), square), [0.0, 0.0])
+    line = np.array([[0.0, 0.0], [0.2, 0.0], [0.1, 0.0]])  # one foot's edge: a segment
+    assert np.allclose(nearest_in_polygon(np.array([0.1, 0.3]), line), [0.1, 0.0])
+
+
+def test_a_balanced_track_keeps_what_is_balanced_and_moves_the_rest():
+    """A centre of mass gliding at constant velocity over a long foot is balanced and stays; one that speeds up
+    while its ZMP would leave the foot is moved until the ZMP is on it."""
+    from motion_lib.families.balance import balanced_com, zero_moment_point
+
+    fps, frames = 30.0, 90
+    t = np.arange(frames) / fps
+    foot = np.array([[-1.0, -0.05, 0.0], [2.0, -0.05, 0.0], [2.0, 0.05, 0.0], [-1.0, 0.05, 0.0]])
+    soles = np.tile(foot, (frames, 1, 1))
+    gliding = np.column_stack([0.5 * t, np.zeros(frames), np.full(frames, 0.9)])
+    assert np.allclose(balanced_com(gliding, soles, fps), gliding[:, :2], atol=1e-9)
+    swaying = gliding.copy()
+    swaying[:, 1] = 0.03 * np.sin(2 * np.pi * 2.0 * t)  # 2 Hz sideways: ZMP 0.03 (1 + 0.9 (4π)² / g) = 0.47 m out
+    assert np.abs(zero_moment_point(swaying, fps)[:, 1]).max() > 0.3
+    balanced = balanced_com(swaying, soles, fps)
+    zmp = zero_moment_point(np.column_stack([balanced, swaying[:, 2]]), fps)
+    assert np.abs(zmp[2:-2, 1]).max() < 0.051
+    assert np.allclose(balanced[[0, -1]], swaying[[0, -1], :2])  # the ends are kept
+
+
+@pytest.mark.parametrize("family, params, limit", [("walk", dict(speed=1.7, turn_rate=20.0, duration=5.0), 0.1),
+                                                   ("run", dict(speed=3.0, duration=4.0), 0.25),
+                                                   ("kick", dict(kicks=2), 0.1)])
+def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params, limit, monkeypatch):
+    """A reference whose ZMP leaves the feet cannot be tracked by a body that only stands on them: with a steady
+    pelvis, a walk's swinging leg sped the body up while behind the stance foot and slowed it ahead of it, the ZMP
+    10-40 cm off the feet on most supported frames (the prior, trained on that, tracked walks 30 % more closely
+    once they were balanced). What is left is at touch-downs (runs: the landing's jolt) and lift-offs."""
+    from motion_lib.families import locomotion
+    from motion_lib.families.balance import zmp_outside_support
+
+    def off_feet(clip: Clip) -> float:
+        outside = zmp_outside_support(clip.persons[0], SKELETON, clip.fps)
+        assert np.mean(~np.isnan(outside)) > 0.5
+        return float(np.nanmean(outside > 0.05))
+
+    assert off_feet(make_clip(family, np.random.default_rng(1), **params)) < limit
+    if family in ("walk", "run"):  # the same motion with the pelvis left steady is caught
+        style = locomotion.walk_style if family == "walk" else locomotion.GaitStyle
+        if family == "walk":
+            monkeypatch.setattr(locomotion, "walk_style",
+                                lambda rng, speed, **changes: style(rng, speed, **changes, balanced=False))
+        else:
+            monkeypatch.setattr(locomotion, "GaitStyle", lambda **values: style(**values, balanced=False))
+        assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.3

@@ -12,6 +12,7 @@ from scipy.interpolate import PchipInterpolator
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
+from motion_lib.families.balance import balanced_person
 from motion_lib.families.common import (
     GRAVITY,
     STAND_HEIGHT,
@@ -66,16 +67,20 @@ def lift_above_floor(skel, side: str, ankle: np.ndarray, yaw: np.ndarray, pitch:
 
 def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict) -> PersonMotion:
     """The person of `keys` (facing and joints) on the pelvis track `root` (T, 3), lowered where a planted
-    foot cannot be reached, with airborne feet pulled into the legs' reach and the legs placed by IK."""
+    foot cannot be reached, with airborne feet pulled into the legs' reach and the legs placed by IK, the track
+    moved along the floor to keep the body balanced on its feet (`balance.balanced_person`)."""
     skel = skeleton()
-    person = animate(keys, skel, times)
-    root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
-    limit = reachable_height(skel, root[:, :2], root_rot, {s: f[0] for s, f in feet.items()}, planted)
-    root = np.column_stack([root[:, :2], soft_min(root[:, 2], limit, softness=0.005)])
-    for side, f in feet.items():
-        f[0][:] = np.where(planted[side][:, None], f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
-    return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet)
+    posed = animate(keys, skel, times)
+    root_rot = Rotation.from_quat(posed.root_rot[:, [1, 2, 3, 0]])
 
+    def body(root_xy: np.ndarray) -> PersonMotion:
+        limit = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()}, planted)
+        placed_root = np.column_stack([root_xy, soft_min(root[:, 2], limit, softness=0.005)])
+        placed = {side: (np.where(planted[side][:, None], f[0], pull_into_reach(skel, side, placed_root, root_rot, f[0])),
+                         *f[1:]) for side, f in feet.items()}
+        return place_feet(PersonMotion(placed_root, posed.root_rot, posed.joint_rot), skel, placed)
+
+    return balanced_person(body, root[:, :2], skel)
 
 def kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
          kicks: int | None = None) -> Clip:

@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import PersonMotion
+from motion_lib.families.balance import balanced_person
 from motion_lib.families.common import (
     GRAVITY,
     arm_channels,
@@ -72,6 +73,9 @@ class GaitStyle:
     """Pelvis height asked for (metres); lower where the legs cannot reach."""
     compression: float = 0.0
     """Pelvis drop at mid-stance (metres): a walk's or a dance step's spring."""
+    balanced: bool = True
+    """The pelvis moved (along the floor) so that the zero-moment point stays on the feet (`balance.balanced_com`):
+    the speed of a walk then dips at mid-stance as an inverted pendulum's does."""
     ballistic_flight: bool = False
     """The pelvis falls freely while no foot is on the floor (`ballistic_bob`, its apexes at `height`): running's
     flight and spring."""
@@ -241,26 +245,31 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     split = gaussian_filter1d(((feet["L"][0][:, :2] - feet["R"][0][:, :2]) * forward).sum(-1), sigma=1.5, mode="nearest")
     pelvis_yaw = np.degrees(heading) - style.pelvis_turn * split
     facing = np.stack([pelvis_yaw, np.full_like(split, style.lean), 1.5 * sway / 0.05], -1)
-    root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
     stance_bump = sum(np.where(f[4] > 0, np.sin(np.pi * _stance_progress(times, stances[s])), 0.0)
                       for s, f in feet.items())
     wanted = gaussian_filter1d(style.height - style.compression * np.clip(stance_bump, 0.0, 1.0), sigma=1.5,
                                mode="nearest")
     if style.ballistic_flight:
         wanted = wanted + ballistic_bob(weight == 0)
-    reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
-                             {s: f[4] > 0 for s, f in feet.items()})
-    height = soft_min(wanted, reach)
-    root = np.column_stack([root_xy, height])
-    for side, f in feet.items():  # a swing foot left behind comes along with its leg
-        f[0][:] = np.where(f[4][:, None] > 0, f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
     joints = trunk_channels(np.full(frames, 0.5 * style.lean), twist=1.5 * style.pelvis_turn * split,
                             neck=np.full(frames, -0.5 * style.lean))
     swing = style.arm_swing * split
     joints.update(arm_channels(frames, -swing, swing, style.elbow, style.elbow))
     joints.update(extra_joints or {})
-    person = person_from_channels(skel, root, facing, joints)
-    return place_feet(person, skel, {s: f[:4] for s, f in feet.items()})
+
+    def body(root_xy: np.ndarray) -> PersonMotion:
+        """The person with its pelvis over `root_xy` (T, 2), its legs reaching for the feet."""
+        root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
+        reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
+                                 {s: f[4] > 0 for s, f in feet.items()})
+        root = np.column_stack([root_xy, soft_min(wanted, reach)])
+        placed = {}
+        for side, f in feet.items():  # a swing foot left behind comes along with its leg
+            ankle = np.where(f[4][:, None] > 0, f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
+            placed[side] = (ankle, *f[1:4])
+        return place_feet(person_from_channels(skel, root, facing, joints), skel, placed)
+
+    return balanced_person(body, root_xy, skel) if style.balanced else body(root_xy)
 
 
 LONG_STANCE = 0.4
