@@ -338,3 +338,21 @@ def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params
         else:
             monkeypatch.setattr(locomotion, "GaitStyle", lambda **values: style(**values, balanced=False))
         assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.3
+
+
+def test_a_time_warped_walk_is_balanced_again():
+    """Playing a clip 1.25 times as fast scales its accelerations by 1.56: the data set balances warped clips of the
+    balanced families again, their feet staying where they were."""
+    from motion_lib.families.balance import zmp_outside_support
+
+    def off_feet(clip: Clip) -> float:
+        return float(np.nanmean(zmp_outside_support(clip.persons[0], SKELETON, clip.fps) > 0.05))
+
+    (warped,) = make_clips(1, seed=10, mix={"walk": 1.0}, mirror_share=0.0, warp_share=1.0)  # 1.7 m/s, x1.16
+    factor = warped.source["time_warp"]
+    plain = time_warp(make_clip("walk", np.random.default_rng([10, 0])), factor)
+    assert factor > 1.1 and off_feet(plain) > 0.15  # the warp alone throws it off balance
+    assert off_feet(warped) < 0.08  # as the unwarped walk (0.11: touch-downs and its stop)
+    ankles = [SKELETON.index(f"{side}_Ankle") for side in "LR"]
+    moved = body_positions(warped.persons[0], SKELETON)[:, ankles] - body_positions(plain.persons[0], SKELETON)[:, ankles]
+    assert np.abs(moved).max() < 0.02

@@ -21,7 +21,8 @@ from motion_lib.clip import PersonMotion
 from motion_lib.clip_stats import CapsuleModel
 from motion_lib.families.checks import sole_corners
 from motion_lib.families.common import GRAVITY
-from motion_lib.formats.common import body_positions
+from motion_lib.families.feet import place_feet
+from motion_lib.formats.common import body_positions, global_rotations, wxyz_to_rotations
 from motion_lib.keyframes.animate import FPS
 from motion_lib.skeleton import Skeleton
 
@@ -115,3 +116,21 @@ def balanced_person(body: Callable[[np.ndarray], PersonMotion], root_xy: np.ndar
         root_xy = root_xy + balanced_com(com, soles, FPS) - com[:, :2]
         person = body(root_xy)
     return person
+
+
+def rebalanced(person: PersonMotion, skel: Skeleton) -> PersonMotion:
+    """`person` (a generated clip's, at `FPS`, its feet turned by yaw and pitch alone, as the generators place them)
+    balanced again after a change of its timing (a time warp scales every acceleration by the speed squared): the
+    pelvis moved along the floor as `balanced_person` does, the legs re-placed on the feet where they were."""
+    positions, rotations = body_positions(person, skel), global_rotations(person, skel)
+    feet = {}
+    for side in "LR":
+        yaw, pitch, _ = wxyz_to_rotations(rotations[:, skel.index(f"{side}_Ankle")]).as_euler("ZYX").T
+        toe = wxyz_to_rotations(person.joint_rot[:, skel.index(f"{side}_Toe") - 1]).as_rotvec()[:, 1]
+        feet[side] = (positions[:, skel.index(f"{side}_Ankle")], yaw, pitch, toe)
+
+    def body(root_xy: np.ndarray) -> PersonMotion:
+        root = np.column_stack([root_xy, person.root_pos[:, 2]])
+        return place_feet(PersonMotion(root, person.root_rot, person.joint_rot.copy()), skel, feet)
+
+    return balanced_person(body, person.root_pos[:, :2], skel)

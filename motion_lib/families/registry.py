@@ -7,6 +7,7 @@ the clips, each clip its own generator (seed, index), then a mirror, a time warp
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,7 +16,9 @@ import numpy as np
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.families import assisted, dynamic, floor, locomotion, seated, standing
+from motion_lib.families.balance import rebalanced
 from motion_lib.families.transforms import mirror, time_warp, with_subject_scale
+from motion_lib.skeleton import get_skeleton
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Family:
     make: Callable[..., Clip]
     weight: float
     """Default share of a generated data set (relative)."""
+    balanced: bool = False
+    """The generator keeps the zero-moment point on the feet (`balance`), so a time-warped copy is balanced again."""
 
     @property
     def summary(self) -> str:
@@ -30,11 +35,11 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "walk": Family(locomotion.walk, 6.0),
-    "walk_stop_start": Family(locomotion.walk_stop_start, 2.0),
-    "side_step": Family(locomotion.side_step, 1.0),
-    "back_step": Family(locomotion.back_step, 1.0),
-    "run": Family(locomotion.run, 2.0),
+    "walk": Family(locomotion.walk, 6.0, balanced=True),
+    "walk_stop_start": Family(locomotion.walk_stop_start, 2.0, balanced=True),
+    "side_step": Family(locomotion.side_step, 1.0, balanced=True),
+    "back_step": Family(locomotion.back_step, 1.0, balanced=True),
+    "run": Family(locomotion.run, 2.0, balanced=True),
     "stand": Family(standing.stand, 2.0),
     "arm_poses": Family(standing.arm_poses, 1.5),
     "bend": Family(standing.bend, 1.0),
@@ -47,9 +52,9 @@ FAMILIES: dict[str, Family] = {
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
     "demo_single": Family(assisted.demo_single, 0.0),
-    "kick": Family(dynamic.kick, 1.0),
-    "jump": Family(dynamic.jump, 1.0),
-    "dance": Family(dynamic.dance, 1.5),
+    "kick": Family(dynamic.kick, 1.0, balanced=True),
+    "jump": Family(dynamic.jump, 1.0, balanced=True),
+    "dance": Family(dynamic.dance, 1.5, balanced=True),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
@@ -99,7 +104,7 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
                subject_scale_share: float = 0.0) -> list[Clip]:
     """`total` clips: each family's share (`family_counts`); clip i of the set is drawn with its own
     generator `default_rng([seed, i])`, then mirrored with probability `mirror_share`, time-warped
-    (speed 0.8-1.25) with probability `warp_share` and, if it has no furniture, converted as from a subject of another
+    (speed 0.8-1.25) with probability `warp_share` (and balanced again, `Family.balanced`) and, if it has no furniture, converted as from a subject of another
     size (`SUBJECT_SCALES`, `with_subject_scale`: the feet slide as in real capture of other people) with probability
     `subject_scale_share` (the draws come last, so a set with share 0 is the set made before the option existed).
     Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`, `_s<size>`)."""
@@ -115,6 +120,8 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
             clip = mirror(clip)
         if rng.random() < warp_share:
             clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
+            if FAMILIES[name].balanced:
+                clip = dataclasses.replace(clip, persons=[rebalanced(p, get_skeleton(clip.skeleton)) for p in clip.persons])
         if rng.random() < subject_scale_share and not clip.furniture:
             clip = with_subject_scale(clip, float(np.exp(rng.uniform(*np.log(SUBJECT_SCALES)))))
         clips.append(clip.validate())
