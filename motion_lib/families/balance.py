@@ -94,11 +94,16 @@ def balanced_com(com: np.ndarray, soles: np.ndarray, fps: float) -> np.ndarray:
     return solve_banded((1, 1), bands, rhs)
 
 
+def _soles(person: PersonMotion, skel: Skeleton, positions: np.ndarray) -> np.ndarray:
+    """(T, K, 3) the sole corners of both feet (`checks.sole_corners`)."""
+    return np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)
+
+
 def zmp_outside_support(person: PersonMotion, skel: Skeleton, fps: float) -> np.ndarray:
     """(T,) how far (metres) the ZMP of `person` lies outside the support polygon of its sole corners on the floor;
     NaN on frames where no sole corner touches."""
     positions = body_positions(person, skel)
-    soles = np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)
+    soles = _soles(person, skel, positions)
     zmp = zero_moment_point(centre_of_mass(positions, skel), fps)
     touching = soles[..., 2] < SUPPORT_HEIGHT
     return np.array([np.linalg.norm(zmp[i] - nearest_in_polygon(zmp[i], soles[i, touching[i], :2]))
@@ -112,8 +117,7 @@ def balanced_person(body: Callable[[np.ndarray], PersonMotion], root_xy: np.ndar
     for _ in range(PASSES):
         positions = body_positions(person, skel)
         com = centre_of_mass(positions, skel)
-        soles = np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)
-        root_xy = root_xy + balanced_com(com, soles, FPS) - com[:, :2]
+        root_xy = root_xy + balanced_com(com, _soles(person, skel, positions), FPS) - com[:, :2]
         person = body(root_xy)
     return person
 
@@ -131,6 +135,6 @@ def rebalanced(person: PersonMotion, skel: Skeleton) -> PersonMotion:
 
     def body(root_xy: np.ndarray) -> PersonMotion:
         root = np.column_stack([root_xy, person.root_pos[:, 2]])
-        return place_feet(PersonMotion(root, person.root_rot, person.joint_rot.copy()), skel, feet)
+        return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet)  # IK copies joint_rot
 
     return balanced_person(body, person.root_pos[:, :2], skel)

@@ -42,7 +42,6 @@ from motion_lib.keyframes.animate import Key, animate, ramp
 from motion_lib.keyframes.poses import trunk
 
 
-
 def turned(person: PersonMotion, yaw_deg: float) -> PersonMotion:
     """The person turned by `yaw_deg` about the world z axis through the origin."""
     heading = Rotation.from_euler("z", yaw_deg, degrees=True)
@@ -76,11 +75,13 @@ def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, pl
     def body(root_xy: np.ndarray) -> PersonMotion:
         limit = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()}, planted)
         placed_root = np.column_stack([root_xy, soft_min(root[:, 2], limit, softness=0.005)])
-        placed = {side: (np.where(planted[side][:, None], f[0], pull_into_reach(skel, side, placed_root, root_rot, f[0])),
-                         *f[1:]) for side, f in feet.items()}
+        placed = {side: (np.where(planted[side][:, None], f[0],
+                                  pull_into_reach(skel, side, placed_root, root_rot, f[0])), *f[1:])
+                  for side, f in feet.items()}
         return place_feet(PersonMotion(placed_root, posed.root_rot, posed.joint_rot), skel, placed)
 
     return balanced_person(body, root[:, :2], skel)
+
 
 def kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
          kicks: int | None = None) -> Clip:

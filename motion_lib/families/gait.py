@@ -257,9 +257,10 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
     joints.update(arm_channels(frames, -swing, swing, style.elbow, style.elbow))
     joints.update(extra_joints or {})
 
+    root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
+
     def body(root_xy: np.ndarray) -> PersonMotion:
         """The person with its pelvis over `root_xy` (T, 2), its legs reaching for the feet."""
-        root_rot = Rotation.from_euler("ZYX", facing, degrees=True)
         reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
                                  {s: f[4] > 0 for s, f in feet.items()})
         root = np.column_stack([root_xy, soft_min(wanted, reach)])
