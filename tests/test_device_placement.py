@@ -206,7 +206,7 @@ CONSTRUCTION = {
     "assistmimic/envs/assistive.py": {"HandLayout.of"},
     "assistmimic/envs/furniture.py": {"FurnitureTable.__init__"},
     "assistmimic/envs/term_set.py": {"_checked_params"},
-    "assistmimic/envs/reference_state.py": {"continuous_hinge_angles", "HingeTable.__init__"},
+    "assistmimic/envs/reference_state.py": {"continuous_hinge_angles", "hinge_steps", "HingeTable.__init__"},
     "motion_lib/motion_library.py": {"MotionLibrary.__init__", "MotionLibrary._velocities", "MotionLibrary.family_sampling"},
     "motion_lib/kinematics.py": {"ForwardKinematics.__init__"},
 }

@@ -197,9 +197,10 @@ def test_hinge_angles_stay_continuous_and_in_range_through_deep_bends():
     joint_rot, knee, hip = bending_clip_rotations()
     angles = continuous_hinge_angles(joint_rot, [joint_rot.shape[0]], ranges)[:, 0]  # (F, 69)
     assert (angles[1:] - angles[:-1]).abs().max() < 0.5  # no jump the motion does not make
-    # The same rotations, and the knee ends at its true 130 degrees of flexion (the second triple).
+    # The same rotations (to 0.3 degrees: near 90 degrees the pull to small angles, `CENTRING`, trades a little
+    # exactness for x and z that stay small), and the knee ends at its true 130 degrees of flexion (the second triple).
     torch.testing.assert_close(euler_xyz_to_matrix(angles.reshape(-1, 23, 3)), quat_to_matrix(joint_rot[:, 0]),
-                               atol=1e-3, rtol=0)
+                               atol=5e-3, rtol=0)
     assert abs(float(angles[-1, 3 * knee + 1]) - float(torch.deg2rad(torch.tensor(130.0)))) < 1e-3
     # The |y| <= pi/2 triple alone flips x and z by pi at 90 degrees: the check above can fail.
     first, _ = euler_triples(joint_rot[:, 0])
@@ -207,7 +208,29 @@ def test_hinge_angles_stay_continuous_and_in_range_through_deep_bends():
     # Two clips in one table: each is continuous on its own, nothing leaks across the boundary.
     both = continuous_hinge_angles(torch.cat([joint_rot, joint_rot.flip(0)]), [90, 90], ranges)[:, 0]
     torch.testing.assert_close(both[:90], angles)
-    torch.testing.assert_close(both[90:], angles.flip(0), atol=1e-2, rtol=0)  # near 90 degrees the path matters a little
+    torch.testing.assert_close(both[90:], angles.flip(0), atol=3e-2, rtol=0)  # near 90 degrees the path matters a little
+
+
+def test_hinge_angles_follow_a_hip_that_flexes_past_90_degrees_near_the_gimbal():
+    """Sitting down on the floor: the hip flexes past 90 degrees with a little abduction and twist, so its |y| <= pi/2
+    triple passes near (not through) y = -90 and turns x and z half a turn together. Followed frame by frame, x and z
+    ran into their limits and the angles ended 59 degrees off the hip's rotation; the in-range triple takes over."""
+    from assistmimic.envs.reference_state import continuous_hinge_angles, hinge_steps
+    from assistmimic.mjcf.humanoid import hinge_ranges
+    from motion_lib.families.registry import make_clip
+    from motion_lib.skeleton import get_skeleton
+
+    clip = make_clip("floor_sit_stand", np.random.default_rng(0), mode="down")
+    joint_rot = torch.as_tensor(clip.persons[0].joint_rot, dtype=torch.float32)[:, None]  # (F, 1, 23, 4)
+    ranges = torch.as_tensor(hinge_ranges(get_skeleton("smpl")), dtype=torch.float32)
+    angles = continuous_hinge_angles(joint_rot, [joint_rot.shape[0]], ranges)  # (F, 1, 69)
+    relative = quat_to_matrix(joint_rot[:, 0]) @ euler_xyz_to_matrix(angles[:, 0].reshape(-1, 23, 3)).transpose(-1, -2)
+    off = torch.rad2deg(torch.arccos(((relative.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)))
+    assert off.max() < 8.0
+    assert off.max() > 0.0 and (off > 1.0).float().mean() < 0.1  # exact but where the joint limits bind
+    # The branch switch is a half turn of x and z together, but the limb barely moves: its speed stays a limb's.
+    assert (angles[1:] - angles[:-1]).abs().max() > 1.0
+    assert hinge_steps(angles, joint_rot, ranges).abs().max() * clip.fps < 20.0
 
 
 def test_resets_on_the_demo_clips_match_the_reference_even_in_deep_bends():

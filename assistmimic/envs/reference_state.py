@@ -49,6 +49,11 @@ RANGE_WEIGHT = 1.0
 rotation's own weight: a path passing near 90 degrees of y leaves on the branch that lies in range (measured on
 the demo clips: the hips of a seated person end within range instead of 0.9 rad outside), and where the clip
 itself leaves a range the target stays about halfway (the simulated joint stops at its limit anyway)."""
+CENTRING = 1e-3
+"""Weight of small x and z angles (rad² per rad²; y, never free, is not pulled). Near 90 degrees of y the rotation fixes only x ± z; without a pull the
+angles follow the motion along that free direction (x and z growing together) into a joint limit, and a hip flexing
+on past 90 degrees stays there, 40-70 degrees off its rotation (sitting on the floor, lying to sitting). With it they
+slide toward zero while free, so the flexion passes 90 degrees onto the branch that continues within range."""
 
 
 def _hinge_jacobian(angles: torch.Tensor) -> torch.Tensor:
@@ -60,19 +65,36 @@ def _hinge_jacobian(angles: torch.Tensor) -> torch.Tensor:
                         torch.stack([sb, -sa * cb, ca * cb], -1)], dim=-1)
 
 
-def _closest_angles(previous: torch.Tensor, target: torch.Tensor, ranges: torch.Tensor, iterations: int = 4) -> torch.Tensor:
-    """(..., J, 3) hinge angles of the rotations `target` (..., J, 3, 3) nearest to `previous` (..., J, 3) (the
-    frame before) and within `ranges` (J, 3, 2): Gauss-Newton steps from `previous` on
-    |log(target · R(angles)ᵀ)|² + DAMPING · |angles - previous|² + RANGE_WEIGHT · |angles - clamp(angles, ranges)|²."""
-    angles = previous
-    eye = torch.eye(3, device=previous.device)
+def _rotation_residual(angles: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(..., J, 3) sin(θ) times the axis of the rotation from R(`angles`) (..., J, 3) to `target` (..., J, 3, 3)."""
+    m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
+    return 0.5 * torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
+
+
+def _objective(angles: torch.Tensor, previous: torch.Tensor, target: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+    """(..., J) what `_closest_angles` minimises, with the rotation's error as its angle θ (rad)."""
+    m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
+    theta = torch.arccos(((m.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1.0, 1.0))
+    outside = angles - torch.clamp(angles, ranges[..., 0], ranges[..., 1])
+    return (theta**2 + DAMPING * ((angles - previous) ** 2).sum(-1) + RANGE_WEIGHT * (outside**2).sum(-1)
+            + CENTRING * (angles[..., 0::2] ** 2).sum(-1))
+
+
+def _closest_angles(start: torch.Tensor, previous: torch.Tensor, target: torch.Tensor, ranges: torch.Tensor,
+                    iterations: int = 4) -> torch.Tensor:
+    """(..., J, 3) hinge angles of the rotations `target` (..., J, 3, 3) near `previous` (..., J, 3) (the frame
+    before) and within `ranges` (J, 3, 2): Gauss-Newton steps from `start` (..., J, 3) on
+    |log(target · R(angles)ᵀ)|² + DAMPING · |angles - previous|² + RANGE_WEIGHT · |angles - clamp(angles, ranges)|²
+    + CENTRING · (x² + z²)."""
+    angles = start
+    eye = torch.eye(3, device=start.device)
+    centring = CENTRING * (torch.arange(3, device=start.device) != 1).float()  # (3,): on x and z, not y
     for _ in range(iterations):
-        m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
-        error = 0.5 * torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
+        error = _rotation_residual(angles, target)
         jac = _hinge_jacobian(angles)
         outside = (angles < ranges[..., 0]) | (angles > ranges[..., 1])
-        lhs = jac.transpose(-1, -2) @ jac + DAMPING * eye + torch.diag_embed(RANGE_WEIGHT * outside.float())
-        rhs = ((jac.transpose(-1, -2) @ error[..., None])[..., 0] + DAMPING * (previous - angles)
+        lhs = jac.transpose(-1, -2) @ jac + DAMPING * eye + torch.diag(centring) + torch.diag_embed(RANGE_WEIGHT * outside.float())
+        rhs = ((jac.transpose(-1, -2) @ error[..., None])[..., 0] + DAMPING * (previous - angles) - centring * angles
                + RANGE_WEIGHT * (torch.clamp(angles, ranges[..., 0], ranges[..., 1]) - angles))
         angles = angles + torch.linalg.solve(lhs, rhs)
     return angles
@@ -83,9 +105,14 @@ def continuous_hinge_angles(joint_rot: torch.Tensor, clip_frames: list[int], ran
 
     joint_rot: (F, P, J, 4) local joint quaternions; clip_frames: frames per clip (host list, summing to F);
     ranges: (3J, 2). The first frame of a clip takes, per joint, the x-y-z triple (`euler_triples`) that violates
-    the ranges less; every later frame starts from the frame before and moves to the nearest angles that give its
-    rotation (`_closest_angles`). Per-frame choices jump: near 90 degrees of y the two triples swap roles and x
-    and z alone are ill-defined (only x ± z is), so x and z flip by up to pi; following the motion does not.
+    the ranges less. Every later frame takes, per joint, the best of three candidates by `_objective`: the frame
+    before moved to the nearest angles that give its rotation (`_closest_angles`), and each of its own two triples
+    so refined. Per-frame triples jump: near 90 degrees of y the two swap roles and x and z alone are ill-defined
+    (only x ± z is), so x and z flip by up to pi; following the motion does not, and wins while it stays exact. A
+    flexion that passes near (not through) 90 degrees leaves the followed branch only by turning x and z half a
+    turn together, which runs into their limits (a hip sitting down on the floor: 40-60 degrees off its
+    rotation); there the in-range triple wins, and x and z switch branch in one frame, a turn about the nearly
+    shared x-z axis that moves the limb by no more than the error it removes.
     """
     first, second = euler_triples(joint_rot)  # (F, P, 3J) each
     rotations = quat_to_matrix(joint_rot)  # (F, P, J, 3, 3)
@@ -97,10 +124,31 @@ def continuous_hinge_angles(joint_rot: torch.Tensor, clip_frames: list[int], ran
     chosen[starts] = torch.where(use_second.repeat_interleave(3, dim=-1), second[starts], first[starts])
     for k in range(1, max(clip_frames)):
         rows = torch.tensor([start + k for start, n in zip(first_rows, clip_frames) if n > k], device=joint_rot.device)
-        previous = chosen[rows - 1]
-        shape = previous.shape
-        chosen[rows] = _closest_angles(previous.reshape(*shape[:-1], -1, 3), rotations[rows], joint_ranges).reshape(shape)
+        shape = chosen[rows].shape
+        previous = chosen[rows - 1].reshape(*shape[:-1], -1, 3)
+        target = rotations[rows]
+        candidates = torch.stack([_closest_angles(start.reshape(previous.shape), previous, target, joint_ranges)
+                                  for start in (previous, first[rows], second[rows])])  # (3, n, P, J, 3)
+        best = _objective(candidates, previous, target, joint_ranges).argmin(0)  # (n, P, J)
+        chosen[rows] = torch.gather(candidates, 0, best[None, ..., None].expand(1, *previous.shape))[0].reshape(shape)
     return chosen
+
+
+BRANCH_SWITCH = 1.0
+"""A joint whose hinges turn by more than this (rad) from one frame to the next has switched branch
+(`continuous_hinge_angles`)."""
+
+
+def hinge_steps(angles: torch.Tensor, joint_rot: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+    """(F-1, P, 3J) the change of the hinge angles `angles` (F, P, 3J) from each frame to the next, on one branch:
+    where a joint switches branch, the later frame's angles less the earlier frame's rotation (`joint_rot`
+    (F, P, J, 4)) expressed nearest them, not the half turn of x and z the switch makes (the limb barely moves)."""
+    later = angles[1:].reshape(*joint_rot[1:].shape[:-1], 3)  # (F-1, P, J, 3)
+    step = later - angles[:-1].reshape(later.shape)
+    switched = step.abs().amax(-1, keepdim=True) > BRANCH_SWITCH  # (F-1, P, J, 1)
+    earlier = _closest_angles(later, later, quat_to_matrix(joint_rot[:-1]), ranges.reshape(-1, 3, 2))
+    step = torch.where(switched, later - earlier, step)
+    return step.reshape(angles[1:].shape)
 
 
 class HingeTable:
@@ -113,12 +161,12 @@ class HingeTable:
         frames = library.clip_num_frames  # host list: no host sync on a GPU
         clip_of_frame = torch.tensor([c for c, n in enumerate(frames) for _ in range(n)], device=angles.device)
         speed = torch.zeros_like(angles)
-        speed[:-1] = (angles[1:] - angles[:-1]) * library.clip_fps[clip_of_frame[:-1], None, None]
+        speed[:-1] = hinge_steps(angles, library.joint_rot, ranges) * library.clip_fps[clip_of_frame[:-1], None, None]
         last = torch.tensor([end - 1 for end in itertools.accumulate(frames)], device=angles.device)
         speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
         speed = smooth_within_clips(speed, *library.clip_bounds_of_frame(), library.velocity_smoothing)
         self.table = torch.cat([angles, speed], dim=-1)
-        """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s; the last frame
+        """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s, `hinge_steps`; the last frame
         of a clip repeats the one before; smoothed within each clip as the library's body velocities are)."""
 
     def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
