@@ -6,7 +6,8 @@ A generator that moves the pelvis at a steady speed breaks this: the swinging le
 it lies behind the stance foot and slows it while it lies ahead, the reverse of an inverted pendulum, and a tracker
 has to fight the reference to stay up. `balanced_com` finds the nearest centre-of-mass track whose ZMP stays on the
 feet (and that moves at constant horizontal velocity while no foot touches); the generator then moves the pelvis by
-the difference. Masses are the humanoid's: uniform density over the clip statistics' capsules (`CapsuleModel`).
+the difference. The support polygon is that of every point on the floor (`_support_points`): the soles, and a knee,
+buttock or hand down on it (kneeling). Masses are the humanoid's: uniform density over the clip statistics' capsules (`CapsuleModel`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from motion_lib.keyframes.animate import FPS
 from motion_lib.skeleton import Skeleton
 
 SUPPORT_HEIGHT = 0.03
-"""A sole corner this close to the floor (metres) bears weight."""
+"""A sole corner or capsule bottom this close to the floor (metres) bears weight."""
 PASSES = 3
 """Times `balanced_person` moves the pelvis by the centre of mass's distance from its balanced track: the planted
 legs stay, so the centre of mass moves less than the pelvis, and each pass closes most of what is left."""
@@ -68,9 +69,10 @@ def nearest_in_polygon(point: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return candidates[np.argmin(np.linalg.norm(candidates - point, axis=-1))]
 
 
-def balanced_com(com: np.ndarray, soles: np.ndarray, fps: float) -> np.ndarray:
+def balanced_com(com: np.ndarray, support: np.ndarray, fps: float) -> np.ndarray:
     """(T, 2) the horizontal centre-of-mass track nearest `com` (T, 3) whose ZMP lies in the support polygon of the
-    sole corners `soles` (T, K, 3) that touch the floor, and that moves at constant velocity while none does.
+    points `support` (T, K, 3) that touch the floor (sole corners, `_support_points`), and that moves at constant
+    velocity while none does.
 
     The ZMP of `com` is moved into each frame's polygon (where it is outside) and the track solved from
     c - k c̈ = p (k = c_z / (g + c̈_z)) on supported frames and c̈ = 0 in flight, with the first and last frames
@@ -79,13 +81,13 @@ def balanced_com(com: np.ndarray, soles: np.ndarray, fps: float) -> np.ndarray:
     acc_z = np.gradient(np.gradient(com[:, 2])) * fps**2
     k = com[:, 2] / (GRAVITY + acc_z)
     zmp = zero_moment_point(com, fps)
-    touching = soles[..., 2] < SUPPORT_HEIGHT
+    touching = support[..., 2] < SUPPORT_HEIGHT
     bands, rhs = np.zeros((3, frames)), np.zeros((frames, 2))  # rows of the (upper, diagonal, lower) band
     for i in range(1, frames - 1):
         if touching[i].any():
             # c_i - k_i (c_{i+1} - 2 c_i + c_{i-1}) / dt² = p_i
             upper, diagonal, lower = -k[i] / dt2, 1.0 + 2.0 * k[i] / dt2, -k[i] / dt2
-            rhs[i] = nearest_in_polygon(zmp[i], soles[i, touching[i], :2])
+            rhs[i] = nearest_in_polygon(zmp[i], support[i, touching[i], :2])
         else:  # flight: c_{i+1} - 2 c_i + c_{i-1} = 0
             upper, diagonal, lower = 1.0, -2.0, 1.0
         bands[0, i + 1], bands[1, i], bands[2, i - 1] = upper, diagonal, lower
@@ -94,38 +96,49 @@ def balanced_com(com: np.ndarray, soles: np.ndarray, fps: float) -> np.ndarray:
     return solve_banded((1, 1), bands, rhs)
 
 
-def _soles(person: PersonMotion, skel: Skeleton, positions: np.ndarray) -> np.ndarray:
-    """(T, K, 3) the sole corners of both feet (`checks.sole_corners`)."""
-    return np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)
+def _support_points(person: PersonMotion, skel: Skeleton, positions: np.ndarray) -> np.ndarray:
+    """(T, K, 3) the points that can bear weight: the sole corners of both feet (`checks.sole_corners`) and the ends
+    of every capsule above the shins (thighs, pelvis, trunk, arms, hands), each at the bottom of its capsule, so
+    a knee, a buttock or a hand down on the floor widens the support polygon (kneeling, sitting on the floor)."""
+    soles = np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)
+    capsules = CapsuleModel.of(skel)
+    above_shins = ~np.isin(np.asarray(skel.groups)[capsules.body], ("knee", "ankle", "toe"))
+    a, b = capsules.segments(positions, skel)
+    ends = np.concatenate([a[:, above_shins], b[:, above_shins]], axis=1)
+    ends[..., 2] -= np.tile(capsules.radius[above_shins], 2)
+    return np.concatenate([soles, ends], axis=1)
 
 
 def zmp_outside_support(person: PersonMotion, skel: Skeleton, fps: float) -> np.ndarray:
-    """(T,) how far (metres) the ZMP of `person` lies outside the support polygon of its sole corners on the floor;
-    NaN on frames where no sole corner touches."""
+    """(T,) how far (metres) the ZMP of `person` lies outside the support polygon of its points on the floor
+    (`_support_points`); NaN on frames where none touches."""
     positions = body_positions(person, skel)
-    soles = _soles(person, skel, positions)
+    support = _support_points(person, skel, positions)
     zmp = zero_moment_point(centre_of_mass(positions, skel), fps)
-    touching = soles[..., 2] < SUPPORT_HEIGHT
-    return np.array([np.linalg.norm(zmp[i] - nearest_in_polygon(zmp[i], soles[i, touching[i], :2]))
+    touching = support[..., 2] < SUPPORT_HEIGHT
+    return np.array([np.linalg.norm(zmp[i] - nearest_in_polygon(zmp[i], support[i, touching[i], :2]))
                      if touching[i].any() else np.nan for i in range(len(zmp))])
 
 
-def balanced_person(body: Callable[[np.ndarray], PersonMotion], root_xy: np.ndarray, skel: Skeleton) -> PersonMotion:
+def balanced_person(body: Callable[[np.ndarray], PersonMotion], root_xy: np.ndarray, skel: Skeleton,
+                    passes: int = PASSES) -> PersonMotion:
     """`body(root_xy)`, the person a generator builds on the horizontal pelvis track `root_xy` (T, 2) (at `FPS`,
-    legs placed on its feet), with that track moved so that the centre of mass follows `balanced_com`."""
+    legs placed on its feet), with that track moved `passes` times so that the centre of mass follows
+    `balanced_com`."""
     person = body(root_xy)
-    for _ in range(PASSES):
+    for _ in range(passes):
         positions = body_positions(person, skel)
         com = centre_of_mass(positions, skel)
-        root_xy = root_xy + balanced_com(com, _soles(person, skel, positions), FPS) - com[:, :2]
+        root_xy = root_xy + balanced_com(com, _support_points(person, skel, positions), FPS) - com[:, :2]
         person = body(root_xy)
     return person
 
 
-def rebalanced(person: PersonMotion, skel: Skeleton) -> PersonMotion:
+def rebalanced(person: PersonMotion, skel: Skeleton, passes: int = PASSES) -> PersonMotion:
     """`person` (a generated clip's, at `FPS`, its feet turned by yaw and pitch alone, as the generators place them)
-    balanced again after a change of its timing (a time warp scales every acceleration by the speed squared): the
-    pelvis moved along the floor as `balanced_person` does, the legs re-placed on the feet where they were."""
+    balanced, or balanced again after a change of its timing (a time warp scales every acceleration by the speed
+    squared): the pelvis moved along the floor as `balanced_person` does, the legs re-placed on the feet where they
+    were."""
     positions, rotations = body_positions(person, skel), global_rotations(person, skel)
     feet = {}
     for side in "LR":
@@ -137,4 +150,4 @@ def rebalanced(person: PersonMotion, skel: Skeleton) -> PersonMotion:
         root = np.column_stack([root_xy, person.root_pos[:, 2]])
         return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet)  # IK copies joint_rot
 
-    return balanced_person(body, person.root_pos[:, :2], skel)
+    return balanced_person(body, person.root_pos[:, :2], skel, passes)

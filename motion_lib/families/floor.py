@@ -12,6 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.clip_stats import CapsuleModel
+from motion_lib.families.balance import rebalanced
 from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_pose, place_feet, stand_on, swing
 from motion_lib.families.standing import arms
@@ -21,6 +22,9 @@ from motion_lib.keyframes.limbs import SIDE_SIGN, elbow_pole, reach
 from motion_lib.keyframes.poses import ARMS_DOWN, trunk
 from motion_lib.skeleton import CAPSULE_RADIUS
 
+KNEEL_BALANCE_PASSES = 8
+"""`balance.rebalanced` passes for a kneel: its 0.75-0.85 m step back swings the leg far, and 3 passes leave the
+zero-moment point up to 0.5 m off the feet at the touch-down; 8 close it."""
 FLOOR_SIT_HEIGHT = 0.17
 """Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
 
@@ -93,7 +97,9 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
 
 def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
     """From standing, step one foot back and go down onto that knee (toes tucked, the front foot flat),
-    hold the half-kneel `hold` s (0.5-2), rise and step back to standing. `side`: the kneeling leg."""
+    hold the half-kneel `hold` s (0.5-2), rise and step back to standing. `side`: the kneeling leg. Balanced
+    (`balance.rebalanced`, the knee on the floor part of the support): the pelvis shifts over the front foot while
+    the back foot is in the air."""
     side = str(rng.choice(["L", "R"])) if side is None else side
     hold = uniform(rng, hold, 0.5, 2.0)
     skel = skeleton()
@@ -152,6 +158,7 @@ def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None 
         person = stand_on(animate(placed(keys, yaw_deg, place), skel, times), skel, moved)
         knee = body_positions(person, skel)[kneeling, skel.index(f"{side}_Knee"), 2].min()
         drop += 1.5 * (knee - knee_z)
+    person = rebalanced(person, skel, KNEEL_BALANCE_PASSES)  # the weight over the front foot while the back foot swings
     return family_clip(clip_name("kneel", rng), [person], "kneel", dict(side=side, hold=hold, back_step=back_step))
 
 

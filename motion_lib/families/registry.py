@@ -47,7 +47,7 @@ FAMILIES: dict[str, Family] = {
     "crouch_reach": Family(standing.crouch_reach, 1.0),
     "sit_stand": Family(seated.sit_stand, 3.0),
     "floor_sit_stand": Family(floor.floor_sit_stand, 1.5),
-    "kneel": Family(floor.kneel, 1.0),
+    "kneel": Family(floor.kneel, 1.0, balanced=True),
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
