@@ -7,7 +7,8 @@ it lies behind the stance foot and slows it while it lies ahead, the reverse of 
 has to fight the reference to stay up. `balanced_com` finds the nearest centre-of-mass track whose ZMP stays on the
 feet (and that moves at constant horizontal velocity while no foot touches); the generator then moves the pelvis by
 the difference. The support polygon is that of every point on the floor (`_support_points`): the soles, and a knee,
-buttock or hand down on it (kneeling). Masses are the humanoid's: uniform density over the clip statistics' capsules (`CapsuleModel`).
+buttock or hand down on it (kneeling). Masses are the humanoid's: uniform density over the clip statistics'
+capsules (`CapsuleModel`).
 """
 
 from __future__ import annotations
