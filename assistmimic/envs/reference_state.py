@@ -50,10 +50,10 @@ rotation's own weight: a path passing near 90 degrees of y leaves on the branch 
 the demo clips: the hips of a seated person end within range instead of 0.9 rad outside), and where the clip
 itself leaves a range the target stays about halfway (the simulated joint stops at its limit anyway)."""
 CENTRING = 1e-3
-"""Weight of small x and z angles (rad² per rad²; y, never free, is not pulled). Near 90 degrees of y the rotation fixes only x ± z; without a pull the
-angles follow the motion along that free direction (x and z growing together) into a joint limit, and a hip flexing
-on past 90 degrees stays there, 40-70 degrees off its rotation (sitting on the floor, lying to sitting). With it they
-slide toward zero while free, so the flexion passes 90 degrees onto the branch that continues within range."""
+"""Weight of small x and z angles (rad² per rad²; y, never free, is not pulled). Near 90 degrees of y the rotation
+fixes only x ± z; without a pull the angles follow the motion along that free direction (x and z growing together)
+at up to 85 rad/s. With it they slide toward zero while free, and a hip that flexes through 90 degrees continues on
+the branch that stays within range."""
 
 
 def _hinge_jacobian(angles: torch.Tensor) -> torch.Tensor:
@@ -68,10 +68,12 @@ def _hinge_jacobian(angles: torch.Tensor) -> torch.Tensor:
 def _rotation_residual(angles: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(..., J, 3) sin(θ) times the axis of the rotation from R(`angles`) (..., J, 3) to `target` (..., J, 3, 3)."""
     m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
-    return 0.5 * torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1)
+    return 0.5 * torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]],
+                             -1)
 
 
-def _objective(angles: torch.Tensor, previous: torch.Tensor, target: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+def _objective(angles: torch.Tensor, previous: torch.Tensor, target: torch.Tensor,
+               ranges: torch.Tensor) -> torch.Tensor:
     """(..., J) what `_closest_angles` minimises, with the rotation's error as its angle θ (rad)."""
     m = target @ euler_xyz_to_matrix(angles).transpose(-1, -2)
     theta = torch.arccos(((m.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1.0, 1.0))
@@ -93,7 +95,8 @@ def _closest_angles(start: torch.Tensor, previous: torch.Tensor, target: torch.T
         error = _rotation_residual(angles, target)
         jac = _hinge_jacobian(angles)
         outside = (angles < ranges[..., 0]) | (angles > ranges[..., 1])
-        lhs = jac.transpose(-1, -2) @ jac + DAMPING * eye + torch.diag(centring) + torch.diag_embed(RANGE_WEIGHT * outside.float())
+        lhs = (jac.transpose(-1, -2) @ jac + DAMPING * eye + torch.diag(centring)
+               + torch.diag_embed(RANGE_WEIGHT * outside.float()))
         rhs = ((jac.transpose(-1, -2) @ error[..., None])[..., 0] + DAMPING * (previous - angles) - centring * angles
                + RANGE_WEIGHT * (torch.clamp(angles, ranges[..., 0], ranges[..., 1]) - angles))
         angles = angles + torch.linalg.solve(lhs, rhs)
@@ -166,8 +169,9 @@ class HingeTable:
         speed[last] = torch.where((library.clip_frames > 1)[:, None, None], speed[(last - 1).clamp(min=0)], 0.0)
         speed = smooth_within_clips(speed, *library.clip_bounds_of_frame(), library.velocity_smoothing)
         self.table = torch.cat([angles, speed], dim=-1)
-        """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s, `hinge_steps`; the last frame
-        of a clip repeats the one before; smoothed within each clip as the library's body velocities are)."""
+        """(F, P, 2D) per frame the hinge angles (rad) and their forward-difference speeds (rad/s, on one branch:
+        `hinge_steps`; the last frame of a clip repeats the one before; smoothed within each clip as the library's
+        body velocities are)."""
 
     def sample(self, clip_ids: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, P, D) hinge angles and (N, P, D) hinge speeds of clips `clip_ids` (N,) at `times` (N,)."""
