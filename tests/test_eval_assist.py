@@ -9,6 +9,7 @@ import torch
 
 from assistmimic.envs.config import AssistEnvConfig
 from assistmimic.evaluation import _assist_line
+from assistmimic.mjcf.config import GripConfig
 from assistmimic.rl.checkpoint import save_checkpoint
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
@@ -218,3 +219,16 @@ def test_an_expert_is_scored_with_the_impairment_it_was_trained_with_unless_the_
     scores = {name: json.loads((tmp_path / name / "summary.json").read_text()) for name in ("cli", "cli_chosen")}
     assert scores["cli"]["recipient_mpjpe_mm"] == pytest.approx(as_trained["recipient_mpjpe_mm"], rel=1e-3)
     assert scores["cli_chosen"]["recipient_mpjpe_mm"] == pytest.approx(as_run["recipient_mpjpe_mm"], rel=1e-3)
+
+
+def test_a_no_grip_expert_is_scored_in_the_no_grip_scene_it_was_trained_in(tmp_path, clips_file):
+    """A grip adds one action per gripping hand: the `scene.grip.agents=[]` ablation's expert, scored from a run whose
+    config has the default grip, gets the grip it was trained with from its metadata, not a shape error."""
+    no_grip_policies = [policy(actions=SMPL_DOFS), policy()]
+    unrecorded = save_expert(tmp_path / "unrecorded.pt", clips_file, policies=no_grip_policies)
+    with pytest.raises(UserInputError, match="gives 69 actions; this robot's assist task has 1459 and 71"):
+        evaluate(tmp_path / "unrecorded", unrecorded)
+    recorded = save_expert(tmp_path / "no_grip.pt", clips_file, policies=no_grip_policies,
+                           scene={"grip": dataclasses.asdict(GripConfig(agents=[]))})
+    summary = evaluate(tmp_path / "no_grip", recorded)
+    assert summary["success_rate"] == 1.0 and summary["grip_L"] == summary["grip_R"] == 0.0

@@ -84,9 +84,9 @@ def render_video(cfg: RunConfig, run_dir: Path) -> dict:
     data, clip = _clip(cfg, stage, metadata, task)
     world = eval_world(cfg, metadata, checkpoint)
     if len(clip.persons) == 2:
-        scene = make_scene(cfg.robot, cfg.scene, cfg.sim, world.impairment, [clip])
+        scene = make_scene(cfg.robot, world.scene, cfg.sim, world.impairment, [clip])
     else:
-        scene = make_single_person_scene(cfg.robot, cfg.scene, cfg.sim, [clip])
+        scene = make_single_person_scene(cfg.robot, world.scene, cfg.sim, [clip])
     output = Path(stage.output) if stage.output else run_dir / VIDEOS_DIR / f"{clip.name}.mp4"
     ghost = stage.ghost and checkpoint is not None
     start = time.perf_counter()

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from assistmimic.evaluation import EvalRules, EvalWorld, evaluate_assist
-from assistmimic.mjcf.config import AgentPhysicsConfig, ImpairmentConfig
+from assistmimic.mjcf.config import AgentPhysicsConfig, GripConfig, ImpairmentConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.stages.common import command_line_chooses, load_clips, trained_clips_file
 from assistmimic.stages.config import EvalConfig, RunConfig
@@ -23,7 +24,12 @@ _IMPAIRMENT_NOTES: set[str] = set()
 
 def eval_world(cfg: RunConfig, metadata: dict | None = None, checkpoint: Path | None = None) -> EvalWorld:
     """The run's robot, scene, simulator, impairment and seed. Scoring a two-agent `checkpoint` (with its `metadata`),
-    the recipient impairment it was trained with, unless the command line chose one (`impairment=...`)."""
+    the recipient impairment and the grip it was trained with, unless the command line chose them (`impairment=...`,
+    `scene.grip...`): a grip adds one action per gripping hand, so a no-grip expert only runs in a no-grip scene."""
+    scene, trained_scene = cfg.scene, (metadata or {}).get("scene")
+    if trained_scene is not None and "grip" in trained_scene and not command_line_chooses("scene.grip"):
+        scene = dataclasses.replace(scene, grip=from_stored(GripConfig, trained_scene["grip"], str(checkpoint),
+                                                            "scene.grip"))
     impairment = cfg.impairment
     trained = (metadata or {}).get("impairment")
     if trained is not None and not command_line_chooses("impairment"):
@@ -33,7 +39,7 @@ def eval_world(cfg: RunConfig, metadata: dict | None = None, checkpoint: Path | 
         if impairment != cfg.impairment and note not in _IMPAIRMENT_NOTES:
             _IMPAIRMENT_NOTES.add(note)
             print(note)
-    return EvalWorld(robot=cfg.robot, scene=cfg.scene, sim=cfg.sim, impairment=impairment, seed=cfg.seed)
+    return EvalWorld(robot=cfg.robot, scene=scene, sim=cfg.sim, impairment=impairment, seed=cfg.seed)
 
 
 def _describe(agent: AgentPhysicsConfig) -> str:
