@@ -11,7 +11,9 @@ frame. MPJPE is the mean body position error over all frames (global, and root-r
 Two-agent scoring also reports per agent MPJPE, the failure's reason, and over the reference's contact
 phase (policy step t <-> reference time t·dt; only steps before a failure count): the fraction of steps
 with simulated hand contact (`contact_rate`), the mean vertical support force (`support_force_z_n`: the supporter's
-hand contacts and grips, + = up) and the supporter's mean grip command per hand (`grip_L`, `grip_R`); the peak
+hand contacts and grips, + = up, what the `lift` reward sees; `whole_body_support_force_z_n`: every contact between
+the two bodies, forearms and chest too, and the grips) and the supporter's mean grip command per hand (`grip_L`,
+`grip_R`); the peak
 actuator torque; and how far the recipient's pelvis rose: its highest height minus its start (`recipient_lift_m`),
 beside the reference's (`reference_lift_m`). With `EvalRules.robustness` it scores again with the recipient heavier
 and weaker; with `EvalRules.passive_supporter` the supporter does not act (`PassiveSupporter`): the recipient-alone
@@ -201,6 +203,10 @@ def evaluate_clips(env: TrackingEnv, policies: list[ActorCritic], clip_ids: list
     return [_tracking_columns(env, episodes, i, clip_id) for i, clip_id in enumerate(clip_ids)]
 
 
+SUPPORT_FORCES = ("support_force_z_n", "whole_body_support_force_z_n")
+"""The two support-force measures of `AssistTask.metrics`, averaged over the contact phase."""
+
+
 def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids: list[int], failure_distance: float,
                           fall_head_drop: float, contact: torch.Tensor, judged: tuple[str, ...] = ROLES) -> list[dict]:
     """Two-agent tracking of clips `clip_ids` (see `track_clips`); `contact` (len(clip_ids), S) bool: the
@@ -215,7 +221,7 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
     pelvis = ("recipient_pelvis_height_m", "reference_pelvis_height_m")
     measures = Measures(rules=rules, sums=(*errors, "body_pos_error_local_m"),
                         peaks=("body_pos_error_m", "peak_torque_nm", fired, *pelvis),
-                        phase_sums=("hand_contact", "support_force_z_n", "supporter_grip_L", "supporter_grip_R"))
+                        phase_sums=("hand_contact", *SUPPORT_FORCES, "supporter_grip_L", "supporter_grip_R"))
     episodes = track_clips(env, policies, clip_ids, measures, contact)
     start = recipient_start_height(env, clip_ids)
     rows = []
@@ -224,7 +230,7 @@ def evaluate_assist_clips(env: AssistEnv, policies: list[ActorCritic], clip_ids:
             **_tracking_columns(env, episodes, i, clip_id, fired), "failure": episodes.reasons[i],
             **{f"{role}_mpjpe_mm": _mean_mm(episodes, f"{role}_body_pos_error_m", i) for role in ROLES},
             "contact_steps": int(episodes.phase_steps[i]), "contact_rate": _phase_mean(episodes, "hand_contact", i),
-            "support_force_z_n": _phase_mean(episodes, "support_force_z_n", i),
+            **{force: _phase_mean(episodes, force, i) for force in SUPPORT_FORCES},
             **{f"grip_{side}": _phase_mean(episodes, f"supporter_grip_{side}", i) for side in "LR"},
             "peak_torque_nm": float(episodes.peaks["peak_torque_nm"][i]),
             "recipient_lift_m": float(episodes.peaks["recipient_pelvis_height_m"][i] - start[i]),
@@ -426,7 +432,7 @@ def _assist_summary(rows: list[dict]) -> dict:
             **{f"{role}_mpjpe_mm": mean_of(rows, f"{role}_mpjpe_mm") for role in ROLES},
             "mpjpe_local_mm": mean_of(rows, "mpjpe_local_mm"), **tracked_clip_errors(rows),
             "clips_with_contact": sum(r["contact_rate"] is not None for r in rows),
-            "contact_rate": mean_of(rows, "contact_rate"), "support_force_z_n": mean_of(rows, "support_force_z_n"),
+            "contact_rate": mean_of(rows, "contact_rate"), **{force: mean_of(rows, force) for force in SUPPORT_FORCES},
             "grip_L": mean_of(rows, "grip_L"), "grip_R": mean_of(rows, "grip_R"),
             "recipient_lift_m": mean_of(rows, "recipient_lift_m"), "reference_lift_m": mean_of(rows, "reference_lift_m"),
             "peak_torque_nm": max(r["peak_torque_nm"] for r in rows),
@@ -443,7 +449,8 @@ def _assist_line(summary: dict) -> str:
             f"(supporter {summary['supporter_mpjpe_mm']:.1f}, recipient {summary['recipient_mpjpe_mm']:.1f}; "
             f"{_tracked_text(summary)}); "
             f"{_contact_text(summary)}; "
-            f"support force {number('support_force_z_n', '.1f')} N; recipient lift {summary['recipient_lift_m']:.2f} m "
+            f"support force {number('support_force_z_n', '.1f')} N (whole body "
+            f"{number('whole_body_support_force_z_n', '.1f')} N); recipient lift {summary['recipient_lift_m']:.2f} m "
             f"(reference {summary['reference_lift_m']:.2f} m); peak torque {summary['peak_torque_nm']:.0f} N m")
 
 

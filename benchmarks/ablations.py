@@ -62,10 +62,11 @@ CLIP_FPS = 30
 WALL_FILE = "ablation_wall_s"
 OVERRIDES_FILE = "ablation_overrides"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
-           "recipient_lift_m", "support_force_z_n", "iterations", "wall_s", "prior_sha256", "overrides", "run_dir")
+           "recipient_lift_m", "support_force_z_n", "whole_body_support_force_z_n", "iterations", "wall_s", "prior_sha256", "overrides", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
          ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
-         ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force (N)"))
+         ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force, hands (N)"),
+         ("whole_body_support_force_z_n", "support force, whole body (N)"))
 """The markdown table's measures: ablations.csv column, heading."""
 
 
@@ -126,39 +127,75 @@ def finished(run_dir: Path) -> bool:
     return summary.exists() and json.loads(summary.read_text()).get("status") == "finished"
 
 
+def run_py(arguments: list[str], what: str) -> None:
+    """`run.py arguments`, its output discarded; a failed run ends the sweep with one sentence: `what` failed, its exit
+    status and its last error line."""
+    try:
+        run([PYTHON, "run.py", *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except subprocess.CalledProcessError as error:
+        last = (error.stderr.strip().splitlines() or ["no message"])[-1].removeprefix("error: ")
+        raise UserInputError(f"{what} failed (exit status {error.returncode}): {last}") from None
+
+
 def train_cell(run_dir: Path, overrides: list[str]) -> None:
-    """One `run.py stage=expert` with `overrides` into `run_dir`, its wall clock kept in `WALL_FILE`; a failed
-    run ends the sweep with its last error line."""
+    """One `run.py stage=expert` with `overrides` into `run_dir`, its wall clock kept in `WALL_FILE` (a failed run
+    ends the sweep, `run_py`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / OVERRIDES_FILE).write_text("\n".join(overrides) + "\n")
     start = time.time()
-    try:
-        run([PYTHON, "run.py", "stage=expert", f"run_dir={run_dir}", *overrides], stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-    except subprocess.CalledProcessError as error:
-        last = (error.stderr.strip().splitlines() or ["no message"])[-1].removeprefix("error: ")
-        raise UserInputError(f"the run in {run_dir} failed (exit status {error.returncode}): {last}") from None
+    run_py(["stage=expert", f"run_dir={run_dir}", *overrides], f"the run in {run_dir}")
     (run_dir / WALL_FILE).write_text(f"{time.time() - start:.1f}\n")
 
 
-def time_to_failure(run_dir: Path, clip: str) -> float:
-    """Seconds until the trained expert's evaluation of `clip` failed, or the clip's length where it did not."""
-    with open(run_dir / "eval" / "eval_clips.csv", newline="") as handle:
+SUMMARY_MEASURES = ("success_rate_training_rule", "success_rate", "mpjpe_mm", "recipient_lift_m", "support_force_z_n",
+                    "whole_body_support_force_z_n")
+"""What a cell's line takes from its expert's evaluation summary."""
+RESCORED = "eval_rescored"
+"""A cell's folder for the present evaluation of its expert, where the expert stage's own lacks a measure."""
+
+
+def trained_evaluation(run_dir: Path) -> tuple[dict, Path]:
+    """The trained expert's evaluation summary and the folder of its eval_clips.csv: the expert stage's own, or, for
+    a cell scored before the evaluation reported every `SUMMARY_MEASURES` (`whole_body_support_force_z_n` came later),
+    `run.py stage=eval` of the cell's final checkpoint in `<run_dir>/eval_rescored` (run once, then kept; where the
+    checkpoint is gone, the stage's own with the missing measures None)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if "evaluation" not in summary:
+        raise UserInputError(f"{run_dir}/summary.json has no evaluation: the ablations need stage.evaluate=true")
+    trained = summary["evaluation"]["trained"]
+    if all(key in trained for key in SUMMARY_MEASURES):
+        return trained, run_dir / "eval"
+    rescored = run_dir / RESCORED
+    if not (rescored / "summary.json").exists():
+        checkpoint = run_dir / Path(trained["checkpoint"]).name  # where the cell is now
+        if not checkpoint.exists():
+            print(f"{run_dir}: its evaluation predates a measure of the table and its checkpoint is not here; "
+                  f"that measure stays empty", flush=True)
+            return {key: None for key in SUMMARY_MEASURES} | trained, run_dir / "eval"
+        print(f"scoring {run_dir} again: its evaluation predates a measure of the table", flush=True)
+        run_py(["stage=eval", f"checkpoint={checkpoint}", f"run_dir={rescored}"], f"scoring {run_dir} again")
+    return json.loads((rescored / "summary.json").read_text()), rescored
+
+
+def time_to_failure(eval_dir: Path, clip: str) -> float:
+    """Seconds until the trained expert's evaluation of `clip` (`<eval_dir>/eval_clips.csv`) failed, or the clip's
+    length where it did not."""
+    with open(eval_dir / "eval_clips.csv", newline="") as handle:
         line = next(r for r in csv.DictReader(handle) if r["clip"] == clip)
     return float(line["failed_at_s"]) if line["failed_at_s"] else (int(line["frames"]) - 1) / CLIP_FPS
 
 
 def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
-    """One ablations.csv line from a finished cell's summary.json, eval CSV and wall clock (None: not kept)."""
+    """One ablations.csv line from a finished cell's evaluation (`trained_evaluation`), summary.json and wall clock
+    (None: not kept)."""
     summary = json.loads((run_dir / "summary.json").read_text())
-    if "evaluation" not in summary:
-        raise UserInputError(f"{run_dir}/summary.json has no evaluation: the ablations need stage.evaluate=true")
-    trained = summary["evaluation"]["trained"]
+    trained, eval_dir = trained_evaluation(run_dir)
     wall = run_dir / WALL_FILE
     return {"row": row, "clip": clip, "seed": seed, "success_training_rule": trained["success_rate_training_rule"],
-            "success": trained["success_rate"], "time_to_failure_s": time_to_failure(run_dir, clip),
+            "success": trained["success_rate"], "time_to_failure_s": time_to_failure(eval_dir, clip),
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
-            "support_force_z_n": trained["support_force_z_n"], "iterations": summary.get("iterations"),
+            **{force: trained[force] for force in ("support_force_z_n", "whole_body_support_force_z_n")},
+            "iterations": summary.get("iterations"),
             "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded_prior(run_dir),
             "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}
 

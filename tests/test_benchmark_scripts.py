@@ -33,7 +33,8 @@ def fake_cell(out, row, clip, seed, success, training_rule, failed_at_s, lift, w
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "ablation_overrides").unlink(missing_ok=True)
     trained = {"success_rate": success, "success_rate_training_rule": training_rule, "mpjpe_mm": 100.0,
-               "recipient_lift_m": lift, "support_force_z_n": None}
+               "recipient_lift_m": lift, "support_force_z_n": None, "whole_body_support_force_z_n": -20.0,
+               "checkpoint": "/elsewhere/last.pt"}
     summary = {"status": "finished", "evaluation": {"trained": trained},
                **({} if iterations is None else {"iterations": iterations}),
                **({} if prior is None else {"prior_sha256": prior})}
@@ -63,8 +64,8 @@ def test_ablations_train_unfinished_cells_only_and_aggregate_seeds(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("reused") == 6 and "training in" not in result.stdout
     # success 1, 0, 0: mean 0.33, sample std 0.58; time to failure 3 (the clip's length), 1, 2 s: 2 ± 1
-    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 100.00 ± 0.00 | – | 3 | – | unknown |" in result.stdout
-    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 100.00 ± 0.00 | – | 3 | – | unknown |"
+    assert "| full | help_up_from_floor | 0.33 ± 0.58 | 0.33 ± 0.58 | 2.00 ± 1.00 | 0.30 ± 0.17 | 100.00 ± 0.00 | – | -20.00 ± 0.00 | 3 | – | unknown |" in result.stdout
+    no_grip = "| no_grip | help_up_from_floor | 1.00 ± 0.00 | 0.00 ± 0.00 | 0.50 ± 0.00 | 0.10 ± 0.00 | 100.00 ± 0.00 | – | -20.00 ± 0.00 | 3 | – | unknown |"
     assert no_grip in result.stdout
     cores = os.cpu_count() or 1
     assert f"| full | 3 | {210 * cores / 60:.1f} |" in result.stdout  # 60 + 120 + 30 s of wall clock
@@ -130,10 +131,38 @@ def test_ablations_finished_only_tables_the_finished_cells_and_trains_nothing(tm
     result = run_benchmark(*command)
     assert result.returncode == 0, result.stderr
     assert "training in" not in result.stdout and result.stdout.count("not finished, left out of the table") == 4
-    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | 2 | 200/600 | unknown |" in result.stdout
-    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | 0 | – | – |" in result.stdout and not (tmp_path / "no_grip").exists()
+    assert "| full | help_up_from_floor | 0.50 ± 0.71 | 0.50 ± 0.71 | 2.25 ± 1.06 | 0.35 ± 0.21 | 100.00 ± 0.00 | – | -20.00 ± 0.00 | 2 | 200/600 | unknown |" in result.stdout
+    assert "| no_grip | help_up_from_floor | – | – | – | – | – | – | – | 0 | – | – |" in result.stdout and not (tmp_path / "no_grip").exists()
     empty = run_benchmark("ablations.py", "--rows", "no_grip", "--out", str(tmp_path), "--finished-only")
     assert_one_clear_error(empty, "error: no finished cell in")
+
+
+def test_ablations_score_a_cell_again_where_its_evaluation_lacks_a_measure(tmp_path):
+    """A cell scored before the evaluation had the whole-body support force is scored again by `stage=eval` of its
+    own final checkpoint (found in the cell, wherever the summary said it was); the new score is kept and reused. Without
+    the checkpoint the measure stays empty; a checkpoint that does not score is one clear error."""
+    fake_cell(tmp_path, "full", "help_up_from_floor", 0, 1.0, 1.0, None, 0.5, 60)
+    cell = tmp_path / "full" / "help_up_from_floor" / "seed0"
+    summary = json.loads((cell / "summary.json").read_text())
+    del summary["evaluation"]["trained"]["whole_body_support_force_z_n"]
+    (cell / "summary.json").write_text(json.dumps(summary))
+    command = ("ablations.py", "--rows", "full", "--clips", "help_up_from_floor", "--seeds", "0", "--out", str(tmp_path),
+               "--finished-only")
+    result = run_benchmark(*command)  # without its checkpoint the cell keeps its own evaluation, the new measure empty
+    assert result.returncode == 0, result.stderr
+    assert "its checkpoint is not here; that measure stays empty" in result.stdout
+    assert "| full | help_up_from_floor | 1.00 | 1.00 | 3.00 | 0.50 | 100.00 | – | – | 1 | – | unknown |" in result.stdout
+    (cell / "last.pt").write_bytes(b"not a checkpoint")
+    result = run_benchmark(*command)
+    assert_one_clear_error(result, f"error: scoring {cell} again failed (exit status 2)")
+    rescored = cell / "eval_rescored"
+    rescored.mkdir(exist_ok=True)
+    (rescored / "summary.json").write_text(json.dumps({**summary["evaluation"]["trained"], "mpjpe_mm": 80.0,
+                                                       "whole_body_support_force_z_n": 35.0}))
+    (rescored / "eval_clips.csv").write_text("clip,frames,success,failed_at_s\nhelp_up_from_floor,91,True,\n")
+    result = run_benchmark(*command)
+    assert result.returncode == 0, result.stderr
+    assert "| full | help_up_from_floor | 1.00 | 1.00 | 3.00 | 0.50 | 80.00 | – | 35.00 | 1 | – | unknown |" in result.stdout
 
 
 def test_prior_scores_bad_input_is_one_clear_sentence(tmp_path):

@@ -231,6 +231,7 @@ def test_single_person_scene_steps_one_agent_and_stands():
     sim = SimConfig(nthread=1)
     backend = make_backend(make_single_person_scene(robot_config(), SceneConfig(), sim), sim, 3)
     assert backend.n_agents == 1 and backend.hand_contact_force().shape == (3, 1, 0, 3)
+    assert backend.partner_contact_force().shape == (3, 1, 3) and backend.partner_contact_force().abs().max() == 0.0
     targets = torch.zeros(3, 1, backend.num_dofs)
     for _ in range(30):
         assert not backend.step(targets).any()

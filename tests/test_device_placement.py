@@ -108,6 +108,9 @@ class MetaBackend(SimBackend):
     def foot_contact_force(self) -> torch.Tensor:
         return torch.ones(self.num_envs, self.n_agents, 2, 3, device=self.device)
 
+    def partner_contact_force(self) -> torch.Tensor:
+        return torch.ones(self.num_envs, self.n_agents, 3, device=self.device)
+
 
 def tensors_in(value, path: str = ""):
     """(path, tensor) of every tensor in `value`: tensors, lists, tuples, dicts and dataclasses, nested."""

@@ -100,9 +100,10 @@ def test_zero_residual_actions_track_both_agents_with_contact_and_a_robustness_s
     assert summary["clips_tracked"] == 2 and summary["mpjpe_tracked_mm"] == pytest.approx(summary["mpjpe_mm"])
     # Steps 6..29 of the contact cut are the reference's contact phase; the other cut has none.
     assert rows["contact"]["contact_steps"] == 24 and 0.0 < rows["contact"]["contact_rate"] <= 1.0
-    assert rows["contact"]["support_force_z_n"] != 0.0
+    assert rows["contact"]["support_force_z_n"] != 0.0 and rows["contact"]["whole_body_support_force_z_n"] != 0.0
     assert rows["no_contact"]["contact_steps"] == 0
     assert rows["no_contact"]["contact_rate"] is None and rows["no_contact"]["support_force_z_n"] is None
+    assert rows["no_contact"]["whole_body_support_force_z_n"] is None
     assert summary["clips_with_contact"] == 1 and summary["contact_rate"] == rows["contact"]["contact_rate"]
     assert summary["peak_torque_nm"] == max(row["peak_torque_nm"] for row in rows.values())
 
@@ -177,7 +178,8 @@ def test_the_command_line_writes_the_robustness_summary(tmp_path, clips_file):
 
 def test_the_printed_line_says_what_the_contact_rate_measures():
     summary = {"success_rate": 1.0, "success_rate_training_rule": 0.5, "clips": 2, "mpjpe_mm": 50.0, "supporter_mpjpe_mm": 40.0, "recipient_mpjpe_mm": 60.0,
-               "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0, "peak_torque_nm": 120.0,
+               "contact_rate": 0.0, "clips_with_contact": 1, "support_force_z_n": 0.0,
+               "whole_body_support_force_z_n": -12.5, "peak_torque_nm": 120.0,
                "recipient_lift_m": 0.1, "reference_lift_m": 0.8, "mpjpe_tracked_mm": 45.0, "clips_tracked": 1}
     line = _assist_line(summary)
     assert "(supporter 40.0, recipient 60.0; 45.0 mm over the 1 tracked)" in line
@@ -185,8 +187,10 @@ def test_the_printed_line_says_what_the_contact_rate_measures():
         {**summary, "mpjpe_tracked_mm": None, "clips_tracked": 0})
     assert "hand contact in 0.0% of the reference's contact steps (1 clip(s) with a contact phase)" in line
     assert "success rate 1.000 over 2 clip(s) (0.500 by the training's termination rule)" in line
+    assert "support force 0.0 N (whole body -12.5 N)" in line
     assert "no clip has a contact phase" in _assist_line({**summary, "contact_rate": None, "clips_with_contact": 0,
-                                                          "support_force_z_n": None})
+                                                          "support_force_z_n": None,
+                                                          "whole_body_support_force_z_n": None})
 
 
 LIMP = {"supporter": {"mass_scale": 1.0, "rules": []},

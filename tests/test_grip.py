@@ -57,19 +57,26 @@ def test_no_grip_builds_no_palms_and_a_bad_role_is_one_clear_error(backend_facto
 def forearm_under_hand(backend) -> tuple[PersonState, torch.Tensor]:
     """Every world: the supporter stands with its left arm raised a little; the recipient, turned by 90 degrees, has its
     right forearm 3 mm below the supporter's left hand. Returns the state and PD targets that hold the poses."""
-    sk, n = backend.skeleton, backend.num_envs
+    sk = backend.skeleton
     state = backend.person_state()
     state.joint_pos[:, 0, 3 * (sk.index("L_Shoulder") - 1)] = 0.15  # raise the supporter's left arm
-    backend.reset_worlds(torch.arange(n), state)
-    body = backend.body_state()
-    hand, recipient = body.pos[0, 0, sk.index("L_Hand")], body.pos[0, 1]
+    backend.reset_worlds(torch.arange(backend.num_envs), state)
+    gap = 0.025 + 0.038 + 0.003  # hand and forearm capsule radii, 3 mm apart
+    return place_recipient_forearm(backend, state, backend.body_state().pos[0, 0, sk.index("L_Hand")], -gap)
+
+
+def place_recipient_forearm(backend, state: PersonState, point: torch.Tensor, height: float
+                            ) -> tuple[PersonState, torch.Tensor]:
+    """Every world: the recipient of `state`, turned by 90 degrees, with the middle of its right forearm `height` (m)
+    above the world point `point` (3,). Returns the state and PD targets that hold the poses."""
+    sk = backend.skeleton
+    recipient = backend.body_state().pos[0, 1]
     forearm = 0.5 * (recipient[sk.index("R_Elbow")] + recipient[sk.index("R_Wrist")]) - recipient[0]
     forearm_local = quat_to_matrix(state.root_quat[0, 1]).T @ forearm
     turn = torch.tensor([math.cos(math.pi / 4), 0.0, 0.0, math.sin(math.pi / 4)])
-    gap = 0.025 + 0.038 + 0.003  # hand and forearm capsule radii, 3 mm apart
-    state.root_pos[:, 1] = hand - quat_to_matrix(turn) @ forearm_local - torch.tensor([0.0, 0.0, gap])
+    state.root_pos[:, 1] = point - quat_to_matrix(turn) @ forearm_local + torch.tensor([0.0, 0.0, height])
     state.root_quat[:, 1] = turn
-    backend.reset_worlds(torch.arange(n), state)
+    backend.reset_worlds(torch.arange(backend.num_envs), state)
     return state, state.joint_pos.clone()
 
 
@@ -90,7 +97,7 @@ def hold_forearm(backend, steps=30) -> tuple[torch.Tensor, torch.Tensor, torch.T
     for _ in range(steps):
         assert not backend.step(targets, grip).any()
         heights.append(forearm_height(backend))
-        support.append(support_force_z(backend.hand_contact_force()[:, 0], backend.grip_force()))
+        support.append(support_force_z(backend.hand_contact_force()[:, 0, :, 2].sum(-1), backend.grip_force()))
         pull.append(backend.grip_force()[:, 0, 0])
     return start, torch.stack(heights), torch.stack(support), torch.stack(pull)
 
@@ -104,6 +111,29 @@ def test_a_grip_holds_a_limp_forearm_against_gravity_and_reads_as_upward_support
     assert pull[-1, 0].norm() == pytest.approx(500.0, rel=1e-4) and pull[:, 1].abs().max() == 0.0
     # Net of the hand's contact and the grip's pull, the supporter carries part of the arm's weight: up, tens of N.
     assert 10.0 < support[-10:, 0].mean() < 100.0 and support[:, 1].abs().max() < 1.0
+
+
+def test_the_whole_body_support_force_sees_a_forearm_resting_on_the_supporters_forearm(backend_factory):
+    """World 0: the recipient's limp right forearm lies across the supporter's left forearm (no hand touches); world
+    1: the recipient stands 3 m away. The hand sensors read nothing, the whole-body sensors read the arm's weight."""
+    backend = backend_factory(2, impairment=LIMP_ARMS)
+    sk, state = backend.skeleton, backend.person_state()
+    backend.reset_worlds(torch.arange(2), state)
+    supporter = backend.body_state().pos[0, 0]
+    forearm = 0.5 * (supporter[sk.index("L_Elbow")] + supporter[sk.index("L_Wrist")])
+    state, targets = place_recipient_forearm(backend, state, forearm, 0.09)  # capsules a few cm apart: it drops on
+    state.root_pos[1, 1, 1] += 3.0
+    backend.reset_worlds(torch.arange(2), state)
+    hands, body = [], []
+    for _ in range(15):
+        backend.step(targets)
+        hands.append(support_force_z(backend.hand_contact_force()[:, 0, :, 2].sum(-1), backend.grip_force()))
+        body.append(backend.partner_contact_force())
+    hands, body = torch.stack(hands), torch.stack(body)  # (steps, E), (steps, E, A, 3)
+    assert body.shape == (15, 2, 2, 3) and hands.abs().max() == 0.0
+    assert 15.0 < body[-5:, 0, 0, 2].mean() < 100.0  # up on the recipient: part of a limp arm's weight
+    torch.testing.assert_close(body[:, :, 1], -body[:, :, 0])  # the recipient pushes the supporter down as much
+    assert body[:, 1].abs().max() == 0.0
 
 
 def test_a_grip_out_of_reach_changes_nothing(backend_factory):
@@ -120,12 +150,11 @@ def test_a_grip_out_of_reach_changes_nothing(backend_factory):
 
 
 def test_support_force_counts_contact_and_grips_with_up_positive():
-    hand = torch.zeros(1, 4, 3)
-    hand[0, 1, 2] = -30.0  # a hand presses the recipient down
+    contact = torch.tensor([-30.0])  # the supporter's bodies press the recipient down
     grip = torch.zeros(1, 2, 2, 3)
     grip[0, 0, 0, 2] = 50.0  # the supporter's left grip pulls the recipient up
     grip[0, 1, 1, 2] = -5.0  # the recipient's right grip pulls the supporter down, so itself up
-    assert support_force_z(hand, grip).tolist() == [25.0]
+    assert support_force_z(contact, grip).tolist() == [25.0]
 
 
 def test_grip_actions_follow_the_pd_actions_in_the_env(backend_factory):

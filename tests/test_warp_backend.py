@@ -136,6 +136,9 @@ def test_hand_contact_force_agrees_with_the_cpu(twin_backends):
     assert force_warp[0].abs().max() == 0.0  # apart: nothing
     assert force_warp[1].norm(dim=-1).max() > 1.0  # the supporter's hand presses into the recipient's chest
     torch.testing.assert_close(force_warp, force_cpu, atol=2.0, rtol=0.05)
+    body_cpu, body_warp = cpu.partner_contact_force(), warp.partner_contact_force()  # (E, A, 3): the whole bodies
+    assert body_warp[0].abs().max() == 0.0 and body_warp[1, 0].norm() > 1.0
+    torch.testing.assert_close(body_warp, body_cpu, atol=2.0, rtol=0.05)
 
 
 def test_a_grip_holds_a_limp_forearm_as_on_the_cpu(warp_cpu):

@@ -96,7 +96,8 @@ class AssistTask(TrackingTask):
         ctx = super().context(state, self.targets(state, reference), steps)
         hand_force = self.backend.hand_contact_force()
         return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, wrist_distance=distance, near=near,
-                                   support_force_z=support_force_z(hand_force[:, SUPPORTER], self.backend.grip_force()))
+                                   support_force_z=support_force_z(hand_force[:, SUPPORTER, :, 2].sum(-1),
+                                                                   self.backend.grip_force()))
 
     def mix_rewards(self, own: torch.Tensor) -> torch.Tensor:
         """The supporter's reward (1 - altruism)·own + altruism·recipient's; the recipient keeps its own."""
@@ -112,6 +113,8 @@ class AssistTask(TrackingTask):
         return {
             "hand_contact": touching(hand_force).any(-1).float(),
             "support_force_z_n": ctx.support_force_z,
+            "whole_body_support_force_z_n": support_force_z(self.backend.partner_contact_force()[:, SUPPORTER, 2],
+                                                            self.backend.grip_force()),
             "recipient_pelvis_height_m": ctx.persons[RECIPIENT].pos[:, 0, 2],
             "reference_pelvis_height_m": reference[RECIPIENT].pos[:, 0, 2],
             "supporter_grip_L": grip[:, SUPPORTER, 0], "supporter_grip_R": grip[:, SUPPORTER, 1],
@@ -131,11 +134,13 @@ class AssistTask(TrackingTask):
                                       self.layout) for a in range(2)]
 
 
-def support_force_z(hand_force: torch.Tensor, grip_force: torch.Tensor) -> torch.Tensor:
-    """(N,) vertical force (N, + = up) the supporter exerts on the recipient: the contact forces of its hand bodies
-    `hand_force` (N, H, 3) (compression only), its grips' pulls and, when the recipient grips too, the reaction of the
-    recipient's pulls on the supporter; `grip_force` (N, 2 persons, 2 hands, 3) as `SimBackend.grip_force`."""
-    return hand_force[:, :, 2].sum(-1) + grip_force[:, SUPPORTER, :, 2].sum(-1) - grip_force[:, RECIPIENT, :, 2].sum(-1)
+def support_force_z(contact_force_z: torch.Tensor, grip_force: torch.Tensor) -> torch.Tensor:
+    """(N,) vertical force (N, + = up) the supporter exerts on the recipient: `contact_force_z` (N,), the vertical
+    contact force (compression only) of the supporter's bodies counted (its hand bodies for the `lift` reward and
+    `support_force_z_n`; its whole body, `SimBackend.partner_contact_force`, for `whole_body_support_force_z_n`), plus its
+    grips' pulls and, when the recipient grips too, the reaction of the recipient's pulls on the supporter;
+    `grip_force` (N, 2 persons, 2 hands, 3) as `SimBackend.grip_force`."""
+    return contact_force_z + grip_force[:, SUPPORTER, :, 2].sum(-1) - grip_force[:, RECIPIENT, :, 2].sum(-1)
 
 
 class AssistEnv(TrackingEnv):

@@ -171,6 +171,9 @@ def build_scene(
         for name in skeleton.foot_body_names:
             ET.SubElement(sensors, "contact", name=f"{prefix}foot_{name}", body1=f"{prefix}{name}",
                           geom2="floor", data="force", reduce="netforce", num="1")
+        if len(prefixes) == 2:
+            ET.SubElement(sensors, "contact", name=f"{prefix}partner", subtree1=f"{prefix}{root_name}",
+                          subtree2=f"{partner_prefix}{root_name}", data="force", reduce="netforce", num="1")
     if scene.self_collision:
         _exclude_near_pairs(root, skeleton, prefixes)
     ET.indent(root)

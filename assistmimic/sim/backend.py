@@ -159,6 +159,11 @@ class SimBackend(ABC):
     def foot_contact_force(self) -> torch.Tensor:
         """(E, A, F, 3) net force each foot body applies to the floor, world frame (N)."""
 
+    @abstractmethod
+    def partner_contact_force(self) -> torch.Tensor:
+        """(E, A, 3) net contact force each person's whole body (every geom of it, palms included) applies to the
+        partner, world frame (N; compression only: a grip's pull is `grip_force`); 0 in a one-person scene."""
+
     def grip_force(self) -> torch.Tensor:
         """(E, A, 2, 3) force each person's left and right grip pulls the partner with in the last physics step,
         world frame (N); 0 for hands without a grip or not touching the partner (see `_grip_pull`). Here: a
@@ -226,6 +231,13 @@ class SimBackend(ABC):
             raise UserInputError(f"grip must have shape {(self.num_envs, self.n_agents, 2)} (worlds, persons, hands), "
                                  f"got {tuple(grip.shape)}")
         return grip.detach().to(self.device, torch.float32)[:, self._grip_agent, self._grip_hand].clamp(0.0, 1.0)
+
+    def _partner_force(self, sensordata: torch.Tensor) -> torch.Tensor:
+        """(E, A, 3) `partner_contact_force` from the sensors (E, nsensordata) at the `SceneLayout`'s
+        `partner_sensor` columns (A, 3), held in `self._cols_partner`; zeros where the scene has one person."""
+        if self._cols_partner.numel() == 0:
+            return sensordata.new_zeros(sensordata.shape[0], self.n_agents, 3)
+        return sensordata[:, self._cols_partner]
 
     def _per_hand(self, values: torch.Tensor) -> torch.Tensor:
         """(E, A, 2, ...) from values (E, k, ...) of the k grip actuators; 0 for hands without a grip."""

@@ -36,7 +36,8 @@ class SceneLayout:
     Attributes (numpy int64 index arrays, agent-major):
         qpos_root (A, 7), qpos_joint (A, D): columns of qpos; qvel_root (A, 6), qvel_joint (A, D):
         columns of qvel; actuator (A, D): actuator ids; body (A, B): body ids; torque_sensor (A, D),
-        hand_sensor (A, H, 3), foot_sensor (A, F, 3): columns of sensordata; furniture (S,): the mocap ids of
+        hand_sensor (A, H, 3), foot_sensor (A, F, 3), partner_sensor (A, 3) (the whole body against the partner; (A, 0)
+        for one person): columns of sensordata; furniture (S,): the mocap ids of
         the scene's furniture slots; per grip actuator (k of them: the hands of the persons with a grip) grip_agent,
         grip_hand (k,): its person and hand (0 left, 1 right), grip_actuator (k,): its actuator id, grip_force_sensor
         (k,), grip_contact_sensor (k, 4): columns of sensordata (its pull; its palm's contact: found, normal).
@@ -47,6 +48,7 @@ class SceneLayout:
         axes = ("x", "y", "z")
         self.qpos_root, self.qpos_joint, self.qvel_root, self.qvel_joint = [], [], [], []
         self.actuator, self.body, self.torque_sensor, self.hand_sensor, self.foot_sensor = [], [], [], [], []
+        self.partner_sensor = []
         for prefix in scene.prefixes:
             root = model.joint(f"{prefix}root")
             self.qpos_root.append(np.arange(root.qposadr[0], root.qposadr[0] + 7))
@@ -59,6 +61,8 @@ class SceneLayout:
             self.torque_sensor.append(np.array([model.sensor_adr[model.sensor(f"{h}_frc").id] for h in hinges]))
             self.hand_sensor.append(self._vector_sensors(model, [f"{prefix}hand_{n}" for n in scene.hand_bodies]))
             self.foot_sensor.append(self._vector_sensors(model, [f"{prefix}foot_{n}" for n in scene.foot_bodies]))
+            partner = [f"{prefix}partner"] if len(scene.prefixes) == 2 else []
+            self.partner_sensor.append(self._vector_sensors(model, partner).reshape(-1))
         for key, value in vars(self).items():
             setattr(self, key, np.stack(value))
         self.furniture = np.array([model.body_mocapid[model.body(f"furniture{i}").id]
@@ -141,6 +145,7 @@ class CpuBackend(SimBackend):
         self._cols_torque = torch.as_tensor(lay.torque_sensor)
         self._cols_hand = torch.as_tensor(lay.hand_sensor)
         self._cols_foot = torch.as_tensor(lay.foot_sensor)
+        self._cols_partner = torch.as_tensor(lay.partner_sensor)
         self._set_grip_layout(scene.grip_dims, lay)
         self._generalized = None
 
@@ -243,6 +248,9 @@ class CpuBackend(SimBackend):
 
     def foot_contact_force(self) -> torch.Tensor:
         return self._last_sensor_t[:, self._cols_foot].float()
+
+    def partner_contact_force(self) -> torch.Tensor:
+        return self._partner_force(self._last_sensor_t).float()
 
     def grip_force(self) -> torch.Tensor:
         return self._grip_pull(self._last_sensor_t).float()

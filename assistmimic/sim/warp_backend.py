@@ -152,6 +152,7 @@ class WarpBackend(SimBackend):
         self._cols_ctrl, self._bodies = index(lay.actuator.reshape(-1)), index(lay.body.reshape(-1))
         self._cols_torque, self._cols_hand, self._cols_foot = (index(lay.torque_sensor), index(lay.hand_sensor),
                                                                index(lay.foot_sensor))
+        self._cols_partner = index(lay.partner_sensor)
         self._furniture = index(lay.furniture)
         self._roots = index(lay.body[:, 0])
         self._set_grip_layout(scene.grip_dims, lay)
@@ -326,6 +327,9 @@ class WarpBackend(SimBackend):
 
     def foot_contact_force(self) -> torch.Tensor:
         return self._sensordata[:, self._cols_foot]
+
+    def partner_contact_force(self) -> torch.Tensor:
+        return self._partner_force(self._sensordata)
 
     def grip_force(self) -> torch.Tensor:
         return self._grip_pull(self._sensordata)
