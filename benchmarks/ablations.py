@@ -17,9 +17,10 @@ expert's `prior_sha256`) ends the sweep too; cells from before that was recorded
 them as prior "unknown"). Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
 0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
-mean vertical support force; and the time to failure: `eval/eval_clips.csv`'s `failed_at_s` (the evaluation's
-first failure), or the clip's length, (`frames` - 1) / 30 s, where it did not fail (the stages read clips at
-30 fps). CPU-minutes = wall clock of the cell's run.py x `os.cpu_count()`, kept in `<run_dir>/ablation_wall_s`.
+mean vertical support force of the hands and of the whole body (a cell scored before the evaluation reported the
+latter is scored again from its checkpoint, `trained_evaluation`); and the time to failure: `eval/eval_clips.csv`'s
+`failed_at_s` (the evaluation's first failure), or the clip's length, (`frames` - 1) / 30 s, where it did not fail
+(the stages read clips at 30 fps). CPU-minutes = wall clock of the cell's run.py x `os.cpu_count()`, kept in `<run_dir>/ablation_wall_s`.
 Writes `<out>/ablations.csv` (one line per cell) and `<out>/ablations.md` (mean ± sample std over seeds per row
 and clip, and the CPU-minutes per row), and prints the markdown.
 """
@@ -44,6 +45,7 @@ sys.path.insert(0, str(REPO))
 from learning_curve import PYTHON, run  # benchmarks/ (this script's folder)
 from training_runs import run_main, stage_config
 
+from assistmimic.evaluation import SUPPORT_FORCES
 from assistmimic.stages.expert import prior_digest
 from motion_lib.errors import UserInputError
 
@@ -62,7 +64,7 @@ CLIP_FPS = 30
 WALL_FILE = "ablation_wall_s"
 OVERRIDES_FILE = "ablation_overrides"
 COLUMNS = ("row", "clip", "seed", "success_training_rule", "success", "time_to_failure_s", "mpjpe_mm",
-           "recipient_lift_m", "support_force_z_n", "whole_body_support_force_z_n", "iterations", "wall_s", "prior_sha256", "overrides", "run_dir")
+           "recipient_lift_m", *SUPPORT_FORCES, "iterations", "wall_s", "prior_sha256", "overrides", "run_dir")
 TABLE = (("success_training_rule", "success (training rule)"), ("success", "success (0.5 m)"),
          ("time_to_failure_s", "time to failure (s)"), ("recipient_lift_m", "recipient lift (m)"),
          ("mpjpe_mm", "MPJPE (mm)"), ("support_force_z_n", "support force, hands (N)"),
@@ -147,19 +149,18 @@ def train_cell(run_dir: Path, overrides: list[str]) -> None:
     (run_dir / WALL_FILE).write_text(f"{time.time() - start:.1f}\n")
 
 
-SUMMARY_MEASURES = ("success_rate_training_rule", "success_rate", "mpjpe_mm", "recipient_lift_m", "support_force_z_n",
-                    "whole_body_support_force_z_n")
+SUMMARY_MEASURES = ("success_rate_training_rule", "success_rate", "mpjpe_mm", "recipient_lift_m", *SUPPORT_FORCES)
 """What a cell's line takes from its expert's evaluation summary."""
 RESCORED = "eval_rescored"
 """A cell's folder for the present evaluation of its expert, where the expert stage's own lacks a measure."""
 
 
-def trained_evaluation(run_dir: Path) -> tuple[dict, Path]:
-    """The trained expert's evaluation summary and the folder of its eval_clips.csv: the expert stage's own, or, for
+def trained_evaluation(run_dir: Path, summary: dict) -> tuple[dict, Path]:
+    """The trained expert's evaluation summary and the folder of its eval_clips.csv: from the cell's `summary`
+    (its summary.json) the expert stage's own, or, for
     a cell scored before the evaluation reported every `SUMMARY_MEASURES` (`whole_body_support_force_z_n` came later),
     `run.py stage=eval` of the cell's final checkpoint in `<run_dir>/eval_rescored` (run once, then kept; where the
     checkpoint is gone, the stage's own with the missing measures None)."""
-    summary = json.loads((run_dir / "summary.json").read_text())
     if "evaluation" not in summary:
         raise UserInputError(f"{run_dir}/summary.json has no evaluation: the ablations need stage.evaluate=true")
     trained = summary["evaluation"]["trained"]
@@ -189,12 +190,12 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
     """One ablations.csv line from a finished cell's evaluation (`trained_evaluation`), summary.json and wall clock
     (None: not kept)."""
     summary = json.loads((run_dir / "summary.json").read_text())
-    trained, eval_dir = trained_evaluation(run_dir)
+    trained, eval_dir = trained_evaluation(run_dir, summary)
     wall = run_dir / WALL_FILE
     return {"row": row, "clip": clip, "seed": seed, "success_training_rule": trained["success_rate_training_rule"],
             "success": trained["success_rate"], "time_to_failure_s": time_to_failure(eval_dir, clip),
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
-            **{force: trained[force] for force in ("support_force_z_n", "whole_body_support_force_z_n")},
+            **{force: trained[force] for force in SUPPORT_FORCES},
             "iterations": summary.get("iterations"),
             "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded_prior(run_dir),
             "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}

@@ -327,12 +327,14 @@ def test_contact_sensors(robot):
     for prefix, partner in ((SUP, REC), (REC, SUP)):  # each whole body against the partner's
         sid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, f"{prefix}partner")
         assert model.sensor_type[sid] == mujoco.mjtSensor.mjSENS_CONTACT
-        assert model.sensor_objtype[sid] == mujoco.mjtObj.mjOBJ_XBODY and model.sensor_reftype[sid] == mujoco.mjtObj.mjOBJ_XBODY
+        assert model.sensor_objtype[sid] == mujoco.mjtObj.mjOBJ_XBODY  # subtree1, subtree2: the subtrees' roots
+        assert model.sensor_reftype[sid] == mujoco.mjtObj.mjOBJ_XBODY
         assert model.sensor_objid[sid] == model.body(f"{prefix}Pelvis").id
         assert model.sensor_refid[sid] == model.body(f"{partner}Pelvis").id
     n_contact = int(np.sum(model.sensor_type == mujoco.mjtSensor.mjSENS_CONTACT))
     # and one per grip (its palm's contact: tests/test_grip.py)
-    assert n_contact == 2 * (len(scene_model.hand_bodies) + len(scene_model.foot_bodies) + 1) + sum(scene_model.grip_dims)
+    per_person = len(scene_model.hand_bodies) + len(scene_model.foot_bodies) + 1  # + the whole body against the partner
+    assert n_contact == 2 * per_person + sum(scene_model.grip_dims)
 
 
 @pytest.mark.parametrize("robot", ["smpl", "smplx"])

@@ -137,8 +137,8 @@ class AssistTask(TrackingTask):
 def support_force_z(contact_force_z: torch.Tensor, grip_force: torch.Tensor) -> torch.Tensor:
     """(N,) vertical force (N, + = up) the supporter exerts on the recipient: `contact_force_z` (N,), the vertical
     contact force (compression only) of the supporter's bodies counted (its hand bodies for the `lift` reward and
-    `support_force_z_n`; its whole body, `SimBackend.partner_contact_force`, for `whole_body_support_force_z_n`), plus its
-    grips' pulls and, when the recipient grips too, the reaction of the recipient's pulls on the supporter;
+    `support_force_z_n`; its whole body, `SimBackend.partner_contact_force`, for `whole_body_support_force_z_n`),
+    plus its grips' pulls and, when the recipient grips too, the reaction of the recipient's pulls on the supporter;
     `grip_force` (N, 2 persons, 2 hands, 3) as `SimBackend.grip_force`."""
     return contact_force_z + grip_force[:, SUPPORTER, :, 2].sum(-1) - grip_force[:, RECIPIENT, :, 2].sum(-1)
 
