@@ -86,7 +86,7 @@ class AssistTask(TrackingTask):
 
     def context(self, state: BodyState, reference: list[Bodies], steps: torch.Tensor) -> StepContext:
         """The step's shared quantities: redirected targets, each person's wrist distances to the partner and
-        which hands are near, the supporter's near hands left out of its tracked bodies, the hand forces."""
+        which hands are near, the supporter's near hands left out of its tracked bodies, the hand and grip forces."""
         distance = torch.stack([wrist_to_partner_distance(state.pos[:, a], state.pos[:, 1 - a], self.layout)
                                 for a in range(2)], dim=1)  # (N, 2 persons, 2 wrists)
         near = near_hands(distance, self.cfg.contact_distance)
@@ -94,10 +94,10 @@ class AssistTask(TrackingTask):
         if self.cfg.contact_facilitation:
             tracked[:, SUPPORTER] = tracked_body_weights(near[:, SUPPORTER], self.layout)
         ctx = super().context(state, self.targets(state, reference), steps)
-        hand_force = self.backend.hand_contact_force()
-        return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, wrist_distance=distance, near=near,
-                                   support_force_z=support_force_z(hand_force[:, SUPPORTER, :, 2].sum(-1),
-                                                                   self.backend.grip_force()))
+        hand_force, grip_force = self.backend.hand_contact_force(), self.backend.grip_force()
+        return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, grip_force=grip_force,
+                                   wrist_distance=distance, near=near,
+                                   support_force_z=support_force_z(hand_force[:, SUPPORTER, :, 2].sum(-1), grip_force))
 
     def mix_rewards(self, own: torch.Tensor) -> torch.Tensor:
         """The supporter's reward (1 - altruism)·own + altruism·recipient's; the recipient keeps its own."""
@@ -114,7 +114,7 @@ class AssistTask(TrackingTask):
             "hand_contact": touching(hand_force).any(-1).float(),
             "support_force_z_n": ctx.support_force_z,
             "whole_body_support_force_z_n": support_force_z(self.backend.partner_contact_force()[:, SUPPORTER, 2],
-                                                            self.backend.grip_force()),
+                                                            ctx.grip_force),
             "recipient_pelvis_height_m": ctx.persons[RECIPIENT].pos[:, 0, 2],
             "reference_pelvis_height_m": reference[RECIPIENT].pos[:, 0, 2],
             "supporter_grip_L": grip[:, SUPPORTER, 0], "supporter_grip_R": grip[:, SUPPORTER, 1],

@@ -61,6 +61,9 @@ class StepContext:
     """(N, A, 2) each person's wrists to the partner's nearest upper-body joint (m); None in a single-person scene."""
     near: torch.Tensor | None = None
     """(N, A, 2) bool: the wrist is near enough to the partner for contact facilitation; None without it."""
+    grip_force: torch.Tensor | None = None
+    """(N, A, H, 3) force each hand's grip puts on the partner (N), as `SimBackend.grip_force`; None in a
+    single-person scene."""
     support_force_z: torch.Tensor | None = None
     """(N,) vertical force (N, + = up) the supporter's hands and grips put on the recipient; None in a single-person scene."""
     head: int = -1
