@@ -301,6 +301,29 @@ def test_device_choice(warp_cpu, monkeypatch, capsys):
     assert module.resolve_device(None) == "cuda:1"  # torchrun's local rank 1 gets the second GPU
 
 
+def test_warp_says_where_its_kernels_are_cached_once_instead_of_a_line_per_module(warp_cpu, backend_factory,
+                                                                                  monkeypatch, capsys):
+    from assistmimic.sim import warp_backend as module
+
+    monkeypatch.setattr(module, "_announced_devices", set())
+    warp_cpu.config.log_level = warp_cpu.LOG_INFO  # Warp's default (the fixture restores it after)
+    warp_backend(backend_factory, 1)
+    warp_backend(backend_factory, 1)
+    assert warp_cpu.config.log_level == warp_cpu.LOG_WARNING
+
+    @warp_cpu.kernel
+    def double(x: warp_cpu.array(dtype=float)):  # a kernel module this process has not loaded yet
+        i = warp_cpu.tid()
+        x[i] = 2.0 * x[i]
+
+    values = warp_cpu.ones(4, dtype=float, device="cpu")
+    warp_cpu.launch(double, dim=4, inputs=[values], device="cpu")
+    assert values.numpy().tolist() == [2.0] * 4
+    out = capsys.readouterr().out
+    assert out.count("Warp on cpu: mujoco_warp's kernels load on the first steps") == 1, out
+    assert "Module" not in out, out
+
+
 def test_bad_configuration_is_one_clear_error(warp_cpu, backend_factory):
     with pytest.raises(UserInputError, match="mujoco_warp has no PGS solver; use sim.solver=Newton or CG"):
         backend_factory(num_envs=1, backend="warp", device="cpu", solver="PGS")

@@ -31,7 +31,8 @@ What mujoco_warp (4.0) does differently from C MuJoCo, and what this backend doe
 - speed on Warp's CPU device (one thread): about 125 two-person world policy steps/s, 10-20x slower
   than the CPU backend on two cores; the CPU device is for testing, the GPU for training.
 - Warp compiles mujoco_warp's kernels on first use per device and caches them (~/.cache/warp or
-  $WARP_CACHE_PATH): one to two minutes on a two-core CPU.
+  $WARP_CACHE_PATH): one to two minutes on a two-core CPU, about three on an H200. Warp's own log line per loaded
+  kernel module (about 150 on a first run) is turned off here; one line says where the kernels are cached.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ DROPPED = int(mjw.OverflowType.ALL & ~(mjw.OverflowType.ITERATIONS | mjw.Overflo
 SETTLE_SECONDS = 0.5
 """Simulated time the default state settles on the CPU before its contacts are counted (sizes the buffers)."""
 CONTACT_HEADROOM, MIN_NCONMAX = 3, 64
+_announced_devices: set[str] = set()
 
 
 def resolve_device(device: str | None) -> str:
@@ -109,6 +111,11 @@ class WarpBackend(SimBackend):
         if substeps < 1:
             raise UserInputError(f"sim.substeps must be at least 1, got {substeps}")
         self._wp_device = wp.get_device(resolve_device(device))
+        wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)  # no line per loaded kernel module
+        if self._wp_device.alias not in _announced_devices:
+            _announced_devices.add(self._wp_device.alias)
+            print(f"Warp on {self._wp_device.alias}: mujoco_warp's kernels load on the first steps (a first run "
+                  f"compiles them: minutes; cached in {wp.config.kernel_cache_dir})")
         torch_device = torch.device("cpu" if self._wp_device.is_cpu else f"cuda:{self._wp_device.ordinal}")
         self._counts = torch.zeros(2, dtype=torch.int64, device=torch_device)  # diverged, overflowed world-steps
         super().__init__(scene.skeleton, num_envs, policy_dt=substeps * model.opt.timestep, device=torch_device,
