@@ -110,8 +110,8 @@ class WarpBackend(SimBackend):
             raise UserInputError("mujoco_warp has no PGS solver; use sim.solver=Newton or CG with sim.backend=warp")
         if substeps < 1:
             raise UserInputError(f"sim.substeps must be at least 1, got {substeps}")
+        wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)  # no init banner, no line per kernel module
         self._wp_device = wp.get_device(resolve_device(device))
-        wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)  # no line per loaded kernel module
         if self._wp_device.alias not in _announced_devices:
             _announced_devices.add(self._wp_device.alias)
             print(f"Warp on {self._wp_device.alias}: mujoco_warp's kernels load on the first steps (a first run "
