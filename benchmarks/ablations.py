@@ -20,7 +20,8 @@ training rule (`success_rate_training_rule`: no termination rule fired before th
 mean vertical support force of the hands and of the whole body (a cell scored before the evaluation reported the
 latter is scored again from its checkpoint, `trained_evaluation`); and the time to failure: `eval/eval_clips.csv`'s
 `failed_at_s` (the evaluation's first failure), or the clip's length, (`frames` - 1) / 30 s, where it did not fail
-(the stages read clips at 30 fps). CPU-minutes = wall clock of the cell's run.py x `os.cpu_count()`, kept in `<run_dir>/ablation_wall_s`.
+(the stages read clips at 30 fps). CPU-minutes = wall clock of the cell's run.py x `os.cpu_count()`, kept in
+`<run_dir>/ablation_wall_s`.
 Writes `<out>/ablations.csv` (one line per cell) and `<out>/ablations.md` (mean ± sample std over seeds per row
 and clip, and the CPU-minutes per row), and prints the markdown.
 """
@@ -156,11 +157,11 @@ RESCORED = "eval_rescored"
 
 
 def trained_evaluation(run_dir: Path, summary: dict) -> tuple[dict, Path]:
-    """The trained expert's evaluation summary and the folder of its eval_clips.csv: from the cell's `summary`
-    (its summary.json) the expert stage's own, or, for
-    a cell scored before the evaluation reported every `SUMMARY_MEASURES` (`whole_body_support_force_z_n` came later),
-    `run.py stage=eval` of the cell's final checkpoint in `<run_dir>/eval_rescored` (run once, then kept; where the
-    checkpoint is gone, the stage's own with the missing measures None)."""
+    """The trained expert's evaluation summary and the folder of its eval_clips.csv: the expert stage's own, from
+    the cell's `summary` (its summary.json), or, for a cell scored before the evaluation reported every
+    `SUMMARY_MEASURES` (`whole_body_support_force_z_n` came later), `run.py stage=eval` of the cell's final checkpoint
+    in `<run_dir>/eval_rescored` (run once, then kept; where the checkpoint is gone, the stage's own with the missing
+    measures None)."""
     if "evaluation" not in summary:
         raise UserInputError(f"{run_dir}/summary.json has no evaluation: the ablations need stage.evaluate=true")
     trained = summary["evaluation"]["trained"]

@@ -59,6 +59,7 @@ SETTLE_SECONDS = 0.5
 """Simulated time the default state settles on the CPU before its contacts are counted (sizes the buffers)."""
 CONTACT_HEADROOM, MIN_NCONMAX = 3, 64
 _announced_devices: set[str] = set()
+"""Warp devices this process has said where the kernels are cached for (one line per device, not per backend)."""
 
 
 def resolve_device(device: str | None) -> str:
