@@ -85,18 +85,20 @@ class AssistTask(TrackingTask):
         return self.redirected(state, reference, self.close(state))
 
     def context(self, state: BodyState, reference: list[Bodies], steps: torch.Tensor) -> StepContext:
-        """The step's shared quantities: redirected targets, each person's wrist distances to the partner and
-        which hands are near, the supporter's near hands left out of its tracked bodies, the hand and grip forces."""
+        """The step's shared quantities: whether the roots are close, redirected targets, each person's wrist
+        distances to the partner and which hands are near, the supporter's near hands left out of its tracked
+        bodies, the hand and grip forces."""
         distance = torch.stack([wrist_to_partner_distance(state.pos[:, a], state.pos[:, 1 - a], self.layout)
                                 for a in range(2)], dim=1)  # (N, 2 persons, 2 wrists)
         near = near_hands(distance, self.cfg.contact_distance)
         tracked = torch.ones(state.pos.shape[0], 2, self.backend.num_bodies, device=state.pos.device)
         if self.cfg.contact_facilitation:
             tracked[:, SUPPORTER] = tracked_body_weights(near[:, SUPPORTER], self.layout)
-        ctx = super().context(state, self.targets(state, reference), steps)
+        close = self.close(state)
+        ctx = super().context(state, self.redirected(state, reference, close), steps)
         hand_force, grip_force = self.backend.hand_contact_force(), self.backend.grip_force()
         return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, grip_force=grip_force,
-                                   wrist_distance=distance, near=near,
+                                   wrist_distance=distance, near=near, roots_close=close,
                                    support_force_z=support_force_z(hand_force[:, SUPPORTER, :, 2].sum(-1), grip_force))
 
     def mix_rewards(self, own: torch.Tensor) -> torch.Tensor:
@@ -121,7 +123,7 @@ class AssistTask(TrackingTask):
             "peak_torque_nm": ctx.torque.abs().amax(dim=(1, 2)),
             "recipient_head_height_m": recipient_head,
             "recipient_head_drop_m": reference[RECIPIENT].pos[:, head, 2] - recipient_head,
-            "redirected": (self.close(state) & self.cfg.redirection).float(),
+            "redirected": (ctx.roots_close & self.cfg.redirection).float(),
         }
 
     def observations(self, state: BodyState, env_ids: torch.Tensor | None) -> list[torch.Tensor]:

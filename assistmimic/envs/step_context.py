@@ -64,6 +64,8 @@ class StepContext:
     grip_force: torch.Tensor | None = None
     """(N, A, H, 3) force each hand's grip puts on the partner (N), as `SimBackend.grip_force`; None in a
     single-person scene."""
+    roots_close: torch.Tensor | None = None
+    """(N,) bool: the two persons' roots are within the redirection distance; None in a single-person scene."""
     support_force_z: torch.Tensor | None = None
     """(N,) vertical force (N, + = up) the supporter's hands and grips put on the recipient; None in a single-person scene."""
     head: int = -1
