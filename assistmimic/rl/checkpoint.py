@@ -21,15 +21,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils._pytree import tree_map_only
 
 from assistmimic.run_files import atomic_write_bytes, remove_temp_files
 from motion_lib.errors import UserInputError
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
-    """Atomically write `state` with torch.save."""
+    """Atomically write `state` with torch.save, every tensor moved to the CPU (a checkpoint written by a GPU run
+    opens with a plain `torch.load` on a machine without CUDA)."""
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(tree_map_only(torch.Tensor, lambda tensor: tensor.cpu(), state), buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
