@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from assistmimic.rl.checkpoint import POLICY_FILE_KEYS, export_policies
+from assistmimic.rl.checkpoint import (POLICY_FILE_KEYS, checkpoint_path, export_policies,
+                                       model_checkpoint_iterations)
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 
@@ -139,13 +140,15 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
 def test_the_shipped_prior_is_the_export_of_the_shipped_run_checkpoint():
     """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the committed full checkpoint of its
     run (`data/prior/gpu_run/`), so continuing that run continues the shipped prior."""
-    (full,) = sorted((REPO / "data" / "prior" / "gpu_run").glob("model_*.pt"))
+    run_dir = REPO / "data" / "prior" / "gpu_run"
+    (iteration,) = model_checkpoint_iterations(run_dir)
     shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
-    saved = torch.load(full, weights_only=True)
-    assert shipped["iteration"] == saved["iteration"] == int(full.stem.split("_")[1])
+    saved = torch.load(checkpoint_path(run_dir, iteration), weights_only=True)
+    assert shipped["iteration"] == saved["iteration"] == iteration
     (shipped_policy,), (saved_policy,) = shipped["policies"], saved["policies"]
     assert shipped_policy["state_dict"].keys() == saved_policy["state_dict"].keys()
     for name, tensor in saved_policy["state_dict"].items():
         assert torch.equal(shipped_policy["state_dict"][name], tensor), name
-    # The run's file holds what resuming needs (PPO and optimiser state, random state); the shipped one only the policies.
+    # The run's file holds what resuming needs (PPO and optimiser state, random state); the shipped one only the
+    # policies.
     assert {"ppo", "rng"} <= saved.keys() and shipped.keys() == {key for key in POLICY_FILE_KEYS if key in saved}
