@@ -13,8 +13,9 @@ a row's own key, the row's switch wins. A cell keeps the overrides it was traine
 line; in ablations.csv too): a finished cell trained with other overrides (another `--iterations` or `--set`) ends the
 sweep with one sentence instead of being reused for a recipe it did not run (only the command line's overrides are
 recorded, and the prior: a finished cell that started from another prior file than this sweep's (by content, the
-expert's `prior_sha256`) ends the sweep too; cells from before that was recorded are reused, and the table counts
-them as prior "unknown"). Per cell, from the trained expert's evaluation: success by AssistMimic's
+expert's `prior_sha256`) ends the sweep too, and so does one trained on another version of its clip (the expert's
+`clips_digest` against the clip the sweep would train on now: regenerated demo clips are not mixed with cells of
+the old ones); cells from before these were recorded are reused, and the table counts them as prior "unknown"). Per cell, from the trained expert's evaluation: success by AssistMimic's
 training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
 0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
 mean vertical support force of the hands and of the whole body (a cell scored before the evaluation reported the
@@ -47,8 +48,10 @@ from learning_curve import PYTHON, run  # benchmarks/ (this script's folder)
 from training_runs import run_main, stage_config
 
 from assistmimic.evaluation import SUPPORT_FORCES
-from assistmimic.stages.expert import prior_digest
+from assistmimic.stages.common import load_clips
+from assistmimic.stages.expert import prior_digest, select_clips
 from motion_lib.errors import UserInputError
+from motion_lib.motion_library import clips_digest
 
 ROWS = {
     "full": [],
@@ -98,30 +101,41 @@ def sweep_prior(overrides: list[str]) -> str | None:
     return stage_config(["stage=expert", *overrides]).stage.prior
 
 
-def recorded_prior(run_dir: Path) -> str | None:
-    """The `prior_sha256` a finished cell's summary.json recorded ("unknown" for cells from before it was)."""
-    return json.loads((run_dir / "summary.json").read_text()).get("prior_sha256", "unknown")
+def sweep_clips_digest(overrides: list[str]) -> str:
+    """`clips_digest` of the clips a cell with `overrides` trains on, read now from its data file."""
+    cfg = stage_config(["stage=expert", *overrides])
+    data, clips = load_clips(cfg.data, cfg.stage.default_data, cfg.robot.name, persons=2)
+    return clips_digest(select_clips(clips, cfg.stage.clips, data))
+
+
+def recorded(run_dir: Path, key: str) -> str:
+    """What a finished cell's summary.json recorded under `key` ("unknown" for cells from before it was)."""
+    return json.loads((run_dir / "summary.json").read_text()).get(key, "unknown")
 
 
 def check_reusable(run_dir: Path, overrides: list[str]) -> None:
-    """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`, or from another
-    prior file than theirs."""
-    recorded = recorded_overrides(run_dir)
-    if recorded is not None and sorted(recorded) != sorted(overrides):
-        had, asked = sorted(set(recorded) - set(overrides)), sorted(set(overrides) - set(recorded))
+    """Raise where the finished cell in `run_dir` was trained with overrides other than `overrides`, from another
+    prior file than theirs, or on another version of its clip."""
+    kept = recorded_overrides(run_dir)
+    if kept is not None and sorted(kept) != sorted(overrides):
+        had, asked = sorted(set(kept) - set(overrides)), sorted(set(overrides) - set(kept))
         raise UserInputError(f"the finished cell {run_dir} was trained with {' '.join(had) or 'no more overrides'} where "
                              f"this sweep asks for {' '.join(asked) or 'no more overrides'}; give this sweep another "
                              f"--out, or delete the cell to train it again")
-    recorded_digest = recorded_prior(run_dir)
-    if recorded_digest == "unknown":
+    prior_sha256, clips = recorded(run_dir, "prior_sha256"), recorded(run_dir, "clips_digest")
+    if prior_sha256 == clips == "unknown":
         return
     try:
         prior = sweep_prior(overrides)
+        if prior_sha256 not in ("unknown", prior_digest(prior)):
+            raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {prior_sha256}, not the "
+                                 f"present {prior}; give this sweep another --out, or delete the cell to train it again")
+        if clips not in ("unknown", sweep_clips_digest(overrides)):
+            raise UserInputError(f"the finished cell {run_dir} was trained on another version of its clip than the one "
+                                 f"in its data file now (the clips were regenerated or changed); give this sweep another "
+                                 f"--out, or delete the cell to train it again")
     except HydraException as error:
         raise UserInputError(f"the overrides of the cell {run_dir} do not make a config: {error}") from None
-    if recorded_digest != prior_digest(prior):
-        raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {recorded_digest}, not the "
-                             f"present {prior}; give this sweep another --out, or delete the cell to train it again")
 
 
 def finished(run_dir: Path) -> bool:
@@ -198,7 +212,7 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
             **{force: trained[force] for force in SUPPORT_FORCES},
             "iterations": summary.get("iterations"),
-            "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded_prior(run_dir),
+            "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded(run_dir, "prior_sha256"),
             "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}
 
 

@@ -4,7 +4,8 @@ single-person clips for the motion prior, SMPL skeleton, 30 fps.
 Every clip is a pure function of the keyframes below (no randomness), made with the keyframe toolkit
 (`motion_lib.keyframes`): keyframes interpolated with PCHIP curves, then analytic two-bone IK for
 planted feet, the recipient's hands at a grip point between the two persons, and the supporter's
-hands on the recipient's forearms or back.
+hands on the recipient's forearms (help-up: around them from above, to grip and pull along the arms), under a
+forearm (chair: to push the arm up) or on their back.
 
 Scenery: the floor (z = 0) everywhere, and in the chair clips a chair (`Clip.furniture`) placed from the
 motion under the seated person (`motion_lib.seats.seat_under`: the standard chair's footprint, its seat at
@@ -112,10 +113,10 @@ _CHAIR_RECIPIENT = [
 _CHAIR_SUPPORTER = [
     Key(0.0, root=(0.22, -0.52, 0.94), facing=(75.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN}),
     Key(0.3, root=(0.22, -0.52, 0.94)),
-    Key(1.2, root=(0.21, -0.57, 0.80), facing=(75.0, 25.0, 0.0), joints=trunk(10.0)),
-    Key(1.9, root=(0.21, -0.57, 0.78), facing=(75.0, 30.0, 0.0)),
-    Key(2.5, root=(0.21, -0.57, 0.80), facing=(75.0, 25.0, 0.0)),
-    Key(3.1, root=(0.22, -0.55, 0.86), facing=(75.0, 15.0, 0.0), joints=trunk(5.0)),
+    Key(1.2, root=(0.21, -0.57, 0.70), facing=(75.0, 25.0, 0.0), joints=trunk(10.0)),
+    Key(1.9, root=(0.21, -0.57, 0.68), facing=(75.0, 30.0, 0.0)),
+    Key(2.5, root=(0.21, -0.57, 0.70), facing=(75.0, 25.0, 0.0)),
+    Key(3.1, root=(0.22, -0.55, 0.81), facing=(75.0, 15.0, 0.0), joints=trunk(5.0)),
     Key(3.7, root=(0.22, -0.53, 0.91), facing=(75.0, 6.0, 0.0), joints=trunk(2.0)),
     Key(4.2, root=(0.22, -0.52, 0.94), facing=(75.0, 2.0, 0.0), joints=trunk(0.0)),
     Key(5.0, root=(0.22, -0.52, 0.94)),
@@ -124,14 +125,14 @@ _CHAIR_SUPPORTER = [
 
 def support_rise_from_chair() -> Clip:
     """The recipient sits on a chair; the supporter at their right puts the left hand on
-    the recipient's back and holds the recipient's right forearm, and they rise together (5 s)."""
+    the recipient's back and the right hand under the recipient's right forearm, and they rise together (5 s)."""
     skeleton = get_skeleton(SKELETON)
     times = frame_times(5.0)
     recipient = animate(_CHAIR_RECIPIENT, skeleton, times)
     recipient = plant_feet(recipient, skeleton, standing_feet(skeleton, times, _CHAIR_FEET_X, 0.0, 0.0))
     supporter = animate(_CHAIR_SUPPORTER, skeleton, times)
     supporter = plant_feet(supporter, skeleton, standing_feet(skeleton, times, 0.22, -0.52, 75.0, width=0.1))
-    supporter = hold_forearm(supporter, recipient, skeleton, "R", "R", ramp(times, 0.4, 1.3))
+    supporter = hold_forearm(supporter, recipient, skeleton, "R", "R", ramp(times, 0.4, 1.3), from_below=True)
     supporter = hand_on_back(supporter, recipient, skeleton, "L", ramp(times, 0.3, 1.2))
     return _clip("support_rise_from_chair", [supporter, recipient], [seat_under(recipient, skeleton)], scene="chair")
 

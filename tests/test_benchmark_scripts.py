@@ -115,6 +115,27 @@ def test_ablations_do_not_reuse_a_cell_started_from_another_prior(tmp_path):
     assert "| 1 | 200 | none |" in result.stdout  # the row without a prior
 
 
+def test_ablations_do_not_reuse_a_cell_trained_on_another_version_of_its_clip(tmp_path):
+    """A cell records `clips_digest` of the clip it trained on; after the demo clips are regenerated differently the
+    sweep stops instead of tabling it beside cells of the new clip."""
+    from motion_lib.formats.phc import read_clips
+    from motion_lib.motion_library import clips_digest
+
+    (clip,) = [c for c in read_clips(REPO / "data" / "demo" / "assist.pkl") if c.name == "support_rise_from_chair"]
+    command = ("ablations.py", "--rows", "full", "--clips", clip.name, "--seeds", "0", "--iterations", "200",
+               "--out", str(tmp_path))
+    cell = tmp_path / "full" / clip.name / "seed0"
+    for digest, reused in ((clips_digest([clip]), True), ("0" * 40, False)):
+        fake_cell(tmp_path, "full", clip.name, 0, 1.0, 1.0, None, 0.3, 60, iterations=200)
+        (cell / "summary.json").write_text(json.dumps({**json.loads((cell / "summary.json").read_text()),
+                                                       "clips_digest": digest}))
+        result = run_benchmark(*command)
+        if reused:
+            assert result.returncode == 0 and "reused" in result.stdout, result.stderr
+        else:
+            assert_one_clear_error(result, f"the finished cell {cell} was trained on another version of its clip")
+
+
 def test_ablations_unknown_row_is_one_clear_sentence(tmp_path):
     result = run_benchmark("ablations.py", "--rows", "full", "no_gravity", "--out", str(tmp_path))
     assert_one_clear_error(result, "error: unknown ablation row 'no_gravity'; the rows are full, no_prior_init")

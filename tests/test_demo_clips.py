@@ -133,6 +133,25 @@ def test_two_persons_touch_without_interpenetrating(generated, positions):
         assert stats.min_person_gap_m >= -0.03 and stats.hand_contact_frames == contact.sum()
 
 
+def test_supporter_hands_hold_the_forearms_from_the_side_that_lifts(generated, positions):
+    """While the recipient rises, each supporter hand that holds a forearm is on the side that lets it lift: in
+    help-up on top (the grip closes around the forearm and pulls along the arm and up; a palm underneath pressed
+    the forearm down onto itself to pull, measured), in the chair clip underneath (the palm pushes the arm up).
+    The middle of the hand at least 1 cm above or below the forearm point it holds."""
+    held = {"help_up_from_floor": ((("R", "L"), ("L", "R")), +1), "support_rise_from_chair": ((("R", "R"),), -1)}
+    for clip in generated["assist.pkl"]:
+        supporter, recipient = positions[clip.name]
+        pelvis = recipient[:, 0, 2]
+        lifting = (pelvis > pelvis[0] + 0.05) & (pelvis < pelvis[-1] - 0.05)
+        pairs, side = held[clip.name]
+        for s_side, r_side in pairs:
+            wrist, elbow = (recipient[lifting, SKELETON.index(f"{r_side}_{j}")] for j in ("Wrist", "Elbow"))
+            along = (elbow - wrist) / np.linalg.norm(elbow - wrist, axis=-1, keepdims=True)
+            forearm = wrist + 0.06 * along
+            hand = supporter[lifting][:, SKELETON.indices([f"{s_side}_Wrist", f"{s_side}_Hand"])].mean(axis=1)
+            assert (side * (hand[:, 2] - forearm[:, 2]) > 0.01).all(), (clip.name, s_side)
+
+
 def test_recipient_rises(generated, positions):
     for clip in generated["assist.pkl"]:
         pelvis = positions[clip.name][1][:, 0, 2]

@@ -36,7 +36,7 @@ from assistmimic.stages.scoring import evaluate_assist_checkpoint
 from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.motion_library import MotionLibrary
+from motion_lib.motion_library import MotionLibrary, clips_digest
 from phc_prior.widening import widened_prior
 
 TASK = "assist"
@@ -109,7 +109,7 @@ def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, 
     """What an expert's checkpoints carry as metadata (read by eval, render and distillation)."""
     stage: ExpertConfig = cfg.stage
     return {"task": TASK, "env_config": dataclasses.asdict(stage.env), "robot": cfg.robot.name, "data": str(data),
-            "clips": [clip.name for clip in clips], "prior": stage.prior,
+            "clips": [clip.name for clip in clips], "clips_digest": clips_digest(clips), "prior": stage.prior,
             "prior_sha256": prior_digest(stage.prior), "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
 
 
@@ -130,7 +130,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
-    summary = {"data": str(data), "clips": metadata["clips"], "prior": stage.prior,
+    summary = {"data": str(data), "clips": metadata["clips"], "clips_digest": metadata["clips_digest"], "prior": stage.prior,
                "prior_sha256": metadata["prior_sha256"], **train(runner, run_dir, stage.resume)}
     summary.update(evaluate_and_render(cfg, run_dir))
     if stage.evaluate:

@@ -1,5 +1,5 @@
 """Two-person hand placements: the recipient's hands at a grip point between the two persons, the
-supporter's palm on the recipient's forearm or back (targets from the recipient's forward
+supporter's palm on or under the recipient's forearm, or on their back (targets from the recipient's forward
 kinematics). Hands blend from their keyframed place to their target with the given weights.
 """
 
@@ -23,7 +23,7 @@ from motion_lib.keyframes.limbs import (
 )
 from motion_lib.skeleton import Skeleton
 
-# Grip geometry (metres): the supporter's hand rests on the recipient's forearm, the two axes
+# Grip geometry (metres): the supporter's hand on (or under) the recipient's forearm, the two axes
 # this far apart (forearm radius 0.038 + wrist radius 0.03 + ~0.7 cm).
 _GRIP_SEPARATION = 0.075
 # The supporter's palm on the recipient's back: hand axis this far from the back capsule's axis
@@ -69,22 +69,24 @@ def reach_for_grip(supporter: PersonMotion, recipient: PersonMotion, skeleton: S
 
 
 def hold_forearm(supporter: PersonMotion, recipient: PersonMotion, skeleton: Skeleton, s_side: str, r_side: str,
-                 weight: np.ndarray) -> PersonMotion:
-    """The supporter's `s_side` palm on top of the recipient's `r_side` forearm just above the wrist,
-    the hand continuing the supporter's arm as far as lying on the forearm allows; it comes down onto
-    the forearm from above as `weight` (T,) goes from 0 (keyframed place) to 1. Returns the new supporter."""
+                 weight: np.ndarray, from_below: bool = False) -> PersonMotion:
+    """The supporter's `s_side` palm on the recipient's `r_side` forearm just above the wrist: on top of it (a grip
+    closes the hand around it and pulls along the arm and up: for pulling someone up from the floor), or with
+    `from_below` under it, palm up (the palm alone can push it up: for lifting an arm on the way up from a chair).
+    The hand continues the supporter's arm as far as lying against the forearm allows and comes to it from its
+    side (above or below) as `weight` (T,) goes from 0 (keyframed place) to 1. Returns the new supporter."""
     index = skeleton.index
     r_pos = body_positions(recipient, skeleton)
     r_wrist, r_elbow = r_pos[:, index(f"{r_side}_Wrist")], r_pos[:, index(f"{r_side}_Elbow")]
     along = unit(r_elbow - r_wrist)
-    on_top = up_across(along)
-    palm = r_wrist + _HOLD_FROM_WRIST * along + on_top * _GRIP_SEPARATION
+    away = -up_across(along) if from_below else up_across(along)  # from the forearm towards the palm
+    palm = r_wrist + _HOLD_FROM_WRIST * along + away * _GRIP_SEPARATION
     s_pos, s_rot = body_positions(supporter, skeleton), global_rotations(supporter, skeleton)
-    fingers = basis(on_top, palm - s_pos[:, index(f"{s_side}_Shoulder")])[..., 1]
-    hand_rot = aligning_rotation(skeleton.offsets[index(f"{s_side}_Hand")], [0.0, 0.0, -1.0], fingers, -on_top)
+    fingers = basis(away, palm - s_pos[:, index(f"{s_side}_Shoulder")])[..., 1]
+    hand_rot = aligning_rotation(skeleton.offsets[index(f"{s_side}_Hand")], [0.0, 0.0, -1.0], fingers, -away)
     wrist = index(f"{s_side}_Wrist")
     return _blend_reach(supporter, skeleton, s_side, s_pos[:, wrist], wxyz_to_rotations(s_rot[:, wrist]),
-                        palm - _PALM_CENTRE * fingers, hand_rot, weight, away=on_top)
+                        palm - _PALM_CENTRE * fingers, hand_rot, weight, away=away)
 
 
 def _blend_reach(person: PersonMotion, skeleton: Skeleton, side: str, free: np.ndarray, free_rot: Rotation,
