@@ -272,7 +272,8 @@ def test_experts_trained_in_one_batch_play_their_own_clips_resume_and_load_like_
         start = torch.load(expert_dir / "start.pt", weights_only=True)
         assert saved["iteration"] == 2 and saved["metadata"]["clips"] == [name] and saved["metadata"]["task"] == "assist"
         assert set(saved["metadata"]) == set(start["metadata"]) == {"task", "env_config", "robot", "data", "clips",
-                                                                     "prior", "prior_sha256", "scene", "impairment"}
+                                                                     "clips_digest", "prior", "prior_sha256", "scene",
+                                                                     "impairment"}
         assert json.loads((expert_dir / "summary.json").read_text())["finished"] is True
         assert OmegaConf.load(expert_dir / "config.yaml").stage.clips == [name]
         for a in range(2):
