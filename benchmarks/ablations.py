@@ -15,9 +15,10 @@ sweep with one sentence instead of being reused for a recipe it did not run (onl
 recorded, and the prior: a finished cell that started from another prior file than this sweep's (by content, the
 expert's `prior_sha256`) ends the sweep too, and so does one trained on another version of its clip (the expert's
 `clips_digest` against the clip the sweep would train on now: regenerated demo clips are not mixed with cells of
-the old ones); cells from before these were recorded are reused, and the table counts them as prior "unknown"). Per cell, from the trained expert's evaluation: success by AssistMimic's
-training rule (`success_rate_training_rule`: no termination rule fired before the clip's last frame) and by the
-0.5 m rule (`success_rate`), both tracked from the clip's first frame; MPJPE; the recipient's pelvis lift; the
+the old ones); cells from before these were recorded are reused, and the table counts them as prior "unknown").
+Per cell, from the trained expert's evaluation: success by AssistMimic's training rule (`success_rate_training_rule`:
+no termination rule fired before the clip's last frame) and by the 0.5 m rule (`success_rate`), both tracked from the
+clip's first frame; MPJPE; the recipient's pelvis lift; the
 mean vertical support force of the hands and of the whole body (a cell scored before the evaluation reported the
 latter is scored again from its checkpoint, `trained_evaluation`); and the time to failure: `eval/eval_clips.csv`'s
 `failed_at_s` (the evaluation's first failure), or the clip's length, (`frames` - 1) / 30 s, where it did not fail
@@ -49,6 +50,7 @@ from training_runs import run_main, stage_config
 
 from assistmimic.evaluation import SUPPORT_FORCES
 from assistmimic.stages.common import load_clips
+from assistmimic.stages.config import RunConfig
 from assistmimic.stages.expert import prior_digest, select_clips
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import clips_digest
@@ -95,15 +97,9 @@ def recorded_overrides(run_dir: Path) -> list[str] | None:
     return path.read_text().splitlines() if path.exists() else None
 
 
-def sweep_prior(overrides: list[str]) -> str | None:
-    """The prior file a cell with `overrides` starts from, as Hydra composes the cell's `stage=expert` config (None:
-    from scratch)."""
-    return stage_config(["stage=expert", *overrides]).stage.prior
-
-
-def sweep_clips_digest(overrides: list[str]) -> str:
-    """`clips_digest` of the clips a cell with `overrides` trains on, read now from its data file."""
-    cfg = stage_config(["stage=expert", *overrides])
+def cell_clips_digest(cfg: RunConfig) -> str:
+    """`clips_digest` of the clips a cell composed as `cfg` (its `stage=expert` config) trains on, read now from its
+    data file."""
     data, clips = load_clips(cfg.data, cfg.stage.default_data, cfg.robot.name, persons=2)
     return clips_digest(select_clips(clips, cfg.stage.clips, data))
 
@@ -126,16 +122,17 @@ def check_reusable(run_dir: Path, overrides: list[str]) -> None:
     if prior_sha256 == clips == "unknown":
         return
     try:
-        prior = sweep_prior(overrides)
-        if prior_sha256 not in ("unknown", prior_digest(prior)):
-            raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {prior_sha256}, not the "
-                                 f"present {prior}; give this sweep another --out, or delete the cell to train it again")
-        if clips not in ("unknown", sweep_clips_digest(overrides)):
-            raise UserInputError(f"the finished cell {run_dir} was trained on another version of its clip than the one "
-                                 f"in its data file now (the clips were regenerated or changed); give this sweep another "
-                                 f"--out, or delete the cell to train it again")
+        cfg = stage_config(["stage=expert", *overrides])  # the cell's config (its prior None: from scratch)
     except HydraException as error:
         raise UserInputError(f"the overrides of the cell {run_dir} do not make a config: {error}") from None
+    if prior_sha256 not in ("unknown", prior_digest(cfg.stage.prior)):
+        raise UserInputError(f"the finished cell {run_dir} started from a prior with SHA-256 {prior_sha256}, not the "
+                             f"present {cfg.stage.prior}; give this sweep another --out, or delete the cell to train "
+                             f"it again")
+    if clips not in ("unknown", cell_clips_digest(cfg)):
+        raise UserInputError(f"the finished cell {run_dir} was trained on another version of its clip than the one in "
+                             f"its data file now (the clips were regenerated or changed); give this sweep another "
+                             f"--out, or delete the cell to train it again")
 
 
 def finished(run_dir: Path) -> bool:
@@ -212,7 +209,8 @@ def cell_result(row: str, clip: str, seed: int, run_dir: Path) -> dict:
             "mpjpe_mm": trained["mpjpe_mm"], "recipient_lift_m": trained["recipient_lift_m"],
             **{force: trained[force] for force in SUPPORT_FORCES},
             "iterations": summary.get("iterations"),
-            "wall_s": float(wall.read_text()) if wall.exists() else None, "prior_sha256": recorded(run_dir, "prior_sha256"),
+            "wall_s": float(wall.read_text()) if wall.exists() else None,
+            "prior_sha256": recorded(run_dir, "prior_sha256"),
             "overrides": " ".join(recorded_overrides(run_dir) or []), "run_dir": str(run_dir)}
 
 
