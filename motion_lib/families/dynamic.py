@@ -25,13 +25,13 @@ from motion_lib.families.common import (
 )
 from motion_lib.families.feet import (
     LEG_REACH,
+    airborne_feet_in_reach,
     ball_point,
     flat_feet,
     leg_length,
     lowest_sole,
     pivot_pose,
     place_feet,
-    pull_into_reach,
     reachable_height,
     soft_min,
 )
@@ -75,8 +75,7 @@ def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, pl
     def body(root_xy: np.ndarray) -> PersonMotion:
         limit = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()}, planted)
         placed_root = np.column_stack([root_xy, soft_min(root[:, 2], limit, softness=0.005)])
-        placed = {side: (np.where(planted[side][:, None], f[0],
-                                  pull_into_reach(skel, side, placed_root, root_rot, f[0])), *f[1:])
+        placed = {side: (airborne_feet_in_reach(skel, side, placed_root, root_rot, f[0], planted[side]), *f[1:])
                   for side, f in feet.items()}
         return place_feet(PersonMotion(placed_root, posed.root_rot, posed.joint_rot), skel, placed)
 

@@ -9,7 +9,7 @@ lateral axis) and the toe joint's flexion. Rolling over the heel or the ball kee
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, minimum_filter1d
+from scipy.ndimage import distance_transform_edt, gaussian_filter1d, minimum_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import PersonMotion
@@ -22,6 +22,10 @@ HEEL_X = -0.05
 """The heel: the back of the foot box, this far behind the ankle joint (metres, foot frame)."""
 LEG_REACH = 0.99
 """Hip-to-ankle distance at most this fraction of the leg's length: the knee keeps ~10 degrees of flexion."""
+SOFT_REACH = 0.92
+"""An airborne foot farther from its hip than this fraction of the leg's length is pulled in (`pull_into_reach`)."""
+EASE_FRAMES = 4
+"""Frames over which that pull eases in after a lift-off and out before a touch-down (`airborne_feet_in_reach`)."""
 
 
 def toe_offset(skel: Skeleton, side: str) -> np.ndarray:
@@ -129,17 +133,35 @@ def reachable_height(skel: Skeleton, root_xy: np.ndarray, root_rot: Rotation, an
 
 
 def pull_into_reach(skel: Skeleton, side: str, person_root: np.ndarray, root_rot: Rotation, ankle: np.ndarray,
-                    soft: float = 0.92, reach: float = LEG_REACH) -> np.ndarray:
-    """(T, 3) `ankle` moved towards the hip where it is farther than `soft` leg lengths: the distance
-    approaches `reach` leg lengths smoothly (a swing foot that cannot stay behind follows the leg)."""
+                    soft: float | np.ndarray = SOFT_REACH, reach: float = LEG_REACH) -> np.ndarray:
+    """(T, 3) `ankle` moved towards the hip where it is farther than `soft` leg lengths (a number or one per frame,
+    (T,)): the distance approaches `reach` leg lengths smoothly (a swing foot that cannot stay behind follows the
+    leg); where `soft` is `reach`, only what lies beyond `reach` is taken in."""
     hip = person_root + root_rot.apply(skel.offsets[skel.index(f"{side}_Hip")])
     offset = ankle - hip
     dist = np.linalg.norm(offset, axis=-1)
-    knee, full = soft * leg_length(skel, side), reach * leg_length(skel, side)
+    knee = np.broadcast_to(np.asarray(soft) * leg_length(skel, side), dist.shape)
+    full = reach * leg_length(skel, side)
     far = dist > knee
+    width = np.maximum(full - knee[far], 1e-9)
     new = dist.copy()
-    new[far] = knee + (full - knee) * (1.0 - np.exp(-(dist[far] - knee) / (full - knee)))
+    new[far] = knee[far] + width * (1.0 - np.exp(-(dist[far] - knee[far]) / width))
     return hip + offset * (new / np.maximum(dist, 1e-9))[:, None]
+
+
+def airborne_feet_in_reach(skel: Skeleton, side: str, person_root: np.ndarray, root_rot: Rotation,
+                           ankle: np.ndarray, planted: np.ndarray) -> np.ndarray:
+    """(T, 3) a foot's `ankle` targets kept where `planted` (T,) bool, elsewhere pulled into the leg's reach
+    (`pull_into_reach`) by a pull that eases in over `EASE_FRAMES` after each lift-off and out before each
+    touch-down: next to a planted frame only what lies beyond `LEG_REACH` is taken in, the limit a planted leg
+    keeps (`reachable_height`), so the foot does not jump (by ~3.5 cm, the knee by 10-20 degrees for one frame)
+    where it leaves the floor or lands."""
+    if planted.all():
+        return ankle
+    frames_away = distance_transform_edt(~planted) if planted.any() else np.full(len(planted), np.inf)
+    soft = LEG_REACH - (LEG_REACH - SOFT_REACH) * min_jerk(frames_away / EASE_FRAMES)
+    pulled = pull_into_reach(skel, side, person_root, root_rot, ankle, soft=soft)
+    return np.where(planted[:, None], ankle, pulled)
 
 
 def soft_min(a: np.ndarray, b: np.ndarray, softness: float = 0.01) -> np.ndarray:

@@ -33,11 +33,11 @@ from motion_lib.families.common import (
     trunk_channels,
 )
 from motion_lib.families.feet import (
+    airborne_feet_in_reach,
     ball_point,
     heel_point,
     pivot_pose,
     place_feet,
-    pull_into_reach,
     reachable_height,
     soft_min,
     swing,
@@ -266,7 +266,7 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
         root = np.column_stack([root_xy, soft_min(wanted, reach)])
         placed = {}
         for side, f in feet.items():  # a swing foot left behind comes along with its leg
-            ankle = np.where(f[4][:, None] > 0, f[0], pull_into_reach(skel, side, root, root_rot, f[0]))
+            ankle = airborne_feet_in_reach(skel, side, root, root_rot, f[0], f[4] > 0)
             placed[side] = (ankle, *f[1:4])
         return place_feet(person_from_channels(skel, root, facing, joints), skel, placed)
 
