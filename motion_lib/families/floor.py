@@ -31,11 +31,13 @@ FLOOR_SIT_HEIGHT = 0.17
 
 def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray) -> PersonMotion:
     """Both wrists blended (by `weight` (T,)) to just above floor spots {side: (x, y) in the clip's local
-    frame}: the hands, continuing the forearms downwards, touch the floor with the fingertips."""
+    frame}, from where they hang but never lower: the hands, continuing the forearms downwards, touch the floor
+    with the fingertips."""
     heading = Rotation.from_euler("z", yaw, degrees=True)
     for side, (x, y) in spots.items():
         spot = heading.apply([x, y, 0.19]) + [place[0], place[1], 0.0]
         free = body_positions(person, skel)[:, skel.index(f"{side}_Wrist")]
+        free[:, 2] = np.maximum(free[:, 2], spot[2])  # a hanging hand is lifted rather than put through the floor
         person = reach(person, skel, side, free + weight[:, None] * (spot - free), elbow_pole(person, side, down=0.3, out=1.0, back=0.6))
     return person
 
@@ -88,7 +90,7 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
     heading = Rotation.from_euler("z", yaw, degrees=True)
     centre = heading.apply([feet_x, 0.0, 0.0])[:2] + place
     feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
-    person = stand_on(animate(keys, skel, times), skel, feet)
+    person = rebalanced(stand_on(animate(keys, skel, times), skel, feet), skel)
     ahead = heading.inv().apply(person.root_pos - [place[0], place[1], 0.0])[:, 0]
     down = np.clip((0.2 - ahead) / 0.1, 0.0, 1.0)  # hands on the floor until the pelvis moves over the feet
     person = _hands_on_floor(person, skel, yaw, place, {"L": (0.2, 0.3), "R": (0.2, -0.3)}, min_jerk(down))
