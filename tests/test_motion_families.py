@@ -358,7 +358,8 @@ def test_a_balanced_track_keeps_what_is_balanced_and_moves_the_rest():
                                                    ("run", dict(speed=3.0, duration=4.0), 0.25),
                                                    ("kick", dict(kicks=2), 0.1),
                                                    ("kneel", dict(side="L"), 0.05),
-                                                   ("floor_sit_stand", dict(mode="down_up"), 0.03)])
+                                                   ("floor_sit_stand", dict(mode="down_up"), 0.03),
+                                                   ("lie_to_sit", dict(mode="up"), 0.03)])
 def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params, limit, monkeypatch):
     """A reference whose ZMP leaves the feet cannot be tracked by a body that only stands on them: with a steady
     pelvis, a walk's swinging leg sped the body up while behind the stance foot and slowed it ahead of it, the ZMP
@@ -366,7 +367,8 @@ def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params
     once they were balanced). What is left is at touch-downs (runs: the landing's jolt) and lift-offs. A kneel's
     support includes the knee on the floor; its 0.8 m step back, unbalanced, threw the ZMP up to 0.5 m off. Getting
     up from sitting on the floor, unbalanced, lifted the buttocks with the body's weight still behind the feet (the
-    ZMP 10-20 cm off on 10 % of the frames; the prior failed the held-out floor clips right there)."""
+    ZMP 10-20 cm off on 10 % of the frames; the prior failed the held-out floor clips right there). Sitting up from
+    lying with straight legs, the trunk's weight lies behind the buttocks unless the hands prop it."""
     from motion_lib.families import floor, locomotion
     from motion_lib.families.balance import zmp_outside_support
 
@@ -384,6 +386,10 @@ def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params
         else:
             monkeypatch.setattr(locomotion, "GaitStyle", lambda **values: style(**values, balanced=False))
         assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.3
+    if family == "lie_to_sit":
+        monkeypatch.setattr(floor, "_hands_on_floor", lambda person, *args: person)
+        monkeypatch.setattr(floor, "_hands_flat", lambda person, *args: person)
+        assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.1
     if family in ("kneel", "floor_sit_stand"):
         monkeypatch.setattr(floor, "rebalanced", lambda person, skel, passes=3: person)
         assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > {"kneel": 0.1, "floor_sit_stand": 0.07}[family]

@@ -16,8 +16,8 @@ from motion_lib.families.balance import rebalanced
 from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_pose, place_feet, stand_on, swing
 from motion_lib.families.standing import arms
-from motion_lib.formats.common import body_positions, rotations_to_wxyz, wxyz_to_rotations
-from motion_lib.keyframes.animate import Key, animate
+from motion_lib.formats.common import body_positions, global_rotations, rotations_to_wxyz, wxyz_to_rotations
+from motion_lib.keyframes.animate import FPS, Key, animate
 from motion_lib.keyframes.limbs import SIDE_SIGN, elbow_pole, reach
 from motion_lib.keyframes.poses import ARMS_DOWN, trunk
 from motion_lib.skeleton import CAPSULE_RADIUS
@@ -26,19 +26,54 @@ KNEEL_BALANCE_PASSES = 8
 """`balance.rebalanced` passes for a kneel: its 0.75-0.85 m step back swings the leg far, and 3 passes leave the
 zero-moment point up to 0.5 m off the feet at the touch-down; 8 close it."""
 FLOOR_SIT_HEIGHT = 0.17
+PALM_WRIST_HEIGHT = 0.045
+"""Wrist height (m) of a hand lying flat on the floor (`_hands_flat`): its capsule's bottom 1.5 cm above it."""
+PROP_RELEASE = 0.5
+"""Seconds a propping hand is on the floor before the trunk needs it and after it no longer does (`lie_to_sit`)."""
 """Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
 
 
-def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray) -> PersonMotion:
+def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray,
+                    wrist_height: float = 0.19) -> PersonMotion:
     """Both wrists blended (by `weight` (T,)) to just above floor spots {side: (x, y) in the clip's local
     frame}, from where they hang but never lower: the hands, continuing the forearms downwards, touch the floor
     with the fingertips."""
     heading = Rotation.from_euler("z", yaw, degrees=True)
     for side, (x, y) in spots.items():
-        spot = heading.apply([x, y, 0.19]) + [place[0], place[1], 0.0]
+        spot = heading.apply([x, y, wrist_height]) + [place[0], place[1], 0.0]
         free = body_positions(person, skel)[:, skel.index(f"{side}_Wrist")]
         free[:, 2] = np.maximum(free[:, 2], spot[2])  # a hanging hand is lifted rather than put through the floor
         person = reach(person, skel, side, free + weight[:, None] * (spot - free), elbow_pole(person, side, down=0.3, out=1.0, back=0.6))
+    return person
+
+
+def _widened(weight: np.ndarray, frames: int) -> np.ndarray:
+    """(T,) `weight` (T,) in [0, 1] held on for `frames` before it rises and after it falls, easing (minimum-jerk)
+    to where it was: the largest of weight[t + k] * (1 - min_jerk(|k| / frames)) over |k| <= frames."""
+    out = weight.copy()
+    for k in range(1, frames + 1):
+        keep = 1.0 - min_jerk(k / frames)
+        out[k:] = np.maximum(out[k:], weight[:-k] * keep)
+        out[:-k] = np.maximum(out[:-k], weight[k:] * keep)
+    return out
+
+
+def _hands_flat(person: PersonMotion, skel, weight: np.ndarray, directions: dict) -> PersonMotion:
+    """Both hands turned at the wrist (by `weight` (T,), 0 = as they are) to lie flat on the floor with the fingers
+    towards `directions` {side: (x, y)} (the clip's frame): a palm pushing on the floor, not fingertips dug in."""
+    person = PersonMotion(person.root_pos, person.root_rot, person.joint_rot.copy())
+    for side, (x, y) in directions.items():
+        elbow, wrist, hand = (skel.index(f"{side}_{joint}") for joint in ("Elbow", "Wrist", "Hand"))
+        positions, rotations = body_positions(person, skel), global_rotations(person, skel)
+        along = positions[:, hand] - positions[:, wrist]
+        along /= np.linalg.norm(along, axis=-1, keepdims=True)
+        flat = np.array([x, y, 0.0]) / np.hypot(x, y)
+        axis = np.cross(along, flat)
+        angle = np.arctan2(np.linalg.norm(axis, axis=-1), along @ flat)  # the whole turn, scaled by weight
+        axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+        turn = Rotation.from_rotvec(axis * (weight * angle)[:, None])
+        local = wxyz_to_rotations(rotations[:, elbow]).inv() * turn * wxyz_to_rotations(rotations[:, wrist])
+        person.joint_rot[:, wrist - 1] = rotations_to_wxyz(local, (len(weight),))
     return person
 
 
@@ -176,7 +211,8 @@ def _clear_of_floor(person: PersonMotion, skel, margin: float = 0.003) -> Person
 
 def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
     """Lying on the back, legs stretched out (heels on the floor) -> sit up to long sitting (trunk
-    upright, arms forward); `mode` "up", "down" (the reverse) or "down_up"."""
+    upright, arms forward), propped on both hands behind the hips on the way; `mode` "up", "down" (the reverse) or
+    "down_up"."""
     mode = str(rng.choice(["up", "down", "down_up"])) if mode is None else mode
     skel = skeleton()
     hip_z = CAPSULE_RADIUS["hip"] + 0.02
@@ -209,6 +245,15 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
         ankle[2] -= lowest_sole(skel, side, ankle[None], yaw, pitches, toe)[0]
         feet[side] = (np.tile(ankle, (len(times), 1)), np.zeros(len(times)), np.full(len(times), pitch), np.zeros(len(times)))
     person = place_feet(_clear_of_floor(person, skel), skel, feet)
+    # between lying and sitting the hands push on the floor behind the hips, palms flat, fingers out and forward:
+    # sitting up with straight legs, the trunk's weight lies behind the buttocks (the centre of mass up to 17 cm
+    # outside the support of buttocks, thighs and heels, for 0.7 s); the hands widen the support to cover it
+    lean = -np.degrees(root_rot.as_euler("ZYX")[:, 1])  # trunk back from upright, degrees (88 lying)
+    needed = min_jerk((lean - 12.0) / 10.0) * min_jerk((86.0 - lean) / 12.0)
+    propped = _widened(needed, int(round(PROP_RELEASE * FPS)))
+    spots, fingers = {"L": (-0.3, 0.25), "R": (-0.3, -0.25)}, {"L": (0.5, 1.0), "R": (0.5, -1.0)}
+    person = _hands_on_floor(person, skel, 0.0, (0.0, 0.0), spots, propped, PALM_WRIST_HEIGHT)
+    person = _hands_flat(person, skel, propped, fingers)
     yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
     turn = Rotation.from_euler("z", yaw_deg, degrees=True)
     person.root_pos[:] = turn.apply(person.root_pos) + [place[0], place[1], 0.0]
