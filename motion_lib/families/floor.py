@@ -26,18 +26,18 @@ KNEEL_BALANCE_PASSES = 8
 """`balance.rebalanced` passes for a kneel: its 0.75-0.85 m step back swings the leg far, and 3 passes leave the
 zero-moment point up to 0.5 m off the feet at the touch-down; 8 close it."""
 FLOOR_SIT_HEIGHT = 0.17
+"""Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
 PALM_WRIST_HEIGHT = 0.045
 """Wrist height (m) of a hand lying flat on the floor (`_hands_flat`): its capsule's bottom 1.5 cm above it."""
 PROP_RELEASE = 0.5
 """Seconds a propping hand is on the floor before the trunk needs it and after it no longer does (`lie_to_sit`)."""
-"""Pelvis height sitting on the floor (m): the pelvis and thigh capsules just touch it."""
 
 
 def _hands_on_floor(person: PersonMotion, skel, yaw: float, place, spots: dict, weight: np.ndarray,
                     wrist_height: float = 0.19) -> PersonMotion:
-    """Both wrists blended (by `weight` (T,)) to just above floor spots {side: (x, y) in the clip's local
-    frame}, from where they hang but never lower: the hands, continuing the forearms downwards, touch the floor
-    with the fingertips."""
+    """Both wrists blended (by `weight` (T,)) to `wrist_height` metres above floor spots {side: (x, y) in the clip's
+    local frame}, from where they hang but never lower: at 0.19 m the hands, continuing steep forearms downwards, touch
+    the floor with the fingertips (a flat palm, `_hands_flat`, wants `PALM_WRIST_HEIGHT`)."""
     heading = Rotation.from_euler("z", yaw, degrees=True)
     for side, (x, y) in spots.items():
         spot = heading.apply([x, y, wrist_height]) + [place[0], place[1], 0.0]
