@@ -62,9 +62,9 @@ def _hands_flat(person: PersonMotion, skel, weight: np.ndarray, directions: dict
     """Both hands turned at the wrist (by `weight` (T,), 0 = as they are) to lie flat on the floor with the fingers
     towards `directions` {side: (x, y)} (the clip's frame): a palm pushing on the floor, not fingertips dug in."""
     person = PersonMotion(person.root_pos, person.root_rot, person.joint_rot.copy())
+    positions, rotations = body_positions(person, skel), global_rotations(person, skel)  # one hand's turn moves no other
     for side, (x, y) in directions.items():
         elbow, wrist, hand = (skel.index(f"{side}_{joint}") for joint in ("Elbow", "Wrist", "Hand"))
-        positions, rotations = body_positions(person, skel), global_rotations(person, skel)
         along = positions[:, hand] - positions[:, wrist]
         along /= np.linalg.norm(along, axis=-1, keepdims=True)
         flat = np.array([x, y, 0.0]) / np.hypot(x, y)
