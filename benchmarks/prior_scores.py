@@ -18,6 +18,9 @@ bias of the choice):
   10 % of the travel and the pelvis bobs and drops 10 % more or less, as real capture of other people does here;
 - `walkgrid`: walks from standing at fixed speeds (`WALK_GRID_SPEEDS`, 0.9-1.7 m/s), straight and turning at 30 deg/s,
   8 s each without a stop, named `walk_v<speed>_t<turn>`: where the speed-up from standing stops being tracked;
+- `cruise`: walks (`CRUISE_WALK_SPEEDS`, 1.0-1.8 m/s) and runs (`CRUISE_RUN_SPEEDS`, 2.0-3.0 m/s) already under way,
+  straight, 5 s from `CRUISE_DELAY` after they reach their speed, named `cruise_<walk|run>_v<speed>`: the speeds a
+  prior can keep up, apart from speeding up to them (`walkgrid`), as capture that starts mid-stride asks;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise).
@@ -45,14 +48,14 @@ from learning_curve import EVAL_FAMILIES, evaluate, families  # benchmarks/ (thi
 from training_runs import run_main
 
 from motion_lib.errors import UserInputError
-from motion_lib.families.locomotion import walk
+from motion_lib.families.locomotion import run, walk
 from motion_lib.families.registry import FAMILIES
-from motion_lib.clip import Clip
+from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid")
+SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise")
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""
 NOISE = {"joint_deg": 1.0, "root_m": 0.005}
@@ -62,6 +65,10 @@ SUBJECT_SCALES = (0.9, 1.1)
 WALK_GRID_SPEEDS = (0.9, 1.1, 1.3, 1.5, 1.7)
 WALK_GRID_TURNS = (0, 30)
 """The cruise speeds (m/s) and turn rates (deg/s) of `walkgrid`."""
+CRUISE_WALK_SPEEDS = (1.0, 1.2, 1.4, 1.6, 1.8)
+CRUISE_RUN_SPEEDS = (2.0, 2.5, 3.0)
+CRUISE_DELAY, CRUISE_SECONDS = 0.5, 5.0
+"""The `cruise` clips start `CRUISE_DELAY` s after the gait reaches its speed and last `CRUISE_SECONDS` s."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -98,6 +105,11 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             write_clips(path, walk_grid(seed))
         return path
+    if name == "cruise":
+        path = folder / "cruise.pkl"
+        if not path.exists():
+            write_clips(path, cruise_grid(seed))
+        return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
 
 
@@ -108,6 +120,23 @@ def walk_grid(seed: int = SEED) -> list[Clip]:
     for k, (speed, turn) in enumerate((v, t) for v in WALK_GRID_SPEEDS for t in WALK_GRID_TURNS):
         clip = walk(np.random.default_rng([seed, k]), speed=speed, turn_rate=turn, duration=8.0, stop=False)
         clips.append(dataclasses.replace(clip, name=f"walk_v{speed:.1f}_t{turn}"))
+    return clips
+
+
+def cruise_grid(seed: int = SEED) -> list[Clip]:
+    """The `cruise` clips: a straight walk at each of `CRUISE_WALK_SPEEDS` and a run at each of `CRUISE_RUN_SPEEDS`
+    (gait style from `seed`), cut to `CRUISE_SECONDS` from `CRUISE_DELAY` after the speed is reached, so each starts
+    mid-stride at its speed."""
+    clips = []
+    for k, (gait, speed) in enumerate([("walk", v) for v in CRUISE_WALK_SPEEDS] + [("run", v) for v in CRUISE_RUN_SPEEDS]):
+        make = walk if gait == "walk" else run
+        extra = {"stop": False} if gait == "walk" else {}
+        rng = np.random.default_rng([seed, 100 + k])
+        whole = make(rng, speed=speed, turn_rate=0.0, duration=9.0, **extra)
+        first = int(round((whole.source["params"]["cruise_from"] + CRUISE_DELAY) * whole.fps))
+        frames = slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1)
+        persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in whole.persons]
+        clips.append(dataclasses.replace(whole, name=f"cruise_{gait}_v{speed:.1f}", persons=persons))
     return clips
 
 

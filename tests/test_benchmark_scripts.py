@@ -262,3 +262,21 @@ def test_prior_scores_walk_grid_starts_standing_and_cruises_at_each_speed():
             velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
             assert velocity[:5].max() < 0.2  # standing at first (the pelvis sways a little)
             assert abs(np.median(velocity[-60:]) - speed) < 0.1 * speed  # cruising in the last 2 s
+
+
+def test_prior_scores_cruise_set_starts_each_gait_under_way_at_its_speed():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    from prior_scores import CRUISE_RUN_SPEEDS, CRUISE_SECONDS, CRUISE_WALK_SPEEDS, cruise_grid
+
+    clips = {clip.name: clip for clip in cruise_grid()}
+    expected = [f"cruise_walk_v{v:.1f}" for v in CRUISE_WALK_SPEEDS] + [f"cruise_run_v{v:.1f}" for v in CRUISE_RUN_SPEEDS]
+    assert list(clips) == expected
+    for name, clip in clips.items():
+        speed = float(name.rsplit("_v", 1)[1])
+        root = clip.persons[0].root_pos[:, :2]
+        velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
+        assert abs(clip.duration - CRUISE_SECONDS) < 1e-6
+        assert abs(np.median(velocity[:15]) - speed) < 0.15 * speed  # already at speed in the first half second
+        assert abs(np.median(velocity) - speed) < 0.05 * speed
+        assert clip.persons[0].root_rot.shape[0] == clip.persons[0].joint_rot.shape[0] == clip.num_frames

@@ -113,6 +113,12 @@ def expert_metadata(cfg: RunConfig, data: Path, clips: list[Clip]) -> dict[str, 
             "prior_sha256": prior_digest(stage.prior), "scene": dataclasses.asdict(cfg.scene), "impairment": dataclasses.asdict(cfg.impairment)}
 
 
+def summary_start(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The first entries of an expert's summary, from its checkpoints' `metadata` (`expert_metadata`): the data, its
+    clips and their digest, the prior and its digest."""
+    return {key: metadata[key] for key in ("data", "clips", "clips_digest", "prior", "prior_sha256")}
+
+
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ExpertConfig = cfg.stage
     apply_run_overrides(cfg, stage)
@@ -130,8 +136,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if not start_checkpoint.exists():
         save_checkpoint(start_checkpoint, {"iteration": 0, "policies": [p.saved_state() for p in policies], "metadata": metadata})
     runner = OnPolicyRunner(env, policies, stage.ppo, stage.amp, stage.runner, run_dir, backend.device, metadata)
-    summary = {"data": str(data), "clips": metadata["clips"], "clips_digest": metadata["clips_digest"], "prior": stage.prior,
-               "prior_sha256": metadata["prior_sha256"], **train(runner, run_dir, stage.resume)}
+    summary = {**summary_start(metadata), **train(runner, run_dir, stage.resume)}
     summary.update(evaluate_and_render(cfg, run_dir))
     if stage.evaluate:
         before, after = summary["evaluation"]["start"], summary["evaluation"]["trained"]

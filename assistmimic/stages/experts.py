@@ -256,9 +256,7 @@ def _train_batch(configs: dict[str, RunConfig], batch: Path) -> dict[str, dict[s
     for k, name in enumerate(names):
         expert_cfg, expert_dir = configs[name], Path(configs[name].run_dir)
         save_checkpoint(expert_dir / LAST_CHECKPOINT, runner.expert_checkpoint_state(k, metadata[name]))
-        summary = {"data": str(data), "clips": metadata[name]["clips"], "clips_digest": metadata[name]["clips_digest"],
-                   "prior": stage.prior,
-                   "prior_sha256": metadata[name]["prior_sha256"], "batch": str(batch),
+        summary = {**expert.summary_start(metadata[name]), "batch": str(batch),
                    "iterations": trained["iterations"], "checkpoint": str(expert_dir / LAST_CHECKPOINT),
                    "seconds": trained["seconds"], "env_steps": trained["env_steps"] // len(names),
                    "final": {key.split("/", 1)[1]: value for key, value in trained["final"].items()
