@@ -133,8 +133,9 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
 
 
 def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
-    """From standing, step one foot back and go down onto that knee (toes tucked, the front foot flat),
-    hold the half-kneel `hold` s (0.5-2), rise and step back to standing. `side`: the kneeling leg. Balanced
+    """From standing, shift the weight over the other foot, step one foot back and go down onto that knee (toes
+    tucked, the front foot flat), hold the half-kneel `hold` s (0.5-2), rise, shift the weight forward and sideways
+    and step back to standing. `side`: the kneeling leg. Balanced
     (`balance.rebalanced`, the knee on the floor part of the support): the pelvis shifts over the front foot while
     the back foot is in the air."""
     side = str(rng.choice(["L", "R"])) if side is None else side
@@ -180,15 +181,18 @@ def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None 
     turn = Rotation.from_euler("z", yaw_deg, degrees=True)
     moved = {s: (turn.apply(a) + [place[0], place[1], 0.0], y + np.radians(yaw_deg), p, q) for s, (a, y, p, q) in feet.items()}
     kneeling = (times >= t_knee) & (times <= t_up)
+    # the weight goes over the front foot before the back foot lifts, going down and coming up (sideways only: the
+    # back foot, a long step behind, keeps the pelvis back)
+    over_front = float(feet["R" if side == "L" else "L"][0][0, 1])
     drop = 0.05  # the thigh leans a little: the pelvis goes lower than an upright thigh would put it
     for _ in range(3):  # put the kneeling knee's capsule on the floor (a leaning thigh moves it by less than the pelvis)
         low_root = (knee_x - hip[0], -0.6 * hip[1], knee_z + thigh - hip[2] - drop)
         keys = [Key(0.0, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN}),
-                Key(t_lift, root=(0.0, 0.0, STAND_HEIGHT)),
+                Key(t_lift, root=(0.0, over_front, STAND_HEIGHT)),
                 Key(t_down, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0), joints=trunk(5.0)),
                 Key(t_knee, root=low_root, facing=(0.0, pitch_deg, 0.0), joints={**trunk(flexion), **pose}),
                 Key(t_up, root=low_root),
-                Key(t_stand, root=(-back_step / 2, 0.0, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0),
+                Key(t_stand, root=(-back_step / 2, over_front, STAND_HEIGHT - 0.03), facing=(0.0, 5.0, 0.0),
                     joints={**trunk(5.0), **ARMS_DOWN}),
                 Key(t_back, root=(0.0, 0.0, STAND_HEIGHT), facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
                 Key(end)]
