@@ -334,9 +334,12 @@ class PassiveSupporter:
         return obs.new_zeros(obs.shape[0], self.action_dim)
 
 
-def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_envs: int) -> TrackingEnv:
+def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_envs: int,
+                      root_assist: RootAssistConfig | None = None) -> TrackingEnv:
     """`num_envs` worlds of one unimpaired person for scoring a single-person prior (with its checkpoint's
-    `metadata`) on `clips`: every clip from its first frame to its last, with no early termination."""
+    `metadata`) on `clips`: every clip from its first frame to its last, with no early termination. Scoring never
+    holds the pelvis; `root_assist` (with a `decay_start` past the clips' ends) does, for the held-pelvis diagnostic
+    (`benchmarks/held_pelvis.py`)."""
     backend = make_backend(make_single_person_scene(world.robot, world.scene, world.sim, clips), world.sim, num_envs)
     # The action semantics and the reference velocities must be the ones the policy was trained with (PHC's absolute
     # targets unless saved otherwise; unsmoothed velocities for checkpoints from before the setting).
@@ -345,7 +348,8 @@ def tracking_eval_env(world: EvalWorld, metadata: dict, clips: list[Clip], num_e
                                 max_episode_steps=max(c.num_frames for c in clips) + 1,
                                 residual_actions=trained.get("residual_actions", False),
                                 velocity_feedforward=trained.get("velocity_feedforward", False),
-                                velocity_smoothing=trained.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"]))
+                                velocity_smoothing=trained.get("velocity_smoothing", LEGACY_DEFAULTS["velocity_smoothing"]),
+                                root_assist=root_assist or RootAssistConfig())
     return TrackingEnv(backend, MotionLibrary(clips, backend.device), env_cfg,
                        torch.Generator(device=backend.device).manual_seed(world.seed))
 

@@ -280,3 +280,28 @@ def test_prior_scores_cruise_set_starts_each_gait_under_way_at_its_speed():
         assert abs(np.median(velocity[:15]) - speed) < 0.15 * speed  # already at speed in the first half second
         assert abs(np.median(velocity) - speed) < 0.05 * speed
         assert clip.persons[0].root_rot.shape[0] == clip.persons[0].joint_rot.shape[0] == clip.num_frames
+
+
+def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
+    prior = str(REPO / "data/prior/smpl_prior_cpu.pt")
+    result = run_benchmark("held_pelvis.py", prior, "--family", "moon")
+    assert_one_clear_error(result, "error: unknown motion family 'moon'; known: walk")
+    assert result.returncode == 2
+    result = run_benchmark("held_pelvis.py", prior, "--clips", "stand", "fly")
+    assert_one_clear_error(result, "has no clip fly")
+    result = run_benchmark("held_pelvis.py", str(tmp_path / "missing.pt"))
+    assert_one_clear_error(result, "error: no checkpoint file", "missing.pt")
+    result = run_benchmark("held_pelvis.py", str(REPO / "data/experts/support_rise_from_chair.pt"))
+    assert_one_clear_error(result, "is not a single-person prior (it has 2 policies)")
+
+
+def test_held_pelvis_tells_a_fall_of_balance_from_one_of_the_reference():
+    """The shipped prior falls getting up from the floor (seed 502) but follows the get-up with its pelvis held: the
+    reference is one a body can follow, the balance is what the prior lacks (a table line per clip, a count per way)."""
+    result = run_benchmark("held_pelvis.py", str(REPO / "data/prior/smpl_prior_cpu.pt"), "--family", "floor_sit_stand",
+                           "--count", "1", "--seed", "502")
+    assert result.returncode == 0, result.stderr
+    assert "| clip | alone | position held | pose held |" in result.stdout
+    line = next(row for row in result.stdout.splitlines() if row.startswith("| floor_sit_stand_"))
+    assert line.split(" | ")[1].startswith("falls at ") and line.count("tracked (") == 2, line
+    assert "alone: 0/1 tracked | position held: 1/1 tracked | pose held: 1/1 tracked" in result.stdout
