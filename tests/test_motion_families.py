@@ -238,6 +238,24 @@ def test_a_run_speeds_up_without_the_pelvis_dropping_to_its_stance_foot():
     assert np.median(jolts) < 0.7, np.round(jolts, 2)
 
 
+def test_a_fast_walk_never_falls_faster_than_gravity():
+    """The floor can push a body but not pull it: its centre of mass never accelerates downwards faster than g. Walks
+    at 1.8 m/s (seeds 0-3) stay above -9 m/s² (about -7); the pelvis dropped to where the legs reach without a bound
+    on its fall took it to -16 m/s² on 2.7 % of the frames."""
+    from motion_lib.families.balance import centre_of_mass
+    from motion_lib.families.feet import falling_no_faster
+
+    for seed in range(4):
+        clip = make_clip("walk", np.random.default_rng(seed), speed=1.8, turn_rate=0.0, duration=6.0, stop=False)
+        com_z = centre_of_mass(body_positions(clip.persons[0], SKELETON), SKELETON)[:, 2]
+        assert (np.gradient(np.gradient(com_z)) * clip.fps**2).min() > -9.0, seed
+    dip = np.full(60, 0.9)
+    dip[30:33] = 0.8
+    bounded = falling_no_faster(dip, 30.0, 6.0)
+    assert np.all(bounded <= dip + 1e-12) and np.allclose(bounded[[0, -1]], 0.9)  # below, and as high as it can
+    assert (np.diff(bounded, 2) * 900.0).min() > -6.0 - 1e-9
+
+
 def test_a_kick_lifts_one_ankle_to_its_height_on_a_planted_support_foot():
     clip = make_clip("kick", np.random.default_rng(0), side="L", height=0.5, kicks=1)
     positions = body_positions(clip.persons[0], SKELETON)

@@ -169,6 +169,23 @@ def soft_min(a: np.ndarray, b: np.ndarray, softness: float = 0.01) -> np.ndarray
     return -softness * np.logaddexp(-a / softness, -b / softness)
 
 
+def falling_no_faster(height: np.ndarray, fps: float, accel: float) -> np.ndarray:
+    """(T,) the highest curve at or below `height` (T,) (sampled at `fps`) that never accelerates downwards faster
+    than `accel` (m/s²): `height` + accel·t²/2 replaced by its lower convex hull, less accel·t²/2. A pelvis that must
+    drop to where its legs reach starts dropping earlier instead of faster than it could fall."""
+    t = np.arange(len(height)) / fps
+    lifted = height + 0.5 * accel * t**2
+    hull: list[int] = []
+    for i in range(len(t)):  # the lower hull, left to right (monotone chain)
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (t[b] - t[a]) * (lifted[i] - lifted[a]) - (lifted[b] - lifted[a]) * (t[i] - t[a]) > 0:
+                break
+            hull.pop()
+        hull.append(i)
+    return np.interp(t, t[hull], lifted[hull]) - 0.5 * accel * t**2
+
+
 def flat_feet(skel: Skeleton, frames: int, x: float, y: float, yaw_deg: float, width: float = 0.0,
               toe_out: float = 0.0, forward: float = 0.0) -> dict[str, tuple]:
     """Both feet flat and still for `frames` frames: the rest stance `width` metres wider, centred at
