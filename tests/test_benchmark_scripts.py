@@ -278,7 +278,7 @@ def test_prior_scores_cruise_set_starts_each_gait_under_way_at_its_speed():
         velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
         assert abs(clip.duration - CRUISE_SECONDS) < 1e-6
         assert abs(np.median(velocity[:15]) - speed) < 0.15 * speed  # already at speed in the first half second
-        assert abs(np.median(velocity) - speed) < 0.05 * speed
+        assert abs(np.mean(velocity) - speed) < 0.05 * speed  # the pelvis speeds and slows within each step
         assert clip.persons[0].root_rot.shape[0] == clip.persons[0].joint_rot.shape[0] == clip.num_frames
 
 
