@@ -264,10 +264,8 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
         """The person with its pelvis over `root_xy` (T, 2), its legs reaching for the feet."""
         reach = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()},
                                  {s: f[4] > 0 for s, f in feet.items()})
-        height = soft_min(wanted, reach)
-        if not style.ballistic_flight:  # a run's flights fall at g by design
-            height = falling_no_faster(height, FPS, PELVIS_FALL)
-        root = np.column_stack([root_xy, height])
+        fall = GRAVITY if style.ballistic_flight else PELVIS_FALL  # a run's flights fall at g by design
+        root = np.column_stack([root_xy, falling_no_faster(soft_min(wanted, reach), FPS, fall)])
         placed = {}
         for side, f in feet.items():  # a swing foot left behind comes along with its leg
             ankle = airborne_feet_in_reach(skel, side, root, root_rot, f[0], f[4] > 0)
@@ -280,7 +278,8 @@ def gait_person(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: 
 PELVIS_FALL = 6.0
 """m/s²: the fastest a stepping pelvis accelerates downwards (where the legs' reach drops it into double support).
 Unbounded, fast walks dropped it faster than free fall (the centre of mass below -1.1 g on 0.4-2.7 % of the frames
-of walks at 1.7-1.8 m/s, down to -16 m/s²), which no body standing on a floor can follow."""
+of walks at 1.7-1.8 m/s, down to -16 m/s²), which no body standing on a floor can follow. A run's pelvis falls at
+no more than g instead: its flights fall at exactly g, and a drop to where a leg reaches is bounded by it too."""
 LONG_STANCE = 0.4
 """Seconds: a stretch on the floor longer than this is walking or standing, not a running stance."""
 RAMP = 0.15
