@@ -117,6 +117,15 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
+def finish() -> None:
+    """End a stage that every rank completed: wait for all ranks (rank 0 still writes the run's files while the
+    others are done), then leave the process group together. A rank that tore its gloo connections down while
+    another still held them aborted now and then (SIGABRT, "terminate called without an active exception").
+    Not called after an error: a rank failing alone must not wait for the others (torchrun stops them)."""
+    barrier()
+    cleanup()
+
+
 def average_gradients(parameters: Iterable[torch.Tensor]) -> None:
     """Replace the gradient of each parameter that has one by its mean over the ranks: one all-reduce of all
     gradients flattened into one buffer. Every rank must have gradients for the same parameters."""

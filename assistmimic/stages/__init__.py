@@ -63,11 +63,10 @@ def run_stage(cfg: DictConfig) -> Path:
     if name not in DATA_PARALLEL_STAGES:
         return _run_in_process(cfg, run, Path(cfg.run_dir))
     distributed.init_from_env()
-    try:
-        run_dir = Path(distributed.broadcast_object(cfg.run_dir))  # a timestamped default may differ between ranks
-        return _run_in_process(cfg, run, run_dir, DATA_PARALLEL_STAGES[name])
-    finally:
-        distributed.cleanup()
+    run_dir = Path(distributed.broadcast_object(cfg.run_dir))  # a timestamped default may differ between ranks
+    finished = _run_in_process(cfg, run, run_dir, DATA_PARALLEL_STAGES[name])
+    distributed.finish()
+    return finished
 
 
 def _stage_list(names: Iterable[str]) -> str:
