@@ -237,6 +237,8 @@ def _interx_order() -> dict[str, bytes]:
 
 MEASURED = [  # issue 20's measured failure paths: (source, files, file named, what the sentence says)
     ("amass", _amass(poses=np.zeros((0, 72)), trans=np.zeros((0, 3))), "clip.npz", "needs at least 2 frames, got 0"),
+    ("amass", _amass(poses=np.zeros((2, 72)), trans=np.zeros((2, 3)), mocap_framerate=np.array(1000.0)), "clip.npz",
+     r"2 frames at 1000 fps last 0.001 s, less than the 2 frames a clip needs at 30 fps \(stage.fps\)"),
     ("amass", _amass(gender=np.array(b"\xff\xfe")), "clip.npz", "gender is not valid UTF-8 text"),
     ("amass", {"clip.npz": npy_bytes(np.zeros((FRAMES, 72)))}, "clip.npz", "holds one .npy array, not an .npz archive"),
     ("amass", _amass(mocap_framerate=np.array(1e-9)), "clip.npz", "mocap_framerate must be between 1 and 1000 frames per second, got 1e-09"),

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from motion_lib.checks import frame_rate, require_duration, require_frames
+from motion_lib.checks import MIN_FRAMES, frame_rate, require_duration, require_frames
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
@@ -211,7 +211,11 @@ def finish_clip(
     (the file); the frame rates and the duration are checked before resampling allocates anything."""
     source_fps = frame_rate(source_fps, "the source frame rate", where)
     target_fps = frame_rate(target_fps, "the target frame rate (stage.fps)", where)
-    require_duration(require_frames(persons[0].root_pos.shape[0], where), source_fps, where)
+    frames = persons[0].root_pos.shape[0]
+    require_duration(require_frames(frames, where), source_fps, where)
+    if (frames - 1) / source_fps * target_fps < MIN_FRAMES - 1 - 1e-9:
+        raise UserInputError(f"{where}: {frames} frames at {source_fps:g} fps last {(frames - 1) / source_fps:g} s, "
+                             f"less than the {MIN_FRAMES} frames a clip needs at {target_fps:g} fps (stage.fps)")
     persons = [resample(p, source_fps, target_fps) for p in persons]
     clip = Clip(name=name, fps=target_fps, skeleton=skeleton.name, persons=persons,
                 source={**source, "source_fps": source_fps})
