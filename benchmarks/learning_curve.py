@@ -89,11 +89,27 @@ def checkpoint_minutes(run_dir: Path) -> dict[int, float]:
     return minutes
 
 
+SCORED = "scored_files.json"
+"""What an evaluation folder was scored from (`scored_files`), written beside its summary.json."""
+
+
+def scored_files(checkpoint: Path, clips: Path) -> dict:
+    """The checkpoint and clips files an evaluation reads, each by resolved path, size and modification time: a
+    folder's summary is reused only for the same files, unchanged (not for another run's `model_9013.pt`, a `last.pt`
+    saved since, or a clip set generated again)."""
+    return {role: {"path": str(path.resolve()), "bytes": path.stat().st_size, "mtime_ns": path.stat().st_mtime_ns}
+            for role, path in (("checkpoint", checkpoint), ("clips", clips))}
+
+
 def evaluate(checkpoint: Path, clips: Path, out: Path) -> dict:
-    """`stage=eval` of one checkpoint on the evaluation clips."""
-    if not (out / "summary.json").exists():
+    """`stage=eval` of one checkpoint on the evaluation clips, in `out`; the summary found there is reused when it
+    was scored from these same files (`scored_files`)."""
+    files = scored_files(checkpoint, clips)
+    stamp = out / SCORED
+    if not ((out / "summary.json").exists() and stamp.exists() and json.loads(stamp.read_text()) == files):
         run([PYTHON, "run.py", "stage=eval", f"checkpoint={checkpoint}", f"data={clips}", f"run_dir={out}",
              "num_envs=64"], stdout=subprocess.DEVNULL)
+        stamp.write_text(json.dumps(files, indent=1))
     return json.loads((out / "summary.json").read_text())
 
 

@@ -195,8 +195,10 @@ def test_prior_scores_bad_input_is_one_clear_sentence(tmp_path):
 
 
 def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
-    """Evaluations already in `<out>/<checkpoint>/<set>/` are reused: two made-up ones give the table."""
+    """Evaluations already in `<out>/<checkpoint>/<set>/` from the same files are reused: two made-up ones give the
+    table."""
     sys.path.insert(0, str(REPO / "benchmarks"))
+    from learning_curve import SCORED, scored_files
     from prior_scores import checkpoint_names, family_of
 
     assert family_of("walk_0003_mirror_x1.10") == "walk" and family_of("sit_stand_0040") == "sit_stand"
@@ -212,6 +214,7 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
         summary = {"success_rate": sum(tracked) / 3, "success_rate_training_rule": sum(tracked) / 3, "clips": 3,
                    "mpjpe_tracked_mm": 50.0, "per_clip": per_clip}
         (folder / "summary.json").write_text(json.dumps(summary))
+        (folder / SCORED).write_text(json.dumps(scored_files(tmp_path / f"{name}.pt", REPO / "data/demo/single.pkl")))
     result = run_benchmark("prior_scores.py", str(tmp_path / "old.pt"), str(tmp_path / "new.pt"), "--sets", "builtin",
                            "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
@@ -220,6 +223,24 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
         assert {(r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)} == {
             ("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")}
+
+
+def test_a_scored_folder_names_the_files_it_was_scored_from(tmp_path):
+    """A cached evaluation is reused only for the same checkpoint and clips, unchanged: another run's checkpoint of
+    the same name, or the same file saved again, differs."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from learning_curve import scored_files
+
+    clips = tmp_path / "clips.pkl"
+    clips.write_bytes(b"clips")
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "model_9013.pt").write_bytes(b"weights")
+    first = scored_files(tmp_path / "a" / "model_9013.pt", clips)
+    assert first == scored_files(tmp_path / "a" / "model_9013.pt", clips)
+    assert first != scored_files(tmp_path / "b" / "model_9013.pt", clips)
+    (tmp_path / "a" / "model_9013.pt").write_bytes(b"weights, trained on")
+    assert first != scored_files(tmp_path / "a" / "model_9013.pt", clips)
 
 
 def test_prior_scores_chair_set_varies_the_built_in_chair_clip_and_keeps_its_chair():
