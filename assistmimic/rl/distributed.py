@@ -121,8 +121,9 @@ def finish() -> None:
     """End a stage that every rank completed: wait for all ranks (rank 0 still writes the run's files while the
     others are done), then leave the process group together. A rank that tore its gloo connections down while
     another still held them aborted now and then (SIGABRT, "terminate called without an active exception").
-    Not called after an error: a rank failing alone must not wait for the others (torchrun stops them)."""
-    barrier()
+    Not called after an error: a rank failing alone must not wait for the others (torchrun stops them). The wait is
+    an all-reduce of a CPU tensor: gloo carries it on GPUs too, while rank 0 evaluates and renders an expert."""
+    all_reduce_sum(torch.zeros(1))
     cleanup()
 
 
