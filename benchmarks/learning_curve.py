@@ -97,8 +97,11 @@ def scored_files(checkpoint: Path, clips: Path) -> dict:
     """The checkpoint and clips files an evaluation reads, each by resolved path, size and modification time: a
     folder's summary is reused only for the same files, unchanged (not for another run's `model_9013.pt`, a `last.pt`
     saved since, or a clip set generated again)."""
-    return {role: {"path": str(path.resolve()), "bytes": path.stat().st_size, "mtime_ns": path.stat().st_mtime_ns}
-            for role, path in (("checkpoint", checkpoint), ("clips", clips))}
+    files = {}
+    for role, path in (("checkpoint", checkpoint), ("clips", clips)):
+        stat = path.stat()
+        files[role] = {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return files
 
 
 def evaluate(checkpoint: Path, clips: Path, out: Path) -> dict:

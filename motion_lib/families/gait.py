@@ -34,8 +34,8 @@ from motion_lib.families.common import (
 )
 from motion_lib.families.feet import (
     airborne_feet_in_reach,
-    falling_no_faster,
     ball_point,
+    falling_no_faster,
     heel_point,
     pivot_pose,
     place_feet,
