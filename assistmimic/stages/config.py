@@ -47,6 +47,9 @@ class ConvertConfig:
     """Frame rate of the written clips (sources are resampled to it)."""
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
+    fit_subject_scale: bool = True
+    """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
+    the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
     actions: list[int] = field(default_factory=list, metadata=each_at_least(0))
     """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None
@@ -215,6 +218,9 @@ class TrackConfig(EvalConfig):
     """Frame rate the clips are resampled to (the policy's 30 Hz)."""
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
+    fit_subject_scale: bool = True
+    """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
+    the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
     up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
     source_fps: float | None = field(default=None, metadata=above(0))

@@ -2,7 +2,8 @@
 
 Every clip the source offers is loaded and converted on its own; a clip that fails (truncated file,
 missing key, NaN frames, ...) is skipped with its reason, the rest is still written. summary.json
-lists `clips_written`, `clips_skipped` and each skip's name, file and reason.
+lists `clips_written`, `clips_skipped` and each skip's name, file and reason, and `subject_scale`: the clips whose
+root travel was rescaled to the skeleton's size (`stage.fit_subject_scale`, `motion_lib.subject_scale`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from motion_lib.formats.phc import write_clips
 
 def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
     return ReadOptions(
-        skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor, actions=tuple(stage.actions),
+        skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor,
+        fit_subject_scale=stage.fit_subject_scale, actions=tuple(stage.actions),
         split=stage.split, supporter=stage.supporter, up=stage.up, source_fps=stage.source_fps,
     )
 
@@ -54,6 +56,19 @@ def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, 
     return clips, skipped
 
 
+def subject_scales(clips: list[Clip]) -> dict:
+    """What the readers' size fit did (`motion_lib.subject_scale`), printed and for summary.json: the clips whose
+    root travel was rescaled, with the size found, and how many were kept as read (fit off, too little travel on
+    planted feet, or within 3 % of the skeleton's size)."""
+    fits = {clip.name: clip.source["subject_scale"] for clip in clips if "subject_scale" in clip.source}
+    rescaled = {name: fit["factor"] for name, fit in fits.items() if fit["applied"]}
+    if rescaled:
+        sizes = sorted(rescaled.values())
+        print(f"rescaled the root travel of {len(rescaled)} clip(s) to the skeleton's size: subjects "
+              f"{sizes[0]:.2f}-{sizes[-1]:.2f} times its size (summary.json: subject_scale)")
+    return {"rescaled": rescaled, "kept_as_read": len(clips) - len(rescaled)}
+
+
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ConvertConfig = cfg.stage
     source = require_setting(cfg.source, "source", f"source=interx (one of {', '.join(SOURCES)})")
@@ -70,7 +85,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     return {
         "source": source, "input": str(input_path), "output": str(output),
         "clips_written": len(clips), "clips_skipped": len(skipped), "skipped": skipped,
-        "persons_per_clip": sorted({len(c.persons) for c in clips}),
+        "persons_per_clip": sorted({len(c.persons) for c in clips}), "subject_scale": subject_scales(clips),
         "total_duration_s": round(sum(c.duration for c in clips), 3),
         "seconds": round(time.perf_counter() - start, 3),
     }

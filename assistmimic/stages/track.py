@@ -29,7 +29,7 @@ from assistmimic.evaluation import checkpoint_task, evaluate_assist, policies_fr
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
 from assistmimic.stages.config import RunConfig, TrackConfig
-from assistmimic.stages.convert import read_source
+from assistmimic.stages.convert import read_source, subject_scales
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.scoring import eval_rules, eval_world
 from motion_lib.clip import Clip
@@ -46,7 +46,8 @@ TABLE = "track_clips"
 def read_options(stage: TrackConfig, cfg: RunConfig) -> ReadOptions:
     """`stage=convert`'s read options; persons come in the order read (`stage.roles` decides after)."""
     return ReadOptions(skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor,
-                       actions=tuple(stage.actions), split=stage.split, up=stage.up, source_fps=stage.source_fps)
+                       fit_subject_scale=stage.fit_subject_scale, actions=tuple(stage.actions), split=stage.split,
+                       up=stage.up, source_fps=stage.source_fps)
 
 
 def two_person_clips(clips: list[Clip], skipped: list[dict]) -> list[Clip]:
@@ -99,4 +100,4 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)
     return {"checkpoint": str(checkpoint), "source": source, "input": str(input_path), "task": "assist",
             "clips_file": str(run_dir / CLIPS_FILE), "clips_skipped": len(skipped), "skipped": skipped,
-            "roles": roles, **summary, "seconds": round(time.perf_counter() - start, 3)}
+            "roles": roles, "subject_scale": subject_scales(assigned), **summary, "seconds": round(time.perf_counter() - start, 3)}

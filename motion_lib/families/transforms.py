@@ -10,6 +10,7 @@ from motion_lib.clip import Clip, PersonMotion
 from motion_lib.formats.common import floor_fix, rotations_to_wxyz, wxyz_to_rotations
 from motion_lib.rotations import quat_slerp
 from motion_lib.skeleton import get_skeleton
+from motion_lib.subject_scale import scale_travel
 
 
 def _mirror_quat(q: np.ndarray) -> np.ndarray:
@@ -83,13 +84,12 @@ def with_subject_scale(clip: Clip, factor: float) -> Clip:
     motion capture (joint rotations copied onto the fixed skeleton, the root translation kept, the floor fixed by the
     first frames): every person's root travel from person 0's first root position scaled by `factor`, then the floor
     fix. For factor > 1 the feet slide forwards along the travel and the pelvis bobs and drops `factor` times as far
-    as the skeleton's legs do (< 1: backwards, less). For robustness checks; the name gets `_s<factor>`. Clips with
+    as the skeleton's legs do (< 1: backwards, less); the readers measure and undo it (`motion_lib.subject_scale`).
+    For robustness checks; the name gets `_s<factor>`. Clips with
     furniture are refused (ValueError): their furniture would not move with the travel."""
     if clip.furniture:
         raise ValueError(f"clip '{clip.name}' has furniture; with_subject_scale moves only the persons")
-    origin = clip.persons[0].root_pos[0]
-    scaled = [PersonMotion(origin + factor * (p.root_pos - origin), p.root_rot.copy(), p.joint_rot.copy())
-              for p in clip.persons]
+    scaled = scale_travel(clip.persons, factor)
     source = {**clip.source, "subject_scale": factor}
     return Clip(f"{clip.name}_s{factor:.2f}", clip.fps, clip.skeleton, floor_fix(scaled, get_skeleton(clip.skeleton)),
                 source, [])

@@ -32,6 +32,7 @@ from motion_lib.skeleton import (
     Skeleton,
     smplx_skeleton,
 )
+from motion_lib.subject_scale import fit_subject_scale, scale_travel
 
 SMPL_TO_CANONICAL = Rotation.from_quat([0.5, 0.5, 0.5, 0.5])
 """Rotation from SMPL body axes (y up, z forward) to the project's body axes (z up, x forward)."""
@@ -205,10 +206,12 @@ def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLO
 
 def finish_clip(
     name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
-    source: dict, fix_floor: bool, where: object,
+    source: dict, fix_floor: bool, where: object, fit_scale: bool = False,
 ) -> Clip:
-    """Resample, optionally floor-fix and validate: the last step of every reader. Errors name `where`
-    (the file); the frame rates and the duration are checked before resampling allocates anything."""
+    """Resample, optionally rescale the root travel to the skeleton's size (`fit_scale`:
+    `motion_lib.subject_scale`, the fit recorded as `source["subject_scale"]`), optionally floor-fix, and validate:
+    the last step of every reader. Errors name `where` (the file); the frame rates and the duration are checked
+    before resampling allocates anything."""
     source_fps = frame_rate(source_fps, "the source frame rate", where)
     target_fps = frame_rate(target_fps, "the target frame rate (stage.fps)", where)
     frames = persons[0].root_pos.shape[0]
@@ -220,6 +223,12 @@ def finish_clip(
     clip = Clip(name=name, fps=target_fps, skeleton=skeleton.name, persons=persons,
                 source={**source, "source_fps": source_fps})
     clip.validate(str(where))  # bad frames are reported before forward kinematics could spread them
+    if fit_scale:
+        fit = fit_subject_scale(clip.persons, [body_positions(p, skeleton) for p in clip.persons], skeleton,
+                                target_fps)
+        clip.source["subject_scale"] = fit.as_source()
+        if fit.applied:
+            clip.persons = scale_travel(clip.persons, 1.0 / fit.factor)
     if fix_floor:
         clip.persons = floor_fix(clip.persons, skeleton)
         clip.validate(str(where))

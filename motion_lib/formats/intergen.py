@@ -16,7 +16,7 @@ The fit error (metres) is recorded in `clip.source` (`ik_fit_error_mean`, `ik_fi
 `keypoints.persons_from_positions`). Person 0 of the file is the supporter unless options.supporter
 is 1. Clip names are the file's path relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, supporter, source_fps (None: 30).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, supporter, source_fps (None: 30).
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     if options.supporter == 1:
         persons = persons[::-1]
     source = {"format": "intergen", "file": str(path), "supporter_in_file": options.supporter, **fit}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path,
+                       fit_scale=options.fit_subject_scale)
 
 
 def read_positions(path: Path) -> np.ndarray:

@@ -16,7 +16,7 @@ rotations go through `person_from_smpl_pose(layout="smplx", up="y")` like Inter-
 Person 0 of the file is the supporter unless options.supporter is 1. Clip names are the file's path
 relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, supporter, source_fps (None: 30).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, supporter, source_fps (None: 30).
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     if options.supporter == 1:
         persons = persons[::-1]
     source = {"format": "intermask", "file": str(path), "supporter_in_file": options.supporter}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path)
+    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path,
+                       fit_scale=options.fit_subject_scale)
 
 
 def read_motion(path: Path, fps: float) -> np.ndarray:

@@ -12,7 +12,7 @@ Each npz holds SMPL-X parameters at 120 fps in a y-up world: `root_orient (T, 3)
 interaction) is the supporter, person 0. Body shapes are recorded in `clip.source`, not applied:
 the clip uses the skeleton of the options.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, actions, split, supporter (when the order file does not
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, actions, split, supporter (when the order file does not
 say), source_fps (None: 120).
 """
 
@@ -118,7 +118,7 @@ def load_clip(folder: Path, options: ReadOptions, order: dict | None, order_path
         "frames_trimmed": max(frames) - kept,
     }
     return finish_clip(folder.name, persons, fps, options.skeleton, options.fps or fps, source,
-                       options.fix_floor, folder)
+                       options.fix_floor, folder, fit_scale=options.fit_subject_scale)
 
 
 def read_person(path: Path, fps: float) -> tuple[np.ndarray, np.ndarray, dict]:
