@@ -254,6 +254,20 @@ class HhiFuzzer(Fuzzer):
         return f"frame values x{scale:g}", "\n".join(head + frames)
 
 
+class BvhFuzzer(HhiFuzzer):
+    """The generic BVH reader: one file of one person, broken like HHI-Assist's files."""
+
+    source, input, several_files = "bvh", "walk.bvh", False
+    FILES = ("walk.bvh",)
+
+    def seed(self):
+        return {self.FILES[0]: self.bvh(0.0).encode()}
+
+    def mutate(self, rng):
+        label, text = self.broken_text(rng, self.seed_files[self.FILES[0]].decode())
+        return Variant(label, {self.FILES[0]: text if isinstance(text, bytes) else text.encode()}, self.FILES[0])
+
+
 class IntergenFuzzer(Fuzzer):
     source, input = "intergen", "gen.npy"
 
@@ -345,7 +359,7 @@ class KeypointsFuzzer(Fuzzer):
 
 FUZZERS: dict[str, type[Fuzzer]] = {
     "interx": InterxFuzzer, "hhi": HhiFuzzer, "phc": PhcFuzzer, "amass": AmassFuzzer,
-    "intergen": IntergenFuzzer, "intermask": IntermaskFuzzer, "keypoints": KeypointsFuzzer,
+    "intergen": IntergenFuzzer, "intermask": IntermaskFuzzer, "keypoints": KeypointsFuzzer, "bvh": BvhFuzzer,
 }
 
 

@@ -19,6 +19,7 @@ SOURCES = {
     "intergen": "motion_lib.formats.intergen",
     "intermask": "motion_lib.formats.intermask",
     "keypoints": "motion_lib.formats.keypoints",
+    "bvh": "motion_lib.formats.bvh_clips",
 }
 """source name (as given to `stage=convert source=...`) -> reader module."""
 

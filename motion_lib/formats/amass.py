@@ -35,7 +35,7 @@ from motion_lib.checks import (
     require_speed,
 )
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, load_npz, require_path, unique_names
+from motion_lib.formats.base import ReadOptions, SourceItem, clip_name, load_npz, require_path, unique_names
 from motion_lib.formats.common import finish_clip, person_from_smpl_pose
 from motion_lib.formats.interx import body_shape
 
@@ -59,11 +59,6 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
             raise UserInputError(f"input {path} holds no motion .npz files")
     names = unique_names([clip_name(f, base) for f in files])
     return [SourceItem(name=n, path=f, load=functools.partial(load_clip, f, n, options)) for f, n in zip(files, names)]
-
-
-def clip_name(path: Path, base: Path) -> str:
-    """`path` relative to `base`, without the extension, with '/' replaced by '__'."""
-    return path.relative_to(base).with_suffix("").as_posix().replace("/", "__")
 
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:

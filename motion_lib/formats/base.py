@@ -114,6 +114,11 @@ def load_npy(path: Path) -> np.ndarray:
     return array
 
 
+def clip_name(path: Path, base: Path) -> str:
+    """`path` relative to `base`, without the extension, with '/' replaced by '__'."""
+    return path.relative_to(base).with_suffix("").as_posix().replace("/", "__")
+
+
 def unique_names(names: list[str]) -> list[str]:
     """`names` with repeats made unique by a suffix "_2", "_3", ... (two files must not write one clip)."""
     taken, unique = set(names), []

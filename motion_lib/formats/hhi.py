@@ -36,22 +36,8 @@ at no plausible seat height, nothing is placed and `source["furniture_unplaced"]
 
 ReadOptions used: skeleton, fps, fix_floor, supporter (files holding both persons), up.
 
-Retargeting (approximations, by design)
-- BVH joints are matched to skeleton bodies by name (`BODY_NAME_CANDIDATES`; case, separators and
-  a namespace such as "mixamorig:" are ignored; a longer name ending in a known name also
-  matches, e.g. "Bip01 L Thigh"). The pelvis, both hips and both feet must be found.
-- Each matched body takes the BVH joint's global rotation relative to the BVH rest pose:
-  G_body(t) = W * R_joint(t) * F, where W turns the file's world to z-up and F is the BVH rest
-  pose's facing frame (forward, left, up built from the hips and the up axis). The BVH rest pose
-  (all channels zero) therefore maps onto the skeleton's T-pose; a BVH whose rest pose is not a
-  T-pose (e.g. an A-pose) passes its difference on to the result. Twist comes with the joint's
-  full rotation.
-- Bodies without a matched joint keep their rest rotation relative to their parent (SMPL's
-  L_Hand/R_Hand, SMPL-X fingers, spine links a file does not have).
-- Bone lengths are the skeleton's, not the subject's: hands and feet land where the skeleton's
-  limbs put them. The pelvis follows the BVH hips horizontally (keeping the distance between the
-  two persons); its height is scaled by the leg-length ratio (skeleton hip-to-ankle / subject's),
-  so both persons stand on the floor (assumed at height 0 in the file) despite different legs.
+Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, rotations relative to the BVH rest pose,
+the skeleton's bone lengths, the pelvis height scaled by the leg-length ratio).
 """
 
 from __future__ import annotations
@@ -62,187 +48,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.formats.base import ReadOptions, SourceItem, require_path
-from motion_lib.formats.bvh import AXES, BvhMotion, forward_kinematics, read_bvh, rest_positions
-from motion_lib.formats.common import UP_AXES, finish_clip, local_rotations, rotations_to_wxyz, world_rotation
+from motion_lib.formats.bvh import read_bvh
+from motion_lib.formats.bvh_retarget import DEFAULT_UP, RetargetedPerson, persons_of_file
+from motion_lib.formats.common import UP_AXES, finish_clip
 from motion_lib.seats import seat_from_motion
-from motion_lib.skeleton import Skeleton, get_skeleton
-
-DEFAULT_UP = "y"
-"""Up axis of a BVH file when `options.up` is None."""
-LEG_RATIOS = (0.2, 5.0)
-"""Plausible skeleton-to-subject leg length ratios (the subject's hip-to-ankle height 0.17 to 4.3 m)."""
-
-_LEFT_NAMES = {
-    "L_Hip": ("leftupleg", "leftthigh", "lefthip", "leftupperleg"),
-    "L_Knee": ("leftleg", "leftshin", "leftknee", "leftlowerleg", "leftcalf"),
-    "L_Ankle": ("leftfoot", "leftankle"),
-    "L_Toe": ("lefttoebase", "lefttoe", "lefttoes"),
-    "L_Thorax": ("leftshoulder", "leftclavicle", "leftcollar"),
-    "L_Shoulder": ("leftarm", "leftupperarm"),
-    "L_Elbow": ("leftforearm", "leftlowerarm", "leftelbow"),
-    "L_Wrist": ("lefthand", "leftwrist"),
-}
-_SIDE_WORDS = {
-    "L_Hip": ("thigh", "hip", "upperleg", "upleg"),
-    "L_Knee": ("shin", "knee", "lowerleg", "calf"),
-    "L_Ankle": ("foot", "ankle"),
-    "L_Toe": ("toebase", "toe", "toes", "toe0", "ball"),
-    "L_Thorax": ("clavicle", "collar"),
-    "L_Shoulder": ("upperarm", "humerus", "arm"),
-    "L_Elbow": ("forearm", "lowerarm", "elbow"),
-    "L_Wrist": ("hand", "wrist"),
-}
-"""Words that name a left body with a one-letter side before or after them ("LThigh", "thigh_l")."""
-
-
-def _side_names(body: str, side: str) -> tuple[str, ...]:
-    """Normalised names of `body` (a left body) on `side` ("l" or "r")."""
-    long = _LEFT_NAMES[body] if side == "l" else tuple("right" + n[4:] for n in _LEFT_NAMES[body])
-    words = _SIDE_WORDS[body]
-    return long + tuple(side + w for w in words) + tuple(w + side for w in words)
-
-
-BODY_NAME_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "Pelvis": ("hips", "hip", "pelvis"),
-    "Torso": ("spine", "spine01"),
-    "Spine": ("spine1", "spine02"),
-    "Chest": ("spine2", "chest", "spine03"),
-    "Neck": ("neck", "neck01"),
-    "Head": ("head",),
-    **{body: _side_names(body, "l") for body in _LEFT_NAMES},
-    **{"R" + body[1:]: _side_names(body, "r") for body in _LEFT_NAMES},
-}
-"""Skeleton body -> normalised BVH joint names (lower case, letters and digits only) that drive it."""
-_BODY_OF_NAME = {name: body for body, names in BODY_NAME_CANDIDATES.items() for name in names}
-REQUIRED_BODIES = ("Pelvis", "L_Hip", "R_Hip", "L_Ankle", "R_Ankle")
-"""Bodies a BVH skeleton must provide: the root, and the hips and feet for facing and leg length."""
+from motion_lib.skeleton import get_skeleton
 
 CAREGIVER_WORDS = frozenset({"cg", "caregiver"})
 RECEIVER_WORDS = frozenset({"cr", "receiver", "recipient", "carereceiver", "carerecipient"})
 _SUBJECT_CODE = re.compile(r"^[a-z]{1,4}(cg|cr)$")
 _WORD_SPLIT = re.compile(r"[_\s.]+")
 SCENES = ("bed", "chair")
-
-
-# --- retargeting ---------------------------------------------------------------------------------
-
-
-def normalise_joint_name(name: str) -> str:
-    """Lower case, namespace ("mixamorig:") dropped, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", name.rsplit(":", 1)[-1].lower())
-
-
-def body_for_joint(name: str) -> str | None:
-    """The skeleton body a BVH joint name drives: an exact match, else the longest known name the
-    joint's name ends with ("bip01lthigh" -> L_Hip); None when nothing matches."""
-    key = normalise_joint_name(name)
-    if key in _BODY_OF_NAME:
-        return _BODY_OF_NAME[key]
-    endings = [n for n in _BODY_OF_NAME if key.endswith(n)]
-    return _BODY_OF_NAME[max(endings, key=len)] if endings else None
-
-
-def map_joints(motion: BvhMotion, root: int, skeleton: Skeleton) -> dict[int, int]:
-    """Skeleton body index -> BVH joint index for the bodies found under `root` (first match wins)."""
-    mapping: dict[int, int] = {}
-    for j in motion.subtree(root):
-        body = body_for_joint(motion.joint_names[j])
-        if body is not None and body in skeleton.body_names and skeleton.index(body) not in mapping:
-            mapping[skeleton.index(body)] = j
-    missing = [b for b in REQUIRED_BODIES if skeleton.index(b) not in mapping]
-    if missing:
-        names = ", ".join(motion.joint_names[j] for j in motion.subtree(root))
-        raise UserInputError(
-            f"{motion.path}: skeleton '{motion.joint_names[root]}' has no joint for {', '.join(missing)} "
-            f"(joints: {names}); see motion_lib.formats.hhi.BODY_NAME_CANDIDATES")
-    return mapping
-
-
-def unit_scale(motion: BvhMotion, root: int, up: str) -> float:
-    """File units to metres from the rest-pose height of the skeleton under `root`:
-    <= 3 units metres, <= 300 centimetres, more millimetres."""
-    heights = rest_positions(motion, 1.0)[list(motion.subtree(root)), AXES.index(up.upper())]
-    height = heights.max() - heights.min()
-    if height <= 0:
-        raise UserInputError(f"{motion.path}: skeleton '{motion.joint_names[root]}' has no height along the {up} axis in its rest pose")
-    return 1.0 if height <= 3.0 else 0.01 if height <= 300.0 else 0.001
-
-
-def rest_facing(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, up: str, path: Path) -> Rotation:
-    """F: the rotation taking the skeleton's body axes (x forward, y left, z up) to the BVH rest
-    pose's axes in the file's world (left from right hip to left hip, up the file's up axis).
-    `rest`: (J, 3) BVH rest joint positions."""
-    up_vec = np.eye(3)[AXES.index(up.upper())]
-    left = rest[mapping[skeleton.index("L_Hip")]] - rest[mapping[skeleton.index("R_Hip")]]
-    left = left - left.dot(up_vec) * up_vec
-    if np.linalg.norm(left) < 1e-9:
-        raise UserInputError(f"{path}: the rest pose's hips lie on the {up} axis; cannot tell which way the skeleton faces")
-    left /= np.linalg.norm(left)
-    return Rotation.from_matrix(np.column_stack([np.cross(left, up_vec), left, up_vec]))
-
-
-def leg_ratio(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, up: str, path: Path) -> float:
-    """Skeleton hip-to-ankle height over the BVH subject's (rest poses, `rest` in metres)."""
-    up_index = AXES.index(up.upper())
-    ankles = skeleton.indices(["L_Ankle", "R_Ankle"])
-    skeleton_leg = -skeleton.rest_positions[ankles, 2].mean()
-    subject_leg = rest[mapping[0], up_index] - rest[[mapping[a] for a in ankles], up_index].mean()
-    if subject_leg <= 0:
-        raise UserInputError(f"{path}: the rest pose's feet are not below its hips along the {up} axis (wrong up axis?)")
-    if not LEG_RATIOS[0] <= skeleton_leg / subject_leg <= LEG_RATIOS[1]:
-        raise UserInputError(f"{path}: the rest pose's hips are {subject_leg:.3g} m above its ankles, implausible for a "
-                             f"person ({skeleton_leg / LEG_RATIOS[1]:.2g} to {skeleton_leg / LEG_RATIOS[0]:.2g} m)")
-    return float(skeleton_leg / subject_leg)
-
-
-def person_from_bvh(
-    motion: BvhMotion, root: int, positions: np.ndarray, rotations: np.ndarray, scale: float,
-    skeleton: Skeleton, up: str,
-) -> tuple[PersonMotion, tuple[str, ...]]:
-    """Retarget the skeleton under BVH joint `root` onto `skeleton` (see the module docstring).
-
-    Args:
-        motion: the parsed file.
-        root: index of the person's ROOT joint.
-        positions: (T, J, 3) global joint positions in metres, file axes (`forward_kinematics`).
-        rotations: (T, J, 3, 3) global joint rotations, file axes.
-        scale: file units to metres (the one `positions` was computed with).
-        skeleton: the target skeleton.
-        up: the file's up axis, "y" or "z".
-
-    Returns:
-        The person in z-up metres at the file's frame rate, and the bodies left at rest.
-    """
-    world = world_rotation(up)
-    mapping = map_joints(motion, root, skeleton)
-    rest = rest_positions(motion, scale)
-    facing = rest_facing(rest, mapping, skeleton, up, motion.path)
-    frames = motion.num_frames
-    mapped = sorted(mapping)
-    driven = world.as_matrix() @ rotations[:, [mapping[b] for b in mapped]] @ facing.as_matrix()
-    global_rot = np.empty((frames, skeleton.num_bodies, 4))
-    global_rot[:, mapped] = rotations_to_wxyz(Rotation.from_matrix(driven.reshape(-1, 3, 3)), (frames, len(mapped)))
-    for b, parent in enumerate(skeleton.parents):
-        if b not in mapping:
-            global_rot[:, b] = global_rot[:, parent]
-    root_rot, joint_rot = local_rotations(global_rot, skeleton)
-    root_pos = world.apply(positions[:, mapping[0]])
-    root_pos[:, 2] *= leg_ratio(rest, mapping, skeleton, up, motion.path)
-    at_rest = tuple(name for b, name in enumerate(skeleton.body_names) if b not in mapping)
-    return PersonMotion(root_pos=root_pos, root_rot=root_rot, joint_rot=joint_rot), at_rest
-
-
-def _persons_of_file(motion: BvhMotion, roots: tuple[int, ...], options: ReadOptions, up: str):
-    """Retarget the persons under `roots` of one file: (persons, at-rest body names, scale)."""
-    scale = unit_scale(motion, roots[0], up)
-    positions, rotations = forward_kinematics(motion, scale)
-    results = [person_from_bvh(motion, r, positions, rotations, scale, options.skeleton, up) for r in roots]
-    return [p for p, _ in results], [list(a) for _, a in results], scale
 
 
 # --- files and takes -----------------------------------------------------------------------------
@@ -304,6 +124,14 @@ def _furnished(clip: Clip) -> Clip:
     return clip
 
 
+def _height_scaled(person: RetargetedPerson) -> PersonMotion:
+    """The person with its root height scaled by its leg-length ratio (so people of any size stand on the floor),
+    its horizontal track as the file gives it (keeping the distance between the two people)."""
+    root_pos = person.motion.root_pos.copy()
+    root_pos[:, 2] *= person.leg_ratio
+    return PersonMotion(root_pos, person.motion.root_rot, person.motion.joint_rot)
+
+
 def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str, options: ReadOptions) -> Clip:
     up = options.up or DEFAULT_UP
     motions = [read_bvh(supporter), read_bvh(recipient)]
@@ -320,9 +148,9 @@ def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str
             f"{motions[0].num_frames}; the two persons of a take must share one timeline")
     persons, at_rest, scales = [], [], []
     for motion in motions:
-        (person,), (rest,), scale = _persons_of_file(motion, motion.roots, options, up)
-        persons.append(person)
-        at_rest.append(rest)
+        (person,), scale = persons_of_file(motion, motion.roots, options.skeleton, up)
+        persons.append(_height_scaled(person))
+        at_rest.append(list(person.at_rest))
         scales.append(scale)
     source = {"format": "hhi", "files": [str(supporter), str(recipient)], "pair": pair, "take": take,
               "units_to_m": scales, "bodies_at_rest": at_rest, **_scene(take)}
@@ -341,9 +169,10 @@ def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOpt
     if options.supporter not in (0, 1):
         raise UserInputError(f"{path}: options.supporter must be 0 or 1, got {options.supporter}")
     roots = (motion.roots[options.supporter], motion.roots[1 - options.supporter])
-    persons, at_rest, scale = _persons_of_file(motion, roots, options, up)
+    retargeted, scale = persons_of_file(motion, roots, options.skeleton, up)
+    persons = [_height_scaled(person) for person in retargeted]
     source = {"format": "hhi", "files": [str(path)], "pair": pair, "take": take,
-              "units_to_m": [scale, scale], "bodies_at_rest": at_rest,
+              "units_to_m": [scale, scale], "bodies_at_rest": [list(person.at_rest) for person in retargeted],
               "supporter_root": motion.joint_names[roots[0]], **_scene(take)}
     return _furnished(finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
                                   options.fix_floor, path))

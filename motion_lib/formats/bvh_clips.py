@@ -1,0 +1,81 @@
+"""Generic BVH reader (`source=bvh`): skeletal motion capture of any naming (CMU, LAFAN1, Mixamo, Bandai Namco,
+100STYLE, Xsens or Vicon exports), one clip per file, one person per ROOT skeleton.
+
+Input: one `.bvh` file, or a folder searched recursively for them. Clip names are the file's path relative to the
+input folder without the extension, '/' -> '__'. A file holds one person (single-person clips, as the prior tracks)
+or two (two ROOT skeletons; `options.supporter` says which is the supporter, as for HHI-Assist files holding both
+persons); more is refused.
+
+Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, bones pointing where the file's bones point
+whatever the rest pose, the skeleton's bone lengths). Up axis `options.up`, default "y"; units from the rest pose's
+height (metres, centimetres or millimetres).
+
+Size: the file gives the subject's legs, so with `options.fit_subject_scale` every root track is scaled by the
+skeleton's hip-to-ankle length over the subject's (the mean over the file's people) about person 0's first root
+position, as `motion_lib.subject_scale` does for formats that must measure it: the feet of a taller or shorter
+subject then stay planted on the skeleton's legs. Recorded as `source["subject_scale"]`. Without it the root tracks
+stay where the file puts the hips. Either way the floor fix then puts the feet on the floor.
+
+ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, supporter (files holding
+two persons), up.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from motion_lib.clip import Clip
+from motion_lib.errors import UserInputError
+from motion_lib.formats.base import ReadOptions, SourceItem, clip_name, require_path, unique_names
+from motion_lib.formats.bvh import read_bvh
+from motion_lib.formats.bvh_retarget import DEFAULT_UP, persons_of_file
+from motion_lib.formats.common import UP_AXES, finish_clip
+from motion_lib.subject_scale import scale_travel
+
+MAX_PERSONS = 2
+
+
+def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
+    """One item per BVH file: the input file itself, or every `*.bvh` under the input folder."""
+    if (options.up or DEFAULT_UP) not in UP_AXES:
+        raise UserInputError(f"BVH: unknown up axis '{options.up}'; expected one of {UP_AXES}")
+    path = require_path(input_path, "file" if Path(input_path).is_file() else "folder")
+    if path.is_file():
+        if path.suffix.lower() != ".bvh":
+            raise UserInputError(f"input {path} must be a .bvh file or a folder of them")
+        files, base = [path], path.parent
+    else:
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".bvh")
+        base = path
+        if not files:
+            raise UserInputError(f"input {path} holds no .bvh files")
+    names = unique_names([clip_name(f, base) for f in files])
+    return [SourceItem(name=n, path=f, load=functools.partial(load_clip, f, n, options)) for f, n in zip(files, names)]
+
+
+def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
+    """One file as a clip of its one or two persons."""
+    up = options.up or DEFAULT_UP
+    motion = read_bvh(path)
+    roots = motion.roots
+    if len(roots) > MAX_PERSONS:
+        raise UserInputError(f"{path}: holds {len(roots)} ROOT skeletons; a clip holds one or two persons")
+    if len(roots) == 2:
+        if options.supporter not in (0, 1):
+            raise UserInputError(f"{path}: options.supporter must be 0 or 1, got {options.supporter}")
+        roots = (roots[options.supporter], roots[1 - options.supporter])
+    retargeted, units = persons_of_file(motion, roots, options.skeleton, up)
+    persons = [person.motion for person in retargeted]
+    source = {"format": "bvh", "file": str(path), "units_to_m": units, "up": up,
+              "roots": [motion.joint_names[r] for r in roots],
+              "bodies_at_rest": [list(person.at_rest) for person in retargeted]}
+    if options.fit_subject_scale:
+        ratio = float(np.mean([person.leg_ratio for person in retargeted]))
+        persons = scale_travel(persons, ratio)
+        source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
+                                   "reason": "the file's hip-to-ankle length over the skeleton's"}
+    return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                       options.fix_floor, path)
