@@ -318,7 +318,7 @@ def test_wrong_up_axis_is_refused(tmp_path):
     write_pair(tmp_path)
     with pytest.raises(UserInputError, match="up axis 'x'"):
         hhi.source_items(tmp_path, options(up="x"))
-    with pytest.raises(UserInputError, match="_CG.bvh: the rest pose's feet are not below its hips along the z axis"):
+    with pytest.raises(UserInputError, match="_CG.bvh: the rest pose of skeleton 'Hips' does not stand along the z axis"):
         load_only(tmp_path, up="z")
 
 

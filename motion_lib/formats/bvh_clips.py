@@ -6,9 +6,12 @@ input folder without the extension, '/' -> '__'. A file holds one person (single
 or two (two ROOT skeletons; `options.supporter` says which is the supporter, as for HHI-Assist files holding both
 persons); more is refused.
 
-Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, bones pointing where the file's bones point
-whatever the rest pose, the skeleton's bone lengths). Up axis `options.up`, default "y"; units from the rest pose's
-height (metres, centimetres or millimetres).
+Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, the skeleton's bone lengths). A rest pose
+that stands (T-pose, A-pose) is retargeted by the joints' rotations, every limb bone pointing where the file's bone
+points; a bind pose with the bones along one axis (LAFAN1's) by the joints' positions, fitted by inverse kinematics
+(twist about the bones is then not observed; the fit error is in `source`). `source["retargeted_by"]` says which.
+Up axis `options.up`, default "y"; units from the legs' length (metres, centimetres, millimetres or the CMU
+database's unit).
 
 Size: the file gives the subject's legs, so with `options.fit_subject_scale` every root track is scaled by the
 skeleton's hip-to-ankle length over the subject's (the mean over the file's people) about person 0's first root
@@ -31,7 +34,13 @@ from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats.base import ReadOptions, SourceItem, clip_name, require_path, unique_names
 from motion_lib.formats.bvh import read_bvh
-from motion_lib.formats.bvh_retarget import DEFAULT_UP, persons_of_file
+from motion_lib.formats.bvh_retarget import (
+    DEFAULT_UP,
+    map_joints,
+    persons_from_joint_positions,
+    persons_of_file,
+    rest_is_standing,
+)
 from motion_lib.formats.common import UP_AXES, finish_clip
 from motion_lib.subject_scale import scale_travel
 
@@ -67,14 +76,20 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
         if options.supporter not in (0, 1):
             raise UserInputError(f"{path}: options.supporter must be 0 or 1, got {options.supporter}")
         roots = (roots[options.supporter], roots[1 - options.supporter])
-    retargeted, units = persons_of_file(motion, roots, options.skeleton, up)
-    persons = [person.motion for person in retargeted]
-    source = {"format": "bvh", "file": str(path), "units_to_m": units, "up": up,
-              "roots": [motion.joint_names[r] for r in roots],
-              "bodies_at_rest": [list(person.at_rest) for person in retargeted]}
+    mappings = [map_joints(motion, root, options.skeleton) for root in roots]
+    source = {"format": "bvh", "file": str(path), "up": up, "roots": [motion.joint_names[r] for r in roots]}
+    if all(rest_is_standing(motion, mapping, options.skeleton, up) for mapping in mappings):
+        retargeted, units = persons_of_file(motion, roots, options.skeleton, up)
+        persons, ratio = [person.motion for person in retargeted], float(np.mean([p.leg_ratio for p in retargeted]))
+        if options.fit_subject_scale:
+            persons = scale_travel(persons, ratio)
+        source.update(retargeted_by="rotations", bodies_at_rest=[list(person.at_rest) for person in retargeted])
+    else:
+        persons, units, ratio, fit = persons_from_joint_positions(motion, roots, options.skeleton, up,
+                                                                  options.fit_subject_scale)
+        source.update(retargeted_by="joint positions (inverse kinematics): the rest pose does not stand", **fit)
+    source["units_to_m"] = units
     if options.fit_subject_scale:
-        ratio = float(np.mean([person.leg_ratio for person in retargeted]))
-        persons = scale_travel(persons, ratio)
         source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
                                    "reason": "the file's hip-to-ankle length over the skeleton's"}
     return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,

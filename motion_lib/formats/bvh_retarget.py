@@ -2,8 +2,9 @@
 (`hhi.py`) and the generic BVH reader (`bvh_clips.py`).
 
 Up axis: the caller's ("y" or "z"; BVH mocap is usually y-up); converted to z-up.
-Units: decided per file from the rest-pose height (extent of the joints along the up axis):
-<= 3 units is metres, <= 300 centimetres, more millimetres.
+Units: decided per file from the subject's leg length (hip to ankle along the bones, whatever the rest pose):
+<= 3 units is metres, <= 30 the CMU database's unit (1/0.45 inch, kept by its BVH conversions), <= 300
+centimetres, more millimetres.
 
 Retargeting (approximations, by design)
 - BVH joints are matched to skeleton bodies by name (`BODY_NAME_CANDIDATES`; case, separators and
@@ -20,7 +21,7 @@ Retargeting (approximations, by design)
   L_Hand/R_Hand, SMPL-X fingers, spine links a file does not have).
 - Bone lengths are the skeleton's, not the subject's: hands and feet land where the skeleton's
   limbs put them. The root positions are where the file puts the hips, with the leg-length ratio
-  (skeleton hip-to-ankle / subject's, rest poses) beside them: each reader scales them by it its
+  (skeleton hip-to-ankle length along the bones / subject's) beside them: each reader scales them by it its
   own way (`hhi.py` the height only, `bvh_clips.py` the whole track).
 """
 
@@ -37,6 +38,7 @@ from motion_lib.clip import PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.formats.bvh import AXES, BvhMotion, forward_kinematics, rest_positions
 from motion_lib.formats.common import local_rotations, rotations_to_wxyz, world_rotation
+from motion_lib.formats.keypoints import persons_from_positions
 from motion_lib.skeleton import Skeleton
 
 DEFAULT_UP = "y"
@@ -121,14 +123,61 @@ def map_joints(motion: BvhMotion, root: int, skeleton: Skeleton) -> dict[int, in
     return mapping
 
 
-def unit_scale(motion: BvhMotion, root: int, up: str) -> float:
-    """File units to metres from the rest-pose height of the skeleton under `root`:
-    <= 3 units metres, <= 300 centimetres, more millimetres."""
-    heights = rest_positions(motion, 1.0)[list(motion.subtree(root)), AXES.index(up.upper())]
-    height = heights.max() - heights.min()
-    if height <= 0:
-        raise UserInputError(f"{motion.path}: skeleton '{motion.joint_names[root]}' has no height along the {up} axis in its rest pose")
-    return 1.0 if height <= 3.0 else 0.01 if height <= 300.0 else 0.001
+CMU_UNIT_M = 0.0254 / 0.45
+"""The CMU motion-capture database's length unit (its ASF files' `length 0.45`: 1/0.45 inch), which its widely used
+BVH conversions keep: a leg (thigh and shin) 13-17 units long."""
+STANDING_LEGS = 0.7
+"""A rest pose stands when its ankles are below its hips (along the up axis) by this share of the legs' length."""
+
+
+def _chain_length(offsets: np.ndarray, parents, top: int, bottom: int) -> float:
+    """Summed bone lengths from `bottom` up to its ancestor `top` (`offsets`: (N, 3) from each parent)."""
+    length, node = 0.0, bottom
+    while node != top:
+        length += float(np.linalg.norm(offsets[node]))
+        node = parents[node]
+    return length
+
+
+LEGS = (("L_Hip", "L_Ankle"), ("R_Hip", "R_Ankle"))
+
+
+def leg_length(motion: BvhMotion, mapping: dict[int, int], skeleton: Skeleton) -> float:
+    """The BVH subject's hip-to-ankle length along the bones (thigh and shin; file units), the mean of both legs."""
+    return float(np.mean([_chain_length(motion.offsets, motion.parents, mapping[skeleton.index(hip)],
+                                        mapping[skeleton.index(ankle)]) for hip, ankle in LEGS]))
+
+
+def skeleton_leg_length(skeleton: Skeleton) -> float:
+    """The skeleton's hip-to-ankle length along the bones (thigh and shin; metres), the mean of both legs."""
+    return float(np.mean([_chain_length(skeleton.offsets, skeleton.parents, skeleton.index(hip), skeleton.index(ankle))
+                          for hip, ankle in LEGS]))
+
+
+def unit_scale(motion: BvhMotion, mapping: dict[int, int], skeleton: Skeleton) -> float:
+    """File units to metres from the subject's leg length L (hip to ankle along the bones, file units), whatever the
+    rest pose: L <= 3 metres, <= 30 the CMU database's unit (`CMU_UNIT_M`), <= 300 centimetres, more millimetres."""
+    length = leg_length(motion, mapping, skeleton)
+    if length <= 0:
+        raise UserInputError(f"{motion.path}: the legs of skeleton '{motion.joint_names[mapping[0]]}' have no length")
+    return 1.0 if length <= 3.0 else CMU_UNIT_M if length <= 30.0 else 0.01 if length <= 300.0 else 0.001
+
+
+def leg_ratio(motion: BvhMotion, mapping: dict[int, int], skeleton: Skeleton, units: float) -> float:
+    """The skeleton's leg length over the BVH subject's (hip to ankle along the bones): 1 / the subject's size."""
+    skeleton_leg, subject_leg = skeleton_leg_length(skeleton), leg_length(motion, mapping, skeleton) * units
+    if not LEG_RATIOS[0] <= skeleton_leg / subject_leg <= LEG_RATIOS[1]:
+        raise UserInputError(f"{motion.path}: the legs are {subject_leg:.3g} m long (hip to ankle), implausible for "
+                             f"a person ({skeleton_leg / LEG_RATIOS[1]:.2g} to {skeleton_leg / LEG_RATIOS[0]:.2g} m)")
+    return float(skeleton_leg / subject_leg)
+
+
+def rest_is_standing(motion: BvhMotion, mapping: dict[int, int], skeleton: Skeleton, up: str) -> bool:
+    """Whether the BVH rest pose stands along `up` (ankles below the hips by `STANDING_LEGS` of the legs' length), as
+    a T- or A-pose does; a bind pose with every bone along one axis (LAFAN1's) does not."""
+    rest, up_index = rest_positions(motion, 1.0), AXES.index(up.upper())
+    drop = rest[mapping[0], up_index] - rest[[mapping[skeleton.index(a)] for a in ("L_Ankle", "R_Ankle")], up_index]
+    return bool(drop.min() >= STANDING_LEGS * leg_length(motion, mapping, skeleton))
 
 
 def rest_facing(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, up: str, path: Path) -> Rotation:
@@ -142,20 +191,6 @@ def rest_facing(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, u
         raise UserInputError(f"{path}: the rest pose's hips lie on the {up} axis; cannot tell which way the skeleton faces")
     left /= np.linalg.norm(left)
     return Rotation.from_matrix(np.column_stack([np.cross(left, up_vec), left, up_vec]))
-
-
-def leg_ratio(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, up: str, path: Path) -> float:
-    """Skeleton hip-to-ankle height over the BVH subject's (rest poses, `rest` in metres)."""
-    up_index = AXES.index(up.upper())
-    ankles = skeleton.indices(["L_Ankle", "R_Ankle"])
-    skeleton_leg = -skeleton.rest_positions[ankles, 2].mean()
-    subject_leg = rest[mapping[0], up_index] - rest[[mapping[a] for a in ankles], up_index].mean()
-    if subject_leg <= 0:
-        raise UserInputError(f"{path}: the rest pose's feet are not below its hips along the {up} axis (wrong up axis?)")
-    if not LEG_RATIOS[0] <= skeleton_leg / subject_leg <= LEG_RATIOS[1]:
-        raise UserInputError(f"{path}: the rest pose's hips are {subject_leg:.3g} m above its ankles, implausible for a "
-                             f"person ({skeleton_leg / LEG_RATIOS[1]:.2g} to {skeleton_leg / LEG_RATIOS[0]:.2g} m)")
-    return float(skeleton_leg / subject_leg)
 
 
 ALIGNED_BONES = {**{f"{side}_{body}": f"{side}_{child}" for side in "LR" for body, child in (
@@ -222,6 +257,11 @@ def person_from_bvh(
     """
     world = world_rotation(up)
     mapping = map_joints(motion, root, skeleton)
+    if not rest_is_standing(motion, mapping, skeleton, up):
+        raise UserInputError(
+            f"{motion.path}: the rest pose of skeleton '{motion.joint_names[root]}' does not stand along the {up} "
+            "axis (its ankles are not below its hips): a wrong up axis (stage.up), or a bind pose with the bones along "
+            "one axis (as LAFAN1's), which only source=bvh reads (by its joint positions)")
     rest = rest_positions(motion, scale)
     facing = rest_facing(rest, mapping, skeleton, up, motion.path)
     aligned = rest_alignment(rest, mapping, skeleton, facing)
@@ -238,12 +278,45 @@ def person_from_bvh(
     root_pos = world.apply(positions[:, mapping[0]])
     at_rest = tuple(name for b, name in enumerate(skeleton.body_names) if b not in mapping)
     return RetargetedPerson(PersonMotion(root_pos=root_pos, root_rot=root_rot, joint_rot=joint_rot), at_rest,
-                            leg_ratio(rest, mapping, skeleton, up, motion.path))
+                            leg_ratio(motion, mapping, skeleton, scale))
 
 
 def persons_of_file(motion: BvhMotion, roots: tuple[int, ...], skeleton: Skeleton,
                     up: str) -> tuple[list[RetargetedPerson], float]:
     """Retarget the persons under `roots` of one file: (persons, file units to metres)."""
-    scale = unit_scale(motion, roots[0], up)
+    scale = unit_scale(motion, map_joints(motion, roots[0], skeleton), skeleton)
     positions, rotations = forward_kinematics(motion, scale)
     return [person_from_bvh(motion, r, positions, rotations, scale, skeleton, up) for r in roots], scale
+
+
+def persons_from_joint_positions(motion: BvhMotion, roots: tuple[int, ...], skeleton: Skeleton, up: str,
+                                 to_skeleton_size: bool) -> tuple[list[PersonMotion], float, float, dict]:
+    """Retarget by the joints' positions instead of their rotations, for a rest pose that does not stand (a bind pose
+    with every bone along one axis, as LAFAN1's, says nothing about which way a bone faces): each matched joint's
+    position becomes an inverse-kinematics target of its body (`motion_lib.ik` through
+    `keypoints.persons_from_positions`; twist about a bone and unmatched bodies are not observed).
+
+    With `to_skeleton_size` the targets are first scaled by the mean leg-length ratio about person 0's first hips
+    position on the floor, so the skeleton's bones can reach them and the track keeps its planted feet.
+
+    Returns (persons in z-up metres at the file's rate, file units to metres, the mean leg-length ratio, the IK fit
+    report of `persons_from_positions`).
+    """
+    world = world_rotation(up)
+    mappings = [map_joints(motion, root, skeleton) for root in roots]
+    units = unit_scale(motion, mappings[0], skeleton)
+    positions, _ = forward_kinematics(motion, units)
+    positions = world.apply(positions.reshape(-1, 3)).reshape(positions.shape)
+    ratio = float(np.mean([leg_ratio(motion, mapping, skeleton, units) for mapping in mappings]))
+    if to_skeleton_size:
+        origin = positions[0, mappings[0][0]] * np.array([1.0, 1.0, 0.0])
+        positions = origin + ratio * (positions - origin)
+    persons, reports = [], []
+    for mapping in mappings:
+        bodies = sorted(mapping)
+        targets = positions[:, [mapping[b] for b in bodies]][:, None]  # (T, 1, K, 3)
+        (person,), report = persons_from_positions(targets, [skeleton.body_names[b] for b in bodies], skeleton)
+        persons.append(person)
+        reports.append(report)
+    return persons, units, ratio, {"ik_fit_error_mean": float(np.mean([r["ik_fit_error_mean"] for r in reports])),
+                                   "ik_fit_error_max": float(np.max([r["ik_fit_error_max"] for r in reports]))}

@@ -25,8 +25,8 @@ item whose load() raises the reason, so the converter lists it as skipped.
 
 Roles: the caregiver is the supporter (person 0), the care receiver the recipient (person 1).
 Up axis: `options.up` ("y" or "z"), default "y" (BVH mocap is usually y-up); converted to z-up.
-Units: decided per file from the rest-pose height (extent of the joints along the up axis):
-<= 3 units is metres, <= 300 centimetres, more millimetres.
+Units: decided per file from the rest-pose height (`bvh_retarget.unit_scale`: metres, centimetres, millimetres
+or the CMU database's unit).
 Frame rate: from `Frame Time`, resampled to `options.fps` (None keeps the file's rate). A take
 name containing "bed" or "chair" (any case) records `source["scene"]` = "bed" | "chair", and the clip gets
 that furniture, placed from the motion (HHI-Assist records no furniture): a seat under the care receiver where
