@@ -158,6 +158,21 @@ def test_a_bind_pose_along_one_axis_is_read_by_the_joints_positions(tmp_path, wa
         persons_of_file(motion, motion.roots, SMPL, "y")  # the rotation route, as HHI-Assist's reader takes
 
 
+def test_a_leading_t_pose_frame_is_dropped_as_a_snap(tmp_path, walk_clip):
+    """The CMU database's BVH conversions start with one T-pose frame (a real one: 92 m/s at the wrists into the next)."""
+    write_bvh(tmp_path / "walk.bvh", walk_clip, 1.0)
+    lines = (tmp_path / "walk.bvh").read_text().split("\n")
+    motion = lines.index("MOTION")
+    first = np.array(lines[motion + 3].split(), dtype=float)
+    t_pose = np.concatenate([first[:3], np.zeros(len(first) - 3)])  # the pelvis where it is, every rotation zero
+    lines[motion + 1] = f"Frames: {walk_clip.num_frames + 1}"
+    lines.insert(motion + 3, " ".join(f"{v:.6f}" for v in t_pose))
+    (tmp_path / "walk.bvh").write_text("\n".join(lines))
+    clip = read_one(tmp_path / "walk.bvh")
+    assert clip.source["leading_frames_dropped"] == 1 and clip.num_frames == walk_clip.num_frames
+    assert np.abs(relative_positions(clip) - relative_positions(walk_clip)).max() < 0.005
+
+
 def test_convert_reads_a_folder_of_bvh_and_lists_the_subjects_sizes(tmp_path, walk_clip):
     folder = tmp_path / "mocap" / "subject_07"
     folder.mkdir(parents=True)

@@ -204,18 +204,49 @@ def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLO
     return [PersonMotion(p.root_pos + lift, p.root_rot, p.joint_rot) for p in persons]
 
 
+SNAP_SPEED = 20.0
+"""m/s: a body moving faster than this between the first frames of a capture is a snap, not motion (the reference
+frame some exporters put first, e.g. the T-pose of the CMU database's BVH conversions: 92 m/s at its wrists)."""
+SNAP_RATIO = 10.0
+"""A snap is also more than this many times the median speed over the first frames (so a capture jittery throughout
+keeps its frames)."""
+MAX_SNAP_FRAMES = 10
+"""At most this many leading frames are dropped as snaps (the median is taken over one more)."""
+
+
+def drop_leading_snaps(persons: list[PersonMotion], skeleton: Skeleton, fps: float) -> tuple[list[PersonMotion], int]:
+    """The persons without their leading snaps: the frames from the first on, each followed by a jump of some body at
+    over `SNAP_SPEED` and `SNAP_RATIO` times the median to the next frame (at most `MAX_SNAP_FRAMES`), and how many
+    were dropped. A snap later on is
+    left to the tracking (it may be motion)."""
+    head = min(MAX_SNAP_FRAMES + 1, persons[0].root_pos.shape[0])
+    speeds = np.max([np.linalg.norm(np.diff(body_positions(PersonMotion(p.root_pos[:head], p.root_rot[:head],
+                                                                        p.joint_rot[:head]), skeleton), axis=0),
+                                    axis=2).max(axis=1) for p in persons], axis=0) * fps  # (head - 1,)
+    smooth = np.flatnonzero((speeds <= SNAP_SPEED) | (speeds <= SNAP_RATIO * np.median(speeds)))
+    dropped = int(smooth[0]) if len(smooth) else len(speeds)  # the snaps from the first frame on
+    return [PersonMotion(p.root_pos[dropped:], p.root_rot[dropped:], p.joint_rot[dropped:]) for p in persons], dropped
+
+
 def finish_clip(
     name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
     source: dict, fix_floor: bool, where: object, fit_scale: bool = False,
 ) -> Clip:
-    """Resample, optionally rescale the root travel to the skeleton's size (`fit_scale`:
-    `motion_lib.subject_scale`, the fit recorded as `source["subject_scale"]`), optionally floor-fix, and validate:
-    the last step of every reader. Errors name `where` (the file); the frame rates and the duration are checked
-    before resampling allocates anything."""
+    """Drop leading snap frames (`drop_leading_snaps`, counted as `source["leading_frames_dropped"]`), resample,
+    optionally rescale the root travel to the skeleton's size (`fit_scale`: `motion_lib.subject_scale`, the fit
+    recorded as `source["subject_scale"]`), optionally floor-fix, and validate: the last step of every reader.
+    Errors name `where` (the file); the frame rates and the duration are checked before resampling allocates
+    anything."""
     source_fps = frame_rate(source_fps, "the source frame rate", where)
     target_fps = frame_rate(target_fps, "the target frame rate (stage.fps)", where)
+    require_duration(require_frames(persons[0].root_pos.shape[0], where), source_fps, where)
+    persons, dropped = drop_leading_snaps(persons, skeleton, source_fps)
     frames = persons[0].root_pos.shape[0]
-    require_duration(require_frames(frames, where), source_fps, where)
+    if dropped:
+        source = {**source, "leading_frames_dropped": dropped}
+        if frames < MIN_FRAMES:
+            raise UserInputError(f"{where}: its first {dropped} frames jump at over {SNAP_SPEED:g} m/s (snaps, dropped) "
+                                 f"and {frames} frame is left, less than the {MIN_FRAMES} a clip needs")
     if (frames - 1) / source_fps * target_fps < MIN_FRAMES - 1 - 1e-9:
         raise UserInputError(f"{where}: {frames} frames at {source_fps:g} fps last {(frames - 1) / source_fps:g} s, "
                              f"less than the {MIN_FRAMES} frames a clip needs at {target_fps:g} fps (stage.fps)")
