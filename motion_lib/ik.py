@@ -19,9 +19,14 @@ Method, all frames at once (no loop over frames):
        Σ_k w_k |p_k − x_k|² / Σ_k w_k                                 targets (weighted mean)
      + smoothness · (mean_k |Δ²p_k|² + ROTATION_LEVER² · mean_b |Δ²r_b|²)   targets; all rotations
      + REST_WEIGHT · mean_j |r_j − r_rest|²                          joints (not the root)
+     + HINGE_WEIGHT · mean_h |R_h a_h − a_h|²                        knees and elbows (`HINGE_AXES`)
+     + FOOT_ROLL_WEIGHT · mean_f (G_f y)_z²                           ankles and toes: no roll (`FOOT_BODIES`)
 
    Δ² is the second difference over frames (per frame, not per second). The rest term is tiny: it
-   only decides what the targets leave free (twist about a bone, hands or toes without a target).
+   only decides what the targets leave free (twist about a bone, hands or toes without a target). The hinge
+   term keeps knees and elbows bending about their one axis, as the prior's clips bend them, which settles
+   the twist of the thigh and upper arm wherever the limb is bent; the foot term keeps each foot's left-right
+   axis horizontal, so a foot stands on its sole.
 
 6D rotations follow PyTorch3D's `matrix_to_rotation_6d`: the first two ROWS of the matrix, turned
 back into a matrix by Gram–Schmidt (`rotation_6d_to_matrix`); InterGen and InterMask store theirs
@@ -47,6 +52,18 @@ ROTATION_LEVER = 0.1
 REST_WEIGHT = 1e-4
 """Weight of the pull towards the rest pose, in cm² per unit² of 6D distance: negligible against
 any target, so it only settles directions the targets leave free."""
+HINGE_AXES = {"L_Knee": (0.0, 1.0, 0.0), "R_Knee": (0.0, 1.0, 0.0), "L_Elbow": (0.0, 0.0, 1.0), "R_Elbow": (0.0, 0.0, 1.0)}
+"""Joints that bend about one axis of the parent's body frame (knees about the left-right axis, elbows about the
+vertical one in the T-pose), as the motion families and the clips the prior learns from bend them."""
+HINGE_WEIGHT = 100.0
+"""Weight of the pull of `HINGE_AXES` joints onto their axis, in cm² per unit² of |R a - a|² (a 10-degree tilt off
+the axis costs about as much as 3 cm² of target error): so a bent knee's plane decides the thigh's twist, which
+positions alone leave free."""
+FOOT_BODIES = ("L_Ankle", "R_Ankle", "L_Toe", "R_Toe")
+FOOT_ROLL_WEIGHT = 100.0
+"""Weight of the pull of the feet's left-right axis onto the horizontal, in cm² per unit² of its vertical component
+(a 10-degree roll costs about 3 cm²): an ankle and a toe fix a foot's direction, not its roll about it, and a foot
+left rolled stands on its edge (position-only references of a standing person were then tracked 1 time in 3)."""
 LEARNING_RATE = 0.01
 """Adam's initial step (cm-scaled root position and unitless 6D components alike)."""
 FINAL_LR_FRACTION = 0.01
@@ -112,11 +129,21 @@ def fit_person_to_positions(
     weight = torch.as_tensor(weights / weights.sum(), dtype=dtype, device=device)
     index = torch.as_tensor(index, device=device)
     rest = torch.as_tensor(REST_6D, dtype=dtype, device=device)
+    hinges = [(skeleton.index(name) - 1, axis) for name, axis in HINGE_AXES.items() if name in skeleton.body_names]
+    hinge_index = torch.as_tensor([j for j, _ in hinges], device=device, dtype=torch.long)
+    hinge_axis = torch.as_tensor([axis for _, axis in hinges], dtype=dtype, device=device)  # (H, 3)
+    feet = torch.as_tensor([skeleton.index(n) for n in FOOT_BODIES if n in skeleton.body_names], device=device,
+                           dtype=torch.long)
 
     def loss() -> torch.Tensor:
-        pos, _ = fk.poses(root_cm, rotation_6d_to_matrix(rot6d[:, 0]), rotation_6d_to_matrix(rot6d[:, 1:]))
+        pos, rot = fk.poses(root_cm, rotation_6d_to_matrix(rot6d[:, 0]), rotation_6d_to_matrix(rot6d[:, 1:]))
         total = (((pos[:, index] - target_cm) ** 2).sum(-1) * weight).sum()
         total = total + REST_WEIGHT * ((rot6d[:, 1:] - rest) ** 2).sum(-1).mean(-1).sum()
+        if len(hinges):
+            bent = rotation_6d_to_matrix(rot6d[:, 1:][:, hinge_index]) @ hinge_axis[..., None]  # (T, H, 3, 1)
+            total = total + HINGE_WEIGHT * ((bent[..., 0] - hinge_axis) ** 2).sum(-1).mean(-1).sum()
+        if len(feet):
+            total = total + FOOT_ROLL_WEIGHT * (rot[:, feet, 2, 1] ** 2).mean(-1).sum()  # world z of each foot's y axis
         if smoothness > 0 and pos.shape[0] >= 3:
             pos_acc = pos[2:, index] - 2 * pos[1:-1, index] + pos[:-2, index]
             rot_acc = rot6d[2:] - 2 * rot6d[1:-1] + rot6d[:-2]
