@@ -135,7 +135,7 @@ def test_bad_targets_are_rejected():
 
 def test_a_walk_from_its_joint_positions_keeps_its_feet_flat_and_knees_and_elbows_on_their_hinges():
     """Positions fix a foot's direction, not its roll; a rolled foot stands on its edge (the shipped prior tracked such
-    references of generated clips 8 times in 40, against 34 with this term: benchmarks/RESULTS.md)."""
+    references of generated clips 7 times in 40, 8 with the hinge term alone, 34 with both: benchmarks/RESULTS.md)."""
     truth = walk(np.random.default_rng(2), speed=1.2, turn_rate=20.0, duration=3.0, stop=False).persons[0]
     names = list(SMPL_JOINT_NAMES[:22])
     fitted = fit_person_to_positions(body_positions(truth, SMPL)[:, SMPL.indices(names)], names, SMPL)
