@@ -32,7 +32,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.formats.base import ReadOptions, SourceItem, clip_name, require_path, unique_names
+from motion_lib.formats.base import ReadOptions, SourceItem
 from motion_lib.formats.bvh import read_bvh
 from motion_lib.formats.bvh_retarget import (
     DEFAULT_UP,
@@ -42,6 +42,7 @@ from motion_lib.formats.bvh_retarget import (
     rest_is_standing,
 )
 from motion_lib.formats.common import UP_AXES, finish_clip
+from motion_lib.formats.keypoints import find_clip_files
 from motion_lib.subject_scale import scale_travel
 
 MAX_PERSONS = 2
@@ -51,18 +52,8 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
     """One item per BVH file: the input file itself, or every `*.bvh` under the input folder."""
     if (options.up or DEFAULT_UP) not in UP_AXES:
         raise UserInputError(f"BVH: unknown up axis '{options.up}'; expected one of {UP_AXES}")
-    path = require_path(input_path, "file" if Path(input_path).is_file() else "folder")
-    if path.is_file():
-        if path.suffix.lower() != ".bvh":
-            raise UserInputError(f"input {path} must be a .bvh file or a folder of them")
-        files, base = [path], path.parent
-    else:
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".bvh")
-        base = path
-        if not files:
-            raise UserInputError(f"input {path} holds no .bvh files")
-    names = unique_names([clip_name(f, base) for f in files])
-    return [SourceItem(name=n, path=f, load=functools.partial(load_clip, f, n, options)) for f, n in zip(files, names)]
+    return [SourceItem(name=n, path=f, load=functools.partial(load_clip, f, n, options))
+            for n, f in find_clip_files(input_path, (".bvh",))]
 
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
