@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import pickle
 
 import numpy as np
@@ -268,6 +269,57 @@ class BvhFuzzer(HhiFuzzer):
         return Variant(label, {self.FILES[0]: text if isinstance(text, bytes) else text.encode()}, self.FILES[0])
 
 
+class DeepMimicFuzzer(Fuzzer):
+    """DeepMimic humanoid3d motion files (JSON): broken structure, widths, values and durations."""
+
+    source, input = "deepmimic", "walk.txt"
+
+    def frames(self) -> list[list[float]]:
+        rng = np.random.default_rng(7)
+        rows = []
+        for t in range(FRAMES):
+            quats = [list(q) for q in rng.normal(0.0, 0.1, (10, 4)) + [1.0, 0.0, 0.0, 0.0]]
+            rows.append([1 / 30, 0.03 * t, 0.9, 0.0, *quats[0], *quats[1], *quats[2], *quats[3], -0.4, *quats[4],
+                         *quats[5], 0.3, *quats[6], -0.4, *quats[7], *quats[8], 0.3])
+        return rows
+
+    def seed(self):
+        return {self.input: json.dumps({"Loop": "wrap", "Frames": self.frames()}).encode()}
+
+    def mutate(self, rng):
+        rows, kind = self.frames(), int(rng.integers(9))
+        t, k = int(rng.integers(FRAMES)), int(rng.integers(44))
+        if kind == 0:
+            document, label = {"Loop": "wrap"}, "no Frames"
+        elif kind == 1:
+            document, label = {"Frames": rows[0]}, "Frames one flat list"
+        elif kind == 2:
+            rows[t] = rows[t][: int(rng.integers(44))]
+            document, label = {"Frames": rows}, f"frame {t} cut short"
+        elif kind == 3:
+            rows[t][k] = [None, "abc", [1, 2], {"a": 1}, True][int(rng.integers(5))]
+            document, label = {"Frames": rows}, f"frame {t} value {k}: not a number"
+        elif kind == 4:
+            rows[t][k] = float(rng.choice([1e308, -1e308, 1e30, 1e-320, 0.0]))
+            document, label = {"Frames": rows}, f"frame {t} value {k}: {rows[t][k]:g}"
+        elif kind == 5:
+            for row in rows:
+                row[0] = float(rng.choice([0.0, -0.03, 1e-9, 1e9]))
+            document, label = {"Frames": rows}, f"durations {rows[0][0]:g}"
+        elif kind == 6:
+            rows[t][0] = 0.1
+            document, label = {"Frames": rows}, f"frame {t} lasts 0.1 s"
+        elif kind == 7:
+            rows[t][4:8] = [0.0, 0.0, 0.0, 0.0]
+            document, label = {"Frames": rows}, f"frame {t}: a zero root quaternion"
+        else:
+            document, label = rows, "a bare list"
+        text = json.dumps(document)
+        if rng.random() < 0.15:
+            text, label = text[: int(rng.integers(len(text)))], label + ", truncated"
+        return Variant(label, {self.input: text.encode()}, self.input)
+
+
 class IntergenFuzzer(Fuzzer):
     source, input = "intergen", "gen.npy"
 
@@ -360,6 +412,7 @@ class KeypointsFuzzer(Fuzzer):
 FUZZERS: dict[str, type[Fuzzer]] = {
     "interx": InterxFuzzer, "hhi": HhiFuzzer, "phc": PhcFuzzer, "amass": AmassFuzzer,
     "intergen": IntergenFuzzer, "intermask": IntermaskFuzzer, "keypoints": KeypointsFuzzer, "bvh": BvhFuzzer,
+    "deepmimic": DeepMimicFuzzer,
 }
 
 

@@ -272,7 +272,7 @@ class RunConfig:
     data: str | None = None
     """Motion clips (a PHC/AssistMimic pickle) for stages that read clips: inspect, prior, expert, ..."""
     source: str | None = None
-    """stage=convert, track: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints, bvh)."""
+    """stage=convert, track: the input format (interx, hhi, phc, amass, intergen, intermask, keypoints, bvh, deepmimic)."""
     input: str | None = None
     """stage=convert, track: the file or folder to read."""
     output: str | None = None

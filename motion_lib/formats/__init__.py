@@ -20,6 +20,7 @@ SOURCES = {
     "intermask": "motion_lib.formats.intermask",
     "keypoints": "motion_lib.formats.keypoints",
     "bvh": "motion_lib.formats.bvh_clips",
+    "deepmimic": "motion_lib.formats.deepmimic",
 }
 """source name (as given to `stage=convert source=...`) -> reader module."""
 

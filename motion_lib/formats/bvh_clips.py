@@ -33,7 +33,7 @@ import numpy as np
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.formats.base import ReadOptions, SourceItem
-from motion_lib.formats.bvh import read_bvh
+from motion_lib.formats.bvh import BvhMotion, read_bvh
 from motion_lib.formats.bvh_retarget import (
     DEFAULT_UP,
     map_joints,
@@ -58,9 +58,13 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One file as a clip of its one or two persons."""
-    up = options.up or DEFAULT_UP
-    motion = read_bvh(path)
-    roots = motion.roots
+    return clip_of_motion(read_bvh(path), name, options, options.up or DEFAULT_UP, {"format": "bvh", "file": str(path)})
+
+
+def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, source: dict) -> Clip:
+    """A parsed BVH motion (or a format put in its terms, `deepmimic.py`) as a clip: its one or two persons
+    retargeted, their size fitted, resampled and floor-fixed (module docstring); `source` starts the clip's record."""
+    path, roots = motion.path, motion.roots
     if len(roots) > MAX_PERSONS:
         raise UserInputError(f"{path}: holds {len(roots)} ROOT skeletons; a clip holds one or two persons")
     if len(roots) == 2:
@@ -68,7 +72,7 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
             raise UserInputError(f"{path}: options.supporter must be 0 or 1, got {options.supporter}")
         roots = (roots[options.supporter], roots[1 - options.supporter])
     mappings = [map_joints(motion, root, options.skeleton) for root in roots]
-    source = {"format": "bvh", "file": str(path), "up": up, "roots": [motion.joint_names[r] for r in roots]}
+    source = {**source, "up": up, "roots": [motion.joint_names[r] for r in roots]}
     if all(rest_is_standing(motion, mapping, options.skeleton, up) for mapping in mappings):
         retargeted, units = persons_of_file(motion, roots, options.skeleton, up)
         persons, ratio = [person.motion for person in retargeted], float(np.mean([p.leg_ratio for p in retargeted]))

@@ -1,0 +1,108 @@
+"""DeepMimic humanoid3d motion files (`source=deepmimic`) on synthetic motions in the format: which way the
+character faces, which way its knees and elbows bend, its arms hanging at rest, its size, its frame rate, bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from motion_lib.errors import UserInputError
+from motion_lib.formats import deepmimic
+from motion_lib.formats.base import ReadOptions
+from motion_lib.formats.bvh_retarget import skeleton_leg_length
+from motion_lib.formats.common import body_positions
+from motion_lib.formats.phc import read_clips
+from motion_lib.skeleton import get_skeleton
+from tests.test_run_cli import run_cli
+
+SMPL = get_skeleton("smpl")
+IDENTITY = [1.0, 0.0, 0.0, 0.0]
+
+
+def quat(axis, angle: float) -> list[float]:
+    """(w, x, y, z) of `angle` rad about `axis`."""
+    return list(np.roll(Rotation.from_rotvec(np.asarray(axis, float) * angle).as_quat(), 1))
+
+
+def frame(x: float, knee: float = 0.0, elbow: float = 0.0, dt: float = 1 / 30) -> list[float]:
+    """One humanoid3d frame: the root at `x` m along +x, 0.9 m up, both knees and elbows at the given angles."""
+    leg, arm = [*IDENTITY, knee, *IDENTITY], [*IDENTITY, elbow]
+    return [dt, x, 0.9, 0.0, *IDENTITY, *IDENTITY, *IDENTITY, *leg, *arm, *leg, *arm]
+
+
+def write(path, frames, loop="wrap"):
+    path.write_text(json.dumps({"Loop": loop, "Frames": frames}))
+    return path
+
+
+def read_one(path, **kwargs):
+    (item,) = deepmimic.source_items(path, ReadOptions(skeleton=SMPL, **kwargs))
+    return item.load()
+
+
+def test_standing_at_rest_faces_x_with_arms_hanging(tmp_path):
+    clip = read_one(write(tmp_path / "stand.txt", [frame(0.0) for _ in range(10)]))
+    assert clip.fps == 30.0 and clip.num_frames == 10 and clip.source["loop"] == "wrap"
+    pos = body_positions(clip.persons[0], SMPL)[0]
+    forward = Rotation.from_quat(clip.persons[0].root_rot[0, [1, 2, 3, 0]]).apply([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(forward, [1.0, 0.0, 0.0], atol=1e-6)  # the file's +x
+    assert pos[SMPL.index("L_Hip"), 1] > pos[SMPL.index("R_Hip"), 1]  # its right side is +z in the file: -y here
+    for side in "LR":
+        shoulder, elbow, wrist = (pos[SMPL.index(f"{side}_{n}")] for n in ("Shoulder", "Elbow", "Wrist"))
+        assert elbow[2] < shoulder[2] - 0.2 and wrist[2] < elbow[2] - 0.2  # hanging, not a T-pose
+    assert pos[SMPL.index("Head"), 2] > pos[0, 2] + 0.4 and abs(pos[SMPL.index("L_Ankle"), 2] - 0.08) < 0.03
+
+
+def test_knees_bend_the_feet_back_and_elbows_bend_the_hands_forward(tmp_path):
+    clip = read_one(write(tmp_path / "bend.txt", [frame(0.0, knee=-1.0, elbow=1.2) for _ in range(10)]))
+    pos = body_positions(clip.persons[0], SMPL)[0]
+    for side in "LR":
+        assert pos[SMPL.index(f"{side}_Ankle"), 0] < pos[SMPL.index(f"{side}_Knee"), 0] - 0.2
+        assert pos[SMPL.index(f"{side}_Wrist"), 0] > pos[SMPL.index(f"{side}_Elbow"), 0] + 0.15
+
+
+def test_the_characters_travel_is_scaled_to_the_skeletons_legs(tmp_path):
+    clip = read_one(write(tmp_path / "walk.txt", [frame(t / 30) for t in range(31)]))  # 1 m/s for 1 s
+    size = (0.421546 + 0.409870) / skeleton_leg_length(SMPL)  # the character's thigh and shin over the skeleton's
+    assert clip.source["subject_scale"]["factor"] == pytest.approx(size, rel=1e-3)
+    travel = clip.persons[0].root_pos[-1, 0] - clip.persons[0].root_pos[0, 0]
+    assert travel == pytest.approx(1.0 / size, rel=1e-3)
+    as_read = read_one(tmp_path / "walk.txt", fit_subject_scale=False)
+    assert as_read.persons[0].root_pos[-1, 0] - as_read.persons[0].root_pos[0, 0] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_the_frame_rate_comes_from_the_durations_and_the_last_frames_is_unused(tmp_path):
+    frames = [frame(t / 60, dt=1 / 60) for t in range(20)]
+    frames[-1][0] = 0.0
+    assert read_one(write(tmp_path / "sixty.txt", frames), fps=None).fps == pytest.approx(60.0)
+    frames[5][0] = 0.05
+    with pytest.raises(UserInputError, match="frame durations range from .*a clip needs one frame rate"):
+        read_one(write(tmp_path / "uneven.txt", frames))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{\"Frames\": [[1, 2", "not a readable DeepMimic motion"),
+    ("{\"Loop\": \"wrap\"}", "a JSON object with \"Frames\""),
+    (json.dumps({"Frames": [[0.03] * 43] * 3}), "frames hold \\[43\\] numbers; the humanoid3d character's hold 44"),
+    (json.dumps({"Frames": [frame(0.0)[:8] + [0, 0, 0, 0] + frame(0.0)[12:]] * 3}), "chest quaternion of frame 0"),
+])
+def test_bad_files_are_one_sentence_naming_the_file(tmp_path, text, message):
+    (tmp_path / "bad.txt").write_text(text)
+    with pytest.raises(UserInputError, match=message) as error:
+        read_one(tmp_path / "bad.txt")
+    assert str(tmp_path / "bad.txt") in str(error.value)
+
+
+def test_convert_reads_a_folder_of_motion_files(tmp_path):
+    folder = tmp_path / "motions"
+    folder.mkdir()
+    write(folder / "humanoid3d_walk.txt", [frame(t / 30, knee=-0.3) for t in range(31)])
+    out, run_dir = tmp_path / "dm.pkl", tmp_path / "run"
+    result = run_cli("stage=convert", "source=deepmimic", f"input={folder}", f"output={out}", f"run_dir={run_dir}",
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (clip,) = read_clips(out)
+    assert clip.name == "humanoid3d_walk" and clip.num_frames == 31
