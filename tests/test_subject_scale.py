@@ -10,7 +10,7 @@ from motion_lib.families.locomotion import run, walk
 from motion_lib.families.standing import squat, stand
 from motion_lib.families.transforms import with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, smpl_pose_from_person
-from motion_lib.formats.phc import read_clips
+from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.skeleton import get_skeleton
 from motion_lib.subject_scale import APPLY_ABOVE, fit_subject_scale, scale_travel
 from tests.test_run_cli import run_cli
@@ -104,3 +104,16 @@ def test_convert_rescales_a_tall_subjects_travel_so_the_planted_feet_stop_slidin
     assert fitted.source["subject_scale"]["applied"] and not as_read.source.get("subject_scale")
     np.testing.assert_allclose(converted["true"]["standing"].persons[0].root_pos,
                                converted["false"]["standing"].persons[0].root_pos, atol=1e-9)
+
+
+def test_convert_of_a_phc_pickle_rescales_it_and_stages_read_it_as_stored(tmp_path):
+    tall = with_subject_scale(walk_clip(), 1.15)
+    write_clips(tmp_path / "tall.pkl", [tall])
+    (as_stored,) = read_clips(tmp_path / "tall.pkl")  # what stage=eval data=tall.pkl tracks
+    np.testing.assert_allclose(as_stored.persons[0].root_pos, tall.persons[0].root_pos, atol=1e-9)
+    result = run_cli("stage=convert", "source=phc", f"input={tmp_path / 'tall.pkl'}", f"output={tmp_path / 'out.pkl'}",
+                     f"run_dir={tmp_path / 'run'}", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (converted,) = read_clips(tmp_path / "out.pkl")
+    assert converted.source["subject_scale"]["applied"]
+    assert converted.source["subject_scale"]["factor"] == pytest.approx(1.15, rel=0.025)

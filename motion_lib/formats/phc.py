@@ -215,15 +215,15 @@ def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: Read
         source = {**extra, **source}
     furniture = read_furniture(data[keys[0]]["furniture"], where) if "furniture" in data[keys[0]] else []
     clip = finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
-                       options.fix_floor, where)
-    clip.furniture = furniture
+                       options.fix_floor, where, fit_scale=options.fit_subject_scale and not furniture)
+    clip.furniture = furniture  # placed for the track as stored: a clip with furniture keeps its size
     return clip
 
 
 def read_clips(path: str | Path, skeleton: str = "smpl", fps: float | None = 30.0) -> list[Clip]:
-    """All clips of a PHC/AssistMimic pickle in `skeleton`, resampled to `fps` (None: as stored), without
-    floor fix; any bad entry is an error."""
-    options = ReadOptions(skeleton=get_skeleton(skeleton), fps=fps, fix_floor=False)
+    """All clips of a PHC/AssistMimic pickle in `skeleton`, resampled to `fps` (None: as stored), as stored (no floor
+    fix, no size fit: what the stages train and score on); any bad entry is an error."""
+    options = ReadOptions(skeleton=get_skeleton(skeleton), fps=fps, fix_floor=False, fit_subject_scale=False)
     return [item.load() for item in source_items(Path(path), options)]
 
 
