@@ -187,15 +187,35 @@ def test_convert_reads_a_folder_of_bvh_and_lists_the_subjects_sizes(tmp_path, wa
     assert summary["subject_scale"]["rescaled"] == {"subject_07__walk_01": pytest.approx(1.1, rel=1e-4)}
 
 
-def test_more_than_two_skeletons_or_no_bvh_is_one_sentence(tmp_path, walk_clip):
-    write_bvh(tmp_path / "walk.bvh", walk_clip, 1.0)
-    text = (tmp_path / "walk.bvh").read_text()
+def multi_root(text: str, persons: int, shift_cm: float = 0.0) -> str:
+    """The one-person BVH `text` as `persons` ROOT skeletons, person k moved `k * shift_cm` along the file's x."""
     hierarchy, motion = text.split("MOTION\n")
     root = hierarchy.removeprefix("HIERARCHY\n")
-    frame_lines = motion.split("\n")[2:-1]
-    tripled = "HIERARCHY\n" + root * 3 + "MOTION\n" + "\n".join(motion.split("\n")[:2]) + "\n" + \
-        "\n".join(" ".join([line] * 3) for line in frame_lines) + "\n"
-    (tmp_path / "three.bvh").write_text(tripled)
+    header, rows = motion.split("\n")[:2], [line for line in motion.split("\n")[2:] if line]
+    shifted = []
+    for line in rows:
+        values = np.array(line.split(), dtype=float)
+        copies = [values.copy() for _ in range(persons)]
+        for k, copy in enumerate(copies):
+            copy[0] += k * shift_cm
+        shifted.append(" ".join(f"{v:.6f}" for copy in copies for v in copy))
+    return "HIERARCHY\n" + root * persons + "MOTION\n" + "\n".join(header) + "\n" + "\n".join(shifted) + "\n"
+
+
+def test_a_file_of_two_skeletons_is_a_two_person_clip_in_the_supporter_options_order(tmp_path, walk_clip):
+    write_bvh(tmp_path / "one.bvh", walk_clip, 1.0)
+    (tmp_path / "pair.bvh").write_text(multi_root((tmp_path / "one.bvh").read_text(), 2, shift_cm=100.0))
+    first, swapped = read_one(tmp_path / "pair.bvh"), read_one(tmp_path / "pair.bvh", supporter=1)
+    assert len(first.persons) == 2 and first.source["roots"] == ["Hips", "Hips"]
+    gap = first.persons[1].root_pos[:, 0] - first.persons[0].root_pos[:, 0]  # file x is the world's x here
+    np.testing.assert_allclose(gap, 1.0, atol=1e-6)
+    np.testing.assert_allclose(swapped.persons[0].root_pos - swapped.persons[0].root_pos[0],
+                               first.persons[1].root_pos - first.persons[1].root_pos[0], atol=1e-9)
+
+
+def test_more_than_two_skeletons_or_no_bvh_is_one_sentence(tmp_path, walk_clip):
+    write_bvh(tmp_path / "walk.bvh", walk_clip, 1.0)
+    (tmp_path / "three.bvh").write_text(multi_root((tmp_path / "walk.bvh").read_text(), 3))
     with pytest.raises(UserInputError, match="holds 3 ROOT skeletons; a clip holds one or two persons"):
         read_one(tmp_path / "three.bvh")
     (tmp_path / "empty").mkdir()
