@@ -11,6 +11,7 @@ from motion_lib.families.standing import squat, stand
 from motion_lib.families.transforms import with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, smpl_pose_from_person
 from motion_lib.formats.phc import read_clips, write_clips
+from motion_lib.furniture import Furniture
 from motion_lib.skeleton import get_skeleton
 from motion_lib.subject_scale import APPLY_ABOVE, fit_subject_scale, scale_travel
 from tests.test_run_cli import run_cli
@@ -117,3 +118,17 @@ def test_convert_of_a_phc_pickle_rescales_it_and_stages_read_it_as_stored(tmp_pa
     (converted,) = read_clips(tmp_path / "out.pkl")
     assert converted.source["subject_scale"]["applied"]
     assert converted.source["subject_scale"]["factor"] == pytest.approx(1.15, rel=0.025)
+
+
+def test_convert_of_a_pickle_keeps_a_furnished_clip_where_it_is(tmp_path):
+    """Lying on a bed at the start, the lowest point is the body: a floor fix would lower it through the bed."""
+    clip = walk_clip()
+    clip.persons[0].root_pos[:, 2] += 0.5  # as if the whole walk were 0.5 m up, on a platform
+    clip.furniture = [Furniture(kind="bed", pos=(0.0, 0.0), yaw=0.0, size=(2.0, 1.0, 0.5))]
+    write_clips(tmp_path / "on_bed.pkl", [clip])
+    result = run_cli("stage=convert", "source=phc", f"input={tmp_path / 'on_bed.pkl'}", f"output={tmp_path / 'out.pkl'}",
+                     f"run_dir={tmp_path / 'run'}", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (converted,) = read_clips(tmp_path / "out.pkl")
+    np.testing.assert_allclose(converted.persons[0].root_pos, clip.persons[0].root_pos, atol=1e-9)
+    assert "subject_scale" not in converted.source and len(converted.furniture) == 1
