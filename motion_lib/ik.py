@@ -52,7 +52,8 @@ ROTATION_LEVER = 0.1
 REST_WEIGHT = 1e-4
 """Weight of the pull towards the rest pose, in cm² per unit² of 6D distance: negligible against
 any target, so it only settles directions the targets leave free."""
-HINGE_AXES = {"L_Knee": (0.0, 1.0, 0.0), "R_Knee": (0.0, 1.0, 0.0), "L_Elbow": (0.0, 0.0, 1.0), "R_Elbow": (0.0, 0.0, 1.0)}
+HINGE_AXES = {"L_Knee": (0.0, 1.0, 0.0), "R_Knee": (0.0, 1.0, 0.0),
+              "L_Elbow": (0.0, 0.0, 1.0), "R_Elbow": (0.0, 0.0, 1.0)}
 """Joints that bend about one axis of the parent's body frame (knees about the left-right axis, elbows about the
 vertical one in the T-pose), as the motion families and the clips the prior learns from bend them."""
 HINGE_WEIGHT = 100.0

@@ -71,8 +71,8 @@ def write_bvh(path, clip, size: float, rest: str = "t", unit_m: float = 0.01) ->
         offset = frame[parent].apply(SMPL.offsets[b]) * size / unit_m if parent else np.zeros(3)
         lines.extend([f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {BVH_NAMES[body]}", pad + "{",
                       f"{pad}  OFFSET {offset[0]:.6f} {offset[1]:.6f} {offset[2]:.6f}",
-                      f"{pad}  CHANNELS {6 if depth == 0 else 3} " + ("Xposition Yposition Zposition " if depth == 0 else "")
-                      + "Zrotation Xrotation Yrotation"])
+                      f"{pad}  CHANNELS {6 if depth == 0 else 3} "
+                      + ("Xposition Yposition Zposition " if depth == 0 else "") + "Zrotation Xrotation Yrotation"])
         for child in children[body]:
             block(child, depth + 1)
         if not children[body]:
@@ -159,7 +159,8 @@ def test_a_bind_pose_along_one_axis_is_read_by_the_joints_positions(tmp_path, wa
 
 
 def test_a_leading_t_pose_frame_is_dropped_as_a_snap(tmp_path, walk_clip):
-    """The CMU database's BVH conversions start with one T-pose frame (a real one: 92 m/s at the wrists into the next)."""
+    """The CMU database's BVH conversions start with one T-pose frame (a real one: 92 m/s at the wrists into the
+    next)."""
     write_bvh(tmp_path / "walk.bvh", walk_clip, 1.0)
     lines = (tmp_path / "walk.bvh").read_text().split("\n")
     motion = lines.index("MOTION")

@@ -126,8 +126,8 @@ def test_convert_of_a_pickle_keeps_a_furnished_clip_where_it_is(tmp_path):
     clip.persons[0].root_pos[:, 2] += 0.5  # as if the whole walk were 0.5 m up, on a platform
     clip.furniture = [Furniture(kind="bed", pos=(0.0, 0.0), yaw=0.0, size=(2.0, 1.0, 0.5))]
     write_clips(tmp_path / "on_bed.pkl", [clip])
-    result = run_cli("stage=convert", "source=phc", f"input={tmp_path / 'on_bed.pkl'}", f"output={tmp_path / 'out.pkl'}",
-                     f"run_dir={tmp_path / 'run'}", tmp_path=tmp_path)
+    result = run_cli("stage=convert", "source=phc", f"input={tmp_path / 'on_bed.pkl'}",
+                     f"output={tmp_path / 'out.pkl'}", f"run_dir={tmp_path / 'run'}", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     (converted,) = read_clips(tmp_path / "out.pkl")
     np.testing.assert_allclose(converted.persons[0].root_pos, clip.persons[0].root_pos, atol=1e-9)

@@ -14,15 +14,17 @@ Retargeting (approximations, by design)
   G_body(t) = W * R_joint(t) * F * C_body, where W turns the file's world to z-up, F is the BVH rest
   pose's facing frame (forward, left, up built from the hips and the up axis) and C_body the smallest
   rotation turning the skeleton's T-pose bone (limbs: body -> its child joint; the neck) onto the BVH
-  rest pose's (`rest_alignment`; a wrist takes its forearm's; the identity for the pelvis and spine). So every limb bone points
-  where the file's bone points, whatever its rest pose (T-pose, A-pose, bent knees). Twist about a
-  bone comes with the joint's full rotation.
+  rest pose's (`rest_alignment`; a wrist takes its forearm's; the identity for the pelvis and spine).
+  So every limb bone points where the file's bone points, whatever its standing rest pose (T-pose,
+  A-pose, bent knees). Twist about a bone comes with the joint's full rotation. A rest pose that does
+  not stand (a bind pose with every bone along one axis) is refused here; `bvh_clips.py` fits such
+  files by their joint positions (`persons_from_joint_positions`).
 - Bodies without a matched joint keep their rest rotation relative to their parent (SMPL's
   L_Hand/R_Hand, SMPL-X fingers, spine links a file does not have).
 - Bone lengths are the skeleton's, not the subject's: hands and feet land where the skeleton's
   limbs put them. The root positions are where the file puts the hips, with the leg-length ratio
-  (skeleton hip-to-ankle length along the bones / subject's) beside them: each reader scales them by it its
-  own way (`hhi.py` the height only, `bvh_clips.py` the whole track).
+  (skeleton hip-to-ankle length along the bones / subject's) beside them: each reader scales them by
+  it its own way (`hhi.py` the height only, `bvh_clips.py` the whole track).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from motion_lib.skeleton import Skeleton
 DEFAULT_UP = "y"
 """Up axis of a BVH file when `options.up` is None (BVH mocap is usually y-up)."""
 LEG_RATIOS = (0.2, 5.0)
-"""Plausible skeleton-to-subject leg length ratios (the subject's hip-to-ankle height 0.17 to 4.3 m)."""
+"""Plausible skeleton-to-subject leg length ratios (the subject's thigh and shin 0.16 to 3.9 m long)."""
 
 _LEFT_NAMES = {
     "L_Hip": ("leftupleg", "leftthigh", "lefthip", "leftupperleg"),
@@ -188,7 +190,8 @@ def rest_facing(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, u
     left = rest[mapping[skeleton.index("L_Hip")]] - rest[mapping[skeleton.index("R_Hip")]]
     left = left - left.dot(up_vec) * up_vec
     if np.linalg.norm(left) < 1e-9:
-        raise UserInputError(f"{path}: the rest pose's hips lie on the {up} axis; cannot tell which way the skeleton faces")
+        raise UserInputError(f"{path}: the rest pose's hips lie on the {up} axis; "
+                             "cannot tell which way the skeleton faces")
     left /= np.linalg.norm(left)
     return Rotation.from_matrix(np.column_stack([np.cross(left, up_vec), left, up_vec]))
 
@@ -201,7 +204,8 @@ CONTINUING_BONES = {"L_Wrist": "L_Elbow", "R_Wrist": "R_Elbow"}
 """Bodies without a child joint to align on that take their parent's alignment: the hand continues the forearm."""
 
 
-def rest_alignment(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton, facing: Rotation) -> dict[int, Rotation]:
+def rest_alignment(rest: np.ndarray, mapping: dict[int, int], skeleton: Skeleton,
+                   facing: Rotation) -> dict[int, Rotation]:
     """Per body of `ALIGNED_BONES` found in the file: C_b, the smallest rotation (skeleton body axes) turning the
     skeleton's T-pose bone direction (body -> child) onto the BVH rest pose's (`facing`-relative), so that a BVH
     whose rest pose is not a T-pose (an A-pose, bent knees) still gives its bones' directions; a wrist takes its

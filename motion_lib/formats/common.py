@@ -245,8 +245,8 @@ def finish_clip(
     if dropped:
         source = {**source, "leading_frames_dropped": dropped}
         if frames < MIN_FRAMES:
-            raise UserInputError(f"{where}: its first {dropped} frames jump at over {SNAP_SPEED:g} m/s (snaps, dropped) "
-                                 f"and {frames} frame is left, less than the {MIN_FRAMES} a clip needs")
+            raise UserInputError(f"{where}: its first {dropped} frames jump at over {SNAP_SPEED:g} m/s (snaps, "
+                                 f"dropped) and {frames} frame is left, less than the {MIN_FRAMES} a clip needs")
     if (frames - 1) / source_fps * target_fps < MIN_FRAMES - 1 - 1e-9:
         raise UserInputError(f"{where}: {frames} frames at {source_fps:g} fps last {(frames - 1) / source_fps:g} s, "
                              f"less than the {MIN_FRAMES} frames a clip needs at {target_fps:g} fps (stage.fps)")

@@ -133,8 +133,8 @@ def _read_json(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise UserInputError(f"{path}: not a readable DeepMimic motion (JSON) file: {one_line(err, 120)}") from None
     if not isinstance(document, dict) or "Frames" not in document:
-        raise UserInputError(f"{path}: a DeepMimic motion file is a JSON object with \"Frames\"; found "
-                             f"{one_line(sorted(document) if isinstance(document, dict) else type(document).__name__, 80)}")
+        found = sorted(document) if isinstance(document, dict) else type(document).__name__
+        raise UserInputError(f"{path}: a DeepMimic motion file is a JSON object with \"Frames\"; found {one_line(found, 80)}")
     return document
 
 

@@ -217,7 +217,8 @@ def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: Read
     # furniture is placed for the tracks as stored: a clip with furniture keeps its height and size (a person
     # lying on a bed at the start would otherwise be lowered through it to the floor)
     clip = finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
-                       options.fix_floor and not furniture, where, fit_scale=options.fit_subject_scale and not furniture)
+                       options.fix_floor and not furniture, where,
+                       fit_scale=options.fit_subject_scale and not furniture)
     clip.furniture = furniture
     return clip
 
