@@ -217,14 +217,14 @@ MAX_SNAP_FRAMES = 10
 def drop_leading_snaps(persons: list[PersonMotion], skeleton: Skeleton, fps: float) -> tuple[list[PersonMotion], int]:
     """The persons without their leading snaps: the frames from the first on, each followed by a jump of some body at
     over `SNAP_SPEED` and `SNAP_RATIO` times the median to the next frame (at most `MAX_SNAP_FRAMES`), and how many
-    were dropped. A snap later on is
-    left to the tracking (it may be motion)."""
+    were dropped. A snap later on is left to the tracking (it may be motion); frames that are not finite are left
+    to the clip's validation, which names them."""
     head = min(MAX_SNAP_FRAMES + 1, persons[0].root_pos.shape[0])
     speeds = np.max([np.linalg.norm(np.diff(body_positions(PersonMotion(p.root_pos[:head], p.root_rot[:head],
                                                                         p.joint_rot[:head]), skeleton), axis=0),
                                     axis=2).max(axis=1) for p in persons], axis=0) * fps  # (head - 1,)
-    smooth = np.flatnonzero((speeds <= SNAP_SPEED) | (speeds <= SNAP_RATIO * np.median(speeds)))
-    dropped = int(smooth[0]) if len(smooth) else len(speeds)  # the snaps from the first frame on
+    snap = (speeds > SNAP_SPEED) & (speeds > SNAP_RATIO * np.median(speeds))  # NaN: no snap
+    dropped = len(snap) if snap.all() else int(np.argmin(snap))  # the snaps from the first frame on
     return [PersonMotion(p.root_pos[dropped:], p.root_rot[dropped:], p.joint_rot[dropped:]) for p in persons], dropped
 
 
