@@ -132,3 +132,16 @@ def test_convert_of_a_pickle_keeps_a_furnished_clip_where_it_is(tmp_path):
     (converted,) = read_clips(tmp_path / "out.pkl")
     np.testing.assert_allclose(converted.persons[0].root_pos, clip.persons[0].root_pos, atol=1e-9)
     assert "subject_scale" not in converted.source and len(converted.furniture) == 1
+
+
+def test_stages_read_a_leading_snap_as_stored_and_convert_drops_it(tmp_path):
+    clip = walk_clip()
+    person = clip.persons[0]
+    person.joint_rot[0] = [1.0, 0.0, 0.0, 0.0]  # a T-pose first frame, as CMU's BVH conversions start
+    write_clips(tmp_path / "snap.pkl", [clip])
+    assert read_clips(tmp_path / "snap.pkl")[0].num_frames == clip.num_frames
+    result = run_cli("stage=convert", "source=phc", f"input={tmp_path / 'snap.pkl'}",
+                     f"output={tmp_path / 'out.pkl'}", f"run_dir={tmp_path / 'run'}", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (converted,) = read_clips(tmp_path / "out.pkl")
+    assert converted.num_frames == clip.num_frames - 1 and converted.source["leading_frames_dropped"] == 1

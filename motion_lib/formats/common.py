@@ -230,17 +230,18 @@ def drop_leading_snaps(persons: list[PersonMotion], skeleton: Skeleton, fps: flo
 
 def finish_clip(
     name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
-    source: dict, fix_floor: bool, where: object, fit_scale: bool = False,
+    source: dict, fix_floor: bool, where: object, fit_scale: bool = False, drop_snaps: bool = True,
 ) -> Clip:
-    """Drop leading snap frames (`drop_leading_snaps`, counted as `source["leading_frames_dropped"]`), resample,
-    optionally rescale the root travel to the skeleton's size (`fit_scale`: `motion_lib.subject_scale`, the fit
-    recorded as `source["subject_scale"]`), optionally floor-fix, and validate: the last step of every reader.
+    """Optionally drop leading snap frames (`drop_snaps`: `drop_leading_snaps`, counted as
+    `source["leading_frames_dropped"]`), resample, optionally rescale the root travel to the skeleton's size
+    (`fit_scale`: `motion_lib.subject_scale`, the fit recorded as `source["subject_scale"]`), optionally floor-fix,
+    and validate: the last step of every reader.
     Errors name `where` (the file); the frame rates and the duration are checked before resampling allocates
     anything."""
     source_fps = frame_rate(source_fps, "the source frame rate", where)
     target_fps = frame_rate(target_fps, "the target frame rate (stage.fps)", where)
     require_duration(require_frames(persons[0].root_pos.shape[0], where), source_fps, where)
-    persons, dropped = drop_leading_snaps(persons, skeleton, source_fps)
+    persons, dropped = drop_leading_snaps(persons, skeleton, source_fps) if drop_snaps else (persons, 0)
     frames = persons[0].root_pos.shape[0]
     if dropped:
         source = {**source, "leading_frames_dropped": dropped}
