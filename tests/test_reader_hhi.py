@@ -278,6 +278,9 @@ def test_person_tags(name, role, take):
     ("mixamorig:LeftUpLeg", "L_Hip"), ("Bip01 R Calf", "R_Knee"), ("LeftShoulder", "L_Thorax"),
     ("LeftArm", "L_Shoulder"), ("upperarm_r", "R_Shoulder"), ("Spine1", "Spine"), ("spine_03", "Chest"),
     ("RightToeBase", "R_Toe"), ("LeftHandIndex1", None), ("HeadTop_End", None),
+    # Bandai Namco's and LAFAN1's names
+    ("UpperLeg_L", "L_Hip"), ("LowerArm_R", "R_Elbow"), ("Toes_L", "L_Toe"), ("Hand_R", "R_Wrist"),
+    ("Shoulder_L", None), ("LeftToe", "L_Toe"), ("Spine2", "Chest"),
 ])
 def test_joint_name_table(joint, body):
     assert bvh_retarget.body_for_joint(joint) == body
