@@ -20,13 +20,15 @@ Method, all frames at once (no loop over frames):
      + smoothness · (mean_k |Δ²p_k|² + ROTATION_LEVER² · mean_b |Δ²r_b|²)   targets; all rotations
      + REST_WEIGHT · mean_j |r_j − r_rest|²                          joints (not the root)
      + HINGE_WEIGHT · mean_h |R_h a_h − a_h|²                        knees and elbows (`HINGE_AXES`)
+     + TWIST_WEIGHT · mean_w (sin θ_w · a_w)²                        wrists: no turn about the forearm
      + FOOT_ROLL_WEIGHT · mean_f (G_f y)_z²                           ankles and toes: no roll (`FOOT_BODIES`)
 
    Δ² is the second difference over frames (per frame, not per second). The rest term is tiny: it
    only decides what the targets leave free (twist about a bone, hands or toes without a target). The hinge
    term keeps knees and elbows bending about their one axis, as the prior's clips bend them, which settles
-   the twist of the thigh and upper arm wherever the limb is bent; the foot term keeps each foot's left-right
-   axis horizontal, so a foot stands on its sole.
+   the twist of the thigh and upper arm wherever the limb is bent; the twist term keeps the wrists from turning
+   about the forearm, which a hand's position cannot show; the foot term keeps each foot's left-right axis
+   horizontal, so a foot stands on its sole.
 
 6D rotations follow PyTorch3D's `matrix_to_rotation_6d`: the first two ROWS of the matrix, turned
 back into a matrix by Gram–Schmidt (`rotation_6d_to_matrix`); InterGen and InterMask store theirs
@@ -60,6 +62,14 @@ HINGE_WEIGHT = 100.0
 """Weight of the pull of `HINGE_AXES` joints onto their axis, in cm² per unit² of |R a - a|² (a 10-degree tilt off
 the axis costs about as much as 3 cm² of target error): so a bent knee's plane decides the thigh's twist, which
 positions alone leave free."""
+TWIST_AXES = {"L_Wrist": (0.0, 1.0, 0.0), "R_Wrist": (0.0, 1.0, 0.0)}
+"""Joints kept from turning about their bone (the forearm's axis in the T-pose): a hand's position fixes its swing,
+not the forearm's roll, on which the palm's way (and a grip) depends."""
+TWIST_WEIGHT = 100.0
+"""Weight of the pull of `TWIST_AXES` joints' turn about their axis to zero, in cm² per unit² of its sine: where
+positions cannot show the turn, none rather than whatever the start left (20-28 degrees on the help-up demo, whose
+own wrists turn up to 54). The help-up expert tracking that demo from its joint positions: MPJPE 75 -> 70 mm,
+support force -88 -> +1 N (the clip itself: 75 mm, +58 N)."""
 FOOT_BODIES = ("L_Ankle", "R_Ankle", "L_Toe", "R_Toe")
 FOOT_ROLL_WEIGHT = 100.0
 """Weight of the pull of the feet's left-right axis onto the horizontal, in cm² per unit² of its vertical component
@@ -135,6 +145,9 @@ def fit_person_to_positions(
     hinge_axis = torch.as_tensor([axis for _, axis in hinges], dtype=dtype, device=device)  # (H, 3)
     feet = torch.as_tensor([skeleton.index(n) for n in FOOT_BODIES if n in skeleton.body_names], device=device,
                            dtype=torch.long)
+    twists = [(skeleton.index(name) - 1, axis) for name, axis in TWIST_AXES.items() if name in skeleton.body_names]
+    twist_index = torch.as_tensor([j for j, _ in twists], device=device, dtype=torch.long)
+    twist_axis = torch.as_tensor([axis for _, axis in twists], dtype=dtype, device=device)  # (W, 3)
 
     def loss() -> torch.Tensor:
         pos, rot = fk.poses(root_cm, rotation_6d_to_matrix(rot6d[:, 0]), rotation_6d_to_matrix(rot6d[:, 1:]))
@@ -143,6 +156,11 @@ def fit_person_to_positions(
         if len(hinges):
             bent = rotation_6d_to_matrix(rot6d[:, 1:][:, hinge_index]) @ hinge_axis[..., None]  # (T, H, 3, 1)
             total = total + HINGE_WEIGHT * ((bent[..., 0] - hinge_axis) ** 2).sum(-1).mean(-1).sum()
+        if len(twists):
+            turned = rotation_6d_to_matrix(rot6d[:, 1:][:, twist_index])  # (T, W, 3, 3)
+            skew = turned - turned.transpose(-1, -2)  # 2 sin(angle) [axis]x for a rotation
+            sine = 0.5 * torch.stack((skew[..., 2, 1], skew[..., 0, 2], skew[..., 1, 0]), -1)  # (T, W, 3)
+            total = total + TWIST_WEIGHT * ((sine * twist_axis).sum(-1) ** 2).mean(-1).sum()
         if len(feet):
             total = total + FOOT_ROLL_WEIGHT * (rot[:, feet, 2, 1] ** 2).mean(-1).sum()  # world z of each foot's y axis
         if smoothness > 0 and pos.shape[0] >= 3:
