@@ -25,7 +25,8 @@ bias of the choice):
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise).
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
-when it was scored from the same checkpoint and clips files, unchanged (`learning_curve.scored_files`). Writes `<out>/scores.csv` (one line per checkpoint, set and family) and prints one markdown table per
+when it was scored from the same checkpoint and clips files, unchanged (`learning_curve.scored_files`). Writes
+`<out>/scores.csv` (one line per checkpoint, set and family) and prints one markdown table per
 set: success overall (the 0.5 m rule and the training's termination rule), MPJPE over the tracked clips, and tracked /
 clips per family.
 """

@@ -115,11 +115,11 @@ def fit_subject_scale(persons: list[PersonMotion], positions: list[np.ndarray], 
         inverse = float(-(r * g).sum() / (r ** 2).sum())
         if inverse <= 0:
             return SubjectScaleFit(None, int(planted.sum()), travel, False, "planted feet move with the root")
-    factor = 1.0 / inverse
+    factor, count = 1.0 / inverse, int(planted.sum())
     if not SCALE_RANGE[0] <= factor <= SCALE_RANGE[1]:
-        return SubjectScaleFit(factor, int(planted.sum()), travel, False,
+        return SubjectScaleFit(factor, count, travel, False,
                                f"outside {SCALE_RANGE[0]:g}-{SCALE_RANGE[1]:g}, kept as read")
     if abs(factor - 1.0) <= APPLY_ABOVE:
-        return SubjectScaleFit(factor, int(planted.sum()), travel, False,
+        return SubjectScaleFit(factor, count, travel, False,
                                f"within {APPLY_ABOVE:.0%} of the skeleton's size, kept as read")
-    return SubjectScaleFit(factor, int(planted.sum()), travel, True, "root travel rescaled by 1 / factor")
+    return SubjectScaleFit(factor, count, travel, True, "root travel rescaled by 1 / factor")

@@ -18,6 +18,7 @@ from motion_lib.formats.bvh_retarget import CMU_UNIT_M, persons_of_file
 from motion_lib.formats.common import Y_UP_TO_Z_UP, body_positions, global_rotations, wxyz_to_rotations
 from motion_lib.formats.phc import read_clips
 from motion_lib.skeleton import get_skeleton
+from tests.test_reader_hhi import hierarchy_text
 from tests.test_run_cli import run_cli
 
 SMPL = get_skeleton("smpl")
@@ -61,25 +62,16 @@ def write_bvh(path, clip, size: float, rest: str = "t", unit_m: float = 0.01) ->
     frame = {b: bind_frame(b, children[b]) if rest == "bind" else FACING * (a_pose_of(b) if rest == "a" else
                                                                            Rotation.identity()) for b in bodies}
     """Body axes -> the file's axes in the rest pose."""
-    lines, order = ["HIERARCHY"], []
-
-    def block(body: str, depth: int) -> None:
-        order.append(body)
-        pad, b = "  " * depth, SMPL.index(body)
+    joints = []
+    for body in bodies:
+        b = SMPL.index(body)
         parent = SMPL.body_names[SMPL.parents[b]] if b else None
         # the bone from the parent, in the parent's rest frame
         offset = frame[parent].apply(SMPL.offsets[b]) * size / unit_m if parent else np.zeros(3)
-        lines.extend([f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {BVH_NAMES[body]}", pad + "{",
-                      f"{pad}  OFFSET {offset[0]:.6f} {offset[1]:.6f} {offset[2]:.6f}",
-                      f"{pad}  CHANNELS {6 if depth == 0 else 3} "
-                      + ("Xposition Yposition Zposition " if depth == 0 else "") + "Zrotation Xrotation Yrotation"])
-        for child in children[body]:
-            block(child, depth + 1)
-        if not children[body]:
-            lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET 0 3 0", pad + "  }"])
-        lines.append(pad + "}")
-
-    block("Pelvis", 0)
+        joints.append((BVH_NAMES[body], BVH_NAMES[parent] if parent else None, tuple(offset)))
+    hierarchy, names = hierarchy_text(joints, decimals=6)
+    body_of = {name: body for body, name in BVH_NAMES.items()}
+    order = [body_of[name] for name in names]
     frames = len(person.root_pos)
     # global file rotation of each joint: R = W^-1 G frame^-1
     file_rot = {b: world_to_file * wxyz_to_rotations(global_rot[:, SMPL.index(b)]) * frame[b].inv() for b in bodies}
@@ -89,7 +81,7 @@ def write_bvh(path, clip, size: float, rest: str = "t", unit_m: float = 0.01) ->
         local = file_rot[body] if b == 0 else file_rot[SMPL.body_names[SMPL.parents[b]]].inv() * file_rot[body]
         columns.append(local.as_euler("ZXY", degrees=True))
     values = np.concatenate([c.reshape(frames, -1) for c in columns], axis=1)
-    lines += ["MOTION", f"Frames: {frames}", f"Frame Time: {1 / clip.fps:.7f}"]
+    lines = ["HIERARCHY", hierarchy, "MOTION", f"Frames: {frames}", f"Frame Time: {1 / clip.fps:.7f}"]
     lines += [" ".join(f"{v:.6f}" for v in row) for row in values]
     path.write_text("\n".join(lines) + "\n")
 

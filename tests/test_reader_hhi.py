@@ -38,8 +38,9 @@ def _skeleton(leg: float) -> list[tuple[str, str | None, tuple[float, float, flo
     return spine + left + right
 
 
-def _hierarchy_text(joints, prefix: str = "") -> tuple[str, list[str]]:
-    """BVH HIERARCHY blocks of one skeleton and its joint names in file (depth-first) order."""
+def hierarchy_text(joints, prefix: str = "", decimals: int = 2) -> tuple[str, list[str]]:
+    """BVH HIERARCHY blocks of one skeleton (`joints`: (name, parent name or None, offset), the root first) and its
+    joint names in file (depth-first) order; offsets written with `decimals` decimals."""
     children = {name: [n for n, p, _ in joints if p == name] for name, _, _ in joints}
     offsets = {name: o for name, _, o in joints}
     order, lines = [], []
@@ -49,7 +50,7 @@ def _hierarchy_text(joints, prefix: str = "") -> tuple[str, list[str]]:
         order.append(prefix + name)
         lines.append(f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {prefix}{name}")
         lines.append(pad + "{")
-        lines.append(f"{pad}  OFFSET {' '.join(f'{v:.2f}' for v in offsets[name])}")
+        lines.append(f"{pad}  OFFSET {' '.join(f'{v:.{decimals}f}' for v in offsets[name])}")
         rot = "Zrotation Xrotation Yrotation"
         lines.append(f"{pad}  CHANNELS 6 Xposition Yposition Zposition {rot}" if depth == 0 else f"{pad}  CHANNELS 3 {rot}")
         for child in children[name]:
@@ -58,7 +59,7 @@ def _hierarchy_text(joints, prefix: str = "") -> tuple[str, list[str]]:
             lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET 0.00 5.00 0.00", pad + "  }"])
         lines.append(pad + "}")
 
-    block("Hips", 0)
+    block(joints[0][0], 0)
     return "\n".join(lines), order
 
 
@@ -80,7 +81,7 @@ def _frame_values(order: list[str], hips: np.ndarray, yaw: float, prefix: str = 
 
 def _person(leg: float, front: float, yaw: float, prefix: str = ""):
     """(hierarchy text, joint order, values) of one person standing `front` cm along +z, feet on y = 0."""
-    text, order = _hierarchy_text(_skeleton(leg), prefix)
+    text, order = hierarchy_text(_skeleton(leg), prefix)
     hips = np.zeros((FRAMES, 3))
     hips[:, 0] = 0.5 * np.arange(FRAMES)
     hips[:, 1] = 2 * leg + 16  # hip joint 8 cm above the hip socket line, foot joint 8 cm above the floor

@@ -100,4 +100,5 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)
     return {"checkpoint": str(checkpoint), "source": source, "input": str(input_path), "task": "assist",
             "clips_file": str(run_dir / CLIPS_FILE), "clips_skipped": len(skipped), "skipped": skipped,
-            "roles": roles, "subject_scale": subject_scales(assigned), **summary, "seconds": round(time.perf_counter() - start, 3)}
+            "roles": roles, "subject_scale": subject_scales(assigned), **summary,
+            "seconds": round(time.perf_counter() - start, 3)}

@@ -13,7 +13,8 @@ files AMASS ships next to the motions are skipped). Each file holds, in a z-up w
 Body shapes are recorded in `clip.source`, not applied: the clip uses the skeleton of the options.
 Clip names are the file's path relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, source_fps (None: the file's frame rate).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, source_fps (None: the
+file's frame rate).
 """
 
 from __future__ import annotations

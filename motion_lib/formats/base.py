@@ -30,7 +30,8 @@ class ReadOptions:
     fix_floor: bool = True
     """Shift each clip so the lowest point of its first frames touches z = 0."""
     drop_leading_snaps: bool = True
-    """Drop a capture's leading snap frames (`common.drop_leading_snaps`, e.g. a T-pose frame before the motion)."""
+    """Drop a capture's leading snap frames (`common.drop_leading_snaps`, e.g. a T-pose frame before the motion). Read
+    by the PHC reader, whose `read_clips` (what stages read) turns it off; the capture formats always drop them."""
     fit_subject_scale: bool = True
     """Measure the captured person's size from their planted feet and rescale the root travel to the skeleton's
     (`motion_lib.subject_scale`); clips already in the skeleton's proportions are kept as read."""

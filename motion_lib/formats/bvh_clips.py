@@ -58,7 +58,8 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     """One file as a clip of its one or two persons."""
-    return clip_of_motion(read_bvh(path), name, options, options.up or DEFAULT_UP, {"format": "bvh", "file": str(path)})
+    source = {"format": "bvh", "file": str(path)}
+    return clip_of_motion(read_bvh(path), name, options, options.up or DEFAULT_UP, source)
 
 
 def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, source: dict) -> Clip:

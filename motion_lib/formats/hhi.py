@@ -25,8 +25,8 @@ item whose load() raises the reason, so the converter lists it as skipped.
 
 Roles: the caregiver is the supporter (person 0), the care receiver the recipient (person 1).
 Up axis: `options.up` ("y" or "z"), default "y" (BVH mocap is usually y-up); converted to z-up.
-Units: decided per file from the rest-pose height (`bvh_retarget.unit_scale`: metres, centimetres, millimetres
-or the CMU database's unit).
+Units: decided per file from the subject's leg length (`bvh_retarget.unit_scale`: metres, centimetres,
+millimetres or the CMU database's unit).
 Frame rate: from `Frame Time`, resampled to `options.fps` (None keeps the file's rate). A take
 name containing "bed" or "chair" (any case) records `source["scene"]` = "bed" | "chair", and the clip gets
 that furniture, placed from the motion (HHI-Assist records no furniture): a seat under the care receiver where
@@ -36,8 +36,8 @@ at no plausible seat height, nothing is placed and `source["furniture_unplaced"]
 
 ReadOptions used: skeleton, fps, fix_floor, supporter (files holding both persons), up.
 
-Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, rotations relative to the BVH rest pose,
-the skeleton's bone lengths, the pelvis height scaled by the leg-length ratio).
+Retargeting: `motion_lib.formats.bvh_retarget` (joints matched by name, limb bones pointing where the file's
+bones point, the skeleton's bone lengths, the pelvis height scaled by the leg-length ratio).
 """
 
 from __future__ import annotations

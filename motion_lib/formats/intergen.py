@@ -16,7 +16,8 @@ The fit error (metres) is recorded in `clip.source` (`ik_fit_error_mean`, `ik_fi
 `keypoints.persons_from_positions`). Person 0 of the file is the supporter unless options.supporter
 is 1. Clip names are the file's path relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, supporter, source_fps (None: 30).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, supporter, source_fps
+(None: 30).
 """
 
 from __future__ import annotations
