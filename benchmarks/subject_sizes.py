@@ -37,13 +37,14 @@ from motion_lib.formats.phc import read_clips
 from motion_lib.skeleton import get_skeleton
 
 
-def write_amass_folder(clips_file: Path, size: float, folder: Path) -> Path:
-    """Every unfurnished clip of `clips_file`, resized by `size`, as one AMASS npz each in `folder` (written once)."""
+def write_amass_folder(clips_file: Path, size: float, folder: Path, furnished: bool = False) -> Path:
+    """Every clip of `clips_file` (furnished ones too if `furnished`: their furniture is lost, as AMASS holds none),
+    resized by `size`, as one AMASS npz each in `folder` (written once)."""
     if folder.exists():
         return folder
     folder.mkdir(parents=True)
     for clip in read_clips(clips_file):
-        if clip.furniture:
+        if clip.furniture and not furnished:
             continue
         resized = with_subject_scale(clip, size) if size != 1.0 else clip
         pose, trans = smpl_pose_from_person(resized.persons[0], get_skeleton(clip.skeleton), "smpl")
@@ -52,13 +53,13 @@ def write_amass_folder(clips_file: Path, size: float, folder: Path) -> Path:
     return folder
 
 
-def convert(folder: Path, fit: bool, out: Path) -> tuple[Path, dict]:
-    """`stage=convert source=amass` of `folder` with the size fit on or off: (clips file, summary's subject_scale)."""
+def convert(folder: Path, out: Path, *overrides: str) -> tuple[Path, dict]:
+    """`stage=convert source=amass` of `folder` with the `overrides`: (clips file, summary)."""
     clips, run_dir = out / "clips.pkl", out / "convert"
     if not clips.exists():
         run([PYTHON, "run.py", "stage=convert", "source=amass", f"input={folder}", f"output={clips}",
-             f"run_dir={run_dir}", f"stage.fit_subject_scale={str(fit).lower()}"], stdout=subprocess.DEVNULL)
-    return clips, json.loads((run_dir / "summary.json").read_text())["subject_scale"]
+             f"run_dir={run_dir}", *overrides], stdout=subprocess.DEVNULL)
+    return clips, json.loads((run_dir / "summary.json").read_text())
 
 
 def main() -> None:
@@ -78,7 +79,8 @@ def main() -> None:
             for fit in (False, True):
                 out = args.out / f"{name}_x{size:g}" / ("fit" if fit else "as_read")
                 out.mkdir(parents=True, exist_ok=True)
-                clips, scales = convert(folder, fit, out)
+                clips, converted = convert(folder, out, f"stage.fit_subject_scale={str(fit).lower()}")
+                scales = converted["subject_scale"]
                 summary = evaluate(args.checkpoint, clips, out / "eval")
                 found = sorted(scales["rescaled"].values())
                 rows.append({"set": name, "size": size, "fit": fit, "clips": summary["clips"],

@@ -6,6 +6,10 @@ stay clear. Its top is the lowest underside of the humanoid's pelvis and thigh c
 those frames (`seat_underside`: the shapes of `assistmimic/mjcf/humanoid.py`, from the skeleton's joints and
 `CAPSULE_RADIUS`), so the body rests on it and nothing sinks in (thighs sloping down to the knees rest on the
 front edge).
+
+Capture of a person sitting on a chair brings no chair: `seats_from_motion` finds the persons who sit on something
+that is not there (at their lowest, the centre of mass is off what touches the floor, `UNSUPPORTED_M`) and puts the
+standard chair under them the same way, so the readers' clips are tracked against the seat the motion sits on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from motion_lib.clip import PersonMotion
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.families.balance import com_outside_support
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
 from motion_lib.furniture import DEFAULT_SIZES, Furniture
 from motion_lib.skeleton import CAPSULE_RADIUS, Skeleton
@@ -30,6 +35,14 @@ SEAT_HEIGHTS = (0.25, 0.8)
 """Seat heights (m) `seat_from_motion` accepts; outside them the person does not sit on a chair or a bed's edge."""
 LYING_HEAD_ABOVE_PELVIS = 0.3
 """At most this far (m) above the pelvis, the head of a person at its lowest means lying, not sitting."""
+LOW_BAND = 0.05
+"""Frames whose pelvis is within this height (m) of its lowest are where `seats_from_motion` looks for sitting."""
+MIN_SITTING_S = 0.3
+"""A person is taken to sit only when its pelvis stays that low for at least this long (s)."""
+UNSUPPORTED_M = 0.08
+"""Over those frames, a centre of mass this far (m, median) outside the support polygon of the points on the floor is
+held up by something else: a seat (generated sitting: 0.14-0.22 m; squats, kneels, floor sitting, the low points of
+walks, kicks, jumps and dances: under 0.05 m)."""
 SEATED_PELVIS_ABOVE_SEAT = 0.35
 """At most this far (m) above the seat's top, the pelvis of a person at its lowest means sitting (0.18 m on the
 demo chair), not standing (0.45 m over the knees)."""
@@ -112,3 +125,38 @@ def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tup
         return [], (f"the {kind} is not placed: the person on it sits lowest at {seat.size[2]:.2f} m, not on a seat "
                     f"{SEAT_HEIGHTS[0]:g}-{SEAT_HEIGHTS[1]:g} m high")
     return [seat], ""
+
+
+def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bool:
+    """Whether `person` (at `fps` frames/s) sits on something that its motion does not show: for at least
+    `MIN_SITTING_S` its pelvis stays within `LOW_BAND` of its lowest while the centre of mass lies `UNSUPPORTED_M`
+    or more (median) outside what touches the floor."""
+    height = person.root_pos[:, 2]
+    low = height <= height.min() + LOW_BAND
+    if low.sum() < MIN_SITTING_S * fps:
+        return False
+    low_person = PersonMotion(person.root_pos[low], person.root_rot[low], person.joint_rot[low])
+    return bool(np.median(com_outside_support(low_person, skeleton)) >= UNSUPPORTED_M)
+
+
+def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
+    """`clip` with the standard chair under each person that sits unsupported (`sits_unsupported`, `seat_from_motion`),
+    recorded as `source["seats_placed"]` (person index and seat height, m); a sitting person no chair fits is
+    recorded as `source["furniture_unplaced"]`. A clip that brings furniture is returned as it is."""
+    if clip.furniture:
+        return clip
+    placed, reasons = [], []
+    for index, person in enumerate(clip.persons):
+        if not sits_unsupported(person, skeleton, clip.fps):
+            continue
+        seats, unplaced = seat_from_motion(person, skeleton, "chair")
+        if seats:
+            clip.furniture.extend(seats)
+            placed.append({"person": index, "height_m": seats[0].size[2]})
+        else:
+            reasons.append(f"person {index}: {unplaced}")
+    if placed:
+        clip.source["seats_placed"] = placed
+    if reasons:
+        clip.source["furniture_unplaced"] = "; ".join(reasons)
+    return clip

@@ -50,6 +50,9 @@ class ConvertConfig:
     fit_subject_scale: bool = True
     """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
     the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
+    place_seats: bool = True
+    """Put the standard chair under a person who sits on one the capture does not show (at their lowest, the centre
+    of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture keep theirs."""
     actions: list[int] = field(default_factory=list, metadata=each_at_least(0))
     """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None
@@ -221,6 +224,9 @@ class TrackConfig(EvalConfig):
     fit_subject_scale: bool = True
     """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
     the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
+    place_seats: bool = True
+    """Put the standard chair under a person who sits on one the capture does not show (at their lowest, the centre
+    of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture keep theirs."""
     up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
     source_fps: float | None = field(default=None, metadata=above(0))

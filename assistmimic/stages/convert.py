@@ -3,7 +3,9 @@
 Every clip the source offers is loaded and converted on its own; a clip that fails (truncated file,
 missing key, NaN frames, ...) is skipped with its reason, the rest is still written. summary.json
 lists `clips_written`, `clips_skipped` and each skip's name, file and reason, and `subject_scale`: the clips whose
-root travel was rescaled to the skeleton's size (`stage.fit_subject_scale`, `motion_lib.subject_scale`).
+root travel was rescaled to the skeleton's size (`stage.fit_subject_scale`, `motion_lib.subject_scale`), and
+`seats_placed`: the clips that got a chair under a person who sits on one the capture does not show
+(`stage.place_seats`, `motion_lib.seats.seats_from_motion`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from motion_lib.errors import UserInputError
 from motion_lib.formats import SOURCES, source_items
 from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.phc import write_clips
+from motion_lib.seats import seats_from_motion
 
 
 def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
@@ -33,17 +36,20 @@ def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
     )
 
 
-def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, done: str) -> tuple[list[Clip], list[dict]]:
-    """(clips, skipped) of every clip `source` offers at `input_path`, loaded through its reader; a clip that
-    fails is skipped with its name, file and reason (printed). Nothing found, or nothing loaded, is one error.
-    `verb` labels the progress bar, `done` the error ("none of the clips could be <done>")."""
+def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, done: str,
+                place_seats: bool = False) -> tuple[list[Clip], list[dict]]:
+    """(clips, skipped) of every clip `source` offers at `input_path`, loaded through its reader (and, with
+    `place_seats`, given a chair under each person who sits on one the capture does not show: `seats_from_motion`);
+    a clip that fails is skipped with its name, file and reason (printed). Nothing found, or nothing loaded, is one
+    error. `verb` labels the progress bar, `done` the error ("none of the clips could be <done>")."""
     items = source_items(source, input_path, options)
     if not items:
         raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
     clips, skipped = [], []
     for item in tqdm(items, desc=f"{verb} {source}", unit="clip", file=sys.stdout):  # stderr: the error sentence only
         try:
-            clips.append(item.load())
+            clip = item.load()
+            clips.append(seats_from_motion(clip, options.skeleton) if place_seats else clip)
         except UserInputError as err:
             skipped.append({"name": item.name, "file": str(item.path), "reason": str(err)})
         except Exception as err:  # noqa: BLE001 (a reader bug on one odd file must not lose the other clips)
@@ -69,6 +75,16 @@ def subject_scales(clips: list[Clip]) -> dict:
     return {"rescaled": rescaled, "kept_as_read": len(clips) - len(rescaled)}
 
 
+def seats_placed(clips: list[Clip]) -> dict:
+    """The chairs `seats_from_motion` put under seated persons, printed and for summary.json: {clip: [{person,
+    height_m}, ...]}."""
+    placed = {clip.name: clip.source["seats_placed"] for clip in clips if "seats_placed" in clip.source}
+    if placed:
+        print(f"placed a chair under the seated person in {len(placed)} clip(s) whose capture sits on one it does "
+              "not show (summary.json: seats_placed)")
+    return placed
+
+
 def run(cfg: RunConfig, run_dir: Path) -> dict:
     stage: ConvertConfig = cfg.stage
     source = require_setting(cfg.source, "source", f"source=interx (one of {', '.join(SOURCES)})")
@@ -79,13 +95,15 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
     if stage.supporter not in (0, 1):
         raise UserInputError(f"stage.supporter must be 0 or 1, got {stage.supporter}")
     start = time.perf_counter()
-    clips, skipped = read_source(source, input_path, read_options(stage, cfg), "convert", "converted")
+    clips, skipped = read_source(source, input_path, read_options(stage, cfg), "convert", "converted",
+                                 stage.place_seats)
     write_clips(output, clips)
     print(f"wrote {len(clips)} clip(s) to {output}; skipped {len(skipped)}")
     return {
         "source": source, "input": str(input_path), "output": str(output),
         "clips_written": len(clips), "clips_skipped": len(skipped), "skipped": skipped,
         "persons_per_clip": sorted({len(c.persons) for c in clips}), "subject_scale": subject_scales(clips),
+        "seats_placed": seats_placed(clips),
         "total_duration_s": round(sum(c.duration for c in clips), 3),
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -29,7 +29,7 @@ from assistmimic.evaluation import checkpoint_task, evaluate_assist, policies_fr
 from assistmimic.sim.factory import make_skeleton
 from assistmimic.stages.common import require_setting
 from assistmimic.stages.config import RunConfig, TrackConfig
-from assistmimic.stages.convert import read_source, subject_scales
+from assistmimic.stages.convert import read_source, seats_placed, subject_scales
 from assistmimic.stages.render import render_policy_video
 from assistmimic.stages.scoring import eval_rules, eval_world
 from motion_lib.clip import Clip
@@ -83,7 +83,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         raise UserInputError(f"{checkpoint} was trained for the {trained_robot} robot; pass robot={trained_robot}")
 
     start = time.perf_counter()
-    read, skipped = read_source(source, input_path, read_options(stage, cfg), "track", "read")
+    read, skipped = read_source(source, input_path, read_options(stage, cfg), "track", "read", stage.place_seats)
     clips = two_person_clips(read, skipped)
     if not clips:
         raise UserInputError(f"{input_path} holds no two-person clip; first reason: {skipped[0]['reason']}")
@@ -100,5 +100,6 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         summary["video"] = render_policy_video(cfg, checkpoint, run_dir, run_dir / CLIPS_FILE, assigned[0].name)
     return {"checkpoint": str(checkpoint), "source": source, "input": str(input_path), "task": "assist",
             "clips_file": str(run_dir / CLIPS_FILE), "clips_skipped": len(skipped), "skipped": skipped,
-            "roles": roles, "subject_scale": subject_scales(assigned), **summary,
+            "roles": roles, "subject_scale": subject_scales(assigned),
+            "seats_placed": seats_placed(assigned), **summary,
             "seconds": round(time.perf_counter() - start, 3)}

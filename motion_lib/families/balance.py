@@ -110,15 +110,28 @@ def _support_points(person: PersonMotion, skel: Skeleton, positions: np.ndarray)
     return np.concatenate([soles, ends], axis=1)
 
 
+def _outside_support(point: np.ndarray, support: np.ndarray, missing: float) -> np.ndarray:
+    """(T,) how far (metres) each frame's `point` (T, 2) lies outside the support polygon of the points of `support`
+    (T, K, 3) on the floor (`SUPPORT_HEIGHT`); `missing` on frames where none touches."""
+    touching = support[..., 2] < SUPPORT_HEIGHT
+    return np.array([np.linalg.norm(point[i] - nearest_in_polygon(point[i], support[i, touching[i], :2]))
+                     if touching[i].any() else missing for i in range(len(point))])
+
+
 def zmp_outside_support(person: PersonMotion, skel: Skeleton, fps: float) -> np.ndarray:
     """(T,) how far (metres) the ZMP of `person` lies outside the support polygon of its points on the floor
     (`_support_points`); NaN on frames where none touches."""
     positions = body_positions(person, skel)
-    support = _support_points(person, skel, positions)
     zmp = zero_moment_point(centre_of_mass(positions, skel), fps)
-    touching = support[..., 2] < SUPPORT_HEIGHT
-    return np.array([np.linalg.norm(zmp[i] - nearest_in_polygon(zmp[i], support[i, touching[i], :2]))
-                     if touching[i].any() else np.nan for i in range(len(zmp))])
+    return _outside_support(zmp, _support_points(person, skel, positions), np.nan)
+
+
+def com_outside_support(person: PersonMotion, skel: Skeleton) -> np.ndarray:
+    """(T,) how far (metres) the centre of mass of `person` lies outside the support polygon of its points on the floor
+    (`_support_points`), seen from above: what holds a still body up if not its own points on the floor (a seat);
+    +inf on frames where none touches."""
+    positions = body_positions(person, skel)
+    return _outside_support(centre_of_mass(positions, skel)[:, :2], _support_points(person, skel, positions), np.inf)
 
 
 def balanced_person(body: Callable[[np.ndarray], PersonMotion], root_xy: np.ndarray, skel: Skeleton,

@@ -1,0 +1,78 @@
+"""A chair put under capture that sits on one it does not show (`motion_lib.seats.seats_from_motion`): where the
+generator put it, for sitting persons only, with a reason where none fits, and by `stage=convert`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+
+from assistmimic.stages.convert import read_source
+from motion_lib.clip import Clip, PersonMotion
+from motion_lib.families.registry import make_clip
+from motion_lib.formats.base import ReadOptions
+from motion_lib.formats.common import smpl_pose_from_person
+from motion_lib.formats.phc import read_clips
+from motion_lib.seats import seats_from_motion
+from motion_lib.skeleton import get_skeleton
+from tests.test_furniture import demo
+from tests.test_run_cli import run_cli
+
+SMPL = get_skeleton("smpl")
+
+
+def unfurnished(clip: Clip) -> Clip:
+    return dataclasses.replace(clip, furniture=[], source=dict(clip.source))
+
+
+def test_the_chair_goes_back_under_a_capture_that_sits_and_nowhere_else():
+    sitting = demo("sit_down_stand_up")
+    placed = seats_from_motion(unfurnished(sitting), SMPL)
+    assert placed.furniture == sitting.furniture  # the generator's chair, from the motion alone
+    assert placed.source["seats_placed"] == [{"person": 0, "height_m": sitting.furniture[0].size[2]}]
+    standing = [unfurnished(demo(name)) for name in ("stand", "step", "help_up_from_floor")]
+    standing += [make_clip(family, np.random.default_rng(7)) for family in ("squat", "kneel", "floor_sit_stand")]
+    for clip in standing:  # on their feet, knees or the floor: held up by what they touch
+        assert not seats_from_motion(clip, SMPL).furniture, clip.name
+        assert "seats_placed" not in clip.source and "furniture_unplaced" not in clip.source, clip.name
+    furnished = demo("support_rise_from_chair")
+    assert seats_from_motion(furnished, SMPL).furniture == demo("support_rise_from_chair").furniture
+
+
+def test_a_person_sitting_higher_than_any_seat_gets_a_reason_not_a_chair():
+    person = demo("sit_down_stand_up").persons[0]
+    raised = PersonMotion(person.root_pos + [0.0, 0.0, 0.5], person.root_rot, person.joint_rot)  # on a 0.9 m ledge
+    clip = seats_from_motion(Clip("ledge", 30.0, "smpl", [raised]), SMPL)
+    assert clip.furniture == [] and "seats_placed" not in clip.source
+    assert clip.source["furniture_unplaced"].startswith("person 0: the chair is not placed: the person on it sits "
+                                                        "lowest at 0.9")
+
+
+def write_amass(path, clip: Clip) -> None:
+    pose, trans = smpl_pose_from_person(clip.persons[0], SMPL, "smpl")
+    np.savez(path, poses=pose.reshape(len(pose), -1), trans=trans, betas=np.zeros(10), gender=np.array("neutral"),
+             mocap_framerate=np.array(clip.fps))
+
+
+def test_convert_puts_a_chair_under_captured_sitting(tmp_path):
+    folder = tmp_path / "amass"
+    folder.mkdir()
+    write_amass(folder / "sit.npz", demo("sit_down_stand_up"))
+    write_amass(folder / "stand.npz", demo("stand"))
+    out, run_dir = tmp_path / "clips.pkl", tmp_path / "run"
+    result = run_cli("stage=convert", "source=amass", f"input={folder}", f"output={out}", f"run_dir={run_dir}",
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (height,) = [seat["height_m"] for seat in summary["seats_placed"]["sit"]]
+    assert list(summary["seats_placed"]) == ["sit"] and "placed a chair" in result.stdout
+    clips = {clip.name: clip for clip in read_clips(out)}
+    (chair,) = clips["sit"].furniture
+    original = demo("sit_down_stand_up").furniture[0]
+    assert chair.kind == "chair" and height == chair.size[2]
+    assert abs(chair.size[2] - original.size[2]) < 0.01 and np.hypot(*np.subtract(chair.pos, original.pos)) < 0.01
+    assert clips["stand"].furniture == []
+    off = ReadOptions(skeleton=SMPL)
+    read, _ = read_source("amass", folder, off, "convert", "converted", place_seats=False)
+    assert [clip.furniture for clip in read] == [[], []]
