@@ -33,6 +33,7 @@ from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.mjcf.furniture import scene_furniture
 from assistmimic.sim.backend import PersonState, SimBackend
 from assistmimic.stages.common import load_clips
+from motion_lib.clip import PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 from motion_lib.rotations import quat_to_matrix
@@ -131,8 +132,13 @@ def off_device(value, device: torch.device, path: str) -> list[str]:
     return [f"{name} on {tensor.device}" for name, tensor in tensors_in(value, path) if tensor.device != device]
 
 
-def clips_for(persons: int):
-    return load_clips(None, f"data/demo/{'single' if persons == 1 else 'assist'}.pkl", "smpl", persons=persons)[1]
+def clips_for(persons: int, frames: int = 8):
+    """The demo clips of `persons` persons, cut to their first `frames` frames (where tensors live does not depend on
+    a clip's length, and the hinge table's frame-by-frame fit crawls on the meta device)."""
+    clips = load_clips(None, f"data/demo/{'single' if persons == 1 else 'assist'}.pkl", "smpl", persons=persons)[1]
+    return [dataclasses.replace(clip, persons=[PersonMotion(p.root_pos[:frames], p.root_rot[:frames],
+                                                            p.joint_rot[:frames]) for p in clip.persons])
+            for clip in clips]
 
 
 @pytest.mark.parametrize("sync_free", [True, False], ids=["sync-free", "by-id"])
