@@ -71,16 +71,16 @@ def scale_travel(persons: list[PersonMotion], factor: float) -> list[PersonMotio
             for p in persons]
 
 
-def _foot_point_steps(positions: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+def foot_point_steps(positions: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The foot points (ankles and toes) between consecutive frames: (T-1, 4, 3) displacement t -> t+1,
-    and (T-1, 4) whether each is on the floor at t (its sole within `ON_FLOOR` of the lowest one's).
-    `positions`: (T, B, 3) world positions of the bodies."""
+    (T-1, 4) whether each is on the floor at t (its sole within `ON_FLOOR` of the lowest one's) and (T-1, 4) the
+    height of each one's sole at t (m). `positions`: (T, B, 3) world positions of the bodies."""
     feet = [skeleton.index(name) for name in skeleton.foot_body_names]
     soles = np.array([ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE
                       for name in skeleton.foot_body_names])
     foot_pos = positions[:, feet]  # (T, 4, 3)
     sole = foot_pos[:-1, :, 2] - soles
-    return np.diff(foot_pos, axis=0), sole <= sole.min(axis=1, keepdims=True) + ON_FLOOR
+    return np.diff(foot_pos, axis=0), sole <= sole.min(axis=1, keepdims=True) + ON_FLOOR, sole
 
 
 def fit_subject_scale(persons: list[PersonMotion], positions: list[np.ndarray], skeleton: Skeleton,
@@ -96,7 +96,7 @@ def fit_subject_scale(persons: list[PersonMotion], positions: list[np.ndarray], 
     """
     root_steps, offset_steps, on_floor = [], [], []
     for person, body_pos in zip(persons, positions):
-        steps, floor = _foot_point_steps(body_pos, skeleton)  # r(t) + g(t) moves by dr + dg
+        steps, floor, _ = foot_point_steps(body_pos, skeleton)  # r(t) + g(t) moves by dr + dg
         dr = np.diff(person.root_pos, axis=0)
         root_steps.append(dr)
         offset_steps.append(steps - dr[:, None])

@@ -53,6 +53,9 @@ class ConvertConfig:
     place_seats: bool = True
     """Put the standard chair under a person who sits on one the capture does not show (at their lowest, the centre
     of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture keep theirs."""
+    treadmill_to_ground: bool = True
+    """Give a one-person capture on a treadmill (planted feet carried backwards together, the root in place) the
+    belt's travel, so it walks or runs over the ground (`motion_lib.treadmill`); capture on the ground is kept."""
     actions: list[int] = field(default_factory=list, metadata=each_at_least(0))
     """Inter-X: keep only these action ids (35 = "Help up"); empty keeps all."""
     split: str | None = None

@@ -5,7 +5,8 @@ missing key, NaN frames, ...) is skipped with its reason, the rest is still writ
 lists `clips_written`, `clips_skipped` and each skip's name, file and reason, and `subject_scale`: the clips whose
 root travel was rescaled to the skeleton's size (`stage.fit_subject_scale`, `motion_lib.subject_scale`), and
 `seats_placed`: the clips that got a chair under a person who sits on one the capture does not show
-(`stage.place_seats`, `motion_lib.seats.seats_from_motion`).
+(`stage.place_seats`, `motion_lib.seats.seats_from_motion`), and `treadmill`: the clips captured on a treadmill that
+were given the belt's travel (`stage.treadmill_to_ground`, `motion_lib.treadmill`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from motion_lib.seats import seats_from_motion
 def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
     return ReadOptions(
         skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor,
-        fit_subject_scale=stage.fit_subject_scale, actions=tuple(stage.actions),
-        split=stage.split, supporter=stage.supporter, up=stage.up, source_fps=stage.source_fps,
+        fit_subject_scale=stage.fit_subject_scale, treadmill_to_ground=stage.treadmill_to_ground,
+        actions=tuple(stage.actions), split=stage.split, supporter=stage.supporter, up=stage.up,
+        source_fps=stage.source_fps,
     )
 
 
@@ -75,6 +77,16 @@ def subject_scales(clips: list[Clip]) -> dict:
     return {"rescaled": rescaled, "kept_as_read": len(clips) - len(rescaled)}
 
 
+def on_treadmill(clips: list[Clip]) -> dict:
+    """The clips captured on a treadmill and given the belt's travel (`motion_lib.treadmill`), printed and for
+    summary.json: {clip: belt velocity (x, y) m/s}."""
+    found = {clip.name: clip.source["treadmill"]["belt_velocity"] for clip in clips if "treadmill" in clip.source}
+    if found:
+        print(f"gave {len(found)} clip(s) captured on a treadmill the belt's travel, so they walk or run over the "
+              "ground (summary.json: treadmill)")
+    return found
+
+
 def seats_placed(clips: list[Clip]) -> dict:
     """The chairs `seats_from_motion` put under seated persons, printed and for summary.json: {clip: [{person,
     height_m}, ...]}."""
@@ -103,7 +115,7 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         "source": source, "input": str(input_path), "output": str(output),
         "clips_written": len(clips), "clips_skipped": len(skipped), "skipped": skipped,
         "persons_per_clip": sorted({len(c.persons) for c in clips}), "subject_scale": subject_scales(clips),
-        "seats_placed": seats_placed(clips),
+        "seats_placed": seats_placed(clips), "treadmill": on_treadmill(clips),
         "total_duration_s": round(sum(c.duration for c in clips), 3),
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -93,3 +93,29 @@ def with_subject_scale(clip: Clip, factor: float) -> Clip:
     source = {**clip.source, "subject_scale": factor}
     return Clip(f"{clip.name}_s{factor:.2f}", clip.fps, clip.skeleton, floor_fix(scaled, get_skeleton(clip.skeleton)),
                 source, [])
+
+
+def on_treadmill(clip: Clip) -> Clip:
+    """The one-person clip as captured on a treadmill: every root position less its mean horizontal velocity over
+    the clip times the time since the first frame, so the person stays in place and each planted foot moves
+    backwards at that velocity (the belt's); the readers measure and undo it (`motion_lib.treadmill`). For clips that
+    cruise at a steady velocity (a straight walk or run from its cruise on); the name gets `_treadmill`. Clips with
+    furniture or more than one person are refused (ValueError)."""
+    if clip.furniture or len(clip.persons) != 1:
+        raise ValueError(f"clip '{clip.name}' has furniture or several persons; on_treadmill moves one person only")
+    (person,) = clip.persons
+    times = np.arange(clip.num_frames) / clip.fps
+    belt = (person.root_pos[-1, :2] - person.root_pos[0, :2]) / times[-1]
+    root_pos = person.root_pos.copy()
+    root_pos[:, :2] -= times[:, None] * belt
+    source = {**clip.source, "treadmill_belt_velocity": [float(-belt[0]), float(-belt[1])]}
+    return Clip(f"{clip.name}_treadmill", clip.fps, clip.skeleton,
+                [PersonMotion(root_pos, person.root_rot.copy(), person.joint_rot.copy())], source, [])
+
+
+def from_cruise(clip: Clip, after: float = 0.5) -> Clip:
+    """A generated locomotion clip (`source["params"]["cruise_from"]`: walks, runs) from `after` s past the start of
+    its cruise on; the name gets `_cruise`."""
+    first = int(round((clip.source["params"]["cruise_from"] + after) * clip.fps))
+    persons = [PersonMotion(p.root_pos[first:], p.root_rot[first:], p.joint_rot[first:]) for p in clip.persons]
+    return Clip(f"{clip.name}_cruise", clip.fps, clip.skeleton, persons, dict(clip.source), list(clip.furniture))

@@ -13,8 +13,8 @@ files AMASS ships next to the motions are skipped). Each file holds, in a z-up w
 Body shapes are recorded in `clip.source`, not applied: the clip uses the skeleton of the options.
 Clip names are the file's path relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, source_fps (None: the
-file's frame rate).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, treadmill_to_ground,
+source_fps (None: the file's frame rate).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     person = person_from_smpl_pose(pose_aa, trans, layout, options.skeleton, up="z")
     source = {"format": "amass", "file": str(path), "model": model, **body_shape(arrays, path)}
     return finish_clip(name, [person], fps, options.skeleton, options.fps or fps, source, options.fix_floor, path,
-                       fit_scale=options.fit_subject_scale)
+                       fit_scale=options.fit_subject_scale, treadmill_to_ground=options.treadmill_to_ground)
 
 
 def smpl_family_pose(poses: np.ndarray, model: str) -> tuple[np.ndarray, str]:

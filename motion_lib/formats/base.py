@@ -35,6 +35,9 @@ class ReadOptions:
     fit_subject_scale: bool = True
     """Measure the captured person's size from their planted feet and rescale the root travel to the skeleton's
     (`motion_lib.subject_scale`); clips already in the skeleton's proportions are kept as read."""
+    treadmill_to_ground: bool = True
+    """Give a one-person capture on a treadmill the belt's travel, so its planted feet keep still
+    (`motion_lib.treadmill`); capture on the ground is kept as read."""
     actions: tuple[int, ...] = ()
     """Inter-X: keep only these action ids (e.g. 35 "Help up"); empty keeps all."""
     split: str | None = None

@@ -19,8 +19,8 @@ position, as `motion_lib.subject_scale` does for formats that must measure it: t
 subject then stay planted on the skeleton's legs. Recorded as `source["subject_scale"]`. Without it the root tracks
 stay where the file puts the hips. Either way the floor fix then puts the feet on the floor.
 
-ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, supporter (files holding
-two persons), up.
+ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, treadmill_to_ground,
+supporter (files holding two persons), up.
 """
 
 from __future__ import annotations
@@ -89,4 +89,4 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
         source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
                                    "reason": "the file's hip-to-ankle length over the skeleton's"}
     return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                       options.fix_floor, path)
+                       options.fix_floor, path, treadmill_to_ground=options.treadmill_to_ground)

@@ -33,6 +33,7 @@ from motion_lib.skeleton import (
     smplx_skeleton,
 )
 from motion_lib.subject_scale import fit_subject_scale, scale_travel
+from motion_lib.treadmill import fit_treadmill, off_treadmill
 
 SMPL_TO_CANONICAL = Rotation.from_quat([0.5, 0.5, 0.5, 0.5])
 """Rotation from SMPL body axes (y up, z forward) to the project's body axes (z up, x forward)."""
@@ -231,11 +232,13 @@ def drop_leading_snaps(persons: list[PersonMotion], skeleton: Skeleton, fps: flo
 def finish_clip(
     name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton, target_fps: float,
     source: dict, fix_floor: bool, where: object, fit_scale: bool = False, drop_snaps: bool = True,
+    treadmill_to_ground: bool = False,
 ) -> Clip:
     """Optionally drop leading snap frames (`drop_snaps`: `drop_leading_snaps`, counted as
-    `source["leading_frames_dropped"]`), resample, optionally rescale the root travel to the skeleton's size
-    (`fit_scale`: `motion_lib.subject_scale`, the fit recorded as `source["subject_scale"]`), optionally floor-fix,
-    and validate: the last step of every reader.
+    `source["leading_frames_dropped"]`), resample, optionally give a one-person capture on a treadmill the belt's
+    travel (`treadmill_to_ground`: `motion_lib.treadmill`, recorded as `source["treadmill"]` when found), optionally
+    rescale the root travel to the skeleton's size (`fit_scale`: `motion_lib.subject_scale`, the fit recorded as
+    `source["subject_scale"]`), optionally floor-fix, and validate: the last step of every reader.
     Errors name `where` (the file); the frame rates and the duration are checked before resampling allocates
     anything."""
     source_fps = frame_rate(source_fps, "the source frame rate", where)
@@ -255,6 +258,12 @@ def finish_clip(
     clip = Clip(name=name, fps=target_fps, skeleton=skeleton.name, persons=persons,
                 source={**source, "source_fps": source_fps})
     clip.validate(str(where))  # bad frames are reported before forward kinematics could spread them
+    if treadmill_to_ground and len(clip.persons) == 1:
+        (person,) = clip.persons
+        fit = fit_treadmill(person, body_positions(person, skeleton), skeleton, target_fps)
+        if fit.applied:
+            clip.persons = [off_treadmill(person, fit.belt_velocity, target_fps)]
+            clip.source["treadmill"] = fit.as_source()
     if fit_scale:
         fit = fit_subject_scale(clip.persons, [body_positions(p, skeleton) for p in clip.persons], skeleton,
                                 target_fps)

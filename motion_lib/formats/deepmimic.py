@@ -18,7 +18,7 @@ any BVH (`bvh_clips.clip_of_motion`: joints matched by name, limb bones pointing
 root track scaled by its leg length). Clip names are the file's path relative to the input folder without the
 extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale.
+ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, treadmill_to_ground.
 """
 
 from __future__ import annotations

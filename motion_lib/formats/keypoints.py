@@ -14,8 +14,8 @@ fit error (metres, the per-frame mean distance to the keypoints: its mean and ma
 persons) is recorded in `clip.source` as `ik_fit_error_mean` and `ik_fit_error_max`.
 Clip names are the file's path relative to the input folder without the extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, supporter, up
-(None: "z"), source_fps (used when the file has no `fps`; None: 30).
+ReadOptions used: skeleton, fps (None: keep the source's rate), fix_floor, fit_subject_scale, treadmill_to_ground,
+supporter, up (None: "z"), source_fps (used when the file has no `fps`; None: 30).
 
 Also the helpers the other generated-clip readers share: `find_clip_files`, `check_positions`,
 `persons_from_positions`.
@@ -79,7 +79,7 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     source = {"format": "keypoints", "file": str(path), "up": up, "joint_names": names,
               "supporter_in_file": options.supporter if len(persons) == 2 else 0, **fit}
     return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path,
-                       fit_scale=options.fit_subject_scale)
+                       fit_scale=options.fit_subject_scale, treadmill_to_ground=options.treadmill_to_ground)
 
 
 def read_keypoints(path: Path) -> tuple[np.ndarray, list[str] | None, float | None]:

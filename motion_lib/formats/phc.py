@@ -218,16 +218,18 @@ def _load_clip(data: dict, keys: list[str], name: str, path: Path, options: Read
     # lying on a bed at the start would otherwise be lowered through it to the floor)
     clip = finish_clip(name, [p for p, _ in people], fps, options.skeleton, options.fps or fps, source,
                        options.fix_floor and not furniture, where,
-                       fit_scale=options.fit_subject_scale and not furniture, drop_snaps=options.drop_leading_snaps)
+                       fit_scale=options.fit_subject_scale and not furniture, drop_snaps=options.drop_leading_snaps,
+                       treadmill_to_ground=options.treadmill_to_ground and not furniture)
     clip.furniture = furniture
     return clip
 
 
 def read_clips(path: str | Path, skeleton: str = "smpl", fps: float | None = 30.0) -> list[Clip]:
     """All clips of a PHC/AssistMimic pickle in `skeleton`, resampled to `fps` (None: as stored), as stored (no floor
-    fix, no snap dropped, no size fit: what the stages train and score on); any bad entry is an error."""
+    fix, no snap dropped, no size fit, no treadmill travel: what the stages train and score on); any bad entry is an
+    error."""
     options = ReadOptions(skeleton=get_skeleton(skeleton), fps=fps, fix_floor=False, drop_leading_snaps=False,
-                          fit_subject_scale=False)
+                          fit_subject_scale=False, treadmill_to_ground=False)
     return [item.load() for item in source_items(Path(path), options)]
 
 
