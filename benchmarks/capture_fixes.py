@@ -20,7 +20,6 @@ clips found on a treadmill) and writes `<out>/capture_fixes.csv`.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from learning_curve import evaluate, families  # benchmarks/ (this script's folder)
 from prior_scores import clip_set
-from subject_sizes import convert, write_amass_folder
+from subject_sizes import convert, report, write_amass_folder
 from training_runs import run_main
 
 from motion_lib.families.locomotion import walk
@@ -46,8 +45,8 @@ def treadmill_walks(folder: Path, seed: int) -> tuple[Path, Path]:
     """(the walks on the ground, the same on a treadmill): 8 straight walks at 0.8-1.5 m/s from their cruise on."""
     ground, belt = folder / "treadmill8_ground.pkl", folder / "treadmill8.pkl"
     if not belt.exists():
-        walks = [from_cruise(walk(np.random.default_rng([seed, i]), speed=speed, turn_rate=0.0, duration=8.0, stop=False))
-                 for i, speed in enumerate(np.linspace(0.8, 1.5, 8))]
+        walks = [from_cruise(walk(np.random.default_rng([seed, i]), speed=speed, turn_rate=0.0, duration=8.0,
+                                  stop=False)) for i, speed in enumerate(np.linspace(0.8, 1.5, 8))]
         write_clips(ground, walks)
         write_clips(belt, [on_treadmill(clip) for clip in walks])
     return ground, belt
@@ -87,17 +86,10 @@ def main() -> None:
                          "mpjpe_tracked_mm": summary["mpjpe_tracked_mm"],
                          "with_a_chair": sum(bool(clip.furniture) for clip in read),
                          "found_on_a_treadmill": len(converted.get("treadmill", {}))})
-    with open(args.out / "capture_fixes.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"\n{args.checkpoint}, sets from seed {args.seed}\n")
-    print("| set | clips as | clips | success | MPJPE tracked (mm) | clips with a chair | found on a treadmill |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['set']} | {r['clips as']} | {r['clips']} | {r['success']:.3f} | "
-              f"{r['mpjpe_tracked_mm'] or float('nan'):.1f} | {r['with_a_chair']} | {r['found_on_a_treadmill']} |")
-
+    report(args.out / "capture_fixes.csv", rows, f"{args.checkpoint}, sets from seed {args.seed}",
+           ["set", "clips as", "clips", "success", "MPJPE tracked (mm)", "clips with a chair", "found on a treadmill"],
+           lambda r: [r["set"], r["clips as"], r["clips"], f"{r['success']:.3f}",
+                      f"{r['mpjpe_tracked_mm'] or float('nan'):.1f}", r["with_a_chair"], r["found_on_a_treadmill"]])
 
 if __name__ == "__main__":
     run_main(main)

@@ -20,6 +20,7 @@ import csv
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,20 @@ def convert(folder: Path, out: Path, *overrides: str) -> tuple[Path, dict]:
     return clips, json.loads((run_dir / "summary.json").read_text())
 
 
+def report(path: Path, rows: list[dict], title: str, header: list[str], cells: Callable[[dict], list]) -> None:
+    """Write `rows` to the CSV file `path` and print them as one markdown table under `title`: columns `header`,
+    each row's cells from `cells`."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"\n{title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in cells(row)) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path)
@@ -86,17 +101,10 @@ def main() -> None:
                 rows.append({"set": name, "size": size, "fit": fit, "clips": summary["clips"],
                              "success": summary["success_rate"], "mpjpe_tracked_mm": summary["mpjpe_tracked_mm"],
                              "rescaled": len(found), "sizes_found": f"{found[0]:.3f}-{found[-1]:.3f}" if found else ""})
-    with open(args.out / "sizes.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"\n{args.checkpoint}, sets from seed {args.seed}\n")
-    print("| set | subject size | size fit | clips | success | MPJPE tracked (mm) | rescaled | sizes found |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['set']} | {r['size']:g} | {'on' if r['fit'] else 'off'} | {r['clips']} | {r['success']:.3f} | "
-              f"{r['mpjpe_tracked_mm']:.1f} | {r['rescaled']} | {r['sizes_found']} |")
-
+    report(args.out / "sizes.csv", rows, f"{args.checkpoint}, sets from seed {args.seed}",
+           ["set", "subject size", "size fit", "clips", "success", "MPJPE tracked (mm)", "rescaled", "sizes found"],
+           lambda r: [r["set"], f"{r['size']:g}", "on" if r["fit"] else "off", r["clips"], f"{r['success']:.3f}",
+                      f"{r['mpjpe_tracked_mm'] or float('nan'):.1f}", r["rescaled"], r["sizes_found"]])
 
 if __name__ == "__main__":
     run_main(main)
