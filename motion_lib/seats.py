@@ -43,6 +43,8 @@ UNSUPPORTED_M = 0.08
 """Over those frames, a centre of mass this far (m, median) outside the support polygon of the points on the floor is
 held up by something else: a seat (generated sitting: 0.14-0.22 m; squats, kneels, floor sitting, the low points of
 walks, kicks, jumps and dances: under 0.05 m)."""
+MAX_TESTED_FRAMES = 300
+"""At most this many of those frames (evenly spread) are tested."""
 SEATED_PELVIS_ABOVE_SEAT = 0.35
 """At most this far (m) above the seat's top, the pelvis of a person at its lowest means sitting (0.18 m on the
 demo chair), not standing (0.45 m over the knees)."""
@@ -135,7 +137,8 @@ def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bo
     low = height <= height.min() + LOW_BAND
     if low.sum() < MIN_SITTING_S * fps:
         return False
-    low_person = PersonMotion(person.root_pos[low], person.root_rot[low], person.joint_rot[low])
+    frames = np.flatnonzero(low)[:: max(1, int(low.sum()) // MAX_TESTED_FRAMES)]  # bounded work for long capture
+    low_person = PersonMotion(person.root_pos[frames], person.root_rot[frames], person.joint_rot[frames])
     return bool(np.median(com_outside_support(low_person, skeleton)) >= UNSUPPORTED_M)
 
 
