@@ -143,9 +143,9 @@ def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bo
 
 
 def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
-    """`clip` with the standard chair under each person that sits unsupported (`sits_unsupported`, `seat_from_motion`),
-    recorded as `source["seats_placed"]` (person index and seat height, m); a sitting person no chair fits is
-    recorded as `source["furniture_unplaced"]`. A clip that brings furniture is returned as it is."""
+    """`clip`, changed in place, with the standard chair under each person that sits unsupported (`sits_unsupported`,
+    `seat_from_motion`), recorded as `source["seats_placed"]` (person index and seat height, m); a sitting person no
+    chair fits is recorded as `source["furniture_unplaced"]`. A clip that brings furniture is returned as it is."""
     if clip.furniture:
         return clip
     placed, reasons = [], []

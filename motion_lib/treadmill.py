@@ -32,6 +32,8 @@ MAX_ROOT_TRAVEL = 0.25
 stays on it)."""
 MIN_DURATION = 2.0
 """s: shorter clips are not measured."""
+MODE_WIDTH = 0.05
+"""m/s: velocities this close count as the same in `_most_common`."""
 FOOT_DOWN = 0.015
 """m: a foot point (ankle or toe) is on the floor when its sole is within this of the clip's floor (the 5th
 percentile of the lowest sole per frame): a swinging foot and runs' flights are left out."""
@@ -55,10 +57,6 @@ class TreadmillFit:
         velocity = None if self.belt_velocity is None else [round(v, 4) for v in self.belt_velocity]
         return {"belt_velocity": velocity, "on_belt_share": round(self.on_belt_share, 3), "applied": self.applied,
                 "reason": self.reason}
-
-
-MODE_WIDTH = 0.05
-"""m/s: velocities this close count as the same in `_most_common`."""
 
 
 def _most_common(velocities: np.ndarray) -> np.ndarray:
