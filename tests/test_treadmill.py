@@ -19,6 +19,7 @@ from motion_lib.formats.common import body_positions
 from motion_lib.formats.phc import read_clips
 from motion_lib.treadmill import fit_treadmill, off_treadmill
 from motion_lib.skeleton import get_skeleton
+from tests.test_reader_bvh import read_one, write_bvh
 from tests.test_run_cli import run_cli
 from tests.test_seats import write_amass
 
@@ -82,3 +83,14 @@ def test_convert_walks_treadmill_capture_over_the_ground(tmp_path):
     kept, _ = read_source("amass", folder, ReadOptions(skeleton=SMPL, treadmill_to_ground=False), "convert", "read")
     assert all("treadmill" not in clip.source for clip in kept)
     assert max_foot_slide(next(c for c in kept if c.name == "belt").persons[0], SMPL) > 0.5
+
+
+def test_bvh_capture_of_a_taller_subject_on_a_treadmill_walks_over_the_ground(tmp_path):
+    ground = straight(walk, 1.2)
+    write_bvh(tmp_path / "belt.bvh", on_treadmill(ground), 1.1)
+    clip = read_one(tmp_path / "belt.bvh")
+    assert clip.source["treadmill"]["applied"] and clip.source["subject_scale"]["factor"] == pytest.approx(1.1, abs=0.01)
+    assert max_foot_slide(clip.persons[0], SMPL) < 0.05
+    travel = clip.persons[0].root_pos[-1, :2] - clip.persons[0].root_pos[0, :2]
+    np.testing.assert_allclose(travel, ground.persons[0].root_pos[-1, :2] - ground.persons[0].root_pos[0, :2],
+                               atol=0.05)
