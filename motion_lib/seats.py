@@ -145,8 +145,9 @@ def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bo
 def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
     """`clip`, changed in place, with the standard chair under each person that sits unsupported (`sits_unsupported`,
     `seat_from_motion`), recorded as `source["seats_placed"]` (person index and seat height, m); a sitting person no
-    chair fits is recorded as `source["furniture_unplaced"]`. A clip that brings furniture is returned as it is."""
-    if clip.furniture:
+    chair fits is recorded as `source["furniture_unplaced"]`. A clip that brings furniture, or whose reader already
+    tried to place some (`source["furniture_unplaced"]`: HHI-Assist's chair and bed takes), is returned as it is."""
+    if clip.furniture or "furniture_unplaced" in clip.source:
         return clip
     placed, reasons = [], []
     for index, person in enumerate(clip.persons):

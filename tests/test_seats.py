@@ -38,6 +38,9 @@ def test_the_chair_goes_back_under_a_capture_that_sits_and_nowhere_else():
         assert "seats_placed" not in clip.source and "furniture_unplaced" not in clip.source, clip.name
     furnished = demo("support_rise_from_chair")
     assert seats_from_motion(furnished, SMPL).furniture == demo("support_rise_from_chair").furniture
+    tried = unfurnished(sitting)
+    tried.source["furniture_unplaced"] = "the bed is not placed: the person on it lies down"  # the reader's reason
+    assert seats_from_motion(tried, SMPL).furniture == [] and "seats_placed" not in tried.source
 
 
 def test_a_person_sitting_higher_than_any_seat_gets_a_reason_not_a_chair():
