@@ -9,7 +9,8 @@ front edge).
 
 Capture of a person sitting on a chair brings no chair: `seats_from_motion` finds the persons who sit on something
 that is not there (at their lowest, the centre of mass is off what touches the floor, `UNSUPPORTED_M`) and puts the
-standard chair under them the same way, so the readers' clips are tracked against the seat the motion sits on.
+standard chair under them the same way, or the standard bed under a person who lies there (`bed_under_lying`: along
+the body), so the readers' clips are tracked against the furniture the motion rests on.
 """
 
 from __future__ import annotations
@@ -111,13 +112,45 @@ def seat_under(person: PersonMotion, skeleton: Skeleton, kind: str = "chair") ->
                      (length, width, round(top, 4)))
 
 
-def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tuple[list[Furniture], str]:
-    """([the `kind` under `person` where it sits], "") when the person sits at its lowest (head above the pelvis, a
-    plausible seat height), else ([], the reason in one sentence)."""
+def bed_under_lying(person: PersonMotion, skeleton: Skeleton) -> Furniture:
+    """The standard bed (`DEFAULT_SIZES`) under `person` where it lies lowest (`seated_frames`): its length along the
+    body (pelvis to head, seen from above), centred between the head and the ankles along it and on the pelvis across
+    it, its top at the lowest underside of the pelvis and thigh capsules over those frames (`seat_underside`)."""
     frames = seated_frames(person)
     pos = body_positions(person, skeleton)[frames]
-    if (pos[:, skeleton.index("Head"), 2] - pos[:, 0, 2]).mean() < LYING_HEAD_ABOVE_PELVIS:
-        return [], f"the {kind} is not placed: the person on it lies down, and only seats are placed from the motion"
+    pelvis, head = pos[:, 0].mean(axis=0), pos[:, skeleton.index("Head")].mean(axis=0)
+    ankles = pos[:, [skeleton.index("L_Ankle"), skeleton.index("R_Ankle")]].mean(axis=(0, 1))
+    along = (head - pelvis)[:2] / max(float(np.linalg.norm((head - pelvis)[:2])), 1e-9)
+    yaw = math.degrees(math.atan2(along[1], along[0]))
+    middle = ((head[:2] + ankles[:2]) / 2 - pelvis[:2]) @ along
+    centre = pelvis[:2] + middle * along
+    beyond = pelvis[:2] + 10.0 * along  # an edge past the whole body: every part of the capsules counts
+    top = float(seat_underside(person, skeleton, beyond, yaw)[frames].min())
+    length, width, _ = DEFAULT_SIZES["bed"]
+    return Furniture("bed", (round(float(centre[0]), 4), round(float(centre[1]), 4)),
+                     round((yaw + 180.0) % 360.0 - 180.0, 3), (length, width, round(top, 4)))
+
+
+def lies_lowest(person: PersonMotion, skeleton: Skeleton) -> bool:
+    """Whether `person` lies at its lowest (`seated_frames`): the head there less than `LYING_HEAD_ABOVE_PELVIS` above
+    the pelvis."""
+    pos = body_positions(person, skeleton)[seated_frames(person)]
+    return bool((pos[:, skeleton.index("Head"), 2] - pos[:, 0, 2]).mean() < LYING_HEAD_ABOVE_PELVIS)
+
+
+def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tuple[list[Furniture], str]:
+    """([the `kind` under `person` where it sits, or a bed under it where it lies], "") when the person sits (head
+    above the pelvis) or, for a bed, lies at its lowest, at a plausible height; else ([], the reason in one
+    sentence)."""
+    if lies_lowest(person, skeleton):
+        if kind != "bed":
+            return [], f"the {kind} is not placed: the person on it lies down (a bed would be)"
+        bed = bed_under_lying(person, skeleton)
+        if not SEAT_HEIGHTS[0] <= bed.size[2] <= SEAT_HEIGHTS[1]:
+            return [], (f"the bed is not placed: the person on it lies lowest at {bed.size[2]:.2f} m, not on a bed "
+                        f"{SEAT_HEIGHTS[0]:g}-{SEAT_HEIGHTS[1]:g} m high")
+        return [bed], ""
+    frames = seated_frames(person)
     seat = seat_under(person, skeleton, kind)
     above = float(person.root_pos[frames, 2].mean()) - seat.size[2]
     if above > SEATED_PELVIS_ABOVE_SEAT:
@@ -153,7 +186,7 @@ def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
     for index, person in enumerate(clip.persons):
         if not sits_unsupported(person, skeleton, clip.fps):
             continue
-        seats, unplaced = seat_from_motion(person, skeleton, "chair")
+        seats, unplaced = seat_from_motion(person, skeleton, "bed" if lies_lowest(person, skeleton) else "chair")
         if seats:
             clip.furniture.extend(seats)
             placed.append({"person": index, "height_m": seats[0].size[2]})

@@ -7,14 +7,16 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
 
 from assistmimic.stages.convert import read_source
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.registry import make_clip
 from motion_lib.formats.base import ReadOptions
-from motion_lib.formats.common import smpl_pose_from_person
+from motion_lib.formats.common import body_positions, smpl_pose_from_person
 from motion_lib.formats.phc import read_clips
-from motion_lib.seats import seats_from_motion
+from motion_lib.seats import seat_from_motion, seat_underside, seats_from_motion
 from motion_lib.skeleton import get_skeleton
 from tests.test_furniture import demo
 from tests.test_run_cli import run_cli
@@ -50,6 +52,24 @@ def test_a_person_sitting_higher_than_any_seat_gets_a_reason_not_a_chair():
     assert clip.furniture == [] and "seats_placed" not in clip.source
     assert clip.source["furniture_unplaced"].startswith("person 0: the chair is not placed: the person on it sits "
                                                         "lowest at 0.9")
+
+
+def test_a_bed_goes_under_a_person_lying_above_the_floor():
+    person = make_clip("lie_to_sit", np.random.default_rng(502)).persons[0]  # lies on the floor, then sits up
+    raised = PersonMotion(person.root_pos + [0.0, 0.0, 0.45], person.root_rot, person.joint_rot)
+    clip = seats_from_motion(Clip("in_bed", 30.0, "smpl", [raised]), SMPL)
+    (bed,) = clip.furniture
+    assert bed.kind == "bed" and clip.source["seats_placed"] == [{"person": 0, "height_m": bed.size[2]}]
+    lowest = seat_underside(person, SMPL, person.root_pos[0, :2] + [100.0, 0.0], 0.0).min()
+    assert bed.size[2] == pytest.approx(0.45 + lowest, abs=0.02)
+    body = body_positions(raised, SMPL)[:, [0, SMPL.index("Head"), SMPL.index("L_Ankle"), SMPL.index("R_Ankle")]]
+    local = Rotation.from_euler("z", -bed.yaw, degrees=True).apply((body[..., :2] - bed.pos).reshape(-1, 2) @ np.c_[
+        np.eye(2), np.zeros(2)])  # pelvis, head and ankles in the bed's frame, every frame
+    assert (np.abs(local[:, 0]) < bed.size[0] / 2).all() and (np.abs(local[:, 1]) < bed.size[1] / 2).all()
+    on_floor = seats_from_motion(Clip("on_floor", 30.0, "smpl", [person]), SMPL)
+    assert on_floor.furniture == [] and "seats_placed" not in on_floor.source
+    assert seat_from_motion(raised, SMPL, "chair")[1] == ("the chair is not placed: the person on it lies down (a bed "
+                                                          "would be)")
 
 
 def write_amass(path, clip: Clip) -> None:

@@ -30,9 +30,10 @@ millimetres or the CMU database's unit).
 Frame rate: from `Frame Time`, resampled to `options.fps` (None keeps the file's rate). A take
 name containing "bed" or "chair" (any case) records `source["scene"]` = "bed" | "chair", and the clip gets
 that furniture, placed from the motion (HHI-Assist records no furniture): a seat under the care receiver where
-it sits lowest, a chair facing its way, a bed sat on at its long side, of the public code's sizes (REFERENCE §4)
-with the top at the receiver's seated underside (`motion_lib.seats`). When the receiver lies down there, or sits
-at no plausible seat height, nothing is placed and `source["furniture_unplaced"]` says why.
+it sits lowest, a chair facing its way, a bed sat on at its long side, or, where the receiver lies lowest, a bed
+along its body, of the public code's sizes (REFERENCE §4) with the top at the receiver's underside
+(`motion_lib.seats`). A chair take whose receiver lies, or a receiver at no plausible seat or bed height, gets
+nothing, and `source["furniture_unplaced"]` says why.
 
 ReadOptions used: skeleton, fps, fix_floor, supporter (files holding both persons), up.
 
