@@ -21,6 +21,7 @@ from assistmimic.viz.render import RenderingUnavailable, open_gl_context
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from motion_lib.families.transforms import mirror
+from motion_lib.formats.common import body_positions
 from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.furniture import Furniture, read_furniture
 from motion_lib.motion_library import MotionLibrary
@@ -99,9 +100,9 @@ def test_a_seat_is_placed_under_a_sitting_person_only():
     assert items == [] and "sits lowest at 0.01 m, not on a seat 0.25-0.8 m high" in reason
 
 
-def _hhi_take(root, take: str, receiver_seated: bool) -> None:
-    """A synthetic HHI-Assist take (`tests/test_reader_hhi.py`'s standing pair), the care receiver seated if asked:
-    hips lowered, thighs forward, shins down."""
+def _hhi_take(root, take: str, receiver_seated: bool, receiver_lying: bool = False) -> None:
+    """A synthetic HHI-Assist take (`tests/test_reader_hhi.py`'s standing pair), the care receiver seated if asked
+    (hips lowered, thighs forward, shins down) or lying on its back with its hips 0.55 m up."""
     folder = root / "AA-RM"
     folder.mkdir(parents=True, exist_ok=True)
     for tag, person in (("CG", hhi_tests.CAREGIVER), ("CR", hhi_tests.RECEIVER)):
@@ -111,6 +112,8 @@ def _hhi_take(root, take: str, receiver_seated: bool) -> None:
             values[:, 1] = person["leg"] + 16  # hips at knee height (cm)
             for side in ("Left", "Right"):  # channels Z, X, Y rotation: thigh forward, shin down
                 values[:, column[f"{side}UpLeg"] + 1], values[:, column[f"{side}Leg"] + 1] = -90.0, 90.0
+        if tag == "CR" and receiver_lying:
+            values[:, 1], values[:, 4] = 55.0, -90.0  # hips 55 cm up, the body turned about x onto its back
         (folder / f"{take}_{tag}.bvh").write_text("HIERARCHY\n" + text + "\n" + hhi_tests._motion_text(values))
 
 
@@ -236,3 +239,15 @@ def test_the_render_of_the_chair_clip_draws_its_chair(tmp_path):
                          width=128, height=96)
         pixels[name] = brown(iio.imread(summary["video"])).sum(axis=(1, 2))
     assert pixels["sit_down_stand_up"].min() > 40 and pixels["stand"].max() < 10, pixels
+
+
+def test_hhi_bed_takes_get_a_bed_along_the_lying_care_receiver(tmp_path):
+    _hhi_take(tmp_path / "lying", "AACG_RMCR_BedAssist_Take1", receiver_seated=False, receiver_lying=True)
+    clip = hhi_tests.load_only(tmp_path / "lying")
+    (bed,) = clip.furniture
+    skeleton = get_skeleton("smpl")
+    pos = body_positions(clip.persons[1], skeleton)[0]  # the receiver's bodies in the first frame
+    along = pos[skeleton.index("Head"), :2] - pos[0, :2]
+    assert bed.kind == "bed" and 0.3 < bed.size[2] < pos[0, 2]
+    assert abs(np.degrees(np.arctan2(along[1], along[0])) - bed.yaw) < 1.0  # lengthwise along the body
+    assert "furniture_unplaced" not in clip.source
