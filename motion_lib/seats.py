@@ -44,6 +44,10 @@ UNSUPPORTED_M = 0.08
 """Over those frames, a centre of mass this far (m, median) outside the support polygon of the points on the floor is
 held up by something else: a seat (generated sitting: 0.14-0.22 m; squats, kneels, floor sitting, the low points of
 walks, kicks, jumps and dances: under 0.05 m)."""
+BED_EDGE_CLEARANCE = 0.15
+"""m: a bed moved clear of another person's feet keeps the lying pelvis at least this far inside its long edge."""
+FOOT_CLEARANCE = 0.1
+"""m: another person's feet (ankles) stay at least this far outside a bed placed from the motion."""
 MAX_TESTED_FRAMES = 300
 """At most this many of those frames (evenly spread) are tested."""
 SEATED_PELVIS_ABOVE_SEAT = 0.35
@@ -112,23 +116,40 @@ def seat_under(person: PersonMotion, skeleton: Skeleton, kind: str = "chair") ->
                      (length, width, round(top, 4)))
 
 
-def bed_under_lying(person: PersonMotion, skeleton: Skeleton) -> Furniture:
+def bed_under_lying(person: PersonMotion, skeleton: Skeleton, clear_of: np.ndarray | None = None) -> Furniture:
     """The standard bed (`DEFAULT_SIZES`) under `person` where it lies lowest (`seated_frames`): its length along the
     body (pelvis to head, seen from above), centred between the head and the ankles along it and on the pelvis across
-    it, its top at the lowest underside of the pelvis and thigh capsules over those frames (`seat_underside`)."""
+    it, its top at the lowest underside of the pelvis and thigh capsules over those frames (`seat_underside`).
+    `clear_of` (N, 2): points on the floor (another person's feet, every frame) the bed must leave free: it is moved
+    across the body, by as little as does it and no further than keeps the pelvis `BED_EDGE_CLEARANCE` inside."""
     frames = seated_frames(person)
     pos = body_positions(person, skeleton)[frames]
     pelvis, head = pos[:, 0].mean(axis=0), pos[:, skeleton.index("Head")].mean(axis=0)
     ankles = pos[:, [skeleton.index("L_Ankle"), skeleton.index("R_Ankle")]].mean(axis=(0, 1))
     along = (head - pelvis)[:2] / max(float(np.linalg.norm((head - pelvis)[:2])), 1e-9)
     yaw = math.degrees(math.atan2(along[1], along[0]))
-    middle = ((head[:2] + ankles[:2]) / 2 - pelvis[:2]) @ along
-    centre = pelvis[:2] + middle * along
+    length, width, _ = DEFAULT_SIZES["bed"]
+    centre = pelvis[:2] + (((head[:2] + ankles[:2]) / 2 - pelvis[:2]) @ along) * along
+    if clear_of is not None and len(clear_of):
+        across = np.array([-along[1], along[0]])
+        centre = centre + _clear_shift(clear_of - centre, along, across, length, width) * across
     beyond = pelvis[:2] + 10.0 * along  # an edge past the whole body: every part of the capsules counts
     top = float(seat_underside(person, skeleton, beyond, yaw)[frames].min())
-    length, width, _ = DEFAULT_SIZES["bed"]
     return Furniture("bed", (round(float(centre[0]), 4), round(float(centre[1]), 4)),
                      round((yaw + 180.0) % 360.0 - 180.0, 3), (length, width, round(top, 4)))
+
+
+def _clear_shift(points: np.ndarray, along: np.ndarray, across: np.ndarray, length: float, width: float) -> float:
+    """The smallest shift (m) across of a `length` x `width` bed centred at the origin that leaves every one of
+    `points` (N, 2, from the bed's centre) `FOOT_CLEARANCE` outside it, within +-(width / 2 - BED_EDGE_CLEARANCE); 0
+    when none does."""
+    a, c = points @ along, points @ across
+    near = np.abs(a) < length / 2 + FOOT_CLEARANCE  # beside the bed, not beyond its ends
+    limit = width / 2 - BED_EDGE_CLEARANCE
+    for shift in sorted(np.linspace(-limit, limit, 81), key=abs):
+        if (np.abs(c[near] - shift) >= width / 2 + FOOT_CLEARANCE).all():
+            return float(shift)
+    return 0.0
 
 
 def lies_lowest(person: PersonMotion, skeleton: Skeleton) -> bool:
@@ -138,14 +159,15 @@ def lies_lowest(person: PersonMotion, skeleton: Skeleton) -> bool:
     return bool((pos[:, skeleton.index("Head"), 2] - pos[:, 0, 2]).mean() < LYING_HEAD_ABOVE_PELVIS)
 
 
-def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tuple[list[Furniture], str]:
-    """([the `kind` under `person` where it sits, or a bed under it where it lies], "") when the person sits (head
-    above the pelvis) or, for a bed, lies at its lowest, at a plausible height; else ([], the reason in one
-    sentence)."""
+def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str,
+                     clear_of: np.ndarray | None = None) -> tuple[list[Furniture], str]:
+    """([the `kind` under `person` where it sits, or a bed under it where it lies, clear of the points `clear_of`
+    (`bed_under_lying`)], "") when the person sits (head above the pelvis) or, for a bed, lies at its lowest, at a
+    plausible height; else ([], the reason in one sentence)."""
     if lies_lowest(person, skeleton):
         if kind != "bed":
             return [], f"the {kind} is not placed: the person on it lies down (a bed would be)"
-        bed = bed_under_lying(person, skeleton)
+        bed = bed_under_lying(person, skeleton, clear_of)
         if not SEAT_HEIGHTS[0] <= bed.size[2] <= SEAT_HEIGHTS[1]:
             return [], (f"the bed is not placed: the person on it lies lowest at {bed.size[2]:.2f} m, not on a bed "
                         f"{SEAT_HEIGHTS[0]:g}-{SEAT_HEIGHTS[1]:g} m high")
@@ -160,6 +182,13 @@ def seat_from_motion(person: PersonMotion, skeleton: Skeleton, kind: str) -> tup
         return [], (f"the {kind} is not placed: the person on it sits lowest at {seat.size[2]:.2f} m, not on a seat "
                     f"{SEAT_HEIGHTS[0]:g}-{SEAT_HEIGHTS[1]:g} m high")
     return [seat], ""
+
+
+def feet_of(persons: list[PersonMotion], skeleton: Skeleton) -> np.ndarray:
+    """(N, 2) where the ankles of `persons` are, seen from above, every frame (none: (0, 2))."""
+    ankles = [skeleton.index("L_Ankle"), skeleton.index("R_Ankle")]
+    points = [body_positions(p, skeleton)[:, ankles, :2].reshape(-1, 2) for p in persons]
+    return np.concatenate(points) if points else np.zeros((0, 2))
 
 
 def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bool:
@@ -186,7 +215,9 @@ def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
     for index, person in enumerate(clip.persons):
         if not sits_unsupported(person, skeleton, clip.fps):
             continue
-        seats, unplaced = seat_from_motion(person, skeleton, "bed" if lies_lowest(person, skeleton) else "chair")
+        others = [other for other in clip.persons if other is not person]
+        seats, unplaced = seat_from_motion(person, skeleton, "bed" if lies_lowest(person, skeleton) else "chair",
+                                           feet_of(others, skeleton))
         if seats:
             clip.furniture.extend(seats)
             placed.append({"person": index, "height_m": seats[0].size[2]})

@@ -72,6 +72,25 @@ def test_a_bed_goes_under_a_person_lying_above_the_floor():
                                                           "would be)")
 
 
+def test_a_bed_is_moved_clear_of_the_feet_of_someone_standing_beside_it():
+    lying = make_clip("lie_to_sit", np.random.default_rng(502)).persons[0]
+    lying = PersonMotion(lying.root_pos + [0.0, 0.0, 0.45], lying.root_rot, lying.joint_rot)
+    (alone,) = seats_from_motion(Clip("alone", 30.0, "smpl", [lying]), SMPL).furniture
+    across = Rotation.from_euler("z", alone.yaw + 90.0, degrees=True).apply([1.0, 0.0, 0.0])[:2]
+    stand = demo("stand").persons[0]
+    frames = np.arange(len(lying.root_pos)) % len(stand.root_pos)
+    shift = np.r_[alone.pos + 0.35 * across - stand.root_pos[0, :2], 0.0]  # standing 0.35 m from the bed's middle
+    beside = PersonMotion(stand.root_pos[frames] + shift, stand.root_rot[frames], stand.joint_rot[frames])
+    (bed,) = seats_from_motion(Clip("pair", 30.0, "smpl", [lying, beside]), SMPL).furniture
+    moved = (np.subtract(bed.pos, alone.pos)) @ across
+    assert moved < -0.1 and bed.yaw == alone.yaw and bed.size == alone.size  # away from the standing person
+    ankles = body_positions(beside, SMPL)[:, [SMPL.index("L_Ankle"), SMPL.index("R_Ankle")], :2].reshape(-1, 2)
+    assert ((ankles - bed.pos) @ across >= bed.size[1] / 2 + 0.1 - 1e-6).all()
+    pelvis = body_positions(lying, SMPL)[:, 0, :2]
+    assert (np.abs((pelvis[lying.root_pos[:, 2] < lying.root_pos[:, 2].min() + 0.01] - bed.pos) @ across)
+            <= bed.size[1] / 2 - 0.15 + 1e-6).all()
+
+
 def write_amass(path, clip: Clip) -> None:
     pose, trans = smpl_pose_from_person(clip.persons[0], SMPL, "smpl")
     np.savez(path, poses=pose.reshape(len(pose), -1), trans=trans, betas=np.zeros(10), gender=np.array("neutral"),

@@ -56,7 +56,7 @@ from motion_lib.formats.base import ReadOptions, SourceItem, require_path
 from motion_lib.formats.bvh import read_bvh
 from motion_lib.formats.bvh_retarget import DEFAULT_UP, RetargetedPerson, persons_of_file
 from motion_lib.formats.common import UP_AXES, finish_clip
-from motion_lib.seats import seat_from_motion
+from motion_lib.seats import feet_of, seat_from_motion
 from motion_lib.skeleton import get_skeleton
 
 CAREGIVER_WORDS = frozenset({"cg", "caregiver"})
@@ -119,7 +119,9 @@ def _scene(take: str) -> dict:
 def _furnished(clip: Clip) -> Clip:
     """`clip` with the furniture its take names (`source["scene"]`) under the care receiver, or the reason it has none."""
     if "scene" in clip.source:
-        clip.furniture, unplaced = seat_from_motion(clip.persons[1], get_skeleton(clip.skeleton), clip.source["scene"])
+        skeleton = get_skeleton(clip.skeleton)
+        clip.furniture, unplaced = seat_from_motion(clip.persons[1], skeleton, clip.source["scene"],
+                                                    feet_of(clip.persons[:1], skeleton))
         if unplaced:
             clip.source["furniture_unplaced"] = unplaced
     return clip
