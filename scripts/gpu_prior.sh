@@ -62,7 +62,7 @@ timeout -s INT "$TRAIN_SECONDS" "$PYTHON" run.py stage=prior run_dir="$RUN_DIR" 
   "stage.families.mix='$MIX'" > "$OUT/train.log" 2>&1
 status=$?
 set -e
-echo "training ended with status $status (130 or 124: stopped at TRAIN_SECONDS=$TRAIN_SECONDS, the last iteration saved)"
+echo "training ended with status $status (130 or 124: stopped at TRAIN_SECONDS=$TRAIN_SECONDS, its iteration saved)"
 tail -c 3000 "$OUT/train.log" | tr '\r' '\n' | tail -n 4
 
 cp "$RUN_DIR/last.pt" "$RUN_DIR/metrics.jsonl" "$OUT/"

@@ -102,46 +102,45 @@ def summarize(steps_by_rank: list[list[tuple[dict, dict, torch.Tensor]]]) -> dic
 
 
 def worker(rank: int, port: int, out_dir: str) -> None:
-    """One rank of the two-process checks; writes what it ended with to out_dir/rank<rank>.pt."""
+    """One rank of the two-process checks; writes what it ended with to out_dir/rank<rank>.pt. A failing check ends
+    the process with its error (spawn stops the other rank); a passing one ends at `distributed.finish`."""
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
     assert distributed.init_from_env() and distributed.init_from_env()  # idempotent
-    try:
-        half = slice(rank * NUM_ENVS // WORLD, (rank + 1) * NUM_ENVS // WORLD)
-        policy = initial_policy(rank)  # different on each rank until broadcast
-        distributed.broadcast_modules([policy])
-        stats = PPO(policy, ppo_config(HORIZON * NUM_ENVS // WORLD)).update(rollout(half), 0.0)
+    half = slice(rank * NUM_ENVS // WORLD, (rank + 1) * NUM_ENVS // WORLD)
+    policy = initial_policy(rank)  # different on each rank until broadcast
+    distributed.broadcast_modules([policy])
+    stats = PPO(policy, ppo_config(HORIZON * NUM_ENVS // WORLD)).update(rollout(half), 0.0)
 
-        torch.manual_seed(11 + rank)
-        amp = AMP(4, AMP_CONFIG)
-        distributed.broadcast_modules([amp.discriminator])
-        amp.update(*amp_batches(slice(rank * 16, (rank + 1) * 16)))
+    torch.manual_seed(11 + rank)
+    amp = AMP(4, AMP_CONFIG)
+    distributed.broadcast_modules([amp.discriminator])
+    amp.update(*amp_batches(slice(rank * 16, (rank + 1) * 16)))
 
-        normalizer = RunningMeanStd(OBS_DIM)
-        for update in range(len(NORMALIZER_ROWS)):
-            normalizer.update(normalizer_batch(update, rank))
+    normalizer = RunningMeanStd(OBS_DIM)
+    for update in range(len(NORMALIZER_ROWS)):
+        normalizer.update(normalizer_batch(update, rank))
 
-        episodes = EpisodeStatistics(4, 2, torch.device("cpu"))
-        for per_agent, metrics, done in episode_steps(rank):
-            episodes.add(per_agent, metrics, done)
+    episodes = EpisodeStatistics(4, 2, torch.device("cpu"))
+    for per_agent, metrics, done in episode_steps(rank):
+        episodes.add(per_agent, metrics, done)
 
-        result = {"policy": clone(policy.state_dict()), "grads": {n: p.grad for n, p in policy.named_parameters()},
-                  "kl": stats["approx_kl"], "amp": amp.discriminator.state_dict(),
-                  "amp_grads": {n: p.grad for n, p in amp.discriminator.named_parameters()},
-                  "normalizer": normalizer.state_dict(), "episodes": episodes.summary(),
-                  "scalars": distributed.average_scalars({"x": float(rank), "y": 2.0}),
-                  "env_steps": int(distributed.all_reduce_sum(torch.tensor(10 * (rank + 1))))}
-        distributed.check_same_on_every_rank([policy, amp.discriminator, normalizer], "the test's modules")
-        if rank == 1:
-            with torch.no_grad():
-                policy.mu.bias.add_(1e-6)
-        with pytest.raises(RuntimeError) as mismatch:
-            distributed.check_same_on_every_rank([policy], "the policies")
-        result["mismatch"] = str(mismatch.value)
-        torch.save(result, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        distributed.cleanup()
+    result = {"policy": clone(policy.state_dict()), "grads": {n: p.grad for n, p in policy.named_parameters()},
+              "kl": stats["approx_kl"], "amp": amp.discriminator.state_dict(),
+              "amp_grads": {n: p.grad for n, p in amp.discriminator.named_parameters()},
+              "normalizer": normalizer.state_dict(), "episodes": episodes.summary(),
+              "scalars": distributed.average_scalars({"x": float(rank), "y": 2.0}),
+              "env_steps": int(distributed.all_reduce_sum(torch.tensor(10 * (rank + 1))))}
+    distributed.check_same_on_every_rank([policy, amp.discriminator, normalizer], "the test's modules")
+    if rank == 1:
+        with torch.no_grad():
+            policy.mu.bias.add_(1e-6)
+    with pytest.raises(RuntimeError) as mismatch:
+        distributed.check_same_on_every_rank([policy], "the policies")
+    result["mismatch"] = str(mismatch.value)
+    torch.save(result, Path(out_dir) / f"rank{rank}.pt")
+    distributed.finish()  # ends this process (exit code 0) once both ranks got here
 
 
 def clone(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -113,12 +113,6 @@ def barrier() -> None:
         dist.barrier()
 
 
-def cleanup() -> None:
-    """Leave the process group (if any); later calls of this module act as in a single process."""
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def finish() -> NoReturn:
     """End a stage that every rank completed: wait for all ranks (rank 0 writes the run's files before), then end
     this process at once (`os._exit(0)`, its output and logging flushed) without tearing the process group down.
