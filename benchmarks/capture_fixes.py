@@ -71,16 +71,17 @@ def main() -> None:
     rows = []
     for name in args.sets:
         generated, captured = sets(name, args.out / f"sets_s{args.seed}", args.seed)
-        folder = write_amass_folder(captured, 1.0, args.out / name / "amass", furnished=True)
+        results = args.out / f"{name}_s{args.seed}"
+        folder = write_amass_folder(captured, 1.0, results / "amass", furnished=True)
         cases = [("as generated", "generated", generated, {})]
         for on in (False, True):
             key = "fixes_on" if on else "fixes_off"
-            out = args.out / name / key
+            out = results / key
             out.mkdir(parents=True, exist_ok=True)
             clips, converted = convert(folder, out, *(f"{fix}={str(on).lower()}" for fix in FIXES))
             cases.append((f"AMASS, fixes {'on' if on else 'off'}", key, clips, converted))
         for case, key, clips, converted in cases:
-            summary = evaluate(args.checkpoint, clips, args.out / name / key / "eval")
+            summary = evaluate(args.checkpoint, clips, results / key / "eval")
             read = read_clips(clips)
             rows.append({"set": name, "clips as": case, "clips": summary["clips"], "success": summary["success_rate"],
                          "mpjpe_tracked_mm": summary["mpjpe_tracked_mm"],

@@ -15,6 +15,7 @@ the body), so the readers' clips are tracked against the furniture the motion re
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,7 +23,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.balance import com_outside_support
-from motion_lib.formats.common import body_positions, wxyz_to_rotations
+from motion_lib.formats.common import body_positions, lowest_point, wxyz_to_rotations
 from motion_lib.furniture import DEFAULT_SIZES, Furniture
 from motion_lib.skeleton import CAPSULE_RADIUS, Skeleton
 
@@ -43,11 +44,15 @@ MIN_SITTING_S = 0.3
 UNSUPPORTED_M = 0.08
 """Over those frames, a centre of mass this far (m, median) outside the support polygon of the points on the floor is
 held up by something else: a seat (generated sitting: 0.14-0.22 m; squats, kneels, floor sitting, the low points of
-walks, kicks, jumps and dances: under 0.05 m)."""
+walks, kicks, jumps and dances: under 0.05 m; a run's low points, single stances, reach 0.37 m but move too fast to
+count, `MAX_SITTING_SPEED`)."""
 BED_EDGE_CLEARANCE = 0.15
 """m: a bed moved clear of another person's feet keeps the lying pelvis at least this far inside its long edge."""
 FOOT_CLEARANCE = 0.1
 """m: another person's feet (ankles) stay at least this far outside a bed placed from the motion."""
+MAX_SITTING_SPEED = 0.3
+"""m/s: over those frames the pelvis of a seated (or lying) person moves slower than this (median; a run's lowest
+frames, single stances with the centre of mass off the foot, move at 2-4 m/s)."""
 MAX_TESTED_FRAMES = 300
 """At most this many of those frames (evenly spread) are tested."""
 SEATED_PELVIS_ABOVE_SEAT = 0.35
@@ -191,40 +196,54 @@ def feet_of(persons: list[PersonMotion], skeleton: Skeleton) -> np.ndarray:
     return np.concatenate(points) if points else np.zeros((0, 2))
 
 
-def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float) -> bool:
-    """Whether `person` (at `fps` frames/s) sits on something that its motion does not show: for at least
-    `MIN_SITTING_S` its pelvis stays within `LOW_BAND` of its lowest while the centre of mass lies `UNSUPPORTED_M`
-    or more (median) outside what touches the floor."""
+def sits_unsupported(person: PersonMotion, skeleton: Skeleton, fps: float, floor: float = 0.0) -> bool:
+    """Whether `person` (at `fps` frames/s, on a floor at height `floor`) sits or lies on something that its motion
+    does not show: for at least `MIN_SITTING_S` its pelvis stays within `LOW_BAND` of its lowest, moving slower than
+    `MAX_SITTING_SPEED` (median), while the centre of mass lies `UNSUPPORTED_M` or more (median) outside what touches
+    the floor."""
     height = person.root_pos[:, 2]
     low = height <= height.min() + LOW_BAND
     if low.sum() < MIN_SITTING_S * fps:
         return False
-    frames = np.flatnonzero(low)[:: max(1, int(low.sum()) // MAX_TESTED_FRAMES)]  # bounded work for long capture
-    low_person = PersonMotion(person.root_pos[frames], person.root_rot[frames], person.joint_rot[frames])
+    speed = np.linalg.norm(np.diff(person.root_pos[:, :2], axis=0), axis=1) * fps  # (T-1,)
+    if np.median(speed[low[:-1]]) > MAX_SITTING_SPEED:
+        return False
+    frames = np.flatnonzero(low)[:: -(-int(low.sum()) // MAX_TESTED_FRAMES)]  # bounded work for long capture
+    low_person = PersonMotion(person.root_pos[frames] - [0.0, 0.0, floor], person.root_rot[frames],
+                              person.joint_rot[frames])
     return bool(np.median(com_outside_support(low_person, skeleton)) >= UNSUPPORTED_M)
 
 
+def clip_floor(persons: list[PersonMotion], skeleton: Skeleton) -> float:
+    """The height (m) of the floor the persons stand on: the 5th percentile of their lowest points, every frame."""
+    return float(np.percentile(np.concatenate([lowest_point(body_positions(p, skeleton), skeleton) for p in persons]),
+                               5))
+
+
 def seats_from_motion(clip: Clip, skeleton: Skeleton) -> Clip:
-    """`clip`, changed in place, with the standard chair under each person that sits unsupported (`sits_unsupported`,
-    `seat_from_motion`), recorded as `source["seats_placed"]` (person index and seat height, m); a sitting person no
-    chair fits is recorded as `source["furniture_unplaced"]`. A clip that brings furniture, or whose reader already
-    tried to place some (`source["furniture_unplaced"]`: HHI-Assist's chair and bed takes), is returned as it is."""
+    """A copy of `clip` with the standard chair under each person that sits unsupported (`sits_unsupported`,
+    `seat_from_motion`), or the standard bed under one that lies so (`bed_under_lying`, clear of the others' feet),
+    recorded as `source["seats_placed"]` (person index and seat or bed height, m); a person no chair or bed fits is
+    recorded as `source["furniture_unplaced"]`. A clip that brings furniture, or whose reader already tried to place
+    some (`source["furniture_unplaced"]`: HHI-Assist's chair and bed takes), is returned as it is."""
     if clip.furniture or "furniture_unplaced" in clip.source:
         return clip
-    placed, reasons = [], []
+    floor = clip_floor(clip.persons, skeleton)
+    placed, reasons, furniture = [], [], []
     for index, person in enumerate(clip.persons):
-        if not sits_unsupported(person, skeleton, clip.fps):
+        if not sits_unsupported(person, skeleton, clip.fps, floor):
             continue
         others = [other for other in clip.persons if other is not person]
         seats, unplaced = seat_from_motion(person, skeleton, "bed" if lies_lowest(person, skeleton) else "chair",
                                            feet_of(others, skeleton))
         if seats:
-            clip.furniture.extend(seats)
+            furniture.extend(seats)
             placed.append({"person": index, "height_m": seats[0].size[2]})
         else:
             reasons.append(f"person {index}: {unplaced}")
+    source = dict(clip.source)
     if placed:
-        clip.source["seats_placed"] = placed
+        source["seats_placed"] = placed
     if reasons:
-        clip.source["furniture_unplaced"] = "; ".join(reasons)
-    return clip
+        source["furniture_unplaced"] = "; ".join(reasons)
+    return dataclasses.replace(clip, furniture=furniture, source=source)

@@ -62,8 +62,8 @@ class TreadmillFit:
 def _most_common(velocities: np.ndarray) -> np.ndarray:
     """(2,) the velocity most of `velocities` (N, 2) share (within `MODE_WIDTH`; their median): the belt's, which a
     flat planted foot moves at exactly, where a foot rolling over its heel or toes moves at anything near it."""
-    sample = velocities[:: max(1, len(velocities) // 5000)]  # bounded work and memory for hours of capture
-    candidates = sample[:: max(1, len(sample) // 500)]
+    sample = velocities[:: -(-len(velocities) // 5000)]  # at most 5,000: bounded work and memory for hours of capture
+    candidates = sample[:: -(-len(sample) // 500)]
     counts = (np.linalg.norm(sample[None] - candidates[:, None], axis=-1) < MODE_WIDTH).sum(axis=1)
     mode = candidates[np.argmax(counts)]
     return np.median(velocities[np.linalg.norm(velocities - mode, axis=-1) < MODE_WIDTH], axis=0)

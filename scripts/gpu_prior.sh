@@ -34,8 +34,10 @@ EPOCHS=${EPOCHS:-4}
 CLIPS=${CLIPS:-500}
 RUN_DIR=${RUN_DIR:-runs/prior_gpu}
 SCORES_DIR=${SCORES_DIR:-runs/prior_gpu_scores}
-PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] && PYTHON=${PYTHON_VENV:-.venv/bin/python}
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python3
+  [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
+fi
 MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
 
 mkdir -p "$OUT" "$RUN_DIR"
@@ -64,6 +66,10 @@ status=$?
 set -e
 echo "training ended with status $status (130 or 124: stopped at TRAIN_SECONDS=$TRAIN_SECONDS, its iteration saved)"
 tail -c 3000 "$OUT/train.log" | tr '\r' '\n' | tail -n 4
+if [ "$status" -ne 0 ] && [ "$status" -ne 124 ] && [ "$status" -ne 130 ]; then
+  echo "training failed (status $status): see $OUT/train.log; nothing exported"
+  exit "$status"
+fi
 
 cp "$RUN_DIR/last.pt" "$RUN_DIR/metrics.jsonl" "$OUT/"
 [ -f "$RUN_DIR/summary.json" ] && cp "$RUN_DIR/summary.json" "$OUT/"

@@ -16,7 +16,7 @@ from motion_lib.families.registry import make_clip
 from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.common import body_positions, smpl_pose_from_person
 from motion_lib.formats.phc import read_clips
-from motion_lib.seats import seat_from_motion, seat_underside, seats_from_motion
+from motion_lib.seats import bed_under_lying, seat_from_motion, seat_underside, seats_from_motion
 from motion_lib.skeleton import get_skeleton
 from tests.test_furniture import demo
 from tests.test_run_cli import run_cli
@@ -33,11 +33,16 @@ def test_the_chair_goes_back_under_a_capture_that_sits_and_nowhere_else():
     placed = seats_from_motion(unfurnished(sitting), SMPL)
     assert placed.furniture == sitting.furniture  # the generator's chair, from the motion alone
     assert placed.source["seats_placed"] == [{"person": 0, "height_m": sitting.furniture[0].size[2]}]
-    standing = [unfurnished(demo(name)) for name in ("stand", "step", "help_up_from_floor")]
-    standing += [make_clip(family, np.random.default_rng(7)) for family in ("squat", "kneel", "floor_sit_stand")]
-    for clip in standing:  # on their feet, knees or the floor: held up by what they touch
-        assert not seats_from_motion(clip, SMPL).furniture, clip.name
-        assert "seats_placed" not in clip.source and "furniture_unplaced" not in clip.source, clip.name
+    held_up = [unfurnished(demo(name)) for name in ("stand", "step", "help_up_from_floor")]
+    held_up += [make_clip(family, np.random.default_rng(7)) for family in ("squat", "kneel", "floor_sit_stand")]
+    held_up += [make_clip("run", np.random.default_rng(seed)) for seed in range(12)]  # lowest in single stance
+    squat = make_clip("squat", np.random.default_rng(7)).persons[0]
+    held_up.append(Clip("squat_5cm_up", 30.0, "smpl", [PersonMotion(squat.root_pos + [0.0, 0.0, 0.05],
+                                                                       squat.root_rot, squat.joint_rot)]))
+    for clip in held_up:  # on their feet, knees or the floor (wherever it is): held up by what they touch
+        kept = seats_from_motion(clip, SMPL)
+        assert not kept.furniture, clip.name
+        assert "seats_placed" not in kept.source and "furniture_unplaced" not in kept.source, clip.name
     furnished = demo("support_rise_from_chair")
     assert seats_from_motion(furnished, SMPL).furniture == demo("support_rise_from_chair").furniture
     tried = unfurnished(sitting)
@@ -54,10 +59,18 @@ def test_a_person_sitting_higher_than_any_seat_gets_a_reason_not_a_chair():
                                                         "lowest at 0.9")
 
 
-def test_a_bed_goes_under_a_person_lying_above_the_floor():
+def standing(frames: int, offset) -> PersonMotion:
+    """The demo's standing person for `frames` frames (looped), its root moved by `offset` (x, y, z)."""
+    stand = demo("stand").persons[0]
+    rows = np.arange(frames) % len(stand.root_pos)
+    return PersonMotion(stand.root_pos[rows] + offset, stand.root_rot[rows], stand.joint_rot[rows])
+
+
+def test_a_bed_goes_under_a_person_lying_above_the_floor_someone_stands_on():
     person = make_clip("lie_to_sit", np.random.default_rng(502)).persons[0]  # lies on the floor, then sits up
     raised = PersonMotion(person.root_pos + [0.0, 0.0, 0.45], person.root_rot, person.joint_rot)
-    clip = seats_from_motion(Clip("in_bed", 30.0, "smpl", [raised]), SMPL)
+    far = standing(len(raised.root_pos), np.r_[person.root_pos[0, :2] + [4.0, 0.0], 0.0])
+    clip = seats_from_motion(Clip("in_bed", 30.0, "smpl", [raised, far]), SMPL)
     (bed,) = clip.furniture
     assert bed.kind == "bed" and clip.source["seats_placed"] == [{"person": 0, "height_m": bed.size[2]}]
     lowest = seat_underside(person, SMPL, person.root_pos[0, :2] + [100.0, 0.0], 0.0).min()
@@ -66,8 +79,9 @@ def test_a_bed_goes_under_a_person_lying_above_the_floor():
     local = Rotation.from_euler("z", -bed.yaw, degrees=True).apply((body[..., :2] - bed.pos).reshape(-1, 2) @ np.c_[
         np.eye(2), np.zeros(2)])  # pelvis, head and ankles in the bed's frame, every frame
     assert (np.abs(local[:, 0]) < bed.size[0] / 2).all() and (np.abs(local[:, 1]) < bed.size[1] / 2).all()
-    on_floor = seats_from_motion(Clip("on_floor", 30.0, "smpl", [person]), SMPL)
-    assert on_floor.furniture == [] and "seats_placed" not in on_floor.source
+    for alone in (person, raised):  # lying on the floor; nothing lower than the lying body: taken for the floor
+        kept = seats_from_motion(Clip("alone", 30.0, "smpl", [alone]), SMPL)
+        assert kept.furniture == [] and "seats_placed" not in kept.source and "furniture_unplaced" not in kept.source
     assert seat_from_motion(raised, SMPL, "chair")[1] == ("the chair is not placed: the person on it lies down (a bed "
                                                           "would be)")
 
@@ -75,12 +89,10 @@ def test_a_bed_goes_under_a_person_lying_above_the_floor():
 def test_a_bed_is_moved_clear_of_the_feet_of_someone_standing_beside_it():
     lying = make_clip("lie_to_sit", np.random.default_rng(502)).persons[0]
     lying = PersonMotion(lying.root_pos + [0.0, 0.0, 0.45], lying.root_rot, lying.joint_rot)
-    (alone,) = seats_from_motion(Clip("alone", 30.0, "smpl", [lying]), SMPL).furniture
+    alone = bed_under_lying(lying, SMPL)
     across = Rotation.from_euler("z", alone.yaw + 90.0, degrees=True).apply([1.0, 0.0, 0.0])[:2]
     stand = demo("stand").persons[0]
-    frames = np.arange(len(lying.root_pos)) % len(stand.root_pos)
-    shift = np.r_[alone.pos + 0.35 * across - stand.root_pos[0, :2], 0.0]  # standing 0.35 m from the bed's middle
-    beside = PersonMotion(stand.root_pos[frames] + shift, stand.root_rot[frames], stand.joint_rot[frames])
+    beside = standing(len(lying.root_pos), np.r_[alone.pos + 0.35 * across - stand.root_pos[0, :2], 0.0])
     (bed,) = seats_from_motion(Clip("pair", 30.0, "smpl", [lying, beside]), SMPL).furniture
     moved = (np.subtract(bed.pos, alone.pos)) @ across
     assert moved < -0.1 and bed.yaw == alone.yaw and bed.size == alone.size  # away from the standing person
@@ -108,7 +120,7 @@ def test_convert_puts_a_chair_under_captured_sitting(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     (height,) = [seat["height_m"] for seat in summary["seats_placed"]["sit"]]
-    assert list(summary["seats_placed"]) == ["sit"] and "placed a chair" in result.stdout
+    assert list(summary["seats_placed"]) == ["sit"] and "placed a chair or a bed" in result.stdout
     clips = {clip.name: clip for clip in read_clips(out)}
     (chair,) = clips["sit"].furniture
     original = demo("sit_down_stand_up").furniture[0]

@@ -53,7 +53,7 @@ def stage_function(name: str) -> Callable[[RunConfig, Path], dict[str, Any]]:
 def run_stage(cfg: DictConfig) -> Path:
     """Run the configured stage in `cfg.run_dir`, save the resolved config and summary.json, and return the run_dir
     (under torchrun: data-parallel, see the module docstring, and every rank's process ends once all finished:
-    `distributed.finish`)."""
+    `distributed.finish`; a single process returns)."""
     name = cfg.stage.name
     run = stage_function(name)
     world = distributed.requested_world_size()
@@ -65,8 +65,10 @@ def run_stage(cfg: DictConfig) -> Path:
         return _run_in_process(cfg, run, Path(cfg.run_dir))
     distributed.init_from_env()
     run_dir = Path(distributed.broadcast_object(cfg.run_dir))  # a timestamped default may differ between ranks
-    _run_in_process(cfg, run, run_dir, DATA_PARALLEL_STAGES[name])
-    distributed.finish()  # every rank's process ends here
+    finished = _run_in_process(cfg, run, run_dir, DATA_PARALLEL_STAGES[name])
+    if distributed.is_distributed():
+        distributed.finish()  # every rank's process ends here
+    return finished
 
 
 def _stage_list(names: Iterable[str]) -> str:

@@ -51,8 +51,9 @@ class ConvertConfig:
     """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
     the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
     place_seats: bool = True
-    """Put the standard chair under a person who sits on one the capture does not show (at their lowest, the centre
-    of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture keep theirs."""
+    """Put the standard chair (or bed) under a person who sits (or lies) on one the capture does not show (at their
+    lowest, still, the centre of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture
+    keep theirs."""
     treadmill_to_ground: bool = True
     """Give a one-person capture on a treadmill (planted feet carried backwards together, the root in place) the
     belt's travel, so it walks or runs over the ground (`motion_lib.treadmill`); capture on the ground is kept."""
@@ -228,8 +229,9 @@ class TrackConfig(EvalConfig):
     """Measure each captured person's size from their planted feet and rescale the root travel to the skeleton's, so
     the feet do not slide (`motion_lib.subject_scale`; clips within 3 % of the skeleton's size are kept as read)."""
     place_seats: bool = True
-    """Put the standard chair under a person who sits on one the capture does not show (at their lowest, the centre
-    of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture keep theirs."""
+    """Put the standard chair (or bed) under a person who sits (or lies) on one the capture does not show (at their
+    lowest, still, the centre of mass off the feet; `motion_lib.seats.seats_from_motion`); clips that bring furniture
+    keep theirs."""
     up: str | None = None
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
     source_fps: float | None = field(default=None, metadata=above(0))

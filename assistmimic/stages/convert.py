@@ -80,7 +80,8 @@ def subject_scales(clips: list[Clip]) -> dict:
 def on_treadmill(clips: list[Clip]) -> dict:
     """The clips captured on a treadmill and given the belt's travel (`motion_lib.treadmill`), printed and for
     summary.json: {clip: belt velocity (x, y) m/s}."""
-    found = {clip.name: clip.source["treadmill"]["belt_velocity"] for clip in clips if "treadmill" in clip.source}
+    found = {clip.name: clip.source["treadmill"]["belt_velocity"] for clip in clips
+             if clip.source.get("treadmill", {}).get("applied")}
     if found:
         print(f"gave {len(found)} clip(s) captured on a treadmill the belt's travel, so they walk or run over the "
               "ground (summary.json: treadmill)")
@@ -88,12 +89,12 @@ def on_treadmill(clips: list[Clip]) -> dict:
 
 
 def seats_placed(clips: list[Clip]) -> dict:
-    """The chairs `seats_from_motion` put under seated persons, printed and for summary.json: {clip: [{person,
-    height_m}, ...]}."""
+    """The chairs and beds `seats_from_motion` put under seated or lying persons, printed and for summary.json:
+    {clip: [{person, height_m}, ...]}."""
     placed = {clip.name: clip.source["seats_placed"] for clip in clips if "seats_placed" in clip.source}
     if placed:
-        print(f"placed a chair under the seated person in {len(placed)} clip(s) whose capture sits on one it does "
-              "not show (summary.json: seats_placed)")
+        print(f"placed a chair or a bed under {len(placed)} clip(s) whose capture rests on furniture it does not show "
+              "(summary.json: seats_placed)")
     return placed
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from motion_lib.checks import MIN_FRAMES, frame_rate, require_duration, require_frames
+from motion_lib.checks import MAX_POSITION_M, MIN_FRAMES, frame_rate, require_duration, require_frames
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.kinematics import ForwardKinematics
@@ -262,8 +262,13 @@ def finish_clip(
         (person,) = clip.persons
         fit = fit_treadmill(person, body_positions(person, skeleton), skeleton, target_fps)
         if fit.applied:
-            clip.persons = [off_treadmill(person, fit.belt_velocity, target_fps)]
-            clip.source["treadmill"] = fit.as_source()
+            walked = off_treadmill(person, fit.belt_velocity, target_fps)
+            if np.abs(walked.root_pos).max() <= MAX_POSITION_M:
+                clip.persons = [walked]
+                clip.source["treadmill"] = fit.as_source()
+            else:  # hours on the belt: the travel would leave the positions a clip may hold
+                clip.source["treadmill"] = {**fit.as_source(), "applied": False,
+                                            "reason": f"the belt's travel would pass {MAX_POSITION_M:g} m: kept as read"}
     if fit_scale:
         fit = fit_subject_scale(clip.persons, [body_positions(p, skeleton) for p in clip.persons], skeleton,
                                 target_fps)
