@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OUT=${OUT:?set OUT to the folder the results go to}
+if [ -z "${OUT:-}" ]; then echo "error: set OUT to the folder the results go to (OUT=/path bash $0)" >&2; exit 2; fi
 TRAIN_SECONDS=${TRAIN_SECONDS:-420}
 SCORE_SECONDS=${SCORE_SECONDS:-120}
 SIM=${SIM:-warp}

@@ -172,3 +172,10 @@ def test_the_gpu_script_continues_the_shipped_run_exports_and_scores_it(tmp_path
     exported = torch.load(out / "prior.pt", weights_only=False)
     assert trained["iteration"] > 9013 and exported["iteration"] == trained["iteration"] and "ppo" not in exported
     assert "**builtin**" in (out / "scores.log").read_text()
+
+
+def test_the_gpu_script_without_an_output_folder_is_one_sentence():
+    env = {key: value for key, value in os.environ.items() if key != "OUT"}
+    result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_prior.sh")], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith("error: set OUT") and result.stderr.count("\n") == 1

@@ -14,12 +14,13 @@ from assistmimic.stages.convert import read_source
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.registry import make_clip
 from motion_lib.formats.base import ReadOptions
-from motion_lib.formats.common import body_positions, smpl_pose_from_person
+from motion_lib.formats.common import body_positions
 from motion_lib.formats.phc import read_clips
 from motion_lib.seats import bed_under_lying, seat_from_motion, seat_underside, seats_from_motion
 from motion_lib.skeleton import get_skeleton
 from tests.test_furniture import demo
 from tests.test_run_cli import run_cli
+from tests.test_subject_scale import write_amass
 
 SMPL = get_skeleton("smpl")
 
@@ -101,12 +102,6 @@ def test_a_bed_is_moved_clear_of_the_feet_of_someone_standing_beside_it():
     pelvis = body_positions(lying, SMPL)[:, 0, :2]
     assert (np.abs((pelvis[lying.root_pos[:, 2] < lying.root_pos[:, 2].min() + 0.01] - bed.pos) @ across)
             <= bed.size[1] / 2 - 0.15 + 1e-6).all()
-
-
-def write_amass(path, clip: Clip) -> None:
-    pose, trans = smpl_pose_from_person(clip.persons[0], SMPL, "smpl")
-    np.savez(path, poses=pose.reshape(len(pose), -1), trans=trans, betas=np.zeros(10), gender=np.array("neutral"),
-             mocap_framerate=np.array(clip.fps))
 
 
 def test_convert_puts_a_chair_under_captured_sitting(tmp_path):

@@ -21,7 +21,7 @@ from motion_lib.treadmill import fit_treadmill, off_treadmill
 from motion_lib.skeleton import get_skeleton
 from tests.test_reader_bvh import read_one, write_bvh
 from tests.test_run_cli import run_cli
-from tests.test_seats import write_amass
+from tests.test_subject_scale import write_amass
 
 SMPL = get_skeleton("smpl")
 

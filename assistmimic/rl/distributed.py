@@ -115,8 +115,9 @@ def barrier() -> None:
 
 def finish() -> NoReturn:
     """End a stage that every rank of a process group completed (only under torchrun: a single process must not be
-    ended here, e.g. Hydra's multirun runs several stages in it): wait for all ranks (rank 0 writes the run's files before), then end
-    this process at once (`os._exit(0)`, its output and logging flushed) without tearing the process group down.
+    ended here, e.g. Hydra's multirun runs several stages in it): wait for all ranks (rank 0 writes the run's files
+    before), then end this process at once (`os._exit(0)`, its output and logging flushed) without tearing the process
+    group down.
     Left to tear gloo down and finalise the interpreter, a rank aborted now and then after both had finished (SIGABRT,
     "terminate called without an active exception", with the process group destroyed after the wait too; once in
     about 30 runs), and torchrun then failed the whole run. Not called after an error: a rank failing alone must not

@@ -4,8 +4,8 @@ Every clip the source offers is loaded and converted on its own; a clip that fai
 missing key, NaN frames, ...) is skipped with its reason, the rest is still written. summary.json
 lists `clips_written`, `clips_skipped` and each skip's name, file and reason, and `subject_scale`: the clips whose
 root travel was rescaled to the skeleton's size (`stage.fit_subject_scale`, `motion_lib.subject_scale`), and
-`seats_placed`: the clips that got a chair under a person who sits on one the capture does not show
-(`stage.place_seats`, `motion_lib.seats.seats_from_motion`), and `treadmill`: the clips captured on a treadmill that
+`seats_placed`: the clips that got a chair (or a bed) under a person who sits (or lies) on one the capture does not
+show (`stage.place_seats`, `motion_lib.seats.seats_from_motion`), and `treadmill`: the clips captured on a treadmill that
 were given the belt's travel (`stage.treadmill_to_ground`, `motion_lib.treadmill`).
 """
 
@@ -41,9 +41,10 @@ def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
 def read_source(source: str, input_path: Path, options: ReadOptions, verb: str, done: str,
                 place_seats: bool = False) -> tuple[list[Clip], list[dict]]:
     """(clips, skipped) of every clip `source` offers at `input_path`, loaded through its reader (and, with
-    `place_seats`, given a chair under each person who sits on one the capture does not show: `seats_from_motion`);
-    a clip that fails is skipped with its name, file and reason (printed). Nothing found, or nothing loaded, is one
-    error. `verb` labels the progress bar, `done` the error ("none of the clips could be <done>")."""
+    `place_seats`, given a chair or a bed under each person who sits or lies on one the capture does not show:
+    `seats_from_motion`); a clip that fails is skipped with its name, file and reason (printed). Nothing found, or
+    nothing loaded, is one error. `verb` labels the progress bar, `done` the error ("none of the clips could be
+    <done>")."""
     items = source_items(source, input_path, options)
     if not items:
         raise UserInputError(f"no clips found for source '{source}' in {input_path} (check the filters: actions, split)")
