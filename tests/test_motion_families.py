@@ -225,6 +225,41 @@ def test_a_kneel_puts_the_weight_over_the_front_foot_before_the_back_foot_lifts(
         assert np.dot(com[lift, :2] - back[lift, :2], across) / np.dot(across, across) > 0.9
 
 
+def test_a_prone_get_up_goes_from_face_down_on_knees_and_palms_to_standing(clips):
+    """It starts lying face down (the pelvis's front towards the floor) with both knees and both wrists at the floor,
+    reaches a lunge with the front foot flat and the hands still down, and ends standing on flat feet; the hands leave
+    the floor only after the front foot is down."""
+    from motion_lib.families.common import STAND_HEIGHT
+
+    for seed in SEEDS:
+        clip = clips["prone_get_up", seed]
+        person, front = clip.persons[0], "R" if clip.source["params"]["side"] == "L" else "L"
+        positions = body_positions(person, SKELETON)
+        height = {name: positions[:, SKELETON.index(name), 2] for name in ("L_Knee", "R_Knee", "L_Wrist", "R_Wrist")}
+        pelvis_front = wxyz_to_rotations(person.root_rot).apply([1.0, 0.0, 0.0])
+        assert pelvis_front[0, 2] < -0.95 and person.root_pos[0, 2] < 0.2
+        assert max(height["L_Knee"][0], height["R_Knee"][0]) < 0.1
+        assert max(height["L_Wrist"][0], height["R_Wrist"][0]) < 0.06
+        hands_up = int(np.nonzero((height["L_Wrist"] > 0.1) & (height["R_Wrist"] > 0.1))[0][0])
+        front_sole = checks.sole_corners(person, SKELETON, positions)[front][:, :4, 2]
+        assert front_sole[hands_up].max() < 0.02  # the front foot flat on the floor
+        assert abs(person.root_pos[-1, 2] - STAND_HEIGHT) < 0.02
+        assert checks.sole_corners(person, SKELETON, positions)["L"][-1, :, 2].max() < 0.02
+
+
+def test_a_rebalanced_prone_get_up_keeps_its_knees_pointing_down_while_lying(clips):
+    """A time-warped copy is balanced again (`rebalanced`) with the knees where the generator pointed them
+    (`Family.keep_knees`): on the floor while lying face down. Re-placed as standing legs are, they would point up."""
+    from motion_lib.families.balance import rebalanced
+
+    assert FAMILIES["prone_get_up"].keep_knees and not FAMILIES["kneel"].keep_knees
+    warped = time_warp(clips["prone_get_up", 0], 0.9)
+    for keep, low in ((True, True), (False, False)):
+        person = rebalanced(warped.persons[0], SKELETON, keep_knees=keep)
+        knees = body_positions(person, SKELETON)[0, [SKELETON.index("L_Knee"), SKELETON.index("R_Knee")], 2]
+        assert (knees.max() < 0.1) == low, (keep, knees)
+
+
 def test_a_run_speeds_up_without_the_pelvis_dropping_to_its_stance_foot():
     """The pelvis's largest vertical speed while a run speeds up from standing, per clip (seeds 0-7): a median of
     about 0.5 m/s (a flight's take-off speed), against 1.6 m/s when a stance lasted through 1-2 m/s of speed-up and

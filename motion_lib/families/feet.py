@@ -95,10 +95,11 @@ def swing(skel: Skeleton, side: str, s: np.ndarray, start: tuple, end: tuple, cl
     return ankle, yaw, pitch, toe
 
 
-def place_feet(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple]) -> PersonMotion:
+def place_feet(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple], poles: dict[str, np.ndarray] | None = None) -> PersonMotion:
     """Legs by IK: feet[side] = (ankle (T, 3), yaw (T,), pitch (T,), toe flexion (T,)) in radians.
     The knee points forward along the foot's yaw, and upwards as far as the leg itself points forward
-    (sitting, lying): the pole is never along the leg."""
+    (sitting, lying on the back): the pole is never along the leg. `poles` {side: (T, 3)}: where the knees point
+    instead (world directions, e.g. down when lying face down or on hands and knees)."""
     root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     for side, (ankle, yaw, pitch, toe_flex) in feet.items():
         heading = Rotation.from_euler("z", yaw[:, None])
@@ -106,6 +107,8 @@ def place_feet(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple]) -> 
         hip = person.root_pos + root_rot.apply(skel.offsets[skel.index(f"{side}_Hip")])
         leg = (ankle - hip) / np.maximum(np.linalg.norm(ankle - hip, axis=-1, keepdims=True), 1e-9)
         pole = forward + 2.0 * np.maximum((leg * forward).sum(-1), 0.0)[:, None] * np.array([0.0, 0.0, 1.0])
+        if poles is not None and side in poles:
+            pole = poles[side]
         person = limb_ik(person, skel, f"{side}_Hip", ankle, pole, KNEE_AXIS, end_rot=foot_rotation(yaw, pitch))
         person.joint_rot[:, skel.index(f"{side}_Toe") - 1] = rotations_to_wxyz(
             Rotation.from_euler("y", toe_flex[:, None]), (len(ankle),))
@@ -201,12 +204,12 @@ def flat_feet(skel: Skeleton, frames: int, x: float, y: float, yaw_deg: float, w
     return feet
 
 
-def stand_on(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple]) -> PersonMotion:
-    """`person` with its legs on planted `feet` (see `place_feet`), the pelvis lowered (smoothly) where
-    it is too high for a leg to reach its foot."""
+def stand_on(person: PersonMotion, skel: Skeleton, feet: dict[str, tuple], poles: dict[str, np.ndarray] | None = None) -> PersonMotion:
+    """`person` with its legs on planted `feet` (see `place_feet`, also for `poles`), the pelvis lowered (smoothly)
+    where it is too high for a leg to reach its foot."""
     root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     limit = reachable_height(skel, person.root_pos[:, :2], root_rot, {s: f[0] for s, f in feet.items()},
                              {s: np.ones(len(f[0]), bool) for s, f in feet.items()})
     root = person.root_pos.copy()
     root[:, 2] = soft_min(root[:, 2], limit, softness=0.005)
-    return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet)
+    return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet, poles)

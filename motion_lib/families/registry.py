@@ -28,6 +28,9 @@ class Family:
     """Default share of a generated data set (relative)."""
     balanced: bool = False
     """The generator keeps the zero-moment point on the feet (`balance`), so a time-warped copy is balanced again."""
+    keep_knees: bool = False
+    """The generator points the knees itself (`feet.place_feet` poles), so a time-warped copy is balanced again with
+    them pointing where they point (`balance.rebalanced`)."""
 
     @property
     def summary(self) -> str:
@@ -49,6 +52,7 @@ FAMILIES: dict[str, Family] = {
     "floor_sit_stand": Family(floor.floor_sit_stand, 1.5),
     "kneel": Family(floor.kneel, 1.0, balanced=True),
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
+    "prone_get_up": Family(floor.prone_get_up, 1.0, balanced=True, keep_knees=True),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
     "demo_single": Family(assisted.demo_single, 0.0),
@@ -120,8 +124,11 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
             clip = mirror(clip)
         if rng.random() < warp_share:
             clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
-            if FAMILIES[name].balanced:
-                clip = dataclasses.replace(clip, persons=[rebalanced(p, get_skeleton(clip.skeleton)) for p in clip.persons])
+            family = FAMILIES[name]
+            if family.balanced:
+                skel = get_skeleton(clip.skeleton)
+                clip = dataclasses.replace(clip, persons=[rebalanced(p, skel, keep_knees=family.keep_knees)
+                                                          for p in clip.persons])
         if rng.random() < subject_scale_share and not clip.furniture:
             clip = with_subject_scale(clip, float(np.exp(rng.uniform(*np.log(SUBJECT_SCALES)))))
         clips.append(clip.validate())
