@@ -38,7 +38,7 @@ if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
   [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
 fi
-MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
+MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
 
 mkdir -p "$OUT" "$RUN_DIR"
 WHEELS=${WHEELS:-.whl}

@@ -247,6 +247,25 @@ def test_a_prone_get_up_goes_from_face_down_on_knees_and_palms_to_standing(clips
         assert checks.sole_corners(person, SKELETON, positions)["L"][-1, :, 2].max() < 0.02
 
 
+def test_a_supine_get_up_sits_up_on_its_hands_draws_its_feet_in_and_stands(clips):
+    """It starts lying on the back, props itself on both palms while sitting up, sits with both feet drawn in flat on
+    the floor (the pelvis still down) and ends standing."""
+    from motion_lib.families.common import STAND_HEIGHT
+
+    for seed in SEEDS:
+        person = clips["supine_get_up", seed].persons[0]
+        positions = body_positions(person, SKELETON)
+        pelvis_front = wxyz_to_rotations(person.root_rot).apply([1.0, 0.0, 0.0])
+        assert pelvis_front[0, 2] > 0.95 and person.root_pos[0, 2] < 0.25
+        wrists = positions[:, [SKELETON.index("L_Wrist"), SKELETON.index("R_Wrist")], 2]
+        sitting_up = pelvis_front[:, 2] > 0.5
+        assert wrists[sitting_up].max(axis=1).min() < 0.06  # both palms on the floor
+        soles = checks.sole_corners(person, SKELETON, positions)
+        flat = np.maximum(soles["L"][:, :4, 2].max(axis=1), soles["R"][:, :4, 2].max(axis=1)) < 0.02
+        assert (flat & (person.root_pos[:, 2] < 0.25) & ~sitting_up).any()
+        assert abs(person.root_pos[-1, 2] - STAND_HEIGHT) < 0.02
+
+
 def test_a_rebalanced_prone_get_up_keeps_its_knees_pointing_down_while_lying(clips):
     """A time-warped copy is balanced again (`rebalanced`) with the knees where the generator pointed them
     (`Family.keep_knees`): on the floor while lying face down. Re-placed as standing legs are, they would point up."""

@@ -20,8 +20,8 @@ from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_p
 from motion_lib.families.standing import arms
 from motion_lib.formats.common import body_positions, global_rotations, rotations_to_wxyz, wxyz_to_rotations
 from motion_lib.keyframes.animate import FPS, Key, animate
-from motion_lib.keyframes.limbs import SIDE_SIGN, elbow_pole, reach
-from motion_lib.keyframes.poses import ARMS_DOWN, trunk
+from motion_lib.keyframes.limbs import SIDE_SIGN, blend_rotations, elbow_pole, reach
+from motion_lib.keyframes.poses import ARMS_DOWN, ARMS_ON_LAP, trunk
 from motion_lib.skeleton import CAPSULE_RADIUS
 
 KNEEL_BALANCE_PASSES = 8
@@ -99,12 +99,7 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
     feet_x = rng.uniform(0.5, 0.6)
     sit = [Key(0.0, root=(0.0, 0.0, FLOOR_SIT_HEIGHT), facing=(0.0, -rng.uniform(10, 25), 0.0),
                joints={**trunk(rng.uniform(15, 25), -10.0), **arms(rng, ("down", "down"))})]
-    phases = [  # (duration, pelvis, root pitch, trunk flexion) from sitting to standing
-        (rng.uniform(0.6, 1.0), (0.12, 0.0, FLOOR_SIT_HEIGHT + 0.03), 0.0, 40.0),
-        (rng.uniform(0.8, 1.2), (feet_x - 0.2, 0.0, 0.48), 25.0, 35.0),
-        (rng.uniform(0.6, 1.0), (feet_x - 0.12, 0.0, 0.72), 20.0, 12.0),
-        (rng.uniform(0.5, 0.9), (feet_x - 0.04, 0.0, STAND_HEIGHT), 0.0, 0.0),
-    ]
+    phases = _rise_phases(rng, feet_x)
     up_poses = [(root, pitch, flexion) for _, root, pitch, flexion in phases]
     seated = (sit[0].root, sit[0].facing[1], 20.0)
     stand_key = {**trunk(0.0), **ARMS_DOWN}
@@ -140,11 +135,26 @@ def floor_sit_stand(rng: np.random.Generator, mode: str | None = None) -> Clip:
     heading = Rotation.from_euler("z", yaw, degrees=True)
     centre = heading.apply([feet_x, 0.0, 0.0])[:2] + place
     feet = flat_feet(skel, len(times), centre[0], centre[1], yaw, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
-    person = rebalanced(stand_on(animate(keys, skel, times), skel, feet), skel)
+    person = _pushing_up(rebalanced(stand_on(animate(keys, skel, times), skel, feet), skel), skel, yaw, place)
+    return family_clip(clip_name("floor_sit_stand", rng), [person], "floor_sit_stand", dict(mode=mode, feet_x=feet_x))
+
+
+def _rise_phases(rng: np.random.Generator, feet_x: float) -> list[tuple]:
+    """(duration s, pelvis (3,), root pitch, trunk flexion) of the keys from sitting on the floor (pelvis at the origin,
+    facing +x, feet flat `feet_x` ahead) to standing over the feet."""
+    return [(rng.uniform(0.6, 1.0), (0.12, 0.0, FLOOR_SIT_HEIGHT + 0.03), 0.0, 40.0),
+            (rng.uniform(0.8, 1.2), (feet_x - 0.2, 0.0, 0.48), 25.0, 35.0),
+            (rng.uniform(0.6, 1.0), (feet_x - 0.12, 0.0, 0.72), 20.0, 12.0),
+            (rng.uniform(0.5, 0.9), (feet_x - 0.04, 0.0, STAND_HEIGHT), 0.0, 0.0)]
+
+
+def _pushing_up(person: PersonMotion, skel, yaw: float, place, weight: np.ndarray | float = 1.0) -> PersonMotion:
+    """Getting up from sitting on the floor, the fingertips push on the floor beside the hips (0.2 m ahead of where the
+    pelvis sat, 0.3 m out) until the pelvis has moved over the feet, as far as `weight` (T,) lets them."""
+    heading = Rotation.from_euler("z", yaw, degrees=True)
     ahead = heading.inv().apply(person.root_pos - [place[0], place[1], 0.0])[:, 0]
     down = np.clip((0.2 - ahead) / 0.1, 0.0, 1.0)  # hands on the floor until the pelvis moves over the feet
-    person = _hands_on_floor(person, skel, yaw, place, {"L": (0.2, 0.3), "R": (0.2, -0.3)}, min_jerk(down))
-    return family_clip(clip_name("floor_sit_stand", rng), [person], "floor_sit_stand", dict(mode=mode, feet_x=feet_x))
+    return _hands_on_floor(person, skel, yaw, place, {"L": (0.2, 0.3), "R": (0.2, -0.3)}, min_jerk(down) * weight)
 
 
 def kneel(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
@@ -234,7 +244,6 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
     "down_up"."""
     mode = str(rng.choice(["up", "down", "down_up"])) if mode is None else mode
     skel = skeleton()
-    hip_z = CAPSULE_RADIUS["hip"] + 0.02
     lying = dict(facing=(0.0, -88.0, 0.0), joints={**trunk(-2.0, 0.0), **arms(rng, ("down", "down"))})
     sitting = dict(facing=(0.0, -rng.uniform(0.0, 12.0), 0.0), joints={**trunk(rng.uniform(15.0, 30.0), -10.0), **arms(rng, ("forward", "forward"))})
     half = dict(facing=(0.0, -55.0, 0.0), joints={**trunk(rng.uniform(30.0, 45.0), -20.0), **arms(rng, ("forward", "forward"))})
@@ -248,12 +257,96 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
             t += rng.uniform(0.7, 1.3)
             keys.append(Key(t))
     times = times_for(keys[-1].t)
-    person = animate(keys, skel, times)
-    # the pelvis turns about the hip joints, which stay on the floor
+    person = _on_the_hips(animate(keys, skel, times), skel)
+    person = _propped(place_feet(_clear_of_floor(person, skel), skel, _stretched_legs(rng, person, skel)), skel)
+    person = _anywhere(rng, person)
+    return family_clip(clip_name("lie_to_sit", rng), [person], "lie_to_sit", dict(mode=mode))
+
+
+def supine_get_up(rng: np.random.Generator, side: str | None = None) -> Clip:
+    """Lying on the back, legs stretched out -> sit up propped on both hands (as `lie_to_sit`) -> draw the knees up,
+    one foot and then the other stepping in flat on the floor -> the fingertips push on the floor beside the hips, lean
+    forward into a deep crouch over the feet and stand up (as `floor_sit_stand`). `side`: the foot drawn in first.
+    Balanced (hands, buttocks and feet bear weight while down)."""
+    side = str(rng.choice(["L", "R"])) if side is None else side
+    skel = skeleton()
+    feet_x = rng.uniform(0.5, 0.6)
+    t_lie = rng.uniform(0.5, 1.0)  # lying still until
+    t_half = t_lie + rng.uniform(0.8, 1.2)
+    t_sat = t_half + rng.uniform(0.8, 1.2)  # sitting up, legs stretched out
+    t_sit = t_sat + rng.uniform(0.4, 0.7)
+    t_first = t_sit + rng.uniform(0.5, 0.7)  # the first foot flat, its knee up
+    t_second = t_first + rng.uniform(0.4, 0.6)
+    seated = Key(t_second, root=(0.0, 0.0, FLOOR_SIT_HEIGHT), facing=(0.0, -rng.uniform(10.0, 25.0), 0.0),
+                 joints={**trunk(rng.uniform(15.0, 25.0), -10.0), **ARMS_ON_LAP})  # (hanging, the hands would be in the floor)
+    keys = [Key(0.0, facing=(0.0, -88.0, 0.0), joints={**trunk(-2.0, 0.0), **arms(rng, ("down", "down"))}), Key(t_lie),
+            Key(t_half, facing=(0.0, -55.0, 0.0), joints={**trunk(rng.uniform(30.0, 45.0), -20.0), **arms(rng, ("forward", "forward"))}),
+            Key(t_sat, facing=(0.0, -rng.uniform(0.0, 12.0), 0.0), joints={**trunk(rng.uniform(15.0, 30.0), -10.0), **arms(rng, ("forward", "forward"))}),
+            Key(t_sit), seated]
+    t = t_second + rng.uniform(0.2, 0.4)
+    keys.append(Key(t))
+    for duration, root, pitch, flexion in _rise_phases(rng, feet_x):
+        t += duration
+        keys.append(Key(t, root=root, facing=(0.0, pitch, 0.0), joints=trunk(flexion)))
+    keys[-1] = Key(t, root=keys[-1].root, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **ARMS_DOWN})
+    keys.append(Key(t + rng.uniform(0.4, 0.8)))
+    times = times_for(keys[-1].t)
+    frames, sitting_up = len(times), times <= t_sit
+    up = _on_the_hips(animate(keys, skel, times), skel)  # until t_sit; from it the keys move the pelvis
+    long_sitting = tuple(up.root_pos[sitting_up][-1])
+    person = animate(sorted(keys + [Key(t_sat, root=long_sitting), Key(t_sit, root=long_sitting)], key=lambda key: key.t), skel, times)
+    person.root_pos[sitting_up] = up.root_pos[sitting_up]
+    # the feet: stretched out, then each drawn in to stand flat where `floor_sit_stand` puts them
+    feet = _stretched_legs(rng, person, skel)
+    flat = flat_feet(skel, frames, feet_x, 0.0, 0.0, rng.uniform(0.05, 0.2), toe_out=rng.uniform(0.0, 12.0))
+    for s, (t0, t1) in ((side, (t_sit, t_first)), ("R" if side == "L" else "L", (t_first, t_second))):
+        ankle, yaw, pitch, toe = (np.array(x, dtype=float) for x in feet[s])
+        gap, after = (times > t0) & (times < t1), times >= t1
+        ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, s, (times[gap] - t0) / (t1 - t0), (ankle[0], yaw[0], pitch[0], 0.0),
+                                                           (flat[s][0][0], flat[s][1][0], 0.0, 0.0), 0.06)
+        ankle[after], yaw[after], pitch[after] = flat[s][0][after], flat[s][1][after], 0.0
+        feet[s] = (ankle, yaw, pitch, toe)
+    person.root_pos[sitting_up] = _clear_of_floor(person, skel).root_pos[sitting_up]  # (hanging hands go on the floor later)
+    person = stand_on(person, skel, feet)
+    # balanced from sitting up on (as `floor_sit_stand`; sitting up leans on the hands, as `lie_to_sit`), then the hands:
+    # propped behind the hips, then pushing beside them (`_pushing_up` lifts every hand below its spot: blended in)
+    rise = int(np.count_nonzero(sitting_up))
+    balanced = rebalanced(PersonMotion(person.root_pos[rise:], person.root_rot[rise:], person.joint_rot[rise:]), skel)
+    person = PersonMotion(np.concatenate([person.root_pos[:rise], balanced.root_pos]), person.root_rot,
+                          np.concatenate([person.joint_rot[:rise], balanced.joint_rot]))
+    propped = _propped(person, skel)
+    pushed = _pushing_up(propped, skel, 0.0, (0.0, 0.0), min_jerk((times - t_first) / (t_second - t_first)))
+    joints = propped.joint_rot.shape[1]
+    switch = np.repeat(min_jerk((times - t_first) / HANDS_OFF_S), joints)  # (T * J,)
+    blended = blend_rotations(wxyz_to_rotations(propped.joint_rot.reshape(-1, 4)), wxyz_to_rotations(pushed.joint_rot.reshape(-1, 4)), switch)
+    person = PersonMotion(person.root_pos, person.root_rot, rotations_to_wxyz(blended, (frames, joints)))
+    person = _anywhere(rng, person)
+    return family_clip(clip_name("supine_get_up", rng), [person], "supine_get_up", dict(side=side, feet_x=feet_x))
+
+
+def _anywhere(rng: np.random.Generator, person: PersonMotion) -> PersonMotion:
+    """`person`, made facing +x at the origin, turned to a random heading and moved up to 1 m along the floor."""
+    yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
+    turn = Rotation.from_euler("z", yaw_deg, degrees=True)
+    return PersonMotion(turn.apply(person.root_pos) + [place[0], place[1], 0.0],
+                        rotations_to_wxyz(turn * wxyz_to_rotations(person.root_rot), (len(person.root_pos),)), person.joint_rot)
+
+
+def _on_the_hips(person: PersonMotion, skel, lying: np.ndarray | None = None) -> PersonMotion:
+    """`person` with its pelvis turning about the hip joints, which stay on the floor at the origin (where `lying` (T,)
+    bool, default every frame; the other frames keep their root)."""
+    lying = np.ones(len(person.root_pos), bool) if lying is None else lying
     root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     hips = (skel.offsets[skel.index("L_Hip")] + skel.offsets[skel.index("R_Hip")]) / 2
-    person.root_pos[:] = np.array([0.0, 0.0, hip_z]) - root_rot.apply(hips)
-    # legs stretched forward, heels on the floor, toes up (feet a little pointed)
+    person.root_pos[lying] = (np.array([0.0, 0.0, CAPSULE_RADIUS["hip"] + 0.02]) - root_rot.apply(hips))[lying]
+    return person
+
+
+def _stretched_legs(rng: np.random.Generator, person: PersonMotion, skel) -> dict[str, tuple]:
+    """Feet for legs stretched forward from the hips of `person`'s first frame, heels on the floor, toes up (the feet
+    a little pointed): {side: (ankle (T, 3), yaw, pitch, toe flexion (T,))}."""
+    frames = len(person.root_pos)
+    root_rot = Rotation.from_quat(person.root_rot[:1, [1, 2, 3, 0]])
     pitch = np.radians(-rng.uniform(65.0, 80.0))
     feet = {}
     for side in "LR":
@@ -262,22 +355,22 @@ def lie_to_sit(rng: np.random.Generator, mode: str | None = None) -> Clip:
         ankle = np.array([hip[0] + reach_x, hip[1] + SIDE_SIGN[side] * 0.02, 0.0])
         yaw, pitches, toe = np.zeros(1), np.full(1, pitch), np.zeros(1)
         ankle[2] -= lowest_sole(skel, side, ankle[None], yaw, pitches, toe)[0]
-        feet[side] = (np.tile(ankle, (len(times), 1)), np.zeros(len(times)), np.full(len(times), pitch), np.zeros(len(times)))
-    person = place_feet(_clear_of_floor(person, skel), skel, feet)
-    # between lying and sitting the hands push on the floor behind the hips, palms flat, fingers out and forward:
-    # sitting up with straight legs, the trunk's weight lies behind the buttocks (the centre of mass up to 17 cm
-    # outside the support of buttocks, thighs and heels, for 0.7 s); the hands widen the support to cover it
+        feet[side] = (np.tile(ankle, (frames, 1)), np.zeros(frames), np.full(frames, pitch), np.zeros(frames))
+    return feet
+
+
+def _propped(person: PersonMotion, skel) -> PersonMotion:
+    """Between lying on the back and sitting up, the hands push on the floor behind the hips, palms flat, fingers out
+    and forward: sitting up with straight legs, the trunk's weight lies behind the buttocks (the centre of mass up to
+    17 cm outside the support of buttocks, thighs and heels, for 0.7 s); the hands widen the support to cover it.
+    `person` faces +x with its hips at the origin."""
+    root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     lean = -np.degrees(root_rot.as_euler("ZYX")[:, 1])  # trunk back from upright, degrees (88 lying)
     needed = min_jerk((lean - 12.0) / 10.0) * min_jerk((86.0 - lean) / 12.0)
     propped = _widened(needed, int(round(PROP_RELEASE * FPS)))
     spots, fingers = {"L": (-0.3, 0.25), "R": (-0.3, -0.25)}, {"L": (0.5, 1.0), "R": (0.5, -1.0)}
     person = _hands_on_floor(person, skel, 0.0, (0.0, 0.0), spots, propped, PALM_WRIST_HEIGHT)
-    person = _hands_flat(person, skel, propped, fingers)
-    yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
-    turn = Rotation.from_euler("z", yaw_deg, degrees=True)
-    person.root_pos[:] = turn.apply(person.root_pos) + [place[0], place[1], 0.0]
-    person.root_rot[:] = rotations_to_wxyz(turn * wxyz_to_rotations(person.root_rot), (len(times),))
-    return family_clip(clip_name("lie_to_sit", rng), [person], "lie_to_sit", dict(mode=mode))
+    return _hands_flat(person, skel, propped, fingers)
 
 
 def _tucked_foot(skel, side: str, flat_ankle: np.ndarray, tuck: float) -> tuple[np.ndarray, np.ndarray]:
@@ -395,8 +488,5 @@ def prone_get_up(rng: np.random.Generator, side: str | None = None, hold: float 
 
     person = hands_down(place_feet(_clear_of_floor(hands_down(person), skel), skel, feet, poles))
     person = hands_down(rebalanced(person, skel, KNEEL_BALANCE_PASSES, keep_knees=True))
-    yaw_deg, place = rng.uniform(-180.0, 180.0), rng.uniform(-1.0, 1.0, 2)
-    turn = Rotation.from_euler("z", yaw_deg, degrees=True)
-    person.root_pos[:] = turn.apply(person.root_pos) + [place[0], place[1], 0.0]
-    person.root_rot[:] = rotations_to_wxyz(turn * wxyz_to_rotations(person.root_rot), (frames,))
+    person = _anywhere(rng, person)
     return family_clip(clip_name("prone_get_up", rng), [person], "prone_get_up", dict(side=side, hold=hold))

@@ -53,6 +53,7 @@ FAMILIES: dict[str, Family] = {
     "kneel": Family(floor.kneel, 1.0, balanced=True),
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
     "prone_get_up": Family(floor.prone_get_up, 1.0, balanced=True, keep_knees=True),
+    "supine_get_up": Family(floor.supine_get_up, 1.0, balanced=True),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
     "demo_single": Family(assisted.demo_single, 0.0),
