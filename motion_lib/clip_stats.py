@@ -1,6 +1,6 @@
 """Geometric statistics of a clip, computed from its forward kinematics (no simulator).
 
-Each person is approximated by capsules along the bones (parent joint to child joint, radius of the
+Each person is approximated by the capsules of `capsules.CapsuleModel` (parent joint to child joint, radius of the
 parent's joint group, `skeleton.CAPSULE_RADIUS`) plus short capsules continuing the leaf bones (head,
 hands, toes, finger tips). From them: the surface gap between the two persons per frame (negative =
 interpenetration), frames where a supporter hand touches the recipient, and sole heights.
@@ -13,50 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from motion_lib.clip import Clip
+from motion_lib.capsules import CapsuleModel
 from motion_lib.formats.common import body_positions, lowest_point
-from motion_lib.skeleton import CAPSULE_RADIUS, FOOT_RADIUS, HEAD_RADIUS, Skeleton, get_skeleton
+from motion_lib.skeleton import get_skeleton
 
 HAND_CONTACT_GAP = 0.02
 """A supporter hand capsule within this surface gap (metres) of a recipient capsule counts as contact."""
-# Leaf bodies continue their bone by this length (metres) as a capsule of this radius.
-_LEAF_SHAPES = {"head": (0.09, HEAD_RADIUS), "hand": (0.07, CAPSULE_RADIUS["hand"]),
-                "toe": (0.03, FOOT_RADIUS), "finger": (0.02, CAPSULE_RADIUS["finger"])}
-
-
-@dataclass(frozen=True)
-class CapsuleModel:
-    """Capsules of one skeleton: capsule k runs from body `start[k]` towards body `end[k]`."""
-
-    start: np.ndarray  # (C,) body index of the first end point
-    end: np.ndarray  # (C,) body index of the second end point (== start for leaf capsules)
-    leaf_length: np.ndarray  # (C,) length of a leaf capsule along its bone, 0 for bone capsules
-    radius: np.ndarray  # (C,)
-    body: np.ndarray  # (C,) body each capsule belongs to
-
-    @classmethod
-    def of(cls, skeleton: Skeleton) -> CapsuleModel:
-        start, end, leaf, radius, body = [], [], [], [], []
-        groups = skeleton.groups
-        for c in range(1, skeleton.num_bodies):
-            p = skeleton.parents[c]
-            start.append(p), end.append(c), leaf.append(0.0), body.append(p)
-            radius.append(FOOT_RADIUS if groups[p] in ("ankle", "toe") else CAPSULE_RADIUS[groups[p]])
-            if not skeleton.children[c]:
-                length, r = _LEAF_SHAPES[groups[c]]
-                start.append(c), end.append(c), leaf.append(length), radius.append(r), body.append(c)
-        return cls(*(np.asarray(x) for x in (start, end, leaf, radius, body)))
-
-    def segments(self, positions: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
-        """Capsule axis end points (T, C, 3) and (T, C, 3) from body positions (T, B, 3)."""
-        parents = np.asarray(skeleton.parents)
-        a, b = positions[:, self.start], positions[:, self.end]
-        is_leaf = self.leaf_length > 0
-        bone = positions[:, self.start] - positions[:, np.maximum(parents[self.start], 0)]
-        direction = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
-        b = np.where(is_leaf[:, None], a + direction * self.leaf_length[:, None], b)
-        return a, b
-
-
 def segment_distance(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
     """Closest distance between segments p0-p1 and q0-q1 (broadcast (..., 3) inputs -> (...))."""
     d1, d2, r = p1 - p0, q1 - q0, p0 - q0
@@ -94,8 +56,9 @@ class ClipStats:
     persons: int
     root_height_m: tuple[float, float]
     """Lowest and highest pelvis height over the clip and persons."""
-    lowest_sole_first_frames_m: float
-    """Lowest point (soles for feet) over the first 10 frames: ~0 after the floor fix."""
+    lowest_point_first_frames_m: float
+    """Lowest point (`formats.common.lowest_point`: the soles, the surface of the rest) over the first 10 frames: ~0 after
+    the floor fix."""
     min_person_gap_m: float | None = None
     """Smallest surface gap between the two persons' capsules; negative = interpenetration depth."""
     hand_contact_frames: int | None = None
@@ -119,7 +82,7 @@ def clip_stats(clip: Clip) -> ClipStats:
     stats = ClipStats(
         name=clip.name, frames=clip.num_frames, fps=clip.fps, duration_s=clip.duration, persons=len(clip.persons),
         root_height_m=(float(roots.min()), float(roots.max())),
-        lowest_sole_first_frames_m=float(min(lowest_point(pos[:10], skeleton).min() for pos in positions)),
+        lowest_point_first_frames_m=float(min(lowest_point(pos[:10], skeleton).min() for pos in positions)),
     )
     if len(clip.persons) == 2:
         gaps = surface_gaps(clip, positions)

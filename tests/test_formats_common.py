@@ -70,6 +70,21 @@ def test_floor_fix_puts_the_lowest_sole_on_the_floor_with_one_shift_for_both():
     np.testing.assert_allclose(fixed[1].root_pos - fixed[0].root_pos, b.root_pos - a.root_pos, atol=1e-12)
 
 
+def test_floor_fix_rests_a_body_lying_face_down_on_its_surface_not_its_joint_centres():
+    """Lying face down with the shins up, nothing rests on the soles: the floor is where the knees', thighs' and
+    chest's surfaces touch it. Taking the joint centres for the lowest points sank this body 13 cm into the floor."""
+    from motion_lib.families import checks
+    from motion_lib.families.common import person_from_channels
+
+    lying = person_from_channels(SK, np.tile([0.0, 0.0, 0.5], (5, 1)), np.tile([0.0, 88.0, 0.0], (5, 1)),
+                                 {"L_Knee": (0.0, 90.0, 0.0), "R_Knee": (0.0, 90.0, 0.0)})
+    lying.root_pos[:, 2] -= checks.lowest_surface(lying, SK).min()  # resting on the floor
+    fixed = floor_fix([lying], SK)[0]
+    assert fixed.root_pos[0, 2] - lying.root_pos[0, 2] == pytest.approx(0.0, abs=0.005)
+    knees = body_positions(fixed, SK)[0, [SK.index("L_Knee"), SK.index("R_Knee")], 2]
+    assert knees.min() > 0.1  # the joint centres stay above the floor
+
+
 def test_finish_clip_reports_nan_frames_before_anything_else():
     p = person(8)
     p.root_pos[5, 2] = np.nan
@@ -103,7 +118,7 @@ def test_clip_stats_distance_and_hand_contact():
     far = clip_stats(Clip("far", 30.0, "smpl", [standing(0, 0), standing(1.5, np.pi)]))
     assert far.min_person_gap_m > 0.8 and far.hand_contact_frames == 0
     assert far.root_height_m[0] == pytest.approx(SK.standing_root_height)
-    assert far.lowest_sole_first_frames_m == pytest.approx(0.0, abs=1e-9)
+    assert far.lowest_point_first_frames_m == pytest.approx(0.0, abs=1e-9)
     overlap = clip_stats(Clip("overlap", 30.0, "smpl", [standing(0, 0), standing(0.1, np.pi)]))
     assert overlap.min_person_gap_m < -0.1
     # The supporter's right hand reaches the recipient's back: side by side, arm out sideways.

@@ -20,7 +20,7 @@ from scipy.linalg import solve_banded
 from scipy.spatial import ConvexHull, QhullError
 
 from motion_lib.clip import PersonMotion
-from motion_lib.clip_stats import CapsuleModel
+from motion_lib.capsules import CapsuleModel
 from motion_lib.families.checks import sole_corners
 from motion_lib.families.common import GRAVITY
 from motion_lib.families.feet import place_feet

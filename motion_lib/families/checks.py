@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 from motion_lib.clip import Clip, PersonMotion
-from motion_lib.clip_stats import CapsuleModel
+from motion_lib.capsules import lowest_capsule_bottom
 from motion_lib.families.common import true_runs
 from motion_lib.families.feet import sole_points
 from motion_lib.formats.common import body_positions, global_rotations, wxyz_to_rotations
 from motion_lib.rotations import euler_xyz_to_matrix, matrix_to_euler_xyz, quat_to_matrix
-from motion_lib.skeleton import CAPSULE_RADIUS, Skeleton, get_skeleton
+from motion_lib.skeleton import Skeleton, get_skeleton
 
 CONTACT_HEIGHT = 0.02
 """A sole corner this close to the floor (metres) is in contact."""
@@ -66,21 +66,11 @@ def max_foot_slide(person: PersonMotion, skel: Skeleton, positions: np.ndarray |
 
 
 def lowest_surface(person: PersonMotion, skel: Skeleton, positions: np.ndarray | None = None) -> np.ndarray:
-    """(T,) height of the lowest body surface point: capsule bottoms (the clip statistics' capsules above
-    the ankles, the pelvis as the humanoid's capsule) and the sole corners."""
+    """(T,) height of the lowest body surface point: capsule bottoms (`capsules.lowest_capsule_bottom`) and the sole
+    corners."""
     positions = body_positions(person, skel) if positions is None else positions
-    capsules = CapsuleModel.of(skel)
-    a, b = capsules.segments(positions, skel)
-    groups = np.asarray(skel.groups)
-    # the feet are boxes (their corners below); the pelvis is one capsule across 0.6 of the way to each hip
-    # (as the humanoid builds it), not a capsule along each pelvis-to-hip bone
-    keep = ~np.isin(groups[capsules.body], ("ankle", "toe")) & ~((groups[capsules.start] == "pelvis") & (groups[capsules.end] == "hip"))
-    bottom = (np.minimum(a[..., 2], b[..., 2]) - capsules.radius)[:, keep].min(axis=1)
-    pelvis = positions[:, 0, 2]
-    across = [pelvis + 0.6 * (positions[:, skel.index(f"{s}_Hip"), 2] - pelvis) for s in "LR"]
-    bottom = np.minimum(bottom, np.minimum(*across) - CAPSULE_RADIUS["pelvis"])
     soles = np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)[..., 2].min(axis=1)
-    return np.minimum(bottom, soles)
+    return np.minimum(lowest_capsule_bottom(positions, skel), soles)
 
 
 def _euler_candidates(joint_rot: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:

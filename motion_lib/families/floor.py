@@ -13,7 +13,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip, PersonMotion
-from motion_lib.clip_stats import CapsuleModel
+from motion_lib.capsules import CapsuleModel
 from motion_lib.families.balance import rebalanced
 from motion_lib.families.common import STAND_HEIGHT, clip_name, family_clip, min_jerk, placed, skeleton, times_for, uniform
 from motion_lib.families.feet import ball_point, flat_feet, lowest_sole, pivot_pose, place_feet, stand_on, swing

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from motion_lib.capsules import lowest_capsule_bottom
 from motion_lib.checks import MAX_POSITION_M, MIN_FRAMES, frame_rate, require_duration, require_frames
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
@@ -188,12 +189,15 @@ def body_positions(person: PersonMotion, skeleton: Skeleton) -> np.ndarray:
 
 
 def lowest_point(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """(T,) height of the lowest point of a body per frame: the soles under ankles and toes, the
-    joint centres elsewhere. `positions`: (T, B, 3)."""
+    """(T,) height of the lowest point of a body per frame: the soles under ankles and toes, and the surface of
+    everything above them (`capsules.lowest_capsule_bottom`: a knee, a hip or a chest down on the floor touches it
+    with its surface, not with its joint's centre). `positions`: (T, B, 3)."""
     below = np.zeros(skeleton.num_bodies)
     for name in skeleton.foot_body_names:
         below[skeleton.index(name)] = ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE
-    return (positions[..., 2] - below).min(axis=1)
+    feet = [skeleton.index(name) for name in skeleton.foot_body_names]
+    soles = (positions[..., feet, 2] - below[feet]).min(axis=1)
+    return np.minimum(soles, lowest_capsule_bottom(positions, skeleton))
 
 
 def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLOOR_FIX_FRAMES) -> list[PersonMotion]:
