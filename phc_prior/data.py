@@ -9,12 +9,12 @@ from motion_lib.families.registry import make_clips, parse_mix
 
 
 def generated_clips(count: int, seed: int, mix: str | None, robot: str,
-                    subject_scale_share: float = 0.0) -> tuple[str, list[Clip]]:
+                    subject_scale_share: float = 0.0, workers: int = 1) -> tuple[str, list[Clip]]:
     """`count` clips of the families `mix` (None: every family's default weight) from `seed`, `subject_scale_share`
-    of them as from subjects of other sizes (`make_clips`), and a line naming them (what a checkpoint records as its
-    data)."""
+    of them as from subjects of other sizes (`make_clips`, in `workers` processes), and a line naming them (what a
+    checkpoint records as its data)."""
     if robot != "smpl":
         raise UserInputError(f"the motion families are made for the smpl skeleton, not {robot}; give data=<clips>")
-    clips = make_clips(count, seed, parse_mix(mix), subject_scale_share=subject_scale_share)
+    clips = make_clips(count, seed, parse_mix(mix), subject_scale_share=subject_scale_share, workers=workers)
     scaled = f", {subject_scale_share:g} of them resized" if subject_scale_share else ""
     return f"motion families ({count} clips, seed {seed}, mix {mix or 'default'}{scaled})", clips

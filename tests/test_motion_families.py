@@ -397,6 +397,16 @@ def test_an_out_of_range_joint_and_a_teleport_are_caught(clips):
 # -- the data set ---------------------------------------------------------------------------------
 
 
+def test_a_data_set_made_by_several_processes_is_the_same_set():
+    mix = parse_mix("walk=1,kneel=1,prone_get_up=1")
+    serial, parallel = make_clips(6, 4, mix, workers=1), make_clips(6, 4, mix, workers=2)
+    assert [c.name for c in parallel] == [c.name for c in serial]
+    for a, b in zip(serial, parallel):
+        for p, q in zip(a.persons, b.persons):
+            np.testing.assert_array_equal(p.joint_rot, q.joint_rot)
+            np.testing.assert_array_equal(p.root_pos, q.root_pos)
+
+
 def test_mix_and_counts():
     assert family_counts(10, {"walk": 3.0, "run": 1.0, "stand": 1.0}) == {"walk": 6, "run": 2, "stand": 2}
     assert sum(family_counts(400, parse_mix(None)).values()) == 400

@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +56,7 @@ from assistmimic.rl.loop import Schedule, TrainingLoop
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.storage import RolloutStorage
-from assistmimic.rl.threads import run_in_threads
+from assistmimic.rl.threads import core_share, run_in_threads
 from motion_lib.errors import UserInputError
 
 
@@ -276,7 +275,7 @@ class OnPolicyRunner(TrainingLoop):
             yield
             return
         if wanted == 0:
-            wanted = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+            wanted = core_share()
         previous = torch.get_num_threads()
         torch.set_num_threads(wanted)
         try:

@@ -1,7 +1,9 @@
-"""Independent jobs in parallel threads, each with its own share of torch's threads."""
+"""Independent jobs in parallel threads, each with its own share of torch's threads; this process's share of the
+machine's cores."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -27,3 +29,9 @@ def run_in_threads(jobs: list[Callable[[], T]], workers: int, torch_threads: int
         return [future.result() for future in futures]
     finally:
         torch.set_num_threads(caller_threads)
+
+
+def core_share() -> int:
+    """The cores of this process's share: os.cpu_count() / LOCAL_WORLD_SIZE (the processes torchrun starts on this
+    machine; 1 without torchrun), at least 1."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))

@@ -110,6 +110,9 @@ class FamiliesConfig:
     """Share of the clips (those without furniture) converted as from a subject of another size, 0.88-1.14x the
     skeleton's (`motion_lib.families.transforms.with_subject_scale`): the feet slide as in real motion capture of other
     people, which the readers copy onto the one skeleton. 0 keeps the set as before the option existed."""
+    workers: int = field(default=0, metadata=at_least(0))
+    """Processes that make the clips (the same clips however many): 0: this process's share of the cores
+    (`threads.core_share`), one for fewer than `stages.prior.PARALLEL_FROM` clips (a process takes seconds to start); n: n."""
 
 
 @dataclass

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistmimic.rl.threads import core_share
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.config import PriorConfig, RunConfig
 from assistmimic.stages.training import apply_run_overrides, train
 from phc_prior.data import generated_clips
 from phc_prior.training import prior_runner
+
+PARALLEL_FROM = 64
+"""Generated sets of fewer clips are made in this process (`FamiliesConfig.workers` 0): a worker takes seconds to start."""
 
 
 def run(cfg: RunConfig, run_dir: Path) -> dict:
@@ -24,8 +28,9 @@ def run(cfg: RunConfig, run_dir: Path) -> dict:
         data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     else:
         families = stage.families
+        workers = families.workers or (core_share() if families.clips >= PARALLEL_FROM else 1)
         data, clips = generated_clips(families.clips, families.seed, families.mix, cfg.robot.name,
-                                      families.subject_scale_share)
+                                      families.subject_scale_share, workers)
     runner = prior_runner(clips, data, cfg.robot, cfg.scene, cfg.sim, num_envs=cfg.num_envs or stage.num_envs,
                           seed=cfg.seed, env=stage.env, policy=stage.policy, ppo=stage.ppo, amp=stage.amp,
                           runner=stage.runner, run_dir=run_dir)

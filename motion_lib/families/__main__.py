@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subject-scale", type=float, default=0.0,
                         help="share of clips (without furniture) converted as from a subject 0.88-1.14x the skeleton's "
                              "size: feet slide as in real capture of other people (default 0)")
+    parser.add_argument("--workers", type=int, default=1, help="processes making the clips (the same clips however "
+                                                                 "many; default 1)")
     parser.add_argument("--list", action="store_true", help="list the families and their default weights, then exit")
     args = parser.parse_args(argv)
     try:
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.clips < 1:
             raise UserInputError(f"--clips must be at least 1, got {args.clips}")
+        if args.workers < 1:
+            raise UserInputError(f"--workers must be at least 1, got {args.workers}")
         for flag, share in (("--mirror", args.mirror), ("--warp", args.warp), ("--subject-scale", args.subject_scale)):
             if not 0.0 <= share <= 1.0:
                 raise UserInputError(f"{flag} is a share of the clips, between 0 and 1; got {share}")
@@ -48,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         print("clips per family:", ", ".join(f"{n} {c}" for n, c in family_counts(args.clips, mix).items()))
         start = time.perf_counter()
         clips = make_clips(args.clips, args.seed, mix, args.mirror, args.warp, subject_scale_share=args.subject_scale,
-                           progress=lambda i, c: print(f"\r{i + 1}/{args.clips} {c.name:32s}", end="", flush=True))
+                           progress=lambda i, c: print(f"\r{i + 1}/{args.clips} {c.name:32s}", end="", flush=True),
+                           workers=args.workers)
         seconds = time.perf_counter() - start
         write_clips(args.output, clips)
     except UserInputError as err:

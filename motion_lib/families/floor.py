@@ -33,7 +33,8 @@ PALM_WRIST_HEIGHT = 0.045
 """Wrist height (m) of a hand lying flat on the floor (`_hands_flat`): its capsule's bottom 1.5 cm above it."""
 PROP_RELEASE = 0.5
 HANDS_OFF_S = 0.6
-"""Seconds the hands take to leave the floor from a lunge (`prone_get_up`)."""
+"""Seconds the hands take to leave the floor from a lunge (`prone_get_up`) or to go from propping to pushing
+(`supine_get_up`)."""
 PUSH_UP_ELBOWS = (-1.0, 0.6, 0.6)
 """Pushing up from lying face down, the elbows point up, out and back (`_hands_on_floor`): the forearms lean
 forward over the hands, the wrists bent back within their range."""

@@ -8,7 +8,9 @@ the clips, each clip its own generator (seed, index), then a mirror, a time warp
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,33 +108,56 @@ def make_clip(name: str, rng: np.random.Generator, **params) -> Clip:
 
 def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, mirror_share: float = 0.5,
                warp_share: float = 0.5, progress: Callable[[int, Clip], None] | None = None,
-               subject_scale_share: float = 0.0) -> list[Clip]:
+               subject_scale_share: float = 0.0, workers: int = 1) -> list[Clip]:
     """`total` clips: each family's share (`family_counts`); clip i of the set is drawn with its own
     generator `default_rng([seed, i])`, then mirrored with probability `mirror_share`, time-warped
     (speed 0.8-1.25) with probability `warp_share` (and balanced again, `Family.balanced`) and, if it has no furniture, converted as from a subject of another
     size (`SUBJECT_SCALES`, `with_subject_scale`: the feet slide as in real capture of other people) with probability
     `subject_scale_share` (the draws come last, so a set with share 0 is the set made before the option existed).
-    Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`, `_s<size>`)."""
+    Names are `<family>_<i:04d>` (+ `_mirror`, `_x<speed>`, `_s<size>`). `workers` > 1 makes them in that many
+    processes, the same clips (each depends on its index alone)."""
     counts = family_counts(total, mix or parse_mix(None))
-    order = [name for name, count in counts.items() for _ in range(count)]
+    jobs = [(i, name, seed, mirror_share, warp_share, subject_scale_share)
+            for i, name in enumerate(name for name, count in counts.items() for _ in range(count))]
     clips = []
-    for i, name in enumerate(order):
-        rng = np.random.default_rng([seed, i])
-        clip = make_clip(name, rng)
-        clip.name = f"{name}_{i:04d}"
-        clip.source = {**clip.source, "seed": [seed, i]}
-        if rng.random() < mirror_share:
-            clip = mirror(clip)
-        if rng.random() < warp_share:
-            clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
-            family = FAMILIES[name]
-            if family.balanced:
-                skel = get_skeleton(clip.skeleton)
-                clip = dataclasses.replace(clip, persons=[rebalanced(p, skel, keep_knees=family.keep_knees)
-                                                          for p in clip.persons])
-        if rng.random() < subject_scale_share and not clip.furniture:
-            clip = with_subject_scale(clip, float(np.exp(rng.uniform(*np.log(SUBJECT_SCALES)))))
-        clips.append(clip.validate())
-        if progress is not None:
-            progress(i, clip)
+    with _pool(workers) as pool:
+        for i, clip in enumerate(pool.map(_data_set_clip, jobs, chunksize=max(1, len(jobs) // (8 * workers)))):
+            clips.append(clip)
+            if progress is not None:
+                progress(i, clip)
     return clips
+
+
+def _pool(workers: int) -> Executor:
+    """`workers` fresh processes (spawned: the parent's torch threads are not forked), or this one for 1."""
+    if workers <= 1:
+        return _InProcess()
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _InProcess(Executor):
+    """An executor that maps in the calling process (`make_clips` with one worker)."""
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        return map(fn, *iterables)
+
+
+def _data_set_clip(job: tuple) -> Clip:
+    """Clip i of a data set (`make_clips`): job = (i, family, seed, mirror_share, warp_share, subject_scale_share)."""
+    i, name, seed, mirror_share, warp_share, subject_scale_share = job
+    rng = np.random.default_rng([seed, i])
+    clip = make_clip(name, rng)
+    clip.name = f"{name}_{i:04d}"
+    clip.source = {**clip.source, "seed": [seed, i]}
+    if rng.random() < mirror_share:
+        clip = mirror(clip)
+    if rng.random() < warp_share:
+        clip = time_warp(clip, float(np.exp(rng.uniform(*np.log(WARP_SPEEDS)))))
+        family = FAMILIES[name]
+        if family.balanced:
+            skel = get_skeleton(clip.skeleton)
+            clip = dataclasses.replace(clip, persons=[rebalanced(p, skel, keep_knees=family.keep_knees)
+                                                      for p in clip.persons])
+    if rng.random() < subject_scale_share and not clip.furniture:
+        clip = with_subject_scale(clip, float(np.exp(rng.uniform(*np.log(SUBJECT_SCALES)))))
+    return clip.validate()
