@@ -482,7 +482,7 @@ def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params
     up from sitting on the floor, unbalanced, lifted the buttocks with the body's weight still behind the feet (the
     ZMP 10-20 cm off on 10 % of the frames; the prior failed the held-out floor clips right there). Sitting up from
     lying with straight legs, the trunk's weight lies behind the buttocks unless the hands prop it."""
-    from motion_lib.families import floor, locomotion
+    from motion_lib.families import floor, floor_contact, locomotion
     from motion_lib.families.balance import zmp_outside_support
 
     def off_feet(clip: Clip) -> float:
@@ -500,8 +500,8 @@ def test_generated_motion_keeps_its_zero_moment_point_on_the_feet(family, params
             monkeypatch.setattr(locomotion, "GaitStyle", lambda **values: style(**values, balanced=False))
         assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.3
     if family == "lie_to_sit":
-        monkeypatch.setattr(floor, "_hands_on_floor", lambda person, *args: person)
-        monkeypatch.setattr(floor, "_hands_flat", lambda person, *args: person)
+        monkeypatch.setattr(floor_contact, "hands_on_floor", lambda person, *args: person)
+        monkeypatch.setattr(floor_contact, "hands_flat", lambda person, *args: person)
         assert off_feet(make_clip(family, np.random.default_rng(1), **params)) > 0.1
     if family in ("kneel", "floor_sit_stand"):
         monkeypatch.setattr(floor, "rebalanced", lambda person, skel, passes=3: person)

@@ -17,7 +17,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.families import assisted, dynamic, floor, locomotion, seated, standing
+from motion_lib.families import assisted, dynamic, floor, get_up, locomotion, seated, standing
 from motion_lib.families.balance import rebalanced
 from motion_lib.families.transforms import mirror, time_warp, with_subject_scale
 from motion_lib.skeleton import get_skeleton
@@ -54,8 +54,8 @@ FAMILIES: dict[str, Family] = {
     "floor_sit_stand": Family(floor.floor_sit_stand, 1.5),
     "kneel": Family(floor.kneel, 1.0, balanced=True),
     "lie_to_sit": Family(floor.lie_to_sit, 1.0),
-    "prone_get_up": Family(floor.prone_get_up, 1.0, balanced=True, keep_knees=True),
-    "supine_get_up": Family(floor.supine_get_up, 1.0, balanced=True),
+    "prone_get_up": Family(get_up.prone_get_up, 1.0, balanced=True, keep_knees=True),
+    "supine_get_up": Family(get_up.supine_get_up, 1.0, balanced=True),
     "pulled_up": Family(assisted.pulled_up, 2.0),
     "demo_person": Family(assisted.demo_person, 0.5),
     "demo_single": Family(assisted.demo_single, 0.0),
