@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
@@ -129,10 +130,12 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
 
 
 def _pool(workers: int) -> Executor:
-    """`workers` fresh processes (spawned: the parent's torch threads are not forked), or this one for 1."""
+    """`workers` fresh processes (spawned: the parent's torch threads are not forked) of one torch thread each, or
+    this one for 1."""
     if workers <= 1:
         return _InProcess()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
+                               initargs=(1,))
 
 
 class _InProcess(Executor):
