@@ -436,6 +436,13 @@ def test_command_refuses_a_share_outside_zero_to_one(tmp_path, capsys, flag):
     assert not out.exists()
 
 
+def test_command_refuses_fewer_than_one_worker(tmp_path, capsys):
+    out = tmp_path / "families.pkl"
+    assert main(["--clips", "2", "--workers", "0", "--output", str(out)]) == 2
+    assert "--workers must be at least 1, got 0" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_nearest_point_of_a_support_polygon():
     from motion_lib.families.balance import nearest_in_polygon
 

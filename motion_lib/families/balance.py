@@ -155,15 +155,16 @@ def rebalanced(person: PersonMotion, skel: Skeleton, passes: int = PASSES, keep_
     were (`place_feet`; `keep_knees`: each knee pointing where it points now, away from its hip, instead of
     where `place_feet` would point it: a generator that placed the knees itself)."""
     positions, rotations = body_positions(person, skel), global_rotations(person, skel)
-    feet, poles = {}, {}
+    feet = {}
+    poles = {side: positions[:, skel.index(f"{side}_Knee")] - positions[:, skel.index(f"{side}_Hip")]
+             for side in "LR"} if keep_knees else None
     for side in "LR":
-        poles[side] = positions[:, skel.index(f"{side}_Knee")] - positions[:, skel.index(f"{side}_Hip")]
         yaw, pitch, _ = wxyz_to_rotations(rotations[:, skel.index(f"{side}_Ankle")]).as_euler("ZYX").T
         toe = wxyz_to_rotations(person.joint_rot[:, skel.index(f"{side}_Toe") - 1]).as_rotvec()[:, 1]
         feet[side] = (positions[:, skel.index(f"{side}_Ankle")], yaw, pitch, toe)
 
     def body(root_xy: np.ndarray) -> PersonMotion:
         root = np.column_stack([root_xy, person.root_pos[:, 2]])
-        return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet, poles if keep_knees else None)  # IK copies joint_rot
+        return place_feet(PersonMotion(root, person.root_rot, person.joint_rot), skel, feet, poles)  # IK copies joint_rot
 
     return balanced_person(body, person.root_pos[:, :2], skel, passes)

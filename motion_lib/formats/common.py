@@ -192,11 +192,8 @@ def lowest_point(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """(T,) height of the lowest point of a body per frame: the soles under ankles and toes, and the surface of
     everything above them (`capsules.lowest_capsule_bottom`: a knee, a hip or a chest down on the floor touches it
     with its surface, not with its joint's centre). `positions`: (T, B, 3)."""
-    below = np.zeros(skeleton.num_bodies)
-    for name in skeleton.foot_body_names:
-        below[skeleton.index(name)] = ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE
-    feet = [skeleton.index(name) for name in skeleton.foot_body_names]
-    soles = (positions[..., feet, 2] - below[feet]).min(axis=1)
+    soles = np.min([positions[:, skeleton.index(name), 2] - (ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE)
+                    for name in skeleton.foot_body_names], axis=0)
     return np.minimum(soles, lowest_capsule_bottom(positions, skeleton))
 
 
