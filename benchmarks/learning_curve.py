@@ -8,7 +8,8 @@ Recipes (`RECIPES`): `legacy` is the prior's recipe before REFERENCE §1b was fo
 "any body 0.25 m off", kernels summing over x, y, z, power penalty from the first step, lr 1e-4 constant, AMP, the
 three built-in clips); `assistmimic` is today's (`configs/stage/prior.yaml`: AssistMimic's termination, kernels
 and power grace, adaptive-KL PPO, the motion families); `assistmimic_2epochs` is today's with 2 PPO epochs,
-`feedforward_2epochs` that with `env.velocity_feedforward`. Both use the continuous hinge angles (that is code, not
+`feedforward_2epochs` that with `env.velocity_feedforward`, `phc_power_2epochs` it with PHC's power penalty
+(0.0005; the prior's is 0.0001). All use the continuous hinge angles (that is code, not
 config). The evaluation clips are motion-family clips from a seed no recipe trains on, plus the built-in `stand`
 and `step`. CPU-minutes = wall-clock minutes x the cores the run had (`os.cpu_count()`).
 Writes `<out>/<recipe>/` (each a training run), `<out>/curve.csv` and prints a table.
@@ -35,18 +36,20 @@ LEGACY = [
     "data=data/demo/single.pkl",
     "~stage.env.terminations.mean_body_far", "+stage.env.terminations.any_body_far={distance: 0.25}",
     *(f"stage.env.rewards.{term}.params.average_xyz=false" for term in ("body_pos", "body_lin_vel", "body_ang_vel")),
-    "stage.env.rewards.power.params.grace_steps=0",
+    "stage.env.rewards.power.params.grace_steps=0", "stage.env.rewards.power.weight=-0.0005",
     "num_envs=64", "stage.ppo.minibatch_size=512", "stage.ppo.learning_rate=1e-4", "stage.ppo.lr_schedule=constant",
     "stage.policy.actor_hidden=[256,256]", "stage.policy.critic_hidden=[256,256]",
     "stage.runner.amp_enabled=true", "stage.runner.task_reward_weight=0.5", "stage.runner.amp_reward_weight=0.5",
 ]
 RECIPES = {"legacy": LEGACY, "assistmimic": ["data={families}"],
            "assistmimic_2epochs": ["data={families}", "stage.ppo.num_epochs=2"],
-           "feedforward_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.velocity_feedforward=true"]}
+           "feedforward_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.velocity_feedforward=true"],
+           "phc_power_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.rewards.power.weight=-0.0005"]}
 """Overrides of `stage=prior` per recipe; `{families}` is the training families' pickle. `assistmimic_2epochs`:
 today's recipe with 2 PPO epochs per update instead of 5 (the adaptive learning rate then rises to keep the KL);
 `feedforward_2epochs`: that with PD targets leading the reference by kd/kp times its joint speeds
-(`env.velocity_feedforward`)."""
+(`env.velocity_feedforward`); `phc_power_2epochs`: `assistmimic_2epochs` with PHC's power penalty (0.0005 instead of
+the prior's 0.0001)."""
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

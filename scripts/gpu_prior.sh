@@ -10,8 +10,8 @@
 #   several calls to the warm machine (`split -b 30M <wheel> <wheel>.part-`, one part per call in an ignored folder
 #   named in `carry`, with data/experts/ moved aside for those calls: the tracked tree is 58 MB); parts found in
 #   $WHEELS are joined into their wheel here.
-# - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/gpu_run (config and
-#   iteration 9,013 with its optimiser state) the first time; SIGINT at TRAIN_SECONDS, after which the iteration
+# - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/shipped_run (config and
+#   the shipped prior's full checkpoint with its optimiser state) the first time; SIGINT at TRAIN_SECONDS, after which the iteration
 #   under way is finished and saved.
 # - Into $OUT: prior.pt (the policies alone, `scripts/export_policy.py`), last.pt (the full checkpoint to resume
 #   from, about 15 MB), metrics.jsonl, summary.json, train.log; then, while SCORE_SECONDS last, the exported prior
@@ -53,7 +53,7 @@ if [ "$WHEELS" != none ]; then
   fi
 fi
 if ! compgen -G "$RUN_DIR/model_*.pt" > /dev/null; then
-  cp data/prior/gpu_run/config.yaml data/prior/gpu_run/model_9013.pt "$RUN_DIR/"
+  cp data/prior/shipped_run/config.yaml data/prior/shipped_run/model_*.pt "$RUN_DIR/"
 fi
 
 export PYTHONUNBUFFERED=1

@@ -86,6 +86,17 @@ def test_good_configs_pass():
         check_config(composed(overrides), overrides)
 
 
+def test_the_prior_overrides_only_the_power_weight_and_the_experts_keep_assistmimics():
+    """The prior's yaml lowers the power penalty (README "Shipped prior") and keeps every other tracking term as
+    the env defaults give it; the experts keep AssistMimic's 0.0005 / 0.001."""
+    prior = composed(["stage=prior"]).stage.env.rewards
+    expert = composed(["stage=expert"]).stage.env
+    assert prior.power.weight == -0.0001 and prior.power.params.grace_steps == 3
+    assert {k: v for k, v in prior.items() if k != "power"} == {k: v for k, v in expert.rewards.items()
+                                                                 if k in prior and k != "power"}
+    assert expert.rewards.power.weight == -0.0005 and expert.recipient_rewards.power.weight == -0.001
+
+
 def test_limits_say_what_they_allow():
     assert Limits(min=1).describe() == ">= 1" and not Limits(min=1).allows(0) and Limits(min=1).allows(None)
     assert Limits(above=0, max=1).describe() == "> 0 and <= 1" and Limits(above=0, max=1).allows(1.0)

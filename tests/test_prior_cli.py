@@ -141,8 +141,8 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
 
 def test_the_shipped_prior_is_the_export_of_the_shipped_run_checkpoint():
     """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the committed full checkpoint of its
-    run (`data/prior/gpu_run/`), so continuing that run continues the shipped prior."""
-    run_dir = REPO / "data" / "prior" / "gpu_run"
+    run (`data/prior/shipped_run/`), so continuing that run continues the shipped prior."""
+    run_dir = REPO / "data" / "prior" / "shipped_run"
     (iteration,) = model_checkpoint_iterations(run_dir)
     shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
     saved = torch.load(checkpoint_path(run_dir, iteration), weights_only=True)
@@ -158,8 +158,9 @@ def test_the_shipped_prior_is_the_export_of_the_shipped_run_checkpoint():
 
 @pytest.mark.slow
 def test_the_gpu_script_continues_the_shipped_run_exports_and_scores_it(tmp_path):
-    """`scripts/gpu_prior.sh` on a CPU with a tiny batch (about 1.5 minutes): the shipped run resumed from 9,013,
-    stopped at its time budget with the iteration saved, exported and scored into OUT."""
+    """`scripts/gpu_prior.sh` on a CPU with a tiny batch (about 1.5 minutes): the shipped run resumed from its
+    checkpoint, stopped at its time budget with the iteration saved, exported and scored into OUT."""
+    (shipped,) = model_checkpoint_iterations(REPO / "data" / "prior" / "shipped_run")
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "RUN_DIR": str(tmp_path / "run"), "SCORES_DIR": str(tmp_path / "scores"),
            "WHEELS": "none", "SIM": "cpu", "NUM_ENVS": "8", "MINIBATCH": "128", "EPOCHS": "1", "CLIPS": "10",
@@ -170,7 +171,7 @@ def test_the_gpu_script_continues_the_shipped_run_exports_and_scores_it(tmp_path
     assert "resumed from" in (out / "train.log").read_text()
     trained = torch.load(out / "last.pt", weights_only=False)
     exported = torch.load(out / "prior.pt", weights_only=False)
-    assert trained["iteration"] > 9013 and exported["iteration"] == trained["iteration"] and "ppo" not in exported
+    assert trained["iteration"] > shipped and exported["iteration"] == trained["iteration"] and "ppo" not in exported
     assert "**builtin**" in (out / "scores.log").read_text()
 
 
