@@ -317,12 +317,12 @@ def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
 
 
 def test_held_pelvis_tells_a_fall_of_balance_from_one_of_the_reference():
-    """The shipped prior falls getting up from the floor (seed 502) but follows the get-up with its pelvis held: the
-    reference is one a body can follow, the balance is what the prior lacks (a table line per clip, a count per way)."""
-    result = run_benchmark("held_pelvis.py", str(REPO / "data/prior/smpl_prior_cpu.pt"), "--family", "floor_sit_stand",
-                           "--count", "1", "--seed", "502")
+    """The shipped prior falls in a kneel (seed 500) but follows it with its pelvis held: the reference is one a body
+    can follow, the balance is what the prior lacks (a table line per clip, a count per way)."""
+    result = run_benchmark("held_pelvis.py", str(REPO / "data/prior/smpl_prior_cpu.pt"), "--family", "kneel",
+                           "--count", "1", "--seed", "500")
     assert result.returncode == 0, result.stderr
     assert "| clip | alone | position held | pose held |" in result.stdout
-    line = next(row for row in result.stdout.splitlines() if row.startswith("| floor_sit_stand_"))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("| kneel_"))
     assert line.split(" | ")[1].startswith("falls at ") and line.count("tracked (") == 2, line
     assert "alone: 0/1 tracked | position held: 1/1 tracked | pose held: 1/1 tracked" in result.stdout
