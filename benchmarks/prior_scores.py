@@ -49,7 +49,7 @@ from learning_curve import EVAL_FAMILIES, evaluate, families  # benchmarks/ (thi
 from training_runs import run_main
 
 from motion_lib.errors import UserInputError
-from motion_lib.families.locomotion import run, walk
+from motion_lib.families.locomotion import RUN_SPEEDS, jog, run, walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
@@ -126,11 +126,11 @@ def walk_grid(seed: int = SEED) -> list[Clip]:
 
 def cruise_grid(seed: int = SEED) -> list[Clip]:
     """The `cruise` clips: a straight walk at each of `CRUISE_WALK_SPEEDS` and a run at each of `CRUISE_RUN_SPEEDS`
-    (gait style from `seed`), cut to `CRUISE_SECONDS` from `CRUISE_DELAY` after the speed is reached, so each starts
+    (a jog below `RUN_SPEEDS`; gait style from `seed`), cut to `CRUISE_SECONDS` from `CRUISE_DELAY` after the speed is reached, so each starts
     mid-stride at its speed."""
     clips = []
     for k, (gait, speed) in enumerate([("walk", v) for v in CRUISE_WALK_SPEEDS] + [("run", v) for v in CRUISE_RUN_SPEEDS]):
-        make = walk if gait == "walk" else run
+        make = walk if gait == "walk" else jog if speed < RUN_SPEEDS[0] else run
         extra = {"stop": False} if gait == "walk" else {}
         rng = np.random.default_rng([seed, 100 + k])
         whole = make(rng, speed=speed, turn_rate=0.0, duration=9.0, **extra)

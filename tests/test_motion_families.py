@@ -12,6 +12,7 @@ from assistmimic.mjcf.humanoid import hinge_ranges
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families import checks
 from motion_lib.families.__main__ import main
+from motion_lib.families.gait import GaitStyle
 from motion_lib.families.registry import FAMILIES, SUBJECT_SCALES, family_counts, make_clip, make_clips, parse_mix
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
@@ -141,12 +142,34 @@ def test_random_walks_stay_in_the_walking_range():
         assert 0.5 <= make_clip("walk", np.random.default_rng(seed)).source["params"]["speed"] <= 1.8
 
 
-def test_running_has_flight_phases():
-    clip = make_clip("run", np.random.default_rng(0), speed=3.0)
+def _airborne_share(clip: Clip, height: float = 0.02) -> float:
+    """Share of the cruise's frames with both feet more than `height` (m) off the floor."""
     corners = checks.sole_corners(clip.persons[0], SKELETON)
     lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
     cruise = slice(int(clip.source["params"]["cruise_from"] * clip.fps), None)
-    assert (lowest[cruise] > 0.02).mean() > 0.1  # both feet off the floor for a part of every stride
+    return float((lowest[cruise] > height).mean())
+
+
+def test_running_has_flight_phases():
+    assert _airborne_share(make_clip("run", np.random.default_rng(0), speed=3.0)) > 0.1  # a part of every stride
+
+
+@pytest.mark.parametrize("speed", [1.8, 2.2, 2.5])
+def test_jogging_flies_less_than_running_at_the_speed_asked_for(speed):
+    jog = make_clip("jog", np.random.default_rng(1), speed=speed, duration=7.0)
+    params = jog.source["params"]
+    root = jog.persons[0].root_pos[int(params["cruise_from"] * jog.fps) + 15:, :2]
+    travelled = np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) / jog.fps)
+    assert travelled == pytest.approx(speed, rel=0.08)
+    run = make_clip("run", np.random.default_rng(1), speed=3.0, duration=7.0)
+    assert _airborne_share(jog, 0.01) < 0.1 < _airborne_share(run, 0.01)  # the jog's feet skim the floor (0-8 %)
+
+
+def test_a_gait_style_needs_increasing_speeds():
+    """np.interp reads unordered knots without a word: a run asked for 2.0 m/s once got knots 0, 1.5, 2.4, 2.0."""
+    with pytest.raises(ValueError, match="increasing speeds"):
+        GaitStyle(speeds=(0.0, 1.5, 2.4, 2.0), cadences=(1.6, 2.3, 2.6, 2.8), duties=(0.62, 0.52, 0.42, 0.35))
+    assert make_clip("run", np.random.default_rng(2), speed=2.0).source["params"]["speed"] == 2.0
 
 
 def test_a_runner_falls_freely_in_flight():

@@ -91,6 +91,11 @@ class GaitStyle:
     elbow: float = 20.0
     """Elbow flexion (degrees)."""
 
+    def __post_init__(self):
+        if len(self.speeds) != len(self.cadences) or len(self.speeds) != len(self.duties) or np.any(np.diff(self.speeds) <= 0):
+            raise ValueError(f"GaitStyle needs increasing speeds with a cadence and a duty each, got speeds {self.speeds}, "
+                             f"cadences {self.cadences}, duties {self.duties}")
+
     def cadence(self, speed: float) -> float:
         return float(np.interp(speed, self.speeds, self.cadences))
 

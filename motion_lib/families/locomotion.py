@@ -1,4 +1,4 @@
-"""Locomotion families: walking with turns, stopping and starting, side steps, back steps, running.
+"""Locomotion families: walking with turns, stopping and starting, side steps, back steps, jogging, running.
 
 Each builds a pelvis track (speed profile x heading) and hands it to `gait.gait_person`. Every clip
 starts standing; the speed ramps up with minimum-jerk transitions.
@@ -25,6 +25,9 @@ from motion_lib.keyframes.animate import FPS
 WALK_SPEEDS = (0.5, 1.8)
 """Walking speeds (m/s) the families draw from."""
 RUN_SPEEDS = (2.5, 3.5)
+JOG_SPEEDS = (1.8, 2.5)
+RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
+"""(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing."""
 
 
 def speed_profile(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:
@@ -151,17 +154,36 @@ def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float |
     0-25). Speeding up, the steps quicken early (2.3 steps/s and duty 0.52 at 1.5 m/s, 2.6 and 0.42 at 2.4 m/s): with
     a walk's cadence there and a 1.4-2.0 s ramp, a stance lasted while the body sped up by 1-2 m/s, its foot was left
     far behind and the pelvis dropped up to 0.3 m to reach it, then jumped back at the next touch-down."""
-    speed, turn_rate = uniform(rng, speed, *RUN_SPEEDS), uniform(rng, turn_rate, 0.0, 25.0)
+    speed = uniform(rng, speed, *RUN_SPEEDS)
+    return _running(rng, "run", speed, turn_rate, duration, cadences=(2.6, 3.0), duties=(0.32, 0.38))
+
+
+def jog(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
+        duration: float | None = None) -> Clip:
+    """Jog at `speed` m/s (1.8-2.5, cadence 2.4-2.7 Hz, duty 0.40-0.46: shorter flights than `run`'s), speeding up
+    from standing as `run` does: the gait between a fast walk and a run, which much captured running is."""
+    speed = uniform(rng, speed, *JOG_SPEEDS)
+    return _running(rng, "jog", speed, turn_rate, duration, cadences=(2.4, 2.7), duties=(0.40, 0.46))
+
+
+def _running(rng: np.random.Generator, family: str, speed: float, turn_rate: float | None, duration: float | None,
+             cadences: tuple[float, float], duties: tuple[float, float]) -> Clip:
+    """A `family` clip running at `speed` m/s with a cruise cadence and duty factor drawn from `cadences` and `duties`
+    (steps/s, fraction of a stride): `run`'s and `jog`'s body. Speeding up, cadence and duty follow `RUN_RAMP` below
+    the cruise speed."""
+    turn_rate = uniform(rng, turn_rate, 0.0, 25.0)
     duration = uniform(rng, duration, 4.0, 8.0)
     times = times_for(duration)
     start, accel = rng.uniform(0.3, 0.6), rng.uniform(2.0, 2.8)
     v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed)]) * (1.0 + wobble(rng, times, 0.02))
     heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
-    cadence = rng.uniform(2.6, 3.0)
-    style = GaitStyle(speeds=(0.0, 1.5, 2.4, speed), cadences=(1.6, 2.3, 2.6, cadence), duties=(0.62, 0.52, 0.42, rng.uniform(0.32, 0.38)),
+    cadence = rng.uniform(*cadences)
+    ramp = [knot for knot in RUN_RAMP if knot[0] < speed]
+    style = GaitStyle(speeds=(*(k[0] for k in ramp), speed), cadences=(*(k[1] for k in ramp), cadence),
+                      duties=(*(k[2] for k in ramp), rng.uniform(*duties)),
                       width=rng.uniform(0.1, 0.16), clearance=rng.uniform(0.12, 0.2), heel_strike=5.0, push_off=rng.uniform(35.0, 50.0),
                       placement=0.4, height=0.9, ballistic_flight=True, sway=0.15, pelvis_turn=8.0,
                       lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0))
     person = gait_person(skeleton(), times, track(times, v, heading), heading, style, first=str(rng.choice(["L", "R"])))
-    return family_clip(clip_name("run", rng), [person], "run",
+    return family_clip(clip_name(family, rng), [person], family,
                        dict(speed=speed, turn_rate=turn_rate, cadence=cadence, duration=times[-1], cruise_from=start + accel))

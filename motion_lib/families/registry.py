@@ -45,6 +45,7 @@ FAMILIES: dict[str, Family] = {
     "walk_stop_start": Family(locomotion.walk_stop_start, 2.0, balanced=True),
     "side_step": Family(locomotion.side_step, 1.0, balanced=True),
     "back_step": Family(locomotion.back_step, 1.0, balanced=True),
+    "jog": Family(locomotion.jog, 1.0, balanced=True),
     "run": Family(locomotion.run, 2.0, balanced=True),
     "stand": Family(standing.stand, 2.0),
     "arm_poses": Family(standing.arm_poses, 1.5),
