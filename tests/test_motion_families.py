@@ -127,14 +127,16 @@ def test_a_data_set_resizes_the_asked_share_and_share_zero_is_the_old_set():
             assert new.name.startswith(old.name + "_s") and SUBJECT_SCALES[0] <= new.source["subject_scale"] <= SUBJECT_SCALES[1]
 
 
+def _cruise_speed(clip: Clip) -> float:
+    """Mean pelvis speed along its path (m/s) from half a second after the clip reaches its cruise speed."""
+    root = clip.persons[0].root_pos[int(clip.source["params"]["cruise_from"] * clip.fps) + 15:, :2]
+    return float(np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) / clip.fps))
+
+
 @pytest.mark.parametrize("speed", [0.5, 1.1, 1.8])
 def test_walking_speed_is_the_speed_asked_for(speed):
     clip = make_clip("walk", np.random.default_rng(3), speed=speed, duration=7.0, stop=False)
-    params = clip.source["params"]
-    cruise = slice(int(params["cruise_from"] * clip.fps) + 15, None)
-    root = clip.persons[0].root_pos[cruise, :2]
-    travelled = np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) / clip.fps)
-    assert travelled == pytest.approx(speed, rel=0.08)
+    assert _cruise_speed(clip) == pytest.approx(speed, rel=0.08)
 
 
 def test_random_walks_stay_in_the_walking_range():
@@ -157,10 +159,7 @@ def test_running_has_flight_phases():
 @pytest.mark.parametrize("speed", [1.8, 2.2, 2.5])
 def test_jogging_flies_less_than_running_at_the_speed_asked_for(speed):
     jog = make_clip("jog", np.random.default_rng(1), speed=speed, duration=7.0)
-    params = jog.source["params"]
-    root = jog.persons[0].root_pos[int(params["cruise_from"] * jog.fps) + 15:, :2]
-    travelled = np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) / jog.fps)
-    assert travelled == pytest.approx(speed, rel=0.08)
+    assert _cruise_speed(jog) == pytest.approx(speed, rel=0.08)
     run = make_clip("run", np.random.default_rng(1), speed=3.0, duration=7.0)
     assert _airborne_share(jog, 0.01) < 0.1 < _airborne_share(run, 0.01)  # the jog's feet skim the floor (0-8 %)
 

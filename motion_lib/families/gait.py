@@ -92,9 +92,10 @@ class GaitStyle:
     """Elbow flexion (degrees)."""
 
     def __post_init__(self):
-        if len(self.speeds) != len(self.cadences) or len(self.speeds) != len(self.duties) or np.any(np.diff(self.speeds) <= 0):
-            raise ValueError(f"GaitStyle needs increasing speeds with a cadence and a duty each, got speeds {self.speeds}, "
-                             f"cadences {self.cadences}, duties {self.duties}")
+        knots_match = len(self.speeds) == len(self.cadences) == len(self.duties)
+        if not knots_match or np.any(np.diff(self.speeds) <= 0):
+            raise ValueError(f"GaitStyle needs increasing speeds with a cadence and a duty each, got speeds "
+                             f"{self.speeds}, cadences {self.cadences}, duties {self.duties}")
 
     def cadence(self, speed: float) -> float:
         return float(np.interp(speed, self.speeds, self.cadences))
