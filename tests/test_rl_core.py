@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 
@@ -146,6 +147,50 @@ def test_ppo_learns_a_one_step_bandit():
                           "explained_variance", "learning_rate"}
     assert all(np.isfinite(v) for v in stats.values())
     assert before < -0.5 and after > before + 0.4 and after > -0.1, (before, after)
+
+
+def test_value_normalization_standardises_the_value_loss():
+    """One minibatch, one epoch: the reported value loss is the critic's loss before its step, which with
+    normalize_value compares values and returns standardised by the statistics of the rollout's values and returns
+    (the rollout's clipped to +-5); the statistics round-trip through the learner's state and start afresh from a
+    state saved without them."""
+    torch.manual_seed(0)
+    obs_dim, action_dim, num_envs, horizon = 3, 2, 16, 4
+    policy = ActorCritic([obs_dim], action_dim, SMALL)
+    config = PPOConfig(horizon=horizon, minibatch_size=num_envs * horizon, num_epochs=1, learning_rate=1e-4,
+                       critic_coef=1.0, normalize_value=True)
+    storage = RolloutStorage(horizon, num_envs, obs_dim, action_dim, None, "cpu")
+    for step in range(horizon):
+        obs = torch.randn(num_envs, obs_dim)
+        actions, log_probs, values, mus = policy.act(obs)
+        rewards = 300.0 + 50.0 * torch.randn(num_envs)  # returns of hundreds, as a long-lived humanoid's
+        rewards[0] = 1e5  # one return beyond 5 standard deviations: its target is clipped
+        storage.add(obs=obs, actions=actions, log_probs=log_probs, values=values, mus=mus, sigmas=policy.action_std(),
+                    rewards=rewards, terminated=torch.zeros(num_envs, dtype=torch.bool),
+                    truncated=torch.zeros(num_envs, dtype=torch.bool), final_values=torch.zeros(num_envs))
+    storage.compute_returns(torch.zeros(num_envs), config.gamma, config.gae_lambda)
+    with torch.no_grad():
+        predicted = policy.value(storage.obs).double().flatten()
+    samples = torch.cat([storage.values.flatten(), storage.returns.flatten()]).double()
+    mean, std = samples.mean(), (samples.var(unbiased=False) + 1e-5).sqrt()
+    standardised_returns = ((storage.returns.flatten().double() - mean) / std).clamp(-5, 5)
+    expected = ((predicted - mean) / std - standardised_returns).square().mean()
+    assert standardised_returns.abs().max() == 5.0
+
+    ppo = PPO(policy, config)
+    stats = ppo.update(storage, progress=0.0)
+    assert stats["value_loss"] == pytest.approx(float(expected), rel=1e-4)
+    assert float(ppo.value_stats.mean) == pytest.approx(float(mean), rel=1e-9)
+    assert float(ppo.value_stats.count) == 2 * num_envs * horizon
+    unnormalised = PPO(ActorCritic([obs_dim], action_dim, SMALL), dataclasses.replace(config, normalize_value=False))
+    assert unnormalised.update(storage, progress=0.0)["value_loss"] > 1e3 * stats["value_loss"]
+
+    resumed = PPO(ActorCritic([obs_dim], action_dim, SMALL), config)
+    resumed.load_state_dict(ppo.state_dict())
+    assert torch.equal(resumed.value_stats.var, ppo.value_stats.var)
+    fresh = PPO(ActorCritic([obs_dim], action_dim, SMALL), config)
+    fresh.load_state_dict(unnormalised.state_dict())
+    assert float(fresh.value_stats.count) == 0.0
 
 
 def test_amp_discriminator_separates_two_gaussians():

@@ -3,6 +3,7 @@ resume continues metrics and weights exactly, crashes and Ctrl-C leave loadable 
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConf
 from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.logger import read_metrics
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.rl.runner import OnPolicyRunner, changed_gradient_settings
 from motion_lib.errors import UserInputError
 
 
@@ -187,6 +188,27 @@ def test_resume_continues_metrics_weights_and_random_state(tmp_path):
     assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 10
     assert load_checkpoint(tmp_path / "model_10.pt")["total_env_steps"] == 10 * 16 * 64
     assert any((tmp_path / "tb").iterdir())
+
+
+def test_resume_under_other_gradient_settings_starts_the_optimiser_moments_afresh(tmp_path):
+    first = make_runner(tmp_path, PointMassEnv(1), max_iterations=3)
+    first.learn()
+    assert first.learners[0].optimizer.state_dict()["state"]  # moments taken under max_grad_norm 1
+    torch.manual_seed(1)
+    normalized = dataclasses.replace(PPO_CONFIG, normalize_value=True, max_grad_norm=50.0)
+    second = OnPolicyRunner(PointMassEnv(1), [ActorCritic([6], 2, POLICY)], normalized, AMP_CONFIG,
+                            runner_config(max_iterations=5), tmp_path, "cpu")
+    assert second.resume(tmp_path / "last.pt") == 3
+    assert second.learners[0].optimizer.state_dict()["state"] == {}
+    assert second.learners[0].learning_rate == first.learners[0].learning_rate
+    assert_same_tensors(second.policies[0].state_dict(), first.policies[0].state_dict())
+    assert "moments start afresh" in second.resume_note and "max_grad_norm 1.0 -> 50.0" in second.resume_note
+    assert "normalize_value False -> True" in second.resume_note
+    second.learn()
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["iteration"] == 5 and saved["ppo"][0]["value_stats"]["count"] == 2 * 2 * 16 * 64
+    assert changed_gradient_settings({"max_grad_norm": 1.0, "critic_coef": 1.0}, PPO_CONFIG) == []
+    assert changed_gradient_settings(None, normalized) == []
 
 
 def test_crash_leaves_the_last_saved_checkpoint_and_resume_drops_later_metrics(tmp_path):

@@ -4,6 +4,7 @@ experts that later stages read like `stage=expert`'s, resumes, and rejects bad s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -228,6 +229,8 @@ def test_runner_checks_that_the_experts_fill_the_worlds(tmp_path):
         StackedRunner(PointMassEnv(2, num_envs=8), policies, PPO_CONFIG, AMP_CONFIG, runner_config(), tmp_path, "cpu")
     with pytest.raises(UserInputError, match="each expert's rollout of 32 samples .* minibatches of 512"):
         StackedPPO(policies[0], PPO_CONFIG).num_minibatches(64)
+    with pytest.raises(UserInputError, match="normalize_value is not supported by batched experts"):
+        StackedPPO(policies[0], dataclasses.replace(PPO_CONFIG, normalize_value=True))
 
 
 DEMO = REPO / "data" / "demo" / "assist.pkl"

@@ -66,6 +66,11 @@ class PPOConfig:
     """Gradient norm clipping threshold (PHC: 50)."""
     normalize_advantage: bool = True
     """Standardise advantages within each minibatch."""
+    normalize_value: bool = False
+    """rl_games' normalize_value (PHC and AssistMimic: True): the value loss compares the critic's values with the
+    returns both standardised by running statistics of the rollouts' values and returns (targets clipped to +-5), so
+    the critic's gradient does not grow with the returns and does not outweigh the actor's under `max_grad_norm`.
+    The critic still outputs reward units (GAE reads them unchanged). Not for batched experts."""
 
 
 @dataclass

@@ -89,10 +89,11 @@ class RunningMeanStd(nn.Module):
         self.var.copy_(var)
         self.count.copy_(count)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean) / sqrt(var + 1e-5), clipped to +-5, in x's dtype: x * scale + shift in one fused pass, then
-        the clip (a division over x is several times slower on a CPU; an in-place clip has no vmap rule, which the
-        stacked experts need)."""
+    def forward(self, x: torch.Tensor, clip: bool = True) -> torch.Tensor:
+        """(x - mean) / sqrt(var + 1e-5), clipped to +-5 unless `clip` is False, in x's dtype: x * scale + shift in
+        one fused pass, then the clip (a division over x is several times slower on a CPU; an in-place clip has no
+        vmap rule, which the stacked experts need)."""
         scale = torch.rsqrt(self.var + EPSILON)
         shift = -self.mean * scale
-        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)).clamp(-CLIP, CLIP)
+        normalized = torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+        return normalized.clamp(-CLIP, CLIP) if clip else normalized

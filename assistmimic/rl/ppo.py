@@ -4,6 +4,8 @@ The loss of one minibatch is
     surrogate + 0.5 * critic_coef * value_loss - entropy_coef * entropy + bounds_loss_coef * bounds_loss
     (+ target_weight * target_loss, the squared error of the mean action to the storage's target actions).
 With `update_actor=False` only the value loss is optimised (a critic warm-up).
+With `normalize_value` the value loss is that of values and returns standardised by running statistics (one
+feature, updated from each rollout's values and returns before its update, as rl_games does).
 The storage holds raw observations: update the policy's normalisers from a rollout after the
 update that uses it, so the stored log-probabilities stay those of the normaliser they were taken with.
 Under torchrun each rank runs the update on its own rollout: the gradients are averaged over the ranks before
@@ -20,6 +22,7 @@ import torch
 
 from assistmimic.rl import distributed
 from assistmimic.rl.config import PPOConfig
+from assistmimic.rl.normalizer import RunningMeanStd
 from assistmimic.rl.optim import make_adam
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.storage import RolloutStorage
@@ -91,13 +94,23 @@ class PPO:
         self.config = config
         self.learning_rate = config.learning_rate
         self.optimizer = make_adam(policy.parameters(), config.learning_rate)
+        self.value_stats = (RunningMeanStd(1).to(next(policy.parameters()).device) if config.normalize_value
+                            else None)
+        """Running mean and variance of the rollouts' values and returns (`normalize_value`), else None."""
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate}
+        state = {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate}
+        if self.value_stats is not None:
+            state["value_stats"] = self.value_stats.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a `state_dict`; value statistics missing from it (a run saved without `normalize_value`) start
+        afresh from the next rollout."""
         self.optimizer.load_state_dict(state["optimizer"])
         self._set_learning_rate(state["learning_rate"])
+        if self.value_stats is not None and "value_stats" in state:
+            self.value_stats.load_state_dict(state["value_stats"])
 
     def num_minibatches(self, num_samples: int) -> int:
         if num_samples % self.config.minibatch_size:
@@ -123,6 +136,9 @@ class PPO:
         params = [p for p in self.policy.parameters() if p.requires_grad]
         with torch.no_grad():  # the normalisers stay fixed during an update: normalise the rollout once
             features, critic_features = self.policy.normalized_inputs(storage.obs, storage.critic_obs)
+        if self.value_stats is not None:
+            self.value_stats.update(storage.values.reshape(-1, 1))
+            self.value_stats.update(storage.returns.reshape(-1, 1))
         shared = critic_features is features
         for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, generator,
                                          obs=features, critic_obs=None if shared else critic_features):
@@ -133,7 +149,7 @@ class PPO:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
             losses = {
                 "surrogate_loss": surrogate_loss(log_probs, batch.log_probs, advantages, cfg.clip_ratio),
-                "value_loss": value_loss(values, batch.values, batch.returns,
+                "value_loss": value_loss(*self._value_loss_inputs(values, batch.values, batch.returns),
                                          cfg.clip_ratio if cfg.clip_value else None),
                 "bounds_loss": bounds_loss(mu, cfg.bounds_soft_limit),
                 "entropy": entropy.mean(),
@@ -171,6 +187,16 @@ class PPO:
         stats = dict(zip([*sums, "explained_variance"], means.tolist()))  # the update's one host read
         stats["learning_rate"] = self.learning_rate
         return stats
+
+    def _value_loss_inputs(self, values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The critic's values, the rollout's values and the returns (B,) as the value loss compares them: unchanged,
+        or with `normalize_value` standardised (the rollout's and the returns clipped to +-5, as rl_games does)."""
+        if self.value_stats is None:
+            return values, old_values, returns
+        stats = self.value_stats
+        return (stats(values[:, None], clip=False)[:, 0], stats(old_values[:, None])[:, 0],
+                stats(returns[:, None])[:, 0])
 
     def _set_learning_rate(self, lr: float) -> None:
         self.learning_rate = lr

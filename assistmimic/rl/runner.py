@@ -59,6 +59,24 @@ from assistmimic.rl.storage import RolloutStorage
 from assistmimic.rl.threads import core_share, run_in_threads
 from motion_lib.errors import UserInputError
 
+GRADIENT_SETTINGS = ("critic_coef", "max_grad_norm", "normalize_value")
+"""PPO settings that set the scale of the gradients Adam's moments average: a run resumed with other values starts
+the moments afresh (moments of gradients ~100x smaller would make its first steps ~10x too long)."""
+
+
+def changed_gradient_settings(saved: dict[str, Any] | None, current: PPOConfig) -> list[str]:
+    """The GRADIENT_SETTINGS that differ between a checkpoint's saved PPO config (None: not saved, nothing known to
+    differ; a setting it lacks had its default) and `current`, as "name old -> new"."""
+    if saved is None:
+        return []
+    defaults = PPOConfig()
+    changed = []
+    for name in GRADIENT_SETTINGS:
+        old, new = saved.get(name, getattr(defaults, name)), getattr(current, name)
+        if old != new:
+            changed.append(f"{name} {old} -> {new}")
+    return changed
+
 
 class OnPolicyRunner(TrainingLoop):
     """Trains `policies[a]` on agent a's reward with its own PPO learner (and AMP discriminator); see the module docstring.
@@ -319,18 +337,24 @@ class OnPolicyRunner(TrainingLoop):
                                  f"{len(self.policies)} agents")
         if self.amp_enabled and state["amp"] is None:
             raise UserInputError(f"checkpoint {path} was trained without AMP; resume it with amp_enabled: false")
+        changed = changed_gradient_settings(state.get("ppo_config"), self.ppo_config)
         for a, (policy, saved) in enumerate(zip(self.policies, state["policies"])):
             if saved["spec"] != policy.spec():
                 raise UserInputError(f"agent {a}'s policy in checkpoint {path} has the architecture {saved['spec']}, "
                                      f"this run builds {policy.spec()}; resume with the same policy config")
             policy.load_state_dict(saved["state_dict"])
-            self.learners[a].load_state_dict(state["ppo"][a])
+            learner = self.learners[a]
+            learner.load_state_dict({**state["ppo"][a], "optimizer": learner.optimizer.state_dict()} if changed
+                                    else state["ppo"][a])
         for amp, saved in zip(self.discriminators, state["amp"] or []):
             amp.load_state_dict(saved)
         self.iteration = self._saved_iteration = state["iteration"]
         self.total_env_steps = state["total_env_steps"]
         self._restore_rng(state)
         self.resume_note = self.env.load_training_state(state.get("env") or {})
+        if changed:
+            self.resume_note += (f"; the optimiser's moments start afresh (they were taken under other gradient "
+                                 f"settings: {', '.join(changed)})")
         return self.iteration
 
     def _restore_rng(self, state: dict[str, Any]) -> None:

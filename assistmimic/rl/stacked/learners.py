@@ -127,6 +127,9 @@ class StackedPPO:
     def __init__(self, policy: StackedActorCritic, config: PPOConfig):
         if config.lr_schedule not in LR_SCHEDULES:
             raise UserInputError(f"unknown lr_schedule {config.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        if config.normalize_value:
+            raise UserInputError("ppo.normalize_value is not supported by batched experts; use "
+                                 "stage.batch_experts=1 or stage.ppo.normalize_value=false")
         self.policy, self.config = policy, config
         self.learning_rate = torch.full((policy.num_experts,), config.learning_rate, dtype=torch.float64)
         """(K,) each expert's current learning rate."""
