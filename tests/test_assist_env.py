@@ -138,7 +138,7 @@ def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_cl
     env = make_env(assist_clips, num_envs=2)
     shift = torch.tensor([0.12, -0.05, 0.03])
     state, reference = place_state(env, shift)
-    redirected = env.task.redirected(state, reference, env.task.close(state))
+    redirected = env.task.redirected(state, reference, env.task.roots_close(state))
     hands = LAYOUT.hands.reshape(-1)
     others = torch.ones(B, dtype=torch.bool)
     others[hands] = False
@@ -148,7 +148,7 @@ def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_cl
     torch.testing.assert_close(redirected[0].pos[:, others], reference[0].pos[:, others])
     torch.testing.assert_close(redirected[1].pos, reference[1].pos)  # the recipient's targets never change
     env.cfg.redirection = False
-    torch.testing.assert_close(env.task.redirected(state, reference, env.task.close(state))[0].pos, reference[0].pos)
+    torch.testing.assert_close(env.task.redirected(state, reference, env.task.roots_close(state))[0].pos, reference[0].pos)
     env.close()
 
 

@@ -68,7 +68,7 @@ class AssistTask(TrackingTask):
                         for name, term in config.items()} for config in configs]
         return configs
 
-    def close(self, state: BodyState) -> torch.Tensor:
+    def roots_close(self, state: BodyState) -> torch.Tensor:
         """(N,) bool: the two roots are within `redirection_distance`."""
         roots = state.pos[:, :, 0]
         return (roots[:, SUPPORTER] - roots[:, RECIPIENT]).norm(dim=-1) <= self.cfg.redirection_distance
@@ -82,7 +82,7 @@ class AssistTask(TrackingTask):
         return [Bodies(pos, sup.rot, sup.lin_vel, sup.ang_vel), reference[RECIPIENT]]
 
     def targets(self, state: BodyState, reference: list[Bodies]) -> list[Bodies]:
-        return self.redirected(state, reference, self.close(state))
+        return self.redirected(state, reference, self.roots_close(state))
 
     def context(self, state: BodyState, reference: list[Bodies], steps: torch.Tensor) -> StepContext:
         """The step's shared quantities: whether the roots are close, redirected targets, each person's wrist
@@ -94,7 +94,7 @@ class AssistTask(TrackingTask):
         tracked = torch.ones(state.pos.shape[0], 2, self.backend.num_bodies, device=state.pos.device)
         if self.cfg.contact_facilitation:
             tracked[:, SUPPORTER] = tracked_body_weights(near[:, SUPPORTER], self.layout)
-        close = self.close(state)
+        close = self.roots_close(state)
         ctx = super().context(state, self.redirected(state, reference, close), steps)
         hand_force, grip_force = self.backend.hand_contact_force(), self.backend.grip_force()
         return dataclasses.replace(ctx, tracked=tracked, hand_force=hand_force, grip_force=grip_force,
