@@ -44,12 +44,15 @@ LEGACY = [
 RECIPES = {"legacy": LEGACY, "assistmimic": ["data={families}"],
            "assistmimic_2epochs": ["data={families}", "stage.ppo.num_epochs=2"],
            "feedforward_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.velocity_feedforward=true"],
-           "phc_power_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.rewards.power.weight=-0.0005"]}
+           "phc_power_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.env.rewards.power.weight=-0.0005"],
+           "valuenorm_2epochs": ["data={families}", "stage.ppo.num_epochs=2", "stage.ppo.normalize_value=true",
+                                 "stage.ppo.max_grad_norm=50"]}
 """Overrides of `stage=prior` per recipe; `{families}` is the training families' pickle. `assistmimic_2epochs`:
 today's recipe with 2 PPO epochs per update instead of 5 (the adaptive learning rate then rises to keep the KL);
 `feedforward_2epochs`: that with PD targets leading the reference by kd/kp times its joint speeds
 (`env.velocity_feedforward`); `phc_power_2epochs`: `assistmimic_2epochs` with PHC's power penalty (0.0005 instead of
-the prior's 0.0001)."""
+the prior's 0.0001); `valuenorm_2epochs`: `assistmimic_2epochs` with rl_games' value normalisation and PHC's gradient
+clipping at 50 (`ppo.normalize_value`, `ppo.max_grad_norm`)."""
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

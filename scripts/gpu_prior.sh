@@ -11,8 +11,9 @@
 #   named in `carry`, with data/experts/ moved aside for those calls: the tracked tree is 58 MB); parts found in
 #   $WHEELS are joined into their wheel here.
 # - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/shipped_run (config and
-#   the shipped prior's full checkpoint with its optimiser state) the first time; SIGINT at TRAIN_SECONDS, after which the iteration
-#   under way is finished and saved.
+#   the shipped prior's full checkpoint with its optimiser state) the first time, with the shipped run's recipe
+#   (data/prior/shipped_run/cmd.sh: its mix, KL target and first-frame starts) at the GPU's batch; SIGINT at
+#   TRAIN_SECONDS, after which the iteration under way is finished and saved.
 # - Into $OUT: prior.pt (the policies alone, `scripts/export_policy.py`), last.pt (the full checkpoint to resume
 #   from, about 15 MB), metrics.jsonl, summary.json, train.log; then, while SCORE_SECONDS last, the exported prior
 #   scored on fresh held-out sets (`benchmarks/prior_scores.py`, CPU MuJoCo) into scores.log.
@@ -38,7 +39,7 @@ if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
   [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
 fi
-MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
+MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
 
 mkdir -p "$OUT" "$RUN_DIR"
 WHEELS=${WHEELS:-.whl}
@@ -61,7 +62,7 @@ set +e
 timeout -s INT "$TRAIN_SECONDS" "$PYTHON" run.py stage=prior run_dir="$RUN_DIR" stage.resume=true sim="$SIM" \
   num_envs="$NUM_ENVS" stage.ppo.minibatch_size="$MINIBATCH" stage.ppo.num_epochs="$EPOCHS" max_iterations=100000 \
   stage.families.clips="$CLIPS" stage.runner.keep_checkpoints=1000 stage.runner.save_interval=20 \
-  "stage.families.mix='$MIX'" > "$OUT/train.log" 2>&1
+  stage.ppo.desired_kl=0.01 stage.env.first_frame_share=0.25 "stage.families.mix='$MIX'" > "$OUT/train.log" 2>&1
 status=$?
 set -e
 echo "training ended with status $status (130 or 124: stopped at TRAIN_SECONDS=$TRAIN_SECONDS, its iteration saved)"
