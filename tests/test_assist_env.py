@@ -148,7 +148,8 @@ def test_redirection_moves_the_hand_targets_with_a_displaced_recipient(assist_cl
     torch.testing.assert_close(redirected[0].pos[:, others], reference[0].pos[:, others])
     torch.testing.assert_close(redirected[1].pos, reference[1].pos)  # the recipient's targets never change
     env.cfg.redirection = False
-    torch.testing.assert_close(env.task.redirected(state, reference, env.task.roots_close(state))[0].pos, reference[0].pos)
+    unredirected = env.task.redirected(state, reference, env.task.roots_close(state))
+    torch.testing.assert_close(unredirected[0].pos, reference[0].pos)
     env.close()
 
 
