@@ -160,7 +160,7 @@ def test_value_normalization_standardises_the_value_loss():
     config = PPOConfig(horizon=horizon, minibatch_size=num_envs * horizon, num_epochs=1, learning_rate=1e-4,
                        critic_coef=1.0, normalize_value=True)
     storage = RolloutStorage(horizon, num_envs, obs_dim, action_dim, None, "cpu")
-    for step in range(horizon):
+    for _ in range(horizon):
         obs = torch.randn(num_envs, obs_dim)
         actions, log_probs, values, mus = policy.act(obs)
         rewards = 300.0 + 50.0 * torch.randn(num_envs)  # returns of hundreds, as a long-lived humanoid's

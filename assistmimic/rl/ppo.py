@@ -136,9 +136,8 @@ class PPO:
         params = [p for p in self.policy.parameters() if p.requires_grad]
         with torch.no_grad():  # the normalisers stay fixed during an update: normalise the rollout once
             features, critic_features = self.policy.normalized_inputs(storage.obs, storage.critic_obs)
-        if self.value_stats is not None:
-            self.value_stats.update(storage.values.reshape(-1, 1))
-            self.value_stats.update(storage.returns.reshape(-1, 1))
+        if self.value_stats is not None:  # one merge (one all-reduce under torchrun) of both sample sets
+            self.value_stats.update(torch.cat([storage.values.reshape(-1, 1), storage.returns.reshape(-1, 1)]))
         shared = critic_features is features
         for batch in storage.minibatches(self.num_minibatches(storage.num_samples), cfg.num_epochs, generator,
                                          obs=features, critic_obs=None if shared else critic_features):
