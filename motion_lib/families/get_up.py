@@ -7,6 +7,9 @@ Keyframed pelvis and trunk, the hips turning about the knees or the hips on the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.spatial.transform import Rotation
@@ -44,6 +47,36 @@ PUSH_UP_ELBOWS = (-1.0, 0.6, 0.6)
 forward over the hands, the wrists bent back within their range."""
 
 
+@dataclass(frozen=True)
+class _ProneTimes:
+    """The keyframe times (s) of `prone_get_up`, each after the one before."""
+
+    press: float  # lying still until
+    propped: float  # the chest up on the hands
+    quad: float  # the hips back towards the knees: hands and knees
+    lift: float  # the front knee leaves the floor
+    front: float  # the front foot flat between the hands
+    hands: float  # the hands leave the floor
+    up: float  # the trunk up, the weight over the front foot
+    stand: float
+    back: float  # the kneeling foot stepped up beside the front one
+    end: float
+
+    @staticmethod
+    def draw(rng: np.random.Generator, hold: float) -> "_ProneTimes":
+        """Random phase lengths, the lunge held `hold` s (the draws in this order)."""
+        press = rng.uniform(0.5, 1.0)
+        propped = press + rng.uniform(0.7, 1.0)
+        quad = propped + rng.uniform(0.8, 1.2)
+        lift = quad + rng.uniform(0.2, 0.4)
+        front = lift + rng.uniform(0.6, 0.8)
+        hands = front + hold
+        up = hands + rng.uniform(0.5, 0.8)
+        stand = up + rng.uniform(0.9, 1.2)
+        back = stand + rng.uniform(0.5, 0.7)
+        return _ProneTimes(press, propped, quad, lift, front, hands, up, stand, back, back + rng.uniform(0.4, 0.8))
+
+
 def prone_get_up(rng: np.random.Generator, side: str | None = None, hold: float | None = None) -> Clip:
     """Lying face down (knees on the floor, toes tucked, palms beside the chest) -> press the chest up on both hands
     -> hips back over the knees (hands and knees) -> one foot steps forward between the hands (a lunge, hands still
@@ -51,27 +84,31 @@ def prone_get_up(rng: np.random.Generator, side: str | None = None, hold: float 
     foot up to standing. `side`: the leg that stays kneeling. Balanced (knees, hands and the balls of the feet bear
     weight while down); the knees point down while on the floor (`feet.place_feet` poles)."""
     side = str(rng.choice(["L", "R"])) if side is None else side
-    front = "R" if side == "L" else "L"
     hold = uniform(rng, hold, 0.2, 0.8)
     skel = skeleton()
-    thigh = max(np.linalg.norm(skel.offsets[skel.index(f"{s}_Knee")]) for s in "LR")  # the longer thigh's knee touches
     knee_z, tuck = CAPSULE_RADIUS["knee"] + 0.008, np.radians(rng.uniform(50.0, 62.0))
-    t_press = rng.uniform(0.5, 1.0)  # lying still until
-    t_propped = t_press + rng.uniform(0.7, 1.0)  # the chest up on the hands
-    t_quad = t_propped + rng.uniform(0.8, 1.2)  # the hips back towards the knees: hands and knees
-    t_lift = t_quad + rng.uniform(0.2, 0.4)  # the front knee leaves the floor
-    t_front = t_lift + rng.uniform(0.6, 0.8)  # the front foot flat between the hands
-    t_hands = t_front + hold  # the hands leave the floor
-    t_up = t_hands + rng.uniform(0.5, 0.8)  # the trunk up, the weight over the front foot
-    t_stand = t_up + rng.uniform(0.9, 1.2)
-    t_back = t_stand + rng.uniform(0.5, 0.7)
-    end = t_back + rng.uniform(0.4, 0.8)
-    times = times_for(end)
-    frames = len(times)
-    # feet: both tucked with the knees on the floor at x = 0; the front foot steps forward and stays there, the
-    # kneeling foot steps up beside it at the end
-    stance = flat_feet(skel, frames, 0.0, 0.0, 0.0, rng.uniform(0.0, 0.1))
+    when = _ProneTimes.draw(rng, hold)
+    times = times_for(when.end)
+    stance = flat_feet(skel, len(times), 0.0, 0.0, 0.0, rng.uniform(0.0, 0.1))
     front_x = rng.uniform(0.30, 0.38)
+    feet, behind_x = _prone_feet(skel, side, times, when, stance, front_x, knee_z, tuck)
+    person = _prone_body(rng, skel, side, times, when, stance, (front_x, behind_x), knee_z)
+    poles = _prone_knee_poles(person, times, when)
+    person = stand_on(person, skel, feet, poles)
+    hands_down = _push_up_hands(person, skel, times, when)
+    person = hands_down(place_feet(clear_of_floor(hands_down(person), skel), skel, feet, poles))
+    person = hands_down(rebalanced(person, skel, KNEEL_BALANCE_PASSES, keep_knees=True))
+    person = anywhere(rng, person)
+    return family_clip(clip_name("prone_get_up", rng), [person], "prone_get_up", dict(side=side, hold=hold))
+
+
+def _prone_feet(skel, side: str, times: np.ndarray, when: _ProneTimes, stance: dict, front_x: float, knee_z: float,
+                tuck: float) -> tuple[dict, float]:
+    """The feet of `prone_get_up` over `times` (T,): both tucked (`tuck` radians) with the knees on the floor (their
+    centres `knee_z` up) at x = 0; the front foot steps forward to `front_x` and stays there, the kneeling foot
+    (`side`) steps up beside it at the end. `stance`: `flat_feet`'s standing feet at x = 0. Returns ({side: (ankle
+    (T, 3), yaw (T,), pitch (T,), toe (T,))}, the kneeling foot's ankle x while flat behind)."""
+    front = "R" if side == "L" else "L"
     feet, balls = {}, {}
     for s in (side, front):
         ankle, yaw, pitch, toe = (np.array(x, dtype=float) for x in stance[s])
@@ -84,76 +121,97 @@ def prone_get_up(rng: np.random.Generator, side: str | None = None, hold: float 
         feet[s] = (ankle, yaw, pitch, toe, flat, tucked)
     ankle, yaw, pitch, toe, flat, tucked = feet[side]
     behind_x = flat[0]  # the kneeling foot flat, before it steps up
-    untuck = 1.0 - min_jerk((times - t_up) / (t_stand - t_up))
+    untuck = 1.0 - min_jerk((times - when.up) / (when.stand - when.up))
     pitch[:], toe[:] = tuck * untuck, -tuck * untuck
-    down = times < t_stand
+    down = times < when.stand
     ankle[down] = pivot_pose(np.tile(balls[side], (down.sum(), 1)), ball_point(skel, side), yaw[down], pitch[down])
-    gap = (times > t_stand) & (times < t_back)
-    ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, side, (times[gap] - t_stand) / (t_back - t_stand),
+    gap = (times > when.stand) & (times < when.back)
+    ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, side, (times[gap] - when.stand) / (when.back - when.stand),
                                                        (flat, yaw[0], 0.0, 0.0), (ankle[-1], yaw[0], 0.0, 0.0), 0.07)
     ankle, yaw, pitch, toe, flat, tucked = feet[front]
-    tucked_until = times <= t_lift
+    tucked_until = times <= when.lift
     ankle[tucked_until], pitch[tucked_until], toe[tucked_until] = tucked, tuck, -tuck
-    gap = (times > t_lift) & (times < t_front)
-    ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, front, (times[gap] - t_lift) / (t_front - t_lift),
-                                                       (tucked, yaw[0], tuck, -tuck), (ankle[-1], yaw[0], 0.0, 0.0), 0.12)
-    progress = (times[gap] - t_lift) / (t_front - t_lift)
+    gap = (times > when.lift) & (times < when.front)
+    progress = (times[gap] - when.lift) / (when.front - when.lift)
+    ankle[gap], yaw[gap], pitch[gap], toe[gap] = swing(skel, front, progress, (tucked, yaw[0], tuck, -tuck),
+                                                       (ankle[-1], yaw[0], 0.0, 0.0), 0.12)
     pitch[gap] = tuck * (1.0 - min_jerk((progress - 0.4) / 0.6))  # the toes trail, clear of the floor
-    ankle[gap, 2] += np.maximum(0.04 * np.sin(np.pi * progress) ** 0.5 - lowest_sole(skel, front, ankle[gap], yaw[gap], pitch[gap], toe[gap]), 0.0)
-    feet = {s: f[:4] for s, f in feet.items()}
-    # down on the knees the hips turn about them (the thigh's elevation: 0 = lying ahead of them, 90 = upright over
-    # them), towards the kneeling knee while the front foot steps; then keyframes rise over the front foot
+    sole = lowest_sole(skel, front, ankle[gap], yaw[gap], pitch[gap], toe[gap])
+    ankle[gap, 2] += np.maximum(0.04 * np.sin(np.pi * progress) ** 0.5 - sole, 0.0)
+    return {s: f[:4] for s, f in feet.items()}, behind_x
+
+
+def _prone_body(rng: np.random.Generator, skel, side: str, times: np.ndarray, when: _ProneTimes, stance: dict,
+                feet_x: tuple[float, float], knee_z: float) -> PersonMotion:
+    """The pelvis, trunk and arms of `prone_get_up` over `times` (T,) (legs and hands placed later): down on the
+    knees the hips turn about them (the thigh's elevation: 0 = lying ahead of them, 90 = upright over them), towards
+    the kneeling knee (`side`) while the front foot steps; then keyframes rise over the front foot. `feet_x`: the
+    front foot's x standing and the kneeling foot's x flat behind (`_prone_feet`)."""
+    front = "R" if side == "L" else "L"
+    front_x, behind_x = feet_x
+    thigh = max(np.linalg.norm(skel.offsets[skel.index(f"{s}_Knee")]) for s in "LR")  # the longer thigh's knee touches
     lying = np.arcsin((CAPSULE_RADIUS["pelvis"] + 0.03 - knee_z) / thigh)  # the pelvis resting on the floor
     quad, lunge = np.radians(rng.uniform(60.0, 70.0)), np.radians(rng.uniform(75.0, 85.0))
-    elevation = PchipInterpolator([0.0, t_propped, t_quad, t_front, t_hands, t_up - 0.15, t_up],
-                                  [lying, lying, quad, quad, quad, lunge, lunge])(np.minimum(times, t_up))
-    over_knee = 0.5 * float(stance[side][0][0, 1]) * min_jerk((times - t_quad) / (t_lift - t_quad))
+    elevation = PchipInterpolator([0.0, when.propped, when.quad, when.front, when.hands, when.up - 0.15, when.up],
+                                  [lying, lying, quad, quad, quad, lunge, lunge])(np.minimum(times, when.up))
+    over_knee = 0.5 * float(stance[side][0][0, 1]) * min_jerk((times - when.quad) / (when.lift - when.quad))
     hips = np.column_stack([thigh * np.cos(elevation), over_knee, knee_z + thigh * np.sin(elevation)])
-    keys = [Key(0.0, facing=(0.0, 85.0, 0.0), joints={**trunk(0.0, -15.0), **arms(rng, ("forward", "forward"))}), Key(t_press),
-            Key(t_propped, facing=(0.0, 82.0, 0.0), joints=trunk(-rng.uniform(25.0, 40.0), -20.0)),
-            Key(t_quad, facing=(0.0, rng.uniform(78.0, 85.0), 0.0), joints=trunk(rng.uniform(10.0, 20.0), -10.0)),
-            Key(t_lift),
-            Key(t_front, facing=(0.0, rng.uniform(50.0, 58.0), 0.0), joints=trunk(rng.uniform(50.0, 60.0), -10.0)),  # the back rounds
-            Key(t_hands), Key(t_up, facing=(0.0, rng.uniform(25.0, 35.0), 0.0), joints=trunk(rng.uniform(10.0, 20.0)))]
+    keys = [Key(0.0, facing=(0.0, 85.0, 0.0), joints={**trunk(0.0, -15.0), **arms(rng, ("forward", "forward"))}),
+            Key(when.press),
+            Key(when.propped, facing=(0.0, 82.0, 0.0), joints=trunk(-rng.uniform(25.0, 40.0), -20.0)),
+            Key(when.quad, facing=(0.0, rng.uniform(78.0, 85.0), 0.0), joints=trunk(rng.uniform(10.0, 20.0), -10.0)),
+            Key(when.lift),
+            Key(when.front, facing=(0.0, rng.uniform(50.0, 58.0), 0.0),
+                joints=trunk(rng.uniform(50.0, 60.0), -10.0)),  # the back rounds
+            Key(when.hands),
+            Key(when.up, facing=(0.0, rng.uniform(25.0, 35.0), 0.0), joints=trunk(rng.uniform(10.0, 20.0)))]
     person = animate(keys, skel, times)
     hip_mid = (skel.offsets[skel.index("L_Hip")] + skel.offsets[skel.index("R_Hip")]) / 2
     on_knees = hips - Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]]).apply(hip_mid)
-    lunging = tuple(on_knees[times <= t_up][-1])
-    rise = [Key(t_up - 0.15, root=lunging), Key(t_up, root=lunging),  # from rest
-            Key(t_stand, root=((front_x + behind_x) / 2, float(stance[front][0][0, 1]) * 0.6, STAND_HEIGHT - 0.03),
+    lunging = tuple(on_knees[times <= when.up][-1])
+    rise = [Key(when.up - 0.15, root=lunging), Key(when.up, root=lunging),  # from rest
+            Key(when.stand, root=((front_x + behind_x) / 2, float(stance[front][0][0, 1]) * 0.6, STAND_HEIGHT - 0.03),
                 facing=(0.0, 5.0, 0.0), joints={**trunk(5.0), **ARMS_DOWN}),
-            Key(t_back, root=(front_x - skel.rest_positions[skel.index(f"{side}_Ankle"), 0], 0.0, STAND_HEIGHT),
+            Key(when.back, root=(front_x - skel.rest_positions[skel.index(f"{side}_Ankle"), 0], 0.0, STAND_HEIGHT),
                 facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
-            Key(end)]
+            Key(when.end)]
     person = animate(sorted(keys + rise, key=lambda key: key.t), skel, times)
-    person.root_pos[times <= t_up] = on_knees[times <= t_up]
-    # the knees point where the pelvis faces while lying (down), then forward (down and forward while on all fours,
-    # where the thigh leans back from the hip)
+    person.root_pos[times <= when.up] = on_knees[times <= when.up]
+    return person
+
+
+def _prone_knee_poles(person: PersonMotion, times: np.ndarray, when: _ProneTimes) -> dict[str, np.ndarray]:
+    """Where the knees of `prone_get_up` point ({side: (T, 3)}, world): where the pelvis faces while lying (down),
+    then forward (down and forward while on all fours, where the thigh leans back from the hip)."""
     root_rot = Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
-    ahead = min_jerk((times - (t_propped + t_quad) / 2) / ((t_quad - t_propped) / 2))[:, None]
-    poles = {s: (1.0 - ahead) * root_rot.apply([1.0, 0.1 * SIDE_SIGN[s], 0.0]) + ahead * [1.0, 0.1 * SIDE_SIGN[s], 0.0]
-             for s in "LR"}
-    person = stand_on(person, skel, feet, poles)
-    # the palms flat on the floor from lying to the lunge, at spots the shoulders reach pressed up, on all fours and
-    # lunging; placed again wherever the pelvis moves (off the floor, balanced)
+    ahead = min_jerk((times - (when.propped + when.quad) / 2) / ((when.quad - when.propped) / 2))[:, None]
+    return {s: (1.0 - ahead) * root_rot.apply([1.0, 0.1 * SIDE_SIGN[s], 0.0]) + ahead * [1.0, 0.1 * SIDE_SIGN[s], 0.0]
+            for s in "LR"}
+
+
+def _push_up_hands(person: PersonMotion, skel, times: np.ndarray,
+                   when: _ProneTimes) -> Callable[[PersonMotion], PersonMotion]:
+    """What puts the palms of `prone_get_up` flat on the floor from lying to the lunge, at spots the shoulders of
+    `person` reach pressed up, on all fours and lunging, leaving the floor over `HANDS_OFF_S` after `when.hands`: a
+    function of a motion (its pelvis moved since: off the floor, balanced) that places them again from these
+    keyframed arms."""
     positions = body_positions(person, skel)
-    pushing = (times >= t_propped) & (times <= t_hands)
-    spots = {s: (float(np.mean(positions[pushing, skel.index(f"{s}_Shoulder"), 0])),
-                 float(np.mean(positions[pushing, skel.index(f"{s}_Shoulder"), 1])) + SIDE_SIGN[s] * 0.08) for s in "LR"}
-    on_floor = 1.0 - min_jerk((times - t_hands) / HANDS_OFF_S)
+    pushing = (times >= when.propped) & (times <= when.hands)
+    shoulders = {s: positions[pushing, skel.index(f"{s}_Shoulder")] for s in "LR"}  # (pushing frames, 3)
+    spots = {s: (float(np.mean(shoulders[s][:, 0])), float(np.mean(shoulders[s][:, 1])) + SIDE_SIGN[s] * 0.08)
+             for s in "LR"}
+    on_floor = 1.0 - min_jerk((times - when.hands) / HANDS_OFF_S)
     arm_joints = [skel.index(f"{s}_{joint}") - 1 for s in "LR" for joint in ("Shoulder", "Elbow", "Wrist")]
     free_arms = person.joint_rot[:, arm_joints].copy()
 
-    def hands_down(person: PersonMotion) -> PersonMotion:  # from the keyframed arms each time
-        person = PersonMotion(person.root_pos, person.root_rot, person.joint_rot.copy())
-        person.joint_rot[:, arm_joints] = free_arms
-        person = hands_on_floor(person, skel, 0.0, (0.0, 0.0), spots, on_floor, PALM_WRIST_HEIGHT, PUSH_UP_ELBOWS, free_elbows=True)
-        return hands_flat(person, skel, on_floor, {"L": (1.0, 0.3), "R": (1.0, -0.3)})
+    def hands_down(moved: PersonMotion) -> PersonMotion:
+        moved = PersonMotion(moved.root_pos, moved.root_rot, moved.joint_rot.copy())
+        moved.joint_rot[:, arm_joints] = free_arms
+        moved = hands_on_floor(moved, skel, 0.0, (0.0, 0.0), spots, on_floor, PALM_WRIST_HEIGHT, PUSH_UP_ELBOWS,
+                               free_elbows=True)
+        return hands_flat(moved, skel, on_floor, {"L": (1.0, 0.3), "R": (1.0, -0.3)})
 
-    person = hands_down(place_feet(clear_of_floor(hands_down(person), skel), skel, feet, poles))
-    person = hands_down(rebalanced(person, skel, KNEEL_BALANCE_PASSES, keep_knees=True))
-    person = anywhere(rng, person)
-    return family_clip(clip_name("prone_get_up", rng), [person], "prone_get_up", dict(side=side, hold=hold))
+    return hands_down
 
 
 def _tucked_foot(skel, side: str, flat_ankle: np.ndarray, tuck: float) -> tuple[np.ndarray, np.ndarray]:
