@@ -211,6 +211,34 @@ def test_resume_under_other_gradient_settings_starts_the_optimiser_moments_afres
     assert changed_gradient_settings(None, normalized) == []
 
 
+def test_resume_may_change_a_fixed_exploration_std_and_nothing_else_of_the_policy(tmp_path):
+    def runner(run_dir, log_std: float, learn: bool = False, iterations: int = 4) -> OnPolicyRunner:
+        torch.manual_seed(0)
+        policy = ActorCritic([6], 2, dataclasses.replace(POLICY, init_log_std=log_std, learn_log_std=learn))
+        return OnPolicyRunner(PointMassEnv(1), [policy], PPO_CONFIG, None, runner_config(max_iterations=iterations),
+                              run_dir, "cpu")
+
+    first = runner(tmp_path, -0.5, learn=False)
+    first.learn()
+    quieter = runner(tmp_path, -1.5, iterations=6)
+    assert quieter.resume(tmp_path / "last.pt") == 4
+    assert "agent 0's fixed exploration std exp(-0.5) -> exp(-1.5)" in quieter.resume_note
+    assert torch.allclose(quieter.policies[0].action_std(), torch.full((2,), float(torch.tensor(-1.5).exp())))
+    weights = {k: v for k, v in first.policies[0].state_dict().items() if k != "log_std"}
+    assert_same_tensors({k: v for k, v in quieter.policies[0].state_dict().items() if k != "log_std"}, weights)
+    assert quieter.learners[0].optimizer.state_dict()["state"]  # Adam's moments kept: no gradient setting changed
+    quieter.learn()
+    saved = load_checkpoint(tmp_path / "last.pt")["policies"][0]
+    assert saved["spec"]["config"]["init_log_std"] == -1.5 and float(saved["state_dict"]["log_std"][0]) == -1.5
+    again = runner(tmp_path, -1.5)
+    again.resume(tmp_path / "last.pt")
+    assert "exploration std" not in again.resume_note
+
+    learned = runner(tmp_path / "learned", -1.5, learn=True)  # a learned std is the policy's own: not changed on resume
+    with pytest.raises(UserInputError, match="agent 0's policy in checkpoint .* has the architecture"):
+        learned.resume(tmp_path / "last.pt")
+
+
 def test_crash_leaves_the_last_saved_checkpoint_and_resume_drops_later_metrics(tmp_path):
     env = PointMassEnv(1, fail_at_step=4 * 16 + 5)  # during the rollout of iteration 5
     runner = make_runner(tmp_path, env, max_iterations=6, save_interval=3)

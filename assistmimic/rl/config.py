@@ -21,7 +21,8 @@ class PolicyConfig:
     activation: str = "silu"
     """Hidden-layer activation: "silu", "relu", "elu" or "tanh"."""
     init_log_std: float = -2.9
-    """Initial log standard deviation of every action dimension."""
+    """Initial log standard deviation of every action dimension. With a fixed std (`learn_log_std` False) a resumed
+    run may change it: the exploration noise then becomes exp(init_log_std) from the first iteration on."""
     learn_log_std: bool = False
     """Train the log standard deviation (a parameter); False keeps it fixed (a buffer), as PHC does."""
     mu_init_scale: float = field(default=1.0, metadata=at_least(0))

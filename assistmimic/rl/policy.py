@@ -126,6 +126,21 @@ class ActorCritic(nn.Module):
         policy.load_state_dict(saved["state_dict"])
         return policy
 
+    def load_to_continue(self, saved: dict[str, Any]) -> str | None:
+        """Load `saved` (`saved_state()` of a policy of this architecture) to train on; a fixed exploration std
+        (`learn_log_std` False in both) may differ: it is set to this policy's `init_log_std`. Returns what changed
+        ("exploration std exp(-2.9) -> exp(-3.5)") or None; raises ValueError when the architectures differ."""
+        old, new = saved["spec"]["config"], self.spec()["config"]
+        fixed_std_changed = (not old["learn_log_std"] and not new["learn_log_std"]
+                             and old["init_log_std"] != new["init_log_std"])
+        if fixed_std_changed:
+            saved = {"spec": {**saved["spec"], "config": {**old, "init_log_std": new["init_log_std"]}},
+                     "state_dict": {**saved["state_dict"], "log_std": self.log_std.clone()}}
+        if saved["spec"] != self.spec():
+            raise ValueError(f"the architecture {saved['spec']} differs from this policy's {self.spec()}")
+        self.load_state_dict(saved["state_dict"])
+        return f"exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})" if fixed_std_changed else None
+
     # --- layers reached by widening -------------------------------------------------------------
     @property
     def actor_input_layer(self) -> SplitInputLinear:

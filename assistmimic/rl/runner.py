@@ -338,11 +338,13 @@ class OnPolicyRunner(TrainingLoop):
         if self.amp_enabled and state["amp"] is None:
             raise UserInputError(f"checkpoint {path} was trained without AMP; resume it with amp_enabled: false")
         changed = changed_gradient_settings(state.get("ppo_config"), self.ppo_config)
+        std_changes = []
         for a, (policy, saved) in enumerate(zip(self.policies, state["policies"])):
-            if saved["spec"] != policy.spec():
+            try:
+                std_changes.append(policy.load_to_continue(saved))
+            except ValueError:
                 raise UserInputError(f"agent {a}'s policy in checkpoint {path} has the architecture {saved['spec']}, "
-                                     f"this run builds {policy.spec()}; resume with the same policy config")
-            policy.load_state_dict(saved["state_dict"])
+                                     f"this run builds {policy.spec()}; resume with the same policy config") from None
             learner = self.learners[a]
             learner.load_state_dict({**state["ppo"][a], "optimizer": learner.optimizer.state_dict()} if changed
                                     else state["ppo"][a])
@@ -355,6 +357,9 @@ class OnPolicyRunner(TrainingLoop):
         if changed:
             self.resume_note += (f"; the optimiser's moments start afresh (they were taken under other gradient "
                                  f"settings: {', '.join(changed)})")
+        for a, change in enumerate(std_changes):
+            if change is not None:
+                self.resume_note += f"; agent {a}'s fixed {change}"
         return self.iteration
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
