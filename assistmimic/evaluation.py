@@ -320,6 +320,30 @@ class EvalRules:
     """Recipient kp and kd factor of the robustness sweep."""
     passive_supporter: bool = False
     """Replace the supporter's policy by `PassiveSupporter` (the recipient-alone baseline)."""
+    action_noise: float = 0.0
+    """`NoisyActions`' scale of the policies' exploration noise (0: their mean actions)."""
+
+
+class NoisyActions:
+    """A policy's mean action plus `scale` times its exploration noise (std `policy.action_std()`), drawn from
+    `generator`: scoring a policy the way it acted in training (scale 1) or anywhere between (`stage.action_noise`)."""
+
+    def __init__(self, policy: ActorCritic, scale: float, generator: torch.Generator):
+        self.policy, self.scale, self.generator = policy, scale, generator
+
+    def act_deterministic(self, obs: torch.Tensor) -> torch.Tensor:
+        """(N, action_dim) actions for the observations (N, obs_dim)."""
+        mean = self.policy.act_deterministic(obs)
+        noise = torch.randn(mean.shape, generator=self.generator, device=mean.device, dtype=mean.dtype)
+        return mean + self.scale * self.policy.action_std() * noise
+
+
+def with_action_noise(policies: list[ActorCritic], scale: float, seed: int, device) -> list:
+    """`policies` as they are (scale 0) or acting with `scale` x their exploration noise (`NoisyActions`), seeded."""
+    if scale == 0.0:
+        return policies
+    generator = torch.Generator(device=device).manual_seed(seed)
+    return [NoisyActions(policy, scale, generator) for policy in policies]
 
 
 class PassiveSupporter:
@@ -377,7 +401,8 @@ def evaluate_assist(world: EvalWorld, rules: EvalRules, checkpoint: Path, polici
     num_envs = min(num_envs, len(clips))
     env = assist_eval_env(world, trained_assist_config(checkpoint, metadata), clips, num_envs)
     check_policies(checkpoint, policies, env, "assist")
-    policies = [policy.to(env.device) for policy in policies]
+    policies = with_action_noise([policy.to(env.device) for policy in policies], rules.action_noise, world.seed,
+                                 env.device)
     judged = ROLES
     if rules.passive_supporter:
         policies[0] = PassiveSupporter(env.action_dims[0])

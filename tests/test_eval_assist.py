@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from assistmimic.envs.config import AssistEnvConfig
-from assistmimic.evaluation import _assist_line
+from assistmimic.evaluation import _assist_line, with_action_noise
 from assistmimic.mjcf.config import GripConfig
 from assistmimic.rl.checkpoint import save_checkpoint
 from assistmimic.rl.config import PolicyConfig
@@ -236,3 +236,19 @@ def test_a_no_grip_expert_is_scored_in_the_no_grip_scene_it_was_trained_in(tmp_p
                            scene={"grip": dataclasses.asdict(GripConfig(agents=[]))})
     summary = evaluate(tmp_path / "no_grip", recorded)
     assert summary["success_rate"] == 1.0 and summary["grip_L"] == summary["grip_R"] == 0.0
+
+
+def test_action_noise_scores_the_policies_acting_with_their_exploration_noise(tmp_path, clips_file):
+    net = policy(zero=False)
+    obs = torch.randn(4000, SMPL_PRIOR_OBS + SMPL_ASSIST_OBS)
+    assert with_action_noise([net], 0.0, 0, "cpu") == [net]
+    noisy = with_action_noise([net], 0.5, 3, "cpu")[0].act_deterministic(obs)
+    noise = noisy - net.act_deterministic(obs)
+    assert noise.std().item() == pytest.approx(0.5 * float(torch.tensor(-2.9).exp()), rel=0.02)
+    assert torch.equal(noisy, with_action_noise([net], 0.5, 3, "cpu")[0].act_deterministic(obs))  # seeded
+
+    expert = save_expert(tmp_path / "expert.pt", clips_file)
+    mean = evaluate(tmp_path / "mean", expert)
+    shaken, again = (evaluate(tmp_path / name, expert, action_noise=1.0) for name in ("shaken", "again"))
+    errors = [[row["mpjpe_mm"] for row in summary["per_clip"]] for summary in (mean, shaken, again)]
+    assert errors[1] == errors[2] and all(a != b for a, b in zip(errors[0], errors[1]))

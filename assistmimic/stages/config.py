@@ -209,6 +209,10 @@ class EvalConfig:
     """Recipient mass factor of the robustness sweep."""
     robust_gain_scale: float = field(default=0.5, metadata=above(0))
     """Recipient kp and kd factor of the robustness sweep."""
+    action_noise: float = field(default=0.0, metadata=at_least(0))
+    """Scale of the policies' exploration noise added to their mean actions (seeded by `seed`): 0 scores the mean
+    actions (PHC's and AssistMimic's evaluation), 1 as they acted in training. A diagnostic: a clip tracked with
+    noise but not without it is one the mean policy gets stuck on."""
     supporter: str = "policy"
     """Two-agent checkpoints: "policy" (the checkpoint's supporter) or "passive" (the recipient-alone baseline: the
     supporter's actions are all 0, so it does not grip and its PD targets are 0, with residual actions the reference's

@@ -13,7 +13,8 @@ Two-agent checkpoints also report per agent MPJPE, the failure's reason, and ove
 contact phase (policy step t <-> reference time t·dt; only steps before a failure count): the fraction
 of steps with simulated hand contact (`contact_rate`) and the mean vertical support force; and the peak
 actuator torque; the recipient's pelvis lift beside the clip's and the supporter's grip use.
-`stage.robustness=true` evaluates again with the recipient heavier and weaker; `stage.supporter=passive` scores the
+`stage.action_noise=1` scores the policies acting with their training's exploration noise (seeded; 0, the default:
+their mean actions, as PHC and AssistMimic score). `stage.robustness=true` evaluates again with the recipient heavier and weaker; `stage.supporter=passive` scores the
 recipient alone (the supporter's actions all 0: no grip, with residual actions the clip's joint angles).
 
 Writes `eval_clips.csv` (and `eval_clips_robustness.csv`) and summary.json (`success_rate` by the rule above,
@@ -35,6 +36,7 @@ from assistmimic.evaluation import (
     policies_from_checkpoint,
     tracked_clip_errors,
     tracking_eval_env,
+    with_action_noise,
     write_table,
 )
 from assistmimic.rl.policy import ActorCritic
@@ -59,7 +61,8 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
     env = tracking_eval_env(eval_world(cfg), metadata, clips, num_envs)
     check_policies(checkpoint, policies, env, "tracking")
-    policies = [policy.to(env.device) for policy in policies]
+    policies = with_action_noise([policy.to(env.device) for policy in policies], stage.action_noise, cfg.seed,
+                                 env.device)
     rows = in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
     env.close()
     write_table(run_dir / "eval_clips.csv", rows)

@@ -61,7 +61,8 @@ def eval_rules(stage: EvalConfig) -> EvalRules:
         raise UserInputError(f"stage.supporter must be one of {', '.join(SUPPORTERS)}, got '{stage.supporter}'")
     return EvalRules(failure_distance=stage.failure_distance, fall_head_drop=stage.fall_head_drop,
                      robustness=stage.robustness, robust_mass_scale=stage.robust_mass_scale,
-                     robust_gain_scale=stage.robust_gain_scale, passive_supporter=stage.supporter == "passive")
+                     robust_gain_scale=stage.robust_gain_scale, passive_supporter=stage.supporter == "passive",
+                     action_noise=stage.action_noise)
 
 
 def evaluate_assist_checkpoint(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic], metadata: dict,
