@@ -12,8 +12,8 @@
 #   $WHEELS are joined into their wheel here.
 # - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/shipped_run (config and
 #   the shipped prior's full checkpoint with its optimiser state) the first time, with the shipped run's recipe
-#   (data/prior/shipped_run/cmd.sh: its mix, value normalisation, KL target, first-frame starts) at the GPU's
-#   batch; SIGINT at TRAIN_SECONDS, after which the iteration under way is finished and saved.
+#   (data/prior/shipped_run/cmd.sh: its mix, value normalisation, exploration std exp(-3.5), KL target, first-frame
+#   starts) at the GPU's batch; SIGINT at TRAIN_SECONDS, after which the iteration under way is finished and saved.
 # - Into $OUT: prior.pt (the policies alone, `scripts/export_policy.py`), last.pt (the full checkpoint to resume
 #   from, about 15 MB), metrics.jsonl, summary.json, train.log; then, while SCORE_SECONDS last, the exported prior
 #   scored on fresh held-out sets (`benchmarks/prior_scores.py`, CPU MuJoCo) into scores.log.
@@ -62,7 +62,8 @@ set +e
 timeout -s INT "$TRAIN_SECONDS" "$PYTHON" run.py stage=prior run_dir="$RUN_DIR" stage.resume=true sim="$SIM" \
   num_envs="$NUM_ENVS" stage.ppo.minibatch_size="$MINIBATCH" stage.ppo.num_epochs="$EPOCHS" max_iterations=100000 \
   stage.families.clips="$CLIPS" stage.runner.keep_checkpoints=1000 stage.runner.save_interval=20 \
-  stage.ppo.desired_kl=0.01 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 stage.env.first_frame_share=0.25 \
+  stage.ppo.desired_kl=0.015 stage.policy.init_log_std=-3.5 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
+  stage.env.first_frame_share=0.25 \
   "stage.families.mix='$MIX'" > "$OUT/train.log" 2>&1
 status=$?
 set -e
