@@ -142,6 +142,14 @@ class StackedActorCritic(StackedModule):
     def saved_state(self) -> dict[str, Any]:
         return {"spec": self.spec(), "state_dict": self.state_dict()}
 
+    def load_to_continue(self, saved: dict[str, Any]) -> None:
+        """Load `saved` (`saved_state()` of a stack of this architecture) to train on, as `ActorCritic.load_to_continue`
+        but with nothing allowed to change (the experts' std included); raises ValueError when the architectures
+        differ."""
+        if saved["spec"] != self.spec():
+            raise ValueError(f"the architecture {saved['spec']} differs from this stack's {self.spec()}")
+        self.load_state_dict(saved["state_dict"])
+
     def expert(self, k: int) -> ActorCritic:
         """Expert k as an ordinary policy (a copy with exactly its weights and normaliser statistics)."""
         return self.load_expert_into(k, ActorCritic.from_spec(self.expert_spec))
