@@ -139,7 +139,9 @@ class ActorCritic(nn.Module):
         if saved["spec"] != self.spec():
             raise ValueError(f"the architecture {saved['spec']} differs from this policy's {self.spec()}")
         self.load_state_dict(saved["state_dict"])
-        return f"exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})" if fixed_std_changed else None
+        if not fixed_std_changed:
+            return None
+        return f"exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})"
 
     # --- layers reached by widening -------------------------------------------------------------
     @property

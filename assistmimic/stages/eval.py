@@ -14,8 +14,9 @@ contact phase (policy step t <-> reference time t·dt; only steps before a failu
 of steps with simulated hand contact (`contact_rate`) and the mean vertical support force; and the peak
 actuator torque; the recipient's pelvis lift beside the clip's and the supporter's grip use.
 `stage.action_noise=1` scores the policies acting with their training's exploration noise (seeded; 0, the default:
-their mean actions, as PHC and AssistMimic score). `stage.robustness=true` evaluates again with the recipient heavier and weaker; `stage.supporter=passive` scores the
-recipient alone (the supporter's actions all 0: no grip, with residual actions the clip's joint angles).
+their mean actions, as PHC and AssistMimic score). `stage.robustness=true` evaluates again with the recipient heavier
+and weaker; `stage.supporter=passive` scores the recipient alone (the supporter's actions all 0: no grip, with residual
+actions the clip's joint angles).
 
 Writes `eval_clips.csv` (and `eval_clips_robustness.csv`) and summary.json (`success_rate` by the rule above,
 `success_rate_training_rule` by the training's termination rules (AssistMimic's success: no rule fired before the
