@@ -26,9 +26,9 @@ bias of the choice):
   differ most on this rise).
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
 when it was scored from the same checkpoint and clips files, unchanged (`learning_curve.scored_files`). Writes
-`<out>/scores.csv` (one line per checkpoint, set and family) and prints one markdown table per
-set: success overall (the 0.5 m rule and the training's termination rule), MPJPE over the tracked clips, and tracked /
-clips per family.
+`<out>/scores.csv` (one line per checkpoint, set and family; a call replaces the lines of the checkpoints and sets it
+scores and keeps the others) and prints one markdown table per set: success overall (the 0.5 m rule and the training's
+termination rule), MPJPE over the tracked clips, and tracked / clips per family.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import io
 import re
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ from learning_curve import EVAL_FAMILIES, evaluate, families  # benchmarks/ (thi
 from training_runs import run_main
 
 from motion_lib.errors import UserInputError
+from motion_lib.files import atomic_write_bytes
 from motion_lib.families.locomotion import RUN_SPEEDS, jog, run, walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip, PersonMotion
@@ -222,11 +224,26 @@ def main() -> None:
                       for family, (t, n) in per_family.items()]
             print(f"{name} on {set_name}: success {overall['success']:.3f}", flush=True)
         tables.append(markdown(set_name, results))
-    with open(out / "scores.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["checkpoint", "set", "family", "tracked", "clips"])
-        writer.writeheader()
-        writer.writerows(lines)
+    write_scores(out / "scores.csv", lines)
     print("\n" + "\n".join(tables) + f"\nwrote {out / 'scores.csv'}")
+
+
+SCORE_FIELDS = ["checkpoint", "set", "family", "tracked", "clips"]
+
+
+def write_scores(path: Path, lines: list[dict]) -> None:
+    """Write `lines` (rows of SCORE_FIELDS) into the scores file at `path`, atomically, keeping the lines of earlier
+    calls for the checkpoints and sets this one did not score (a call replaces the lines of those it did)."""
+    scored = {(line["checkpoint"], line["set"]) for line in lines}
+    kept = []
+    if path.is_file():
+        with open(path, newline="") as handle:
+            kept = [row for row in csv.DictReader(handle) if (row["checkpoint"], row["set"]) not in scored]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=SCORE_FIELDS)
+    writer.writeheader()
+    writer.writerows(kept + lines)
+    atomic_write_bytes(path, text.getvalue().encode())
 
 
 if __name__ == "__main__":

@@ -220,9 +220,14 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| old | 0.333 | 0.333 | 50 mm | 1/2 | 0/1 |" in result.stdout
     assert "| new | 1.000 | 1.000 | 50 mm | 2/2 | 1/1 |" in result.stdout
+    expected = [("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")]
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
-        assert {(r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)} == {
-            ("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")}
+        assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)) == sorted(expected)
+    # A later call scoring one of them replaces its lines and keeps the other's.
+    result = run_benchmark("prior_scores.py", str(tmp_path / "new.pt"), "--sets", "builtin", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "out" / "scores.csv", newline="") as handle:
+        assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)) == sorted(expected)
 
 
 def test_a_scored_folder_names_the_files_it_was_scored_from(tmp_path):
