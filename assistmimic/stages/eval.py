@@ -60,9 +60,10 @@ def _run_tracking(cfg: RunConfig, checkpoint: Path, policies: list[ActorCritic],
     stage: EvalConfig = cfg.stage
     data, clips = load_clips(cfg.data, stage.default_data, cfg.robot.name, persons=1)
     num_envs = min(cfg.num_envs or stage.num_envs, len(clips))
-    env = tracking_eval_env(eval_world(cfg), metadata, clips, num_envs)
+    world = eval_world(cfg)
+    env = tracking_eval_env(world, metadata, clips, num_envs)
     check_policies(checkpoint, policies, env, "tracking")
-    policies = with_action_noise([policy.to(env.device) for policy in policies], stage.action_noise, cfg.seed,
+    policies = with_action_noise([policy.to(env.device) for policy in policies], stage.action_noise, world.seed,
                                  env.device)
     rows = in_batches(len(clips), num_envs, lambda batch: evaluate_clips(env, policies, batch, stage.failure_distance), "eval")
     env.close()
