@@ -48,6 +48,7 @@ def problem(overrides: list[str]) -> str:
      "stage.policy.actor_hidden=[0] is not allowed: it must be a list of at least 1 item(s), each >= 1"),
     (["sim.max_joint_velocity=-1"], "sim.max_joint_velocity=-1.0 is not allowed: it must be > 0"),
     (["sim.torch_threads=0"], "sim.torch_threads=0 is not allowed: it must be >= 1"),
+    (["stage=eval", "stage.action_noise=-1"], "stage.action_noise=-1.0 is not allowed: it must be >= 0"),
     (["stage=prior", "stage.ppo.gamma=1.5"], "stage.ppo.gamma=1.5 is not allowed: it must be between 0 and 1"),
     (["stage=prior", "stage.ppo.clip_ratio=nan"],
      "stage.ppo.clip_ratio=nan is not allowed: it must be a finite number"),
