@@ -10,7 +10,7 @@ bias of the choice):
 - `builtin`: the three built-in single-person clips (`data/demo/single.pkl`);
 - `eval40`: the learning benchmark's 40 locomotion and posture clips (`learning_curve.EVAL_FAMILIES`);
 - `all`: `--per-family` (4) clips of every motion family with a default share (kicks, jumps, dance, floor and chair
-  clips included; not `demo_single`, the built-in clips);
+  clips included; not `demo_single`, the built-in clips), of which a few are pulled up by a helper they do not hold;
 - `noisy40`: eval40 with i.i.d. noise on every reference frame (1 degree on every joint, 5 mm on the pelvis;
   `motion_lib.families.transforms.with_reference_noise`), for robustness to jittery input;
 - `scaled40`: eval40 as subjects 0.9 and 1.1 times the skeleton's size give it (alternating) once converted the way the
@@ -28,7 +28,9 @@ Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m ru
 when it was scored from the same checkpoint and clips files, unchanged (`learning_curve.scored_files`). Writes
 `<out>/scores.csv` (one line per checkpoint, set and family; a call replaces the lines of the checkpoints and sets it
 scores and keeps the others) and prints one markdown table per set: success overall (the 0.5 m rule and the training's
-termination rule), MPJPE over the tracked clips, and tracked / clips per family.
+termination rule), MPJPE over the tracked clips, tracked / clips without those whose person needs a helper the clip
+does not hold (`pulled_up` from the floor, the help-up recipient: `motion_lib.families.assisted.needs_helper`; only
+`all` holds such clips), and tracked / clips per family.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from training_runs import run_main
 
 from motion_lib.errors import UserInputError
 from motion_lib.files import atomic_write_bytes
+from motion_lib.families.assisted import needs_helper
 from motion_lib.families.locomotion import RUN_SPEEDS, jog, run, walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip, PersonMotion
@@ -166,15 +169,20 @@ def checkpoint_names(checkpoints: list[Path]) -> list[str]:
     return [f"{c.parent.name}_{c.stem}" if stems.count(c.stem) > 1 else c.stem for c in checkpoints]
 
 
-def score(summary: dict) -> tuple[dict, dict[str, tuple[int, int]]]:
-    """Overall figures and per family (tracked, clips) of one evaluation's summary.json."""
+def score(summary: dict, helped: frozenset[str] = frozenset()) -> tuple[dict, dict[str, tuple[int, int]]]:
+    """Overall figures and per family (tracked, clips) of one evaluation's summary.json; `alone` is (tracked, clips)
+    over the clips not in `helped` (the names of clips whose person needs a helper, `needs_helper`)."""
     per_family: dict[str, list[int]] = {}
+    alone = [0, 0]
     for row in summary["per_clip"]:
         counts = per_family.setdefault(family_of(row["clip"]), [0, 0])
         counts[0] += bool(row["success"])
         counts[1] += 1
+        if row["clip"] not in helped:
+            alone[0] += bool(row["success"])
+            alone[1] += 1
     overall = {"success": summary["success_rate"], "success_training_rule": summary["success_rate_training_rule"],
-               "mpjpe_tracked_mm": summary.get("mpjpe_tracked_mm"), "clips": summary["clips"]}
+               "mpjpe_tracked_mm": summary.get("mpjpe_tracked_mm"), "clips": summary["clips"], "alone": tuple(alone)}
     return overall, {family: (t, n) for family, (t, n) in per_family.items()}
 
 
@@ -182,12 +190,13 @@ def markdown(set_name: str, results: list[tuple[str, dict, dict]]) -> str:
     """One table: a line per checkpoint, columns overall figures and tracked / clips per family."""
     names = list(dict.fromkeys(f for _, _, per_family in results for f in per_family))
     lines = [f"**{set_name}**", "", "| checkpoint | success (0.5 m) | success (training rule) | MPJPE tracked | "
-             + " | ".join(names) + " |", "|---|---|---|---|" + "---|" * len(names)]
+             "tracked without a helper | " + " | ".join(names) + " |", "|---|---|---|---|---|" + "---|" * len(names)]
     for checkpoint, overall, per_family in results:
         mpjpe = "–" if overall["mpjpe_tracked_mm"] is None else f"{overall['mpjpe_tracked_mm']:.0f} mm"
         cells = [f"{per_family[f][0]}/{per_family[f][1]}" if f in per_family else "–" for f in names]
+        alone = "{}/{}".format(*overall["alone"])
         lines.append(f"| {checkpoint} | {overall['success']:.3f} | {overall['success_training_rule']:.3f} | {mpjpe} | "
-                     + " | ".join(cells) + " |")
+                     f"{alone} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -216,9 +225,10 @@ def main() -> None:
         fresh = args.seed != SEED and set_name != "builtin"  # the built-in clips are the same for every seed
         clips = clip_set(set_name, out / (f"sets_s{args.seed}" if fresh else "sets"), args.per_family, args.seed)
         set_name = f"{set_name}_s{args.seed}" if fresh else set_name
+        helped = frozenset(clip.name for clip in read_clips(clips) if needs_helper(clip))
         results = []
         for name, checkpoint in zip(names, args.checkpoints):
-            overall, per_family = score(evaluate(checkpoint.resolve(), clips, out / name / set_name))
+            overall, per_family = score(evaluate(checkpoint.resolve(), clips, out / name / set_name), helped)
             results.append((name, overall, per_family))
             lines += [{"checkpoint": name, "set": set_name, "family": family, "tracked": t, "clips": n}
                       for family, (t, n) in per_family.items()]

@@ -199,7 +199,7 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     table."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from learning_curve import SCORED, scored_files
-    from prior_scores import checkpoint_names, family_of
+    from prior_scores import checkpoint_names, family_of, score
 
     assert family_of("walk_0003_mirror_x1.10") == "walk" and family_of("sit_stand_0040") == "sit_stand"
     assert family_of("run_0007_x0.90_s1.12") == "run"  # resized as from another subject
@@ -218,8 +218,12 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     result = run_benchmark("prior_scores.py", str(tmp_path / "old.pt"), str(tmp_path / "new.pt"), "--sets", "builtin",
                            "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    assert "| old | 0.333 | 0.333 | 50 mm | 1/2 | 0/1 |" in result.stdout
-    assert "| new | 1.000 | 1.000 | 50 mm | 2/2 | 1/1 |" in result.stdout
+    assert "| old | 0.333 | 0.333 | 50 mm | 1/3 | 1/2 | 0/1 |" in result.stdout
+    assert "| new | 1.000 | 1.000 | 50 mm | 3/3 | 2/2 | 1/1 |" in result.stdout
+    # Clips whose person needs a helper are left out of the "without a helper" count only.
+    overall, per_family = score(json.loads((tmp_path / "out" / "old" / "builtin" / "summary.json").read_text()),
+                                frozenset({"walk_0001_mirror"}))
+    assert overall["alone"] == (1, 2) and per_family == {"walk": (1, 2), "jump": (0, 1)}
     expected = [("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")]
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
         assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)) == sorted(expected)

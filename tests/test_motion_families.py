@@ -553,3 +553,27 @@ def test_a_time_warped_walk_is_balanced_again():
     ankles = [SKELETON.index(f"{side}_Ankle") for side in "LR"]
     moved = body_positions(warped.persons[0], SKELETON)[:, ankles] - body_positions(plain.persons[0], SKELETON)[:, ankles]
     assert np.abs(moved).max() < 0.02
+
+
+def test_only_a_rise_whose_weight_hangs_behind_the_feet_needs_a_helper():
+    """Pulled up from the floor (and the help-up demo's recipient), the body's centre of mass lies about 0.3 m behind
+    everything it rests on: only the helper's pull holds it, and single-person scores count such clips apart. Rising
+    from the floor alone keeps it within about 0.1 m; mirroring and time-warping keep the mark."""
+    from motion_lib.families.assisted import needs_helper
+    from motion_lib.families.balance import com_outside_support
+
+    def furthest_behind(clip: Clip) -> float:
+        return float(np.nanmax(com_outside_support(clip.persons[0], SKELETON)))
+
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        helped = [make_clip("pulled_up", rng, mode="floor"),
+                  make_clip("demo_person", rng, clip="help_up_from_floor", role="recipient")]
+        alone = [make_clip("floor_sit_stand", rng, mode="down_up"), make_clip("pulled_up", rng, mode="lean"),
+                 make_clip("pulled_up", rng, mode="chair"),
+                 make_clip("demo_person", rng, clip="help_up_from_floor", role="supporter"),
+                 make_clip("demo_person", rng, clip="support_rise_from_chair", role="recipient")]
+        assert all(needs_helper(c) and needs_helper(mirror(c)) and needs_helper(time_warp(c, 1.1)) for c in helped)
+        assert not any(needs_helper(c) for c in alone)
+        assert min(furthest_behind(c) for c in helped) > 0.25
+        assert furthest_behind(alone[0]) < 0.15

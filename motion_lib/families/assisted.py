@@ -128,3 +128,14 @@ def demo_single(rng: np.random.Generator, clip: str | None = None) -> Clip:
     demo = demos[clip]
     source = {**demo.source, "generator": "motion_lib.families", "family": "demo_single", "params": {"clip": clip}}
     return dataclasses.replace(demo, name=f"demo_single_{clip}", source=source).validate()
+
+
+def needs_helper(clip: Clip) -> bool:
+    """Whether `clip` is a generated person who is raised by a helper the clip does not hold: a `pulled_up` from the
+    floor (it rises with the pelvis 0.36-0.46 m behind the feet, its weight on the helper's pull) or the recipient of
+    the help-up demo (`demo_person`). Read from `Clip.source` (kept by mirroring and time-warping); a person alone
+    cannot follow these, so a single-person score counts them apart."""
+    family, params = clip.source.get("family"), clip.source.get("params", {})
+    if family == "pulled_up":
+        return params.get("mode") == "floor"
+    return family == "demo_person" and params.get("clip") == "help_up_from_floor" and params.get("role") == "recipient"
