@@ -335,3 +335,18 @@ def test_held_pelvis_tells_a_fall_of_balance_from_one_of_the_reference():
     line = next(row for row in result.stdout.splitlines() if row.startswith("| kneel_"))
     assert line.split(" | ")[1].startswith("falls at ") and line.count("tracked (") == 2, line
     assert "alone: 0/1 tracked | position held: 1/1 tracked | pose held: 1/1 tracked" in result.stdout
+
+
+def test_prior_scores_dance_set_is_24_dances_of_the_seed_asked(tmp_path, monkeypatch):
+    """`dance24` asks the families command for 24 clips of the dance family alone, from the set's seed, once."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import learning_curve
+    import prior_scores
+
+    calls = []
+    monkeypatch.setattr(learning_curve, "run", lambda command, **kwargs: calls.append(command))
+    path = prior_scores.clip_set("dance24", tmp_path, 4, seed=777)
+    assert path == tmp_path / "dance24.pkl"
+    (command,) = calls
+    assert command[command.index("--clips") + 1] == "24" and command[command.index("--seed") + 1] == "777"
+    assert command[command.index("--mix") + 1] == "dance=1"
