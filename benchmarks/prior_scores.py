@@ -2,7 +2,7 @@
 print success per family, beside each other.
 
     python benchmarks/prior_scores.py data/prior/smpl_prior_cpu.pt runs/prior/model_5000.pt [--sets builtin eval40 all
-        noisy40] [--out runs/prior_scores]
+        noisy40] [--clips runs/train500.pkl] [--out runs/prior_scores]
 
 Sets (generated once into `<out>/sets/` from a seed no training run uses, 12345; `--seed <n>` makes fresh ones in
 `<out>/sets_s<n>/`, their results named `<set>_s<n>`, to report a checkpoint chosen on the default sets without the
@@ -23,6 +23,9 @@ bias of the choice):
   prior can keep up, apart from speeding up to them (`walkgrid`), as capture that starts mid-stride asks;
 - `dance24`: 24 clips of the `dance` family (mirrored and time-warped as in training), the family the prior fails most
   of (the 4 clips in `all` tell checkpoints apart by chance);
+- `--clips <file>`: any clips file, named by its stem; e.g. a run's own training clips (made again with `python -m
+  motion_lib.families` and the run's count, seed and mix), tracked from their first frames: what a run has lost of
+  what it trained on, which its training failure rates (from random starts) only hint at;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise).
@@ -207,28 +210,40 @@ def markdown(set_name: str, results: list[tuple[str, dict, dict]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", type=Path, help="prior checkpoints (model_<it>.pt, last.pt or exported)")
-    parser.add_argument("--sets", nargs="+", default=list(SETS), help=f"of {', '.join(SETS)}")
+    parser.add_argument("--sets", nargs="*", default=None,
+                        help=f"of {', '.join(SETS)} (default: all of them, or none when --clips is given)")
+    parser.add_argument("--clips", nargs="+", type=Path, default=[],
+                        help="clips files scored as more sets, each named by its file's stem (e.g. a run's own training "
+                             "clips, `python -m motion_lib.families --clips 500 --seed 0 --mix ... --output <file>`)")
     parser.add_argument("--per-family", type=int, default=4, help="clips per family in the `all` set")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "prior_scores")
     parser.add_argument("--seed", type=int, default=SEED,
                         help=f"seed of the generated sets ({SEED}); another seed gives fresh sets (named <set>_s<seed>) "
                              "to report a checkpoint chosen on the default ones")
     args = parser.parse_args()
+    if args.sets is None:
+        args.sets = [] if args.clips else list(SETS)
     unknown = [s for s in args.sets if s not in SETS]
     if unknown:
         raise UserInputError(f"unknown clip set {', '.join(map(repr, unknown))}; the sets are {', '.join(SETS)}")
     missing = [str(c) for c in args.checkpoints if not c.is_file()]
     if missing:
         raise UserInputError(f"no checkpoint file {', '.join(missing)}")
+    missing = [str(c) for c in args.clips if not c.is_file()]
+    if missing:
+        raise UserInputError(f"no clips file {', '.join(missing)}")
     if args.per_family < 1:
         raise UserInputError(f"--per-family must be a positive integer, got {args.per_family}")
     out = args.out.resolve()
     names = checkpoint_names(args.checkpoints)
     lines, tables = [], []
+    sets = []
     for set_name in args.sets:
         fresh = args.seed != SEED and set_name != "builtin"  # the built-in clips are the same for every seed
         clips = clip_set(set_name, out / (f"sets_s{args.seed}" if fresh else "sets"), args.per_family, args.seed)
-        set_name = f"{set_name}_s{args.seed}" if fresh else set_name
+        sets.append((f"{set_name}_s{args.seed}" if fresh else set_name, clips))
+    sets += [(path.stem, path.resolve()) for path in args.clips]
+    for set_name, clips in sets:
         helped = frozenset(clip.name for clip in read_clips(clips) if needs_helper(clip))
         results = []
         for name, checkpoint in zip(names, args.checkpoints):

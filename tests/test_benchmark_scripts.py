@@ -192,6 +192,9 @@ def test_prior_scores_bad_input_is_one_clear_sentence(tmp_path):
     assert_one_clear_error(result, "error: unknown clip set 'moon'; the sets are builtin, eval40, all, noisy40")
     result = run_benchmark("prior_scores.py", str(tmp_path / "missing.pt"), "--out", str(tmp_path))
     assert_one_clear_error(result, "error: no checkpoint file", "missing.pt")
+    result = run_benchmark("prior_scores.py", str(REPO / "data/prior/smpl_prior_cpu.pt"), "--clips",
+                           str(tmp_path / "train500.pkl"), "--out", str(tmp_path))
+    assert_one_clear_error(result, "error: no clips file", "train500.pkl")
 
 
 def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
@@ -227,11 +230,24 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
     expected = [("old", "walk", "1"), ("old", "jump", "0"), ("new", "walk", "2"), ("new", "jump", "1")]
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
         assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)) == sorted(expected)
+    # A clips file given with --clips is a set named by its stem, scored alone unless --sets names more.
+    folder = tmp_path / "out" / "new" / "single"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text((tmp_path / "out" / "new" / "builtin" / "summary.json").read_text())
+    (folder / SCORED).write_text(json.dumps(scored_files(tmp_path / "new.pt", REPO / "data/demo/single.pkl")))
+    result = run_benchmark("prior_scores.py", str(tmp_path / "new.pt"), "--clips", str(REPO / "data/demo/single.pkl"),
+                           "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "**single**" in result.stdout and "**builtin**" not in result.stdout
+    assert "| new | 1.000 | 1.000 | 50 mm | 3/3 | 2/2 | 1/1 |" in result.stdout
+    with open(tmp_path / "out" / "scores.csv", newline="") as handle:
+        assert {r["set"] for r in csv.DictReader(handle)} == {"builtin", "single"}
     # A later call scoring one of them replaces its lines and keeps the other's.
     result = run_benchmark("prior_scores.py", str(tmp_path / "new.pt"), "--sets", "builtin", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     with open(tmp_path / "out" / "scores.csv", newline="") as handle:
-        assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)) == sorted(expected)
+        assert sorted((r["checkpoint"], r["family"], r["tracked"]) for r in csv.DictReader(handle)
+                      if r["set"] == "builtin") == sorted(expected)
 
 
 def test_a_scored_folder_names_the_files_it_was_scored_from(tmp_path):
