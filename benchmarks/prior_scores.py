@@ -23,19 +23,19 @@ bias of the choice):
   prior can keep up, apart from speeding up to them (`walkgrid`), as capture that starts mid-stride asks;
 - `dance24`: 24 clips of the `dance` family (mirrored and time-warped as in training), the family the prior fails most
   of (the 4 clips in `all` tell checkpoints apart by chance);
-- `--clips <file>`: any clips file, named by its stem; e.g. a run's own training clips (made again with `python -m
-  motion_lib.families` and the run's count, seed and mix), tracked from their first frames: what a run has lost of
-  what it trained on, which its training failure rates (from random starts) only hint at;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
-  differ most on this rise).
+  differ most on this rise);
+- `--clips <file>`: any clips file, named by its stem; e.g. a run's own training clips (made again with `python -m
+  motion_lib.families` and the run's count, seed and mix), tracked from their first frames: what a run has lost of
+  what it trained on, which its training failure rates (from random starts) only hint at.
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
 when it was scored from the same checkpoint and clips files, unchanged (`learning_curve.scored_files`). Writes
 `<out>/scores.csv` (one line per checkpoint, set and family; a call replaces the lines of the checkpoints and sets it
 scores and keeps the others) and prints one markdown table per set: success overall (the 0.5 m rule and the training's
 termination rule), MPJPE over the tracked clips, tracked / clips without those whose person needs a helper the clip
-does not hold (`pulled_up` from the floor, the help-up recipient: `motion_lib.families.assisted.needs_helper`; only
-`all` holds such clips), and tracked / clips per family.
+does not hold (`pulled_up` from the floor, the help-up recipient: `motion_lib.families.assisted.needs_helper`; of the
+generated sets only `all` holds such clips), and tracked / clips per family.
 """
 
 from __future__ import annotations
