@@ -180,16 +180,14 @@ def score(summary: dict, helped: frozenset[str] = frozenset()) -> tuple[dict, di
     """Overall figures and per family (tracked, clips) of one evaluation's summary.json; `alone` is (tracked, clips)
     over the clips not in `helped` (the names of clips whose person needs a helper, `needs_helper`)."""
     per_family: dict[str, list[int]] = {}
-    alone = [0, 0]
     for row in summary["per_clip"]:
         counts = per_family.setdefault(family_of(row["clip"]), [0, 0])
         counts[0] += bool(row["success"])
         counts[1] += 1
-        if row["clip"] not in helped:
-            alone[0] += bool(row["success"])
-            alone[1] += 1
+    unhelped = [row for row in summary["per_clip"] if row["clip"] not in helped]
+    alone = (sum(bool(row["success"]) for row in unhelped), len(unhelped))
     overall = {"success": summary["success_rate"], "success_training_rule": summary["success_rate_training_rule"],
-               "mpjpe_tracked_mm": summary.get("mpjpe_tracked_mm"), "clips": summary["clips"], "alone": tuple(alone)}
+               "mpjpe_tracked_mm": summary.get("mpjpe_tracked_mm"), "clips": summary["clips"], "alone": alone}
     return overall, {family: (t, n) for family, (t, n) in per_family.items()}
 
 
