@@ -322,6 +322,44 @@ def test_widened_policy_is_bit_identical_for_any_new_inputs(separate_critic):
     assert torch.equal(rebuilt.act_deterministic(obs_new), mean_w)
 
 
+def test_widened_hidden_layers_act_as_the_trained_policy_and_new_units_learn():
+    torch.manual_seed(0)
+    narrow = PolicyConfig(actor_hidden=[32, 16], critic_hidden=[24, 16], activation="silu", init_log_std=-1.0,
+                          learn_log_std=False)
+    trained = ActorCritic([11], 3, narrow)
+    trained.update_normalizers(torch.randn(200, 11) * 2 + 1)
+    with torch.no_grad():  # trained-looking outputs (a fresh head is near zero)
+        trained.mu.weight.normal_()
+        trained.value_head.weight.normal_()
+    wide = ActorCritic([11], 3, dataclasses.replace(narrow, actor_hidden=[64, 40], critic_hidden=[24, 48]))
+    changes = wide.load_to_continue(trained.saved_state())
+    assert changes.reshaped
+    assert changes.notes == ("actor_hidden [32, 16] -> [64, 40]", "critic_hidden [24, 16] -> [24, 48]")
+    assert wide.actor_mlp[0].weight.shape == (64, 11) and wide.actor_mlp[2].weight.shape == (40, 64)
+    assert torch.equal(wide.actor_mlp[2].weight[:16, 32:], torch.zeros(16, 32))  # old units ignore the new ones
+    assert torch.equal(wide.mu.weight[:, 16:], torch.zeros(3, 24))
+    assert wide.actor_mlp[2].weight[16:].std() > 0.01  # the new units keep their random initial weights
+    obs = torch.randn(257, 11) * 3
+    mean, value = trained.mean_and_value(obs)
+    mean_w, value_w = wide.mean_and_value(obs)
+    torch.testing.assert_close(mean_w, mean, rtol=0, atol=1e-6)
+    torch.testing.assert_close(value_w, value, rtol=0, atol=1e-6)
+    assert mean.abs().mean() > 0.1 and value.abs().mean() > 0.1
+
+    log_prob, _, value, _ = wide.evaluate(obs, torch.randn(257, 3))
+    (log_prob.mean() + value.square().mean()).backward()
+    assert wide.mu.weight.grad[:, 16:].abs().sum() > 0  # the new units' outgoing weights get gradients at once
+    assert wide.value_head.weight.grad[:, 16:].abs().sum() > 0
+
+    for hidden in ([16, 16], [64, 40, 8]):  # narrower, or deeper: not a widening
+        other = ActorCritic([11], 3, dataclasses.replace(narrow, actor_hidden=hidden))
+        with pytest.raises(ValueError, match="differs from this policy's"):
+            other.load_to_continue(trained.saved_state())
+    same = ActorCritic([11], 3, narrow)
+    unchanged = same.load_to_continue(trained.saved_state())
+    assert unchanged.notes == () and not unchanged.reshaped
+
+
 def test_unknown_activation_and_widening_arguments_are_clear_errors():
     with pytest.raises(UserInputError, match="unknown activation 'gelu'"):
         ActorCritic([3], 2, PolicyConfig(actor_hidden=[4], critic_hidden=[4], activation="gelu",

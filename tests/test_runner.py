@@ -211,6 +211,26 @@ def test_resume_under_other_gradient_settings_starts_the_optimiser_moments_afres
     assert changed_gradient_settings(None, normalized) == []
 
 
+def test_resume_may_widen_the_hidden_layers_with_fresh_optimiser_moments(tmp_path):
+    torch.manual_seed(0)
+    first = OnPolicyRunner(PointMassEnv(1), [ActorCritic([6], 2, POLICY)], PPO_CONFIG, None,
+                           runner_config(max_iterations=3), tmp_path, "cpu")
+    first.learn()
+    torch.manual_seed(1)
+    wide = ActorCritic([6], 2, dataclasses.replace(POLICY, actor_hidden=[128, 96]))
+    wider = OnPolicyRunner(PointMassEnv(1), [wide], PPO_CONFIG, None, runner_config(max_iterations=5), tmp_path, "cpu")
+    assert wider.resume(tmp_path / "last.pt") == 3
+    assert "agent 0's actor_hidden [64, 64] -> [128, 96]" in wider.resume_note
+    assert "agent 0's optimiser moments start afresh" in wider.resume_note
+    assert wider.learners[0].optimizer.state_dict()["state"] == {}
+    assert wider.learners[0].learning_rate == first.learners[0].learning_rate
+    obs = torch.randn(50, 6)
+    torch.testing.assert_close(wide.action_mean(obs), first.policies[0].action_mean(obs), rtol=0, atol=1e-6)
+    wider.learn()
+    saved = load_checkpoint(tmp_path / "last.pt")["policies"][0]
+    assert saved["spec"]["config"]["actor_hidden"] == [128, 96] and saved["state_dict"]["mu.weight"].shape == (2, 96)
+
+
 def test_resume_may_change_a_fixed_exploration_std_and_nothing_else_of_the_policy(tmp_path):
     def runner(run_dir, log_std: float, learn: bool = False, iterations: int = 4) -> OnPolicyRunner:
         torch.manual_seed(0)

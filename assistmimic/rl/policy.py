@@ -23,6 +23,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from assistmimic.rl.config import PolicyConfig
+from assistmimic.rl.hidden_widening import CHAINS, is_widening, widen_hidden_state
 from assistmimic.rl.normalizer import RunningMeanStd
 from motion_lib.errors import UserInputError
 
@@ -72,6 +73,15 @@ def build_mlp(in_splits: Sequence[int], hidden: Sequence[int], activation: str) 
     for size_in, size_out in itertools.pairwise(hidden):
         layers += [nn.Linear(size_in, size_out), make_activation(activation)]
     return nn.Sequential(*layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinueChanges:
+    """What `ActorCritic.load_to_continue` changed in a saved policy: `notes` ("actor_hidden [512, 256] -> [1024, 512]"),
+    and whether parameter shapes changed (`reshaped`: optimiser moments saved with it no longer fit)."""
+
+    notes: tuple[str, ...] = ()
+    reshaped: bool = False
 
 
 class ActorCritic(nn.Module):
@@ -126,22 +136,27 @@ class ActorCritic(nn.Module):
         policy.load_state_dict(saved["state_dict"])
         return policy
 
-    def load_to_continue(self, saved: dict[str, Any]) -> str | None:
-        """Load `saved` (`saved_state()` of a policy of this architecture) to train on; a fixed exploration std
-        (`learn_log_std` False in both) may differ: it is set to this policy's `init_log_std`. Returns what changed
-        ("exploration std exp(-2.9) -> exp(-3.5)") or None; raises ValueError when the architectures differ."""
+    def load_to_continue(self, saved: dict[str, Any]) -> ContinueChanges:
+        """Load `saved` (`saved_state()` of a policy of this architecture) to train on. Two settings may differ: a fixed
+        exploration std (`learn_log_std` False in both) is set to this policy's `init_log_std`, and hidden layers this
+        policy widens (`actor_hidden` / `critic_hidden` of the same depth, no layer narrower) are widened without
+        changing what the policy does (`hidden_widening`). Returns what changed; raises ValueError when anything else
+        differs."""
         old, new = saved["spec"]["config"], self.spec()["config"]
-        fixed_std_changed = (not old["learn_log_std"] and not new["learn_log_std"]
-                             and old["init_log_std"] != new["init_log_std"])
-        if fixed_std_changed:
-            saved = {"spec": {**saved["spec"], "config": {**old, "init_log_std": new["init_log_std"]}},
-                     "state_dict": {**saved["state_dict"], "log_std": self.log_std.clone()}}
-        if saved["spec"] != self.spec():
+        notes, state, carried = [], saved["state_dict"], dict(old)
+        if not old["learn_log_std"] and not new["learn_log_std"] and old["init_log_std"] != new["init_log_std"]:
+            carried["init_log_std"] = new["init_log_std"]
+            notes.append(f"fixed exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})")
+            state = {**state, "log_std": self.log_std.clone()}
+        widened = [key for key in CHAINS if is_widening(old[key], new[key])]
+        if widened:
+            notes += [f"{key} {old[key]} -> {new[key]}" for key in widened]
+            state = widen_hidden_state(state, self.state_dict(), old, new)
+            carried.update({key: new[key] for key in widened})
+        if {**saved["spec"], "config": carried} != self.spec():
             raise ValueError(f"the architecture {saved['spec']} differs from this policy's {self.spec()}")
-        self.load_state_dict(saved["state_dict"])
-        if not fixed_std_changed:
-            return None
-        return f"exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})"
+        self.load_state_dict(state)
+        return ContinueChanges(tuple(notes), reshaped=bool(widened))
 
     # --- layers reached by widening -------------------------------------------------------------
     @property

@@ -338,15 +338,17 @@ class OnPolicyRunner(TrainingLoop):
         if self.amp_enabled and state["amp"] is None:
             raise UserInputError(f"checkpoint {path} was trained without AMP; resume it with amp_enabled: false")
         changed = changed_gradient_settings(state.get("ppo_config"), self.ppo_config)
-        std_changes = []
+        policy_changes = []
         for a, (policy, saved) in enumerate(zip(self.policies, state["policies"])):
             try:
-                std_changes.append(policy.load_to_continue(saved))
+                policy_changes.append(policy.load_to_continue(saved))
             except ValueError:
                 raise UserInputError(f"agent {a}'s policy in checkpoint {path} has the architecture {saved['spec']}, "
-                                     f"this run builds {policy.spec()}; resume with the same policy config") from None
+                                     f"this run builds {policy.spec()}; resume with the same policy config, or one "
+                                     "that only widens the hidden layers or changes a fixed std") from None
             learner = self.learners[a]
-            learner.load_state_dict({**state["ppo"][a], "optimizer": learner.optimizer.state_dict()} if changed
+            fresh_moments = changed or policy_changes[-1].reshaped
+            learner.load_state_dict({**state["ppo"][a], "optimizer": learner.optimizer.state_dict()} if fresh_moments
                                     else state["ppo"][a])
         for amp, saved in zip(self.discriminators, state["amp"] or []):
             amp.load_state_dict(saved)
@@ -357,9 +359,11 @@ class OnPolicyRunner(TrainingLoop):
         if changed:
             self.resume_note += (f"; the optimiser's moments start afresh (they were taken under other gradient "
                                  f"settings: {', '.join(changed)})")
-        for a, change in enumerate(std_changes):
-            if change is not None:
-                self.resume_note += f"; agent {a}'s fixed {change}"
+        for a, changes in enumerate(policy_changes):
+            for note in changes.notes:
+                self.resume_note += f"; agent {a}'s {note}"
+            if changes.reshaped and not changed:
+                self.resume_note += f"; agent {a}'s optimiser moments start afresh (its parameters changed shape)"
         return self.iteration
 
     def _restore_rng(self, state: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from torch.func import functional_call, vmap
 
 from assistmimic.rl.amp import Discriminator
 from assistmimic.rl.normalizer import RunningMeanStd, batch_moments, merge_moments
-from assistmimic.rl.policy import ActorCritic, gaussian
+from assistmimic.rl.policy import ActorCritic, ContinueChanges, gaussian
 from motion_lib.errors import UserInputError
 
 
@@ -142,13 +142,14 @@ class StackedActorCritic(StackedModule):
     def saved_state(self) -> dict[str, Any]:
         return {"spec": self.spec(), "state_dict": self.state_dict()}
 
-    def load_to_continue(self, saved: dict[str, Any]) -> None:
+    def load_to_continue(self, saved: dict[str, Any]) -> ContinueChanges:
         """Load `saved` (`saved_state()` of a stack of this architecture) to train on, as `ActorCritic.load_to_continue`
         but with nothing allowed to change (the experts' std included); raises ValueError when the architectures
         differ."""
         if saved["spec"] != self.spec():
             raise ValueError(f"the architecture {saved['spec']} differs from this stack's {self.spec()}")
         self.load_state_dict(saved["state_dict"])
+        return ContinueChanges()
 
     def expert(self, k: int) -> ActorCritic:
         """Expert k as an ordinary policy (a copy with exactly its weights and normaliser statistics)."""
