@@ -22,7 +22,8 @@ bias of the choice):
   straight, 5 s from `CRUISE_DELAY` after they reach their speed, named `cruise_<walk|run>_v<speed>`: the speeds a
   prior can keep up, apart from speeding up to them (`walkgrid`), as capture that starts mid-stride asks;
 - `dance24`: 24 clips of the `dance` family (mirrored and time-warped as in training), the family the prior fails most
-  of (the 4 clips in `all` tell checkpoints apart by chance);
+  of (the 4 clips in `all` tell checkpoints apart by chance); `turn24`: 24 of the `turn` family (turning back at
+  100-330 deg/s);
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -66,7 +67,9 @@ from motion_lib.families.transforms import mirror, time_warp, with_reference_noi
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24")
+SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24")
+FAMILY_SETS = {"dance24": "dance", "turn24": "turn"}
+"""Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""
 NOISE = {"joint_deg": 1.0, "root_m": 0.005}
@@ -93,8 +96,8 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         shared = [family for family, spec in FAMILIES.items() if spec.weight > 0]  # not the built-in clips
         mix = ",".join(f"{family}=1" for family in shared)
         return families(folder / f"all{per_family}.pkl", per_family * len(shared), seed, mix)
-    if name == "dance24":
-        return families(folder / "dance24.pkl", 24, seed, "dance=1")
+    if name in FAMILY_SETS:
+        return families(folder / f"{name}.pkl", 24, seed, f"{FAMILY_SETS[name]}=1")
     if name == "noisy40":
         path = folder / "noisy40.pkl"
         if not path.exists():

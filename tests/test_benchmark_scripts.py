@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 from tests.test_run_cli import assert_one_clear_error
 
@@ -353,16 +355,17 @@ def test_held_pelvis_tells_a_fall_of_balance_from_one_of_the_reference():
     assert "alone: 0/1 tracked | position held: 1/1 tracked | pose held: 1/1 tracked" in result.stdout
 
 
-def test_prior_scores_dance_set_is_24_dances_of_the_seed_asked(tmp_path, monkeypatch):
-    """`dance24` asks the families command for 24 clips of the dance family alone, from the set's seed, once."""
+@pytest.mark.parametrize(("name", "family"), [("dance24", "dance"), ("turn24", "turn")])
+def test_prior_scores_family_sets_are_24_clips_of_the_seed_asked(tmp_path, monkeypatch, name, family):
+    """`dance24` and `turn24` ask the families command for 24 clips of one family alone, from the set's seed, once."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import learning_curve
     import prior_scores
 
     calls = []
     monkeypatch.setattr(learning_curve, "run", lambda command, **kwargs: calls.append(command))
-    path = prior_scores.clip_set("dance24", tmp_path, 4, seed=777)
-    assert path == tmp_path / "dance24.pkl"
+    path = prior_scores.clip_set(name, tmp_path, 4, seed=777)
+    assert path == tmp_path / f"{name}.pkl"
     (command,) = calls
     assert command[command.index("--clips") + 1] == "24" and command[command.index("--seed") + 1] == "777"
-    assert command[command.index("--mix") + 1] == "dance=1"
+    assert command[command.index("--mix") + 1] == f"{family}=1"

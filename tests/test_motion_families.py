@@ -12,7 +12,9 @@ from assistmimic.mjcf.humanoid import hinge_ranges
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families import checks
 from motion_lib.families.__main__ import main
-from motion_lib.families.gait import GaitStyle
+from motion_lib.families.common import family_clip, min_jerk, times_for
+from motion_lib.families.gait import GaitStyle, gait_person
+from motion_lib.families.locomotion import speed_profile, track, walk_style
 from motion_lib.families.registry import FAMILIES, SUBJECT_SCALES, family_counts, make_clip, make_clips, parse_mix
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
@@ -162,6 +164,33 @@ def test_jogging_flies_less_than_running_at_the_speed_asked_for(speed):
     assert _cruise_speed(jog) == pytest.approx(speed, rel=0.08)
     run = make_clip("run", np.random.default_rng(1), speed=3.0, duration=7.0)
     assert _airborne_share(jog, 0.01) < 0.1 < _airborne_share(run, 0.01)  # the jog's feet skim the floor (0-8 %)
+
+
+def _quick_turn(turn_step: float | None) -> Clip:
+    """A walk at 1.2 m/s slowing to 0.5 m/s and turning 180 degrees in 0.8 s (peak 420 deg/s) at 2.4 s."""
+    rng = np.random.default_rng(1)
+    times = times_for(6.0)
+    speed = speed_profile(times, [(0.0, 0.0), (0.4, 0.0), (1.6, 1.2), (2.0, 1.2), (2.6, 0.5), (3.0, 0.5), (3.6, 1.2)])
+    heading = 0.3 + np.pi * min_jerk(np.clip((times - 2.4) / 0.8, 0.0, 1.0))
+    person = gait_person(SKELETON, times, track(times, speed, heading), heading,
+                         walk_style(rng, 1.2, turn_step=turn_step), first="L")
+    return family_clip("quick_turn", [person], "turn", {})
+
+
+def test_a_quick_turn_is_made_of_quick_short_steps_within_the_hips_range():
+    hips = [SKELETON.body_names.index(f"{side}_Hip") - 1 for side in "LR"]
+    stepped = checks.range_violation(_quick_turn(90.0).persons[0].joint_rot, RANGES)[hips].max()
+    planted = checks.range_violation(_quick_turn(None).persons[0].joint_rot, RANGES)[hips].max()
+    assert stepped < MAX_RANGE_EXCESS < 0.5 < planted  # without: a stance foot kept while the pelvis turns past its hip
+    assert _check(_quick_turn(90.0))["foot_slide_m"] < MAX_SLIDE
+
+
+def test_a_turn_clip_turns_by_the_angle_asked_for():
+    for angle in (-170.0, 100.0):
+        clip = make_clip("turn", np.random.default_rng(4), angle=angle, peak_rate=250.0)
+        yaw = wxyz_to_rotations(clip.persons[0].root_rot).as_euler("ZYX", degrees=True)[:, 0]
+        turned = np.degrees(np.angle(np.exp(1j * np.radians(yaw[-1] - yaw[0]))))
+        assert abs(turned - angle) < 25.0, (angle, turned)  # the pelvis swings +-10-20 degrees with the steps
 
 
 def test_a_gait_style_needs_increasing_speeds():

@@ -90,6 +90,10 @@ class GaitStyle:
     """Shoulder swing per metre of foot separation (degrees/m)."""
     elbow: float = 20.0
     """Elbow flexion (degrees)."""
+    turn_step: float | None = None
+    """Largest turn of the heading (degrees) while one foot is on the floor: where the heading turns faster, the
+    steps come quicker (up to `MAX_TURN_CADENCE`), so that a quick turn is made of several short steps, each foot
+    landing turned to the heading, and the hips stay within their range. None: the cadence follows the speed only."""
 
     def __post_init__(self):
         knots_match = len(self.speeds) == len(self.cadences) == len(self.duties)
@@ -144,13 +148,14 @@ def plan_steps(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: n
     stances = {s: [target(s, 0.0, style.width)] for s in "LR"}
     for s in "LR":
         stances[s][0].t_on = -np.inf
-    cadence = np.array([style.cadence(v) for v in speed])
+    turn_cadence = turning_cadence(heading, speed, style)
+    cadence = np.maximum([style.cadence(v) for v in speed], turn_cadence)
     phase = np.concatenate([[0.0], np.cumsum((cadence[1:] + cadence[:-1]) / 2 / FPS)])  # steps taken
     t, side = 0.0, first
     while True:
         next_step = float(np.interp(np.interp(t, times, phase) + 1.0, phase, times))
         v = float(_at(times, speed, (t + next_step) / 2))
-        period = 2.0 / style.cadence(v)
+        period = 2.0 / max(style.cadence(v), float(_at(times, turn_cadence, (t + next_step) / 2)))
         swing = (1.0 - style.duty(v)) * period
         land = t + swing
         if land + 0.15 > times[-1]:
@@ -161,6 +166,10 @@ def plan_steps(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: n
         lateral = abs(np.dot(_at(times, centre, place) - _at(times, centre, place - period / 2),
                              [-np.sin(psi), np.cos(psi)]))
         new = target(side, place, max(style.width, lateral + 0.12))
+        if style.turn_step is not None:  # in a quick turn, a foot lands turned no further than half a step's turn
+            ahead_of_body = np.angle(np.exp(1j * (new.yaw - float(_at(times, heading, land)))))
+            new.yaw -= ahead_of_body - np.clip(ahead_of_body, -np.radians(style.turn_step / 2 + style.toe_out),
+                                               np.radians(style.turn_step / 2 + style.toe_out))
         current = stances[side][-1]
         moved = (np.linalg.norm(new.ankle - current.ankle) > 0.02
                  or abs(np.angle(np.exp(1j * (new.yaw - current.yaw)))) > np.radians(4.0))
@@ -172,6 +181,20 @@ def plan_steps(skel: Skeleton, times: np.ndarray, centre: np.ndarray, heading: n
         side = "L" if side == "R" else "R"
         t = max(next_step, t + swing if style.duty(v) >= 0.5 else t + 1.0 / FPS)
     return stances
+
+
+MAX_TURN_CADENCE = 3.5
+"""Steps per second: the quickest stepping a turn asks for (`GaitStyle.turn_step`)."""
+
+
+def turning_cadence(heading: np.ndarray, speed: np.ndarray, style: GaitStyle) -> np.ndarray:
+    """(T,) the cadence (steps/s) at which a stance (duty x 2 / cadence seconds) turns the heading (T,) radians by no
+    more than `style.turn_step`, at most `MAX_TURN_CADENCE`; zeros without a `turn_step`."""
+    if style.turn_step is None:
+        return np.zeros(len(heading))
+    rate = gaussian_filter1d(np.abs(np.gradient(np.unwrap(heading))) * FPS, sigma=0.2 * FPS, mode="nearest")
+    duty = np.array([style.duty(v) for v in speed])
+    return np.minimum(2.0 * duty * np.degrees(rate) / style.turn_step, MAX_TURN_CADENCE)
 
 
 def _rocker_pitches(stances: list[Stance], style: GaitStyle) -> None:

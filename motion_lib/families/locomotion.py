@@ -1,4 +1,4 @@
-"""Locomotion families: walking with turns, stopping and starting, side steps, back steps, jogging, running.
+"""Locomotion families: walking with turns, turning back, stopping and starting, side steps, back steps, jogging, running.
 
 Each builds a pelvis track (speed profile x heading) and hands it to `gait.gait_person`. Every clip
 starts standing; the speed ramps up with minimum-jerk transitions.
@@ -26,6 +26,8 @@ WALK_SPEEDS = (0.5, 1.8)
 """Walking speeds (m/s) the families draw from."""
 RUN_SPEEDS = (2.5, 3.5)
 JOG_SPEEDS = (1.8, 2.5)
+MIN_JERK_PEAK = 1.875
+"""A minimum-jerk transition's peak rate over its mean rate."""
 RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
 """(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing."""
 
@@ -109,6 +111,31 @@ def walk_stop_start(rng: np.random.Generator, speed: float | None = None, stops:
                          first=str(rng.choice(["L", "R"])))
     return family_clip(clip_name("walk_stop_start", rng), [person], "walk_stop_start",
                        dict(speed=speed, stops=stops, turn_rate=turn_rate, duration=times[-1]))
+
+
+def turn(rng: np.random.Generator, speed: float | None = None, angle: float | None = None,
+         peak_rate: float | None = None, slow: float | None = None) -> Clip:
+    """Walk at `speed` m/s (0.5-1.4), slow to `slow` of it (0.2-0.6; 0 in a third of the clips: a turn on the spot)
+    and turn by `angle` degrees (+-90-180: turning back, as a walk across a room does at its end) at a peak yaw rate of
+    `peak_rate` deg/s (100-330), with quick short steps (`GaitStyle.turn_step`), then walk on (5-8 s). The walk
+    family's curves turn at 50 deg/s at most."""
+    speed = uniform(rng, speed, 0.5, 1.4)
+    angle = uniform(rng, angle, 90.0, 180.0) * float(rng.choice([-1.0, 1.0])) if angle is None else float(angle)
+    peak_rate = uniform(rng, peak_rate, 100.0, 330.0)
+    slow = (0.0 if rng.random() < 1 / 3 else rng.uniform(0.2, 0.6)) if slow is None else float(slow)
+    turn_time = MIN_JERK_PEAK * abs(angle) / peak_rate
+    start, accel = rng.uniform(0.3, 0.6), 0.6 + 0.5 * speed
+    t_turn = start + accel + rng.uniform(0.5, 1.5)
+    times = times_for(max(5.0, min(8.0, t_turn + turn_time + rng.uniform(1.5, 3.0))))
+    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed), (t_turn - 0.4, speed),
+                              (t_turn + 0.3 * turn_time, slow * speed), (t_turn + 0.7 * turn_time, slow * speed),
+                              (t_turn + turn_time + 0.4, speed)])
+    heading = rng.uniform(-np.pi, np.pi) + np.radians(angle) * min_jerk(np.clip((times - t_turn) / turn_time, 0.0, 1.0))
+    person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed, turn_step=90.0),
+                         first=str(rng.choice(["L", "R"])))
+    return family_clip(clip_name("turn", rng), [person], "turn",
+                       dict(speed=speed, angle=angle, peak_rate=peak_rate, slow=slow, turn_from=t_turn,
+                            turn_time=turn_time, duration=times[-1]))
 
 
 def side_step(rng: np.random.Generator, speed: float | None = None, duration: float | None = None) -> Clip:

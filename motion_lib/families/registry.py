@@ -64,6 +64,7 @@ FAMILIES: dict[str, Family] = {
     "kick": Family(dynamic.kick, 1.0, balanced=True),
     "jump": Family(dynamic.jump, 1.0, balanced=True),
     "dance": Family(dynamic.dance, 1.5, balanced=True),
+    "turn": Family(locomotion.turn, 1.0, balanced=True),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
