@@ -24,6 +24,7 @@ bias of the choice):
 - `dance24`: 24 clips of the `dance` family (mirrored and time-warped as in training), the family the prior fails most
   of (the 4 clips in `all` tell checkpoints apart by chance); `turn24`: 24 of the `turn` family (turning back at
   100-330 deg/s);
+- `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -67,7 +68,7 @@ from motion_lib.families.transforms import mirror, time_warp, with_reference_noi
 from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
-SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24")
+SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "long12")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
@@ -82,6 +83,8 @@ WALK_GRID_TURNS = (0, 30)
 CRUISE_WALK_SPEEDS = (1.0, 1.2, 1.4, 1.6, 1.8)
 CRUISE_RUN_SPEEDS = (2.0, 2.5, 3.0)
 CRUISE_DELAY, CRUISE_SECONDS = 0.5, 5.0
+LONG_WALKS, LONG_JOGS = (8, 30.0), (4, 20.0)
+"""The `long12` clips: (count, seconds) of walks and of jogs."""
 """The `cruise` clips start `CRUISE_DELAY` s after the gait reaches its speed and last `CRUISE_SECONDS` s."""
 
 
@@ -126,6 +129,11 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             write_clips(path, cruise_grid(seed))
         return path
+    if name == "long12":
+        path = folder / "long12.pkl"
+        if not path.exists():
+            write_clips(path, long_clips(seed))
+        return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
 
 
@@ -153,6 +161,18 @@ def cruise_grid(seed: int = SEED) -> list[Clip]:
         frames = slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1)
         persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in whole.persons]
         clips.append(dataclasses.replace(whole, name=f"cruise_{gait}_v{speed:.1f}", persons=persons))
+    return clips
+
+
+def long_clips(seed: int = SEED) -> list[Clip]:
+    """The `long12` clips: `LONG_WALKS` walks without a stop and `LONG_JOGS` jogs (speeds, paths and styles from
+    `seed`), as long as much motion capture is, where a small drift from the reference would add up; named
+    `long_<walk|jog><k>_v<speed>`."""
+    clips = []
+    for gait, make, (count, seconds), extra in (("walk", walk, LONG_WALKS, {"stop": False}), ("jog", jog, LONG_JOGS, {})):
+        for k in range(count):
+            clip = make(np.random.default_rng([seed, 200 + k if gait == "walk" else 300 + k]), duration=seconds, **extra)
+            clips.append(dataclasses.replace(clip, name=f"long_{gait}{k}_v{clip.source['params']['speed']:.1f}"))
     return clips
 
 

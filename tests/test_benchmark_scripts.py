@@ -330,6 +330,24 @@ def test_prior_scores_cruise_set_starts_each_gait_under_way_at_its_speed():
         assert clip.persons[0].root_rot.shape[0] == clip.persons[0].joint_rot.shape[0] == clip.num_frames
 
 
+def test_prior_scores_long_set_walks_and_jogs_for_the_seconds_asked(monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    import prior_scores
+
+    monkeypatch.setattr(prior_scores, "LONG_WALKS", (1, 30.0))
+    monkeypatch.setattr(prior_scores, "LONG_JOGS", (2, 20.0))
+    clips = prior_scores.long_clips(seed=5)
+    assert [clip.name.split("_v")[0] for clip in clips] == ["long_walk0", "long_jog0", "long_jog1"]
+    assert [clip.duration for clip in clips] == pytest.approx([30.0, 20.0, 20.0])
+    for clip in clips:
+        speed = float(clip.name.rsplit("_v", 1)[1])
+        root = clip.persons[0].root_pos[:, :2]
+        velocity = np.linalg.norm(np.diff(root, axis=0), axis=1) * clip.fps
+        assert abs(np.mean(velocity[-150:]) - speed) < 0.1 * speed  # still under way in the last 5 s (no stop)
+    assert clips[1].persons[0].root_pos.tobytes() != clips[2].persons[0].root_pos.tobytes()
+
+
 def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
     prior = str(REPO / "data/prior/smpl_prior_cpu.pt")
     result = run_benchmark("held_pelvis.py", prior, "--family", "moon")
