@@ -28,7 +28,8 @@ bias of the choice):
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
-- `--clips <file>`: any clips file, named by its stem; e.g. a run's own training clips (made again with `python -m
+- `--clips <file>`: any clips file, named by its stem (with its folder, `<folder>_<stem>`, where the stem repeats or
+  names a generated set); e.g. a run's own training clips (made again with `python -m
   motion_lib.families` and the run's count, seed and mix), tracked from their first frames: what a run has lost of
   what it trained on, which its training failure rates (from random starts) only hint at.
 Each checkpoint and set is one deterministic `run.py stage=eval` (PHC's 0.5 m rule) in `<out>/<name>/<set>/`, reused
@@ -199,6 +200,15 @@ def checkpoint_names(checkpoints: list[Path]) -> list[str]:
     return [f"{c.parent.name}_{c.stem}" if stems.count(c.stem) > 1 else c.stem for c in checkpoints]
 
 
+def clips_set_names(paths: list[Path]) -> list[str]:
+    """A set name per `--clips` file: its file's stem, with its folder where that stem repeats or is a generated set's
+    name (`<set>` or `<set>_s<seed>`), so that no two sets share a result folder or `scores.csv` lines."""
+    stems = [path.stem for path in paths]
+    generated = re.compile(rf"({'|'.join(map(re.escape, SETS))})(_s\d+)?$")
+    return [f"{path.parent.name}_{path.stem}" if stems.count(path.stem) > 1 or generated.fullmatch(path.stem) else path.stem
+            for path in paths]
+
+
 def score(summary: dict, helped: frozenset[str] = frozenset()) -> tuple[dict, dict[str, tuple[int, int]]]:
     """Overall figures and per family (tracked, clips) of one evaluation's summary.json; `alone` is (tracked, clips)
     over the clips not in `helped` (the names of clips whose person needs a helper, `needs_helper`)."""
@@ -263,7 +273,7 @@ def main() -> None:
         fresh = args.seed != SEED and set_name != "builtin"  # the built-in clips are the same for every seed
         clips = clip_set(set_name, out / (f"sets_s{args.seed}" if fresh else "sets"), args.per_family, args.seed)
         sets.append((f"{set_name}_s{args.seed}" if fresh else set_name, clips))
-    sets += [(path.stem, path.resolve()) for path in args.clips]
+    sets += [(name, path.resolve()) for name, path in zip(clips_set_names(args.clips), args.clips)]
     for set_name, clips in sets:
         helped = frozenset(clip.name for clip in read_clips(clips) if needs_helper(clip))
         results = []

@@ -252,6 +252,17 @@ def test_prior_scores_tables_tracked_clips_per_family(tmp_path):
                       if r["set"] == "builtin") == sorted(expected)
 
 
+def test_prior_scores_clips_sets_never_share_a_generated_sets_name():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from pathlib import Path
+
+    from prior_scores import clips_set_names
+
+    paths = [Path("runs/train500.pkl"), Path("runs/ps/sets_s777/dance24.pkl"), Path("a/all.pkl"), Path("a/x.pkl"),
+             Path("b/x.pkl"), Path("c/all4.pkl"), Path("d/eval40_s99.pkl")]
+    assert clips_set_names(paths) == ["train500", "sets_s777_dance24", "a_all", "a_x", "b_x", "all4", "d_eval40_s99"]
+
+
 def test_a_scored_folder_names_the_files_it_was_scored_from(tmp_path):
     """A cached evaluation is reused only for the same checkpoint and clips, unchanged: another run's checkpoint of
     the same name, or the same file saved again, differs."""
