@@ -44,6 +44,8 @@ def problem(overrides: list[str]) -> str:
     (["stage=prior", "stage.amp.replay_size=-5"], "stage.amp.replay_size=-5 is not allowed: it must be >= 1"),
     (["stage=expert", "stage.ppo.minibatch_size=-1"], "stage.ppo.minibatch_size=-1 is not allowed: it must be >= 1"),
     (["stage=prior", "stage.ppo.num_epochs=0"], "stage.ppo.num_epochs=0 is not allowed: it must be >= 1"),
+    (["stage=prior", "stage.ppo.adam_betas=[0.9,1.0]"],
+     "stage.ppo.adam_betas=[0.9, 1.0] is not allowed: it must be a list of 2 items, each >= 0 and < 1"),
     (["stage=prior", "stage.policy.actor_hidden=[0]"],
      "stage.policy.actor_hidden=[0] is not allowed: it must be a list of at least 1 item(s), each >= 1"),
     (["sim.max_joint_velocity=-1"], "sim.max_joint_velocity=-1.0 is not allowed: it must be > 0"),

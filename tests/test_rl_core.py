@@ -193,6 +193,21 @@ def test_value_normalization_standardises_the_value_loss():
     assert float(fresh.value_stats.count) == 0.0
 
 
+def test_adam_decay_rates_are_the_configs_also_after_loading_a_state_saved_with_others():
+    torch.manual_seed(0)
+    policy = ActorCritic([5], 2, SMALL)
+    default = PPO(policy, PPOConfig())
+    policy(torch.randn(8, 5)).square().sum().backward()
+    default.optimizer.step()
+    saved = default.state_dict()
+    equal = PPO(policy, PPOConfig(adam_betas=[0.99, 0.99]))
+    assert equal.optimizer.param_groups[0]["betas"] == (0.99, 0.99)
+    equal.load_state_dict(saved)
+    assert equal.optimizer.param_groups[0]["betas"] == (0.99, 0.99)
+    moments = [equal.optimizer.state[p]["exp_avg_sq"] for p in policy.parameters() if p in equal.optimizer.state]
+    assert moments and any(m.abs().sum() > 0 for m in moments)  # the saved moments are kept
+
+
 def test_amp_discriminator_separates_two_gaussians():
     torch.manual_seed(0)
     cfg = AMPConfig(num_steps=2, hidden=[32, 32], activation="relu", learning_rate=1e-3, grad_penalty=5.0,

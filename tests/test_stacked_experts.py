@@ -231,6 +231,8 @@ def test_runner_checks_that_the_experts_fill_the_worlds(tmp_path):
         StackedPPO(policies[0], PPO_CONFIG).num_minibatches(64)
     with pytest.raises(UserInputError, match="normalize_value is not supported by batched experts"):
         StackedPPO(policies[0], dataclasses.replace(PPO_CONFIG, normalize_value=True))
+    with pytest.raises(UserInputError, match=r"adam_betas=\[0.99, 0.99\] is not supported by batched experts"):
+        StackedPPO(policies[0], dataclasses.replace(PPO_CONFIG, adam_betas=[0.99, 0.99]))
 
 
 DEMO = REPO / "data" / "demo" / "assist.pkl"

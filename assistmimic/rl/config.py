@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistmimic.limits import above, at_least, between, each_at_least
+from assistmimic.limits import Limits, above, at_least, between, each_at_least, limits
 
 
 @dataclass
@@ -65,6 +65,11 @@ class PPOConfig:
     """|mean action| above which the bounds loss grows quadratically (rl_games: 1.1)."""
     max_grad_norm: float = field(default=50.0, metadata=above(0))
     """Gradient norm clipping threshold (PHC: 50)."""
+    adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999],
+                                    metadata=limits(length=2, item=Limits(min=0.0, below=1.0)))
+    """Adam's decay rates of its first and second moments (torch's defaults). Equal ones (e.g. [0.99, 0.99]) keep a
+    step's size bounded when the gradients' scale changes suddenly (Dohare et al. 2023, "Overcoming policy collapse in
+    deep reinforcement learning"); may be changed when a run resumes (the moments are kept)."""
     normalize_advantage: bool = True
     """Standardise advantages within each minibatch."""
     normalize_value: bool = False

@@ -20,7 +20,8 @@ def has_fused_adam(params: list[torch.Tensor]) -> bool:
     return bool(params) and all(param.device.type in FUSED_DEVICES for param in params)
 
 
-def make_adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
-    """Adam over `params` with learning rate `lr`, fused where `has_fused_adam`."""
+def make_adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999)
+              ) -> torch.optim.Adam:
+    """Adam over `params` with learning rate `lr` and moment decay rates `betas`, fused where `has_fused_adam`."""
     params = list(params)
-    return torch.optim.Adam(params, lr=lr, fused=True if has_fused_adam(params) else None)
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True if has_fused_adam(params) else None)

@@ -93,7 +93,7 @@ class PPO:
         self.policy = policy
         self.config = config
         self.learning_rate = config.learning_rate
-        self.optimizer = make_adam(policy.parameters(), config.learning_rate)
+        self.optimizer = make_adam(policy.parameters(), config.learning_rate, tuple(config.adam_betas))
         self.value_stats = (RunningMeanStd(1).to(next(policy.parameters()).device) if config.normalize_value
                             else None)
         """Running mean and variance of the rollouts' values and returns (`normalize_value`), else None."""
@@ -108,6 +108,8 @@ class PPO:
         """Restore a `state_dict`; value statistics missing from it (a run saved without `normalize_value`) start
         afresh from the next rollout."""
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # this run's decay rates, not the saved ones
+            group["betas"] = tuple(self.config.adam_betas)
         self._set_learning_rate(state["learning_rate"])
         if self.value_stats is not None and "value_stats" in state:
             self.value_stats.load_state_dict(state["value_stats"])

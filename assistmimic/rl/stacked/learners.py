@@ -130,6 +130,9 @@ class StackedPPO:
         if config.normalize_value:
             raise UserInputError("ppo.normalize_value is not supported by batched experts; use "
                                  "stage.batch_experts=1 or stage.ppo.normalize_value=false")
+        if list(config.adam_betas) != [0.9, 0.999]:
+            raise UserInputError(f"ppo.adam_betas={list(config.adam_betas)} is not supported by batched experts (their "
+                                 "Adam uses torch's defaults, [0.9, 0.999]); use stage.batch_experts=1")
         self.policy, self.config = policy, config
         self.learning_rate = torch.full((policy.num_experts,), config.learning_rate, dtype=torch.float64)
         """(K,) each expert's current learning rate."""
