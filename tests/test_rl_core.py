@@ -370,6 +370,9 @@ def test_widened_hidden_layers_act_as_the_trained_policy_and_new_units_learn():
         other = ActorCritic([11], 3, dataclasses.replace(narrow, actor_hidden=hidden))
         with pytest.raises(ValueError, match="differs from this policy's"):
             other.load_to_continue(trained.saved_state())
+    other_inputs = ActorCritic([12], 3, dataclasses.replace(narrow, actor_hidden=[64, 40]))  # widened, but more inputs
+    with pytest.raises(ValueError, match="differs from this policy's"):
+        other_inputs.load_to_continue(trained.saved_state())
     same = ActorCritic([11], 3, narrow)
     unchanged = same.load_to_continue(trained.saved_state())
     assert unchanged.notes == () and not unchanged.reshaped

@@ -143,18 +143,21 @@ class ActorCritic(nn.Module):
         changing what the policy does (`hidden_widening`). Returns what changed; raises ValueError when anything else
         differs."""
         old, new = saved["spec"]["config"], self.spec()["config"]
-        notes, state, carried = [], saved["state_dict"], dict(old)
-        if not old["learn_log_std"] and not new["learn_log_std"] and old["init_log_std"] != new["init_log_std"]:
+        fixed_std = not old["learn_log_std"] and not new["learn_log_std"]
+        std_changed = fixed_std and old["init_log_std"] != new["init_log_std"]
+        widened = [key for key in CHAINS if is_widening(old[key], new[key])]
+        carried = {**old, **{key: new[key] for key in widened}}
+        if std_changed:
             carried["init_log_std"] = new["init_log_std"]
+        if {**saved["spec"], "config": carried} != self.spec():
+            raise ValueError(f"the architecture {saved['spec']} differs from this policy's {self.spec()}")
+        notes, state = [], saved["state_dict"]
+        if std_changed:
             notes.append(f"fixed exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})")
             state = {**state, "log_std": self.log_std.clone()}
-        widened = [key for key in CHAINS if is_widening(old[key], new[key])]
         if widened:
             notes += [f"{key} {old[key]} -> {new[key]}" for key in widened]
             state = widen_hidden_state(state, self.state_dict(), old, new)
-            carried.update({key: new[key] for key in widened})
-        if {**saved["spec"], "config": carried} != self.spec():
-            raise ValueError(f"the architecture {saved['spec']} differs from this policy's {self.spec()}")
         self.load_state_dict(state)
         return ContinueChanges(tuple(notes), reshaped=bool(widened))
 

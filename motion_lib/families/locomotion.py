@@ -1,4 +1,5 @@
-"""Locomotion families: walking with turns, turning back, stopping and starting, side steps, back steps, jogging, running.
+"""Locomotion families: walking with turns, turning back, stopping and starting, side steps, back steps, jogging,
+running.
 
 Each builds a pelvis track (speed profile x heading) and hands it to `gait.gait_person`. Every clip
 starts standing; the speed ramps up with minimum-jerk transitions.
