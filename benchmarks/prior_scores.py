@@ -85,9 +85,9 @@ WALK_GRID_TURNS = (0, 30)
 CRUISE_WALK_SPEEDS = (1.0, 1.2, 1.4, 1.6, 1.8)
 CRUISE_RUN_SPEEDS = (2.0, 2.5, 3.0)
 CRUISE_DELAY, CRUISE_SECONDS = 0.5, 5.0
+"""The `cruise` clips start `CRUISE_DELAY` s after the gait reaches its speed and last `CRUISE_SECONDS` s."""
 LONG_WALKS, LONG_JOGS = (8, 30.0), (4, 20.0)
 """The `long12` clips: (count, seconds) of walks and of jogs."""
-"""The `cruise` clips start `CRUISE_DELAY` s after the gait reaches its speed and last `CRUISE_SECONDS` s."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -171,9 +171,10 @@ def long_clips(seed: int = SEED) -> list[Clip]:
     `seed`), as long as much motion capture is, where a small drift from the reference would add up; named
     `long_<walk|jog><k>_v<speed>`."""
     clips = []
-    for gait, make, (count, seconds), extra in (("walk", walk, LONG_WALKS, {"stop": False}), ("jog", jog, LONG_JOGS, {})):
+    gaits = (("walk", walk, LONG_WALKS, 200, {"stop": False}), ("jog", jog, LONG_JOGS, 300, {}))
+    for gait, make, (count, seconds), first_stream, extra in gaits:
         for k in range(count):
-            clip = make(np.random.default_rng([seed, 200 + k if gait == "walk" else 300 + k]), duration=seconds, **extra)
+            clip = make(np.random.default_rng([seed, first_stream + k]), duration=seconds, **extra)
             clips.append(dataclasses.replace(clip, name=f"long_{gait}{k}_v{clip.source['params']['speed']:.1f}"))
     return clips
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from assistmimic.limits import Limits, above, at_least, between, each_at_least, limits
 
+DEFAULT_ADAM_BETAS = (0.9, 0.999)
+"""torch's Adam decay rates of the first and second moments."""
+
 
 @dataclass
 class PolicyConfig:
@@ -65,9 +68,9 @@ class PPOConfig:
     """|mean action| above which the bounds loss grows quadratically (rl_games: 1.1)."""
     max_grad_norm: float = field(default=50.0, metadata=above(0))
     """Gradient norm clipping threshold (PHC: 50)."""
-    adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999],
+    adam_betas: list[float] = field(default_factory=lambda: list(DEFAULT_ADAM_BETAS),
                                     metadata=limits(length=2, item=Limits(min=0.0, below=1.0)))
-    """Adam's decay rates of its first and second moments (torch's defaults). Equal ones (e.g. [0.99, 0.99]) keep a
+    """Adam's decay rates of its first and second moments (torch's defaults, `DEFAULT_ADAM_BETAS`). Equal ones (e.g. [0.99, 0.99]) keep a
     step's size bounded when the gradients' scale changes suddenly (Dohare et al. 2023, "Overcoming policy collapse in
     deep reinforcement learning"); may be changed when a run resumes (the moments are kept)."""
     normalize_advantage: bool = True

@@ -43,14 +43,3 @@ def widen_chain(trained: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]
         bias[:rows] = old_bias
         widened[f"{name}.weight"], widened[f"{name}.bias"] = weight, bias
     return widened
-
-
-def widen_hidden_state(trained: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor],
-                       old_config: dict, new_config: dict) -> dict[str, torch.Tensor]:
-    """`trained` (a policy's state dict under `old_config`) in the shapes of `fresh` (the state dict of a new policy
-    under `new_config`, whose `actor_hidden` / `critic_hidden` widen the old ones or equal them), acting the same."""
-    state = dict(trained)
-    for key, (mlp, head) in CHAINS.items():
-        if list(old_config[key]) != list(new_config[key]):
-            state.update(widen_chain(trained, fresh, mlp, head, len(new_config[key])))
-    return state

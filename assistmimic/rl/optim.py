@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 import torch
 
+from assistmimic.rl.config import DEFAULT_ADAM_BETAS
+
 FUSED_DEVICES = ("cpu", "cuda")
 """Device types with a fused Adam kernel in torch."""
 
@@ -20,7 +22,7 @@ def has_fused_adam(params: list[torch.Tensor]) -> bool:
     return bool(params) and all(param.device.type in FUSED_DEVICES for param in params)
 
 
-def make_adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999)
+def make_adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = DEFAULT_ADAM_BETAS
               ) -> torch.optim.Adam:
     """Adam over `params` with learning rate `lr` and moment decay rates `betas`, fused where `has_fused_adam`."""
     params = list(params)

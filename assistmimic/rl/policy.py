@@ -23,7 +23,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from assistmimic.rl.config import PolicyConfig
-from assistmimic.rl.hidden_widening import CHAINS, is_widening, widen_hidden_state
+from assistmimic.rl.hidden_widening import CHAINS, is_widening, widen_chain
 from assistmimic.rl.normalizer import RunningMeanStd
 from motion_lib.errors import UserInputError
 
@@ -77,8 +77,8 @@ def build_mlp(in_splits: Sequence[int], hidden: Sequence[int], activation: str) 
 
 @dataclasses.dataclass(frozen=True)
 class ContinueChanges:
-    """What `ActorCritic.load_to_continue` changed in a saved policy: `notes` ("actor_hidden [512, 256] -> [1024, 512]"),
-    and whether parameter shapes changed (`reshaped`: optimiser moments saved with it no longer fit)."""
+    """What `ActorCritic.load_to_continue` changed in a saved policy: `notes` ("actor_hidden [512, 256] ->
+    [1024, 512]"), and whether parameter shapes changed (`reshaped`: optimiser moments saved with it no longer fit)."""
 
     notes: tuple[str, ...] = ()
     reshaped: bool = False
@@ -155,9 +155,10 @@ class ActorCritic(nn.Module):
         if std_changed:
             notes.append(f"fixed exploration std exp({old['init_log_std']}) -> exp({new['init_log_std']})")
             state = {**state, "log_std": self.log_std.clone()}
-        if widened:
-            notes += [f"{key} {old[key]} -> {new[key]}" for key in widened]
-            state = widen_hidden_state(state, self.state_dict(), old, new)
+        fresh = self.state_dict()
+        for key in widened:
+            notes.append(f"{key} {old[key]} -> {new[key]}")
+            state = {**state, **widen_chain(state, fresh, *CHAINS[key], len(new[key]))}
         self.load_state_dict(state)
         return ContinueChanges(tuple(notes), reshaped=bool(widened))
 

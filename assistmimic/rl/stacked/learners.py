@@ -13,7 +13,7 @@ from torch.func import vmap
 from torch.optim.adam import adam
 
 from assistmimic.rl.amp import AMPReplayBuffer, Discriminator, style_reward
-from assistmimic.rl.config import AMPConfig, PPOConfig
+from assistmimic.rl.config import DEFAULT_ADAM_BETAS, AMPConfig, PPOConfig
 from assistmimic.rl.generators import draw_device
 from assistmimic.rl.optim import has_fused_adam
 from assistmimic.rl.ppo import (
@@ -130,9 +130,9 @@ class StackedPPO:
         if config.normalize_value:
             raise UserInputError("ppo.normalize_value is not supported by batched experts; use "
                                  "stage.batch_experts=1 or stage.ppo.normalize_value=false")
-        if list(config.adam_betas) != [0.9, 0.999]:
+        if tuple(config.adam_betas) != DEFAULT_ADAM_BETAS:
             raise UserInputError(f"ppo.adam_betas={list(config.adam_betas)} is not supported by batched experts (their "
-                                 "Adam uses torch's defaults, [0.9, 0.999]); use stage.batch_experts=1")
+                                 f"Adam uses torch's defaults, {list(DEFAULT_ADAM_BETAS)}); use stage.batch_experts=1")
         self.policy, self.config = policy, config
         self.learning_rate = torch.full((policy.num_experts,), config.learning_rate, dtype=torch.float64)
         """(K,) each expert's current learning rate."""
