@@ -111,6 +111,20 @@ def test_learning_rate_schedules_and_bounds_loss():
     assert float(bounds_loss(mu, 1.1)) == pytest.approx(0.5**2 + 1.0**2)
 
 
+def test_resume_keeps_an_adapted_learning_rate_and_a_constant_schedule_takes_the_configs():
+    policy = ActorCritic([3], 2, SMALL)
+    adaptive = PPO(policy, PPOConfig(learning_rate=2e-5, lr_schedule="adaptive_kl"))
+    adaptive._set_learning_rate(8e-6)  # as adapted by the run's updates
+    saved = adaptive.state_dict()
+    resumed = {schedule: PPO(policy, PPOConfig(learning_rate=4e-6, lr_schedule=schedule))
+               for schedule in ("adaptive_kl", "constant")}
+    for learner in resumed.values():
+        learner.load_state_dict(saved)
+    assert resumed["adaptive_kl"].learning_rate == 8e-6
+    assert resumed["constant"].learning_rate == 4e-6
+    assert [g["lr"] for g in resumed["constant"].optimizer.param_groups] == [4e-6]
+
+
 def bandit_reward(actions: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -(actions - target).square().sum(-1)
 

@@ -106,11 +106,13 @@ class PPO:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a `state_dict`; value statistics missing from it (a run saved without `normalize_value`) start
-        afresh from the next rollout."""
+        afresh from the next rollout. The "adaptive_kl" schedule goes on from the saved learning rate; "constant"
+        takes this run's `learning_rate` (a resume may change it), "linear" its value at the run's progress."""
         self.optimizer.load_state_dict(state["optimizer"])
         for group in self.optimizer.param_groups:  # this run's decay rates, not the saved ones
             group["betas"] = tuple(self.config.adam_betas)
-        self._set_learning_rate(state["learning_rate"])
+        kept_rate = self.config.lr_schedule == "adaptive_kl"
+        self._set_learning_rate(state["learning_rate"] if kept_rate else self.config.learning_rate)
         if self.value_stats is not None and "value_stats" in state:
             self.value_stats.load_state_dict(state["value_stats"])
 

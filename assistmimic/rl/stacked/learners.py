@@ -142,8 +142,12 @@ class StackedPPO:
         return {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate.clone()}
 
     def load_state_dict(self, state: dict) -> None:
+        """As `PPO.load_state_dict`: only the "adaptive_kl" schedule goes on from the saved rates."""
         self.optimizer.load_state_dict(state["optimizer"])
-        self.learning_rate = state["learning_rate"].clone()
+        if self.config.lr_schedule == "adaptive_kl":
+            self.learning_rate = state["learning_rate"].clone()
+        else:
+            self.learning_rate.fill_(self.config.learning_rate)
 
     def expert_state_dict(self, k: int) -> dict:
         """Expert k's learner state in `PPO.state_dict`'s format."""
