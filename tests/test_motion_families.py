@@ -5,6 +5,11 @@ clip made wrong on purpose; the command writes a data set the motion library rea
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -456,6 +461,20 @@ def test_a_data_set_made_by_several_processes_is_the_same_set():
         for p, q in zip(a.persons, b.persons):
             np.testing.assert_array_equal(p.joint_rot, q.joint_rot)
             np.testing.assert_array_equal(p.root_pos, q.root_pos)
+
+
+def test_a_plain_script_calling_make_clips_with_workers_gets_the_main_guard_sentence(tmp_path):
+    """The workers are spawned and import the calling script again; a script without the `__main__` guard breaks
+    the pool, which `make_clips` names in one sentence instead of `BrokenProcessPool`."""
+    script = tmp_path / "plain.py"
+    script.write_text("from motion_lib.families.registry import make_clips\n"
+                      "make_clips(2, 0, {'stand': 1.0}, workers=2)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode != 0
+    assert "UserInputError: make_clips' 2 worker processes stopped" in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr.splitlines()[-1]
 
 
 def test_mix_and_counts():

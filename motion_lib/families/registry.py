@@ -11,6 +11,7 @@ import dataclasses
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,10 +125,17 @@ def make_clips(total: int, seed: int = 0, mix: dict[str, float] | None = None, m
             for i, name in enumerate(name for name, count in counts.items() for _ in range(count))]
     clips = []
     with _pool(workers) as pool:
-        for i, clip in enumerate(pool.map(_data_set_clip, jobs, chunksize=max(1, len(jobs) // (8 * workers)))):
-            clips.append(clip)
-            if progress is not None:
-                progress(i, clip)
+        try:
+            for i, clip in enumerate(pool.map(_data_set_clip, jobs, chunksize=max(1, len(jobs) // (8 * workers)))):
+                clips.append(clip)
+                if progress is not None:
+                    progress(i, clip)
+        except BrokenProcessPool as error:
+            raise UserInputError(
+                f"make_clips' {workers} worker processes stopped before making the clips: a script that calls it with "
+                f"workers > 1 must do so under `if __name__ == \"__main__\":` (the workers are spawned and import the "
+                f"script again), else a worker ran out of memory or crashed; workers=1 makes them in this process"
+            ) from error
     return clips
 
 
