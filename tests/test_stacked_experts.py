@@ -235,6 +235,19 @@ def test_runner_checks_that_the_experts_fill_the_worlds(tmp_path):
         StackedPPO(policies[0], dataclasses.replace(PPO_CONFIG, adam_betas=[0.99, 0.99]))
 
 
+def test_batched_resume_keeps_adapted_rates_and_a_constant_schedule_takes_the_configs():
+    from tests.test_runner import PPO_CONFIG
+
+    stacked = StackedActorCritic([ActorCritic([6], 2, POLICY) for _ in range(2)], 4)
+    adaptive = StackedPPO(stacked, dataclasses.replace(PPO_CONFIG, lr_schedule="adaptive_kl"))
+    adaptive.learning_rate = torch.tensor([8e-6, 6e-6], dtype=torch.float64)  # as adapted by the run's updates
+    saved = adaptive.state_dict()
+    for schedule, expected in (("adaptive_kl", [8e-6, 6e-6]), ("constant", [4e-6, 4e-6])):
+        resumed = StackedPPO(stacked, dataclasses.replace(PPO_CONFIG, lr_schedule=schedule, learning_rate=4e-6))
+        resumed.load_state_dict(saved)
+        assert resumed.learning_rate.tolist() == expected, schedule
+
+
 DEMO = REPO / "data" / "demo" / "assist.pkl"
 TINY = ["num_envs=8", "stage.ppo.horizon=8", "stage.ppo.minibatch_size=32", "stage.ppo.num_epochs=2",
         "stage.amp.hidden=[32]", "stage.runner.amp_batch_size=32", "stage.runner.amp_updates_per_iteration=2",

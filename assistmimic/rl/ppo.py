@@ -84,6 +84,12 @@ def adaptive_learning_rate(lr: float, kl: float, desired_kl: float, min_lr: floa
     return lr
 
 
+def keeps_saved_learning_rate(config: PPOConfig) -> bool:
+    """Whether a resume goes on from the saved learning rate: only the "adaptive_kl" schedule's rate is state;
+    "constant" takes the run's `learning_rate` (a resume may change it) and "linear" recomputes it every update."""
+    return config.lr_schedule == "adaptive_kl"
+
+
 class PPO:
     """One optimiser over the policy's parameters (actor, critic and a learned log-std)."""
 
@@ -106,13 +112,12 @@ class PPO:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a `state_dict`; value statistics missing from it (a run saved without `normalize_value`) start
-        afresh from the next rollout. The "adaptive_kl" schedule goes on from the saved learning rate; "constant"
-        takes this run's `learning_rate` (a resume may change it), "linear" its value at the run's progress."""
+        afresh from the next rollout; the learning rate is the saved one where `keeps_saved_learning_rate`."""
         self.optimizer.load_state_dict(state["optimizer"])
         for group in self.optimizer.param_groups:  # this run's decay rates, not the saved ones
             group["betas"] = tuple(self.config.adam_betas)
-        kept_rate = self.config.lr_schedule == "adaptive_kl"
-        self._set_learning_rate(state["learning_rate"] if kept_rate else self.config.learning_rate)
+        kept = keeps_saved_learning_rate(self.config)
+        self._set_learning_rate(state["learning_rate"] if kept else self.config.learning_rate)
         if self.value_stats is not None and "value_stats" in state:
             self.value_stats.load_state_dict(state["value_stats"])
 

@@ -22,6 +22,7 @@ from assistmimic.rl.ppo import (
     bounds_loss,
     explained_variance,
     gaussian_kl,
+    keeps_saved_learning_rate,
     linear_learning_rate,
     surrogate_loss,
     value_loss,
@@ -142,9 +143,9 @@ class StackedPPO:
         return {"optimizer": self.optimizer.state_dict(), "learning_rate": self.learning_rate.clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        """As `PPO.load_state_dict`: only the "adaptive_kl" schedule goes on from the saved rates."""
+        """As `PPO.load_state_dict`: the saved rates where `keeps_saved_learning_rate`, else the run's."""
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.config.lr_schedule == "adaptive_kl":
+        if keeps_saved_learning_rate(self.config):
             self.learning_rate = state["learning_rate"].clone()
         else:
             self.learning_rate.fill_(self.config.learning_rate)
