@@ -24,6 +24,7 @@ from assistmimic.stages.distill import run
 from distill.buffer import AggregatedBuffer
 from distill.config import BetaScheduleConfig, DAggerConfig, FineTuneConfig
 from distill.experts import ExpertSet
+from distill.finetune import FineTuneRunner
 from distill.schedule import beta_at, check_beta_schedule
 from motion_lib.errors import UserInputError
 from motion_lib.formats.phc import read_clips, write_clips
@@ -281,3 +282,10 @@ def test_the_command_line_needs_experts_and_names_held_out_clips_it_has(tmp_path
     assert_one_clear_error(run_cli("stage=distill", f"experts={experts_dir}", f"data={clips_path}",
                                    "stage.held_out=[nope]", f"run_dir={tmp_path / 'r'}", tmp_path=tmp_path),
                            "stage.held_out names clip(s) not in", "nope")
+
+
+def test_the_fine_tune_takes_no_anchor_checkpoint(tmp_path):
+    """Its action targets are the experts' actions; an anchor would need the same slot."""
+    with pytest.raises(UserInputError, match="takes no runner anchor_checkpoint"):
+        FineTuneRunner(None, [], None, None, FineTuneConfig(), PPOConfig(), AMPConfig(),
+                       RunnerConfig(anchor_checkpoint=str(tmp_path / "prior.pt")), tmp_path, {})

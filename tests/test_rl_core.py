@@ -16,7 +16,7 @@ from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig
 from assistmimic.rl.gae import compute_gae
 from assistmimic.rl.normalizer import RunningMeanStd, batch_moments
 from assistmimic.rl.policy import ActorCritic
-from assistmimic.rl.ppo import PPO, adaptive_learning_rate, bounds_loss, linear_learning_rate
+from assistmimic.rl.ppo import PPO, adaptive_learning_rate, anchor_kl, bounds_loss, gaussian_kl, linear_learning_rate
 from assistmimic.rl.storage import RolloutStorage
 from motion_lib.errors import UserInputError
 from phc_prior.widening import widen_policy_inputs
@@ -109,6 +109,14 @@ def test_learning_rate_schedules_and_bounds_loss():
     assert adaptive_learning_rate(1e-3, kl=0.008, desired_kl=0.008, min_lr=1e-6, max_lr=1e-2) == 1e-3
     mu = torch.tensor([[0.5, 1.6, -2.1]])
     assert float(bounds_loss(mu, 1.1)) == pytest.approx(0.5**2 + 1.0**2)
+
+
+def test_anchor_kl_is_the_gaussian_kl_from_the_anchor_at_the_policys_std():
+    mu, anchor_mu = torch.tensor([[0.1, 0.2], [0.0, -0.3]]), torch.tensor([[0.0, 0.2], [0.1, 0.0]])
+    sigma = torch.tensor([0.1, 0.2])
+    assert float(anchor_kl(mu, anchor_mu, sigma)) == pytest.approx((0.5 + (0.5 + 1.125)) / 2)
+    torch.testing.assert_close(anchor_kl(mu, anchor_mu, sigma), gaussian_kl(anchor_mu, sigma.expand(2, 2), mu,
+                                                                            sigma.expand(2, 2)).mean())
 
 
 def test_resume_keeps_an_adapted_learning_rate_and_a_constant_schedule_takes_the_configs():

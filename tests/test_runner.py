@@ -470,3 +470,40 @@ def test_time_out_values_need_no_host_sync_with_a_sync_free_env():
                       final_obs=[obs])
     values = OnPolicyRunner._final_values(SimpleNamespace(env=SimpleNamespace(sync_free=True)), policy, step, 0)
     assert values.device.type == "meta" and values.shape == (5,)
+
+
+def mean_action_distance(policy: ActorCritic, anchor: ActorCritic, probe: torch.Tensor) -> float:
+    with torch.no_grad():
+        return (policy.action_mean(probe) - anchor.action_mean(probe)).square().mean().item()
+
+
+def test_an_anchor_checkpoint_holds_the_policy_near_its_actions(tmp_path):
+    """Continued from a checkpoint with that checkpoint as anchor, the policy moves less from its actions than
+    without one, and the anchor's KL is logged and falls with a larger coefficient."""
+    start = make_runner(tmp_path / "start", PointMassEnv(1), max_iterations=3)
+    start.learn()
+    anchor = ActorCritic.from_saved_state(load_checkpoint(tmp_path / "start" / "last.pt")["policies"][0])
+    probe = torch.cat([torch.rand(256, 4) * 2 - 1, torch.rand(256, 2) * 2 - 1], 1)
+    distances, kls = {}, {}
+    for coef in (0.0, 1.0, 30.0):
+        run_dir = tmp_path / f"coef{coef}"
+        anchored = {"anchor_checkpoint": str(tmp_path / "start" / "last.pt"), "anchor_kl_coef": coef} if coef else {}
+        runner = make_runner(run_dir, PointMassEnv(1, seed=5), max_iterations=8, **anchored)
+        runner.resume(tmp_path / "start" / "last.pt")
+        runner.learn()
+        distances[coef] = mean_action_distance(runner.policies[0], anchor, probe)
+        records = read_metrics(run_dir / "metrics.jsonl")
+        kls[coef] = sum(r.get("ppo/agent0/anchor_kl", float("nan")) for r in records[-3:]) / 3
+    assert distances[30.0] < 0.3 * distances[0.0], distances
+    assert distances[30.0] < distances[1.0] < distances[0.0], distances
+    assert kls[30.0] < kls[1.0], kls
+
+
+def test_anchor_mistakes_are_clear_errors(tmp_path):
+    make_runner(tmp_path / "start", PointMassEnv(1), max_iterations=1).learn()
+    with pytest.raises(UserInputError, match="anchor_kl_coef > 0 needs an anchor_checkpoint"):
+        make_runner(tmp_path, PointMassEnv(1), anchor_kl_coef=1.0)
+    with pytest.raises(UserInputError, match="holds 1 policies; this run has 2 agents"):
+        make_runner(tmp_path, PointMassEnv(2), anchor_checkpoint=str(tmp_path / "start" / "last.pt"))
+    with pytest.raises(UserInputError, match="does not exist"):
+        make_runner(tmp_path, PointMassEnv(1), anchor_checkpoint=str(tmp_path / "nowhere.pt"))

@@ -118,6 +118,14 @@ class RunnerConfig:
     """Weight of the environment's (task) reward in the reward PPO optimises: w_task * task + w_amp * style."""
     amp_reward_weight: float = 0.5
     """Weight of the AMP style reward in that sum (unused while AMP is off)."""
+    anchor_checkpoint: str | None = None
+    """A checkpoint whose policies (one per agent, with their own normalisers, frozen) the trained policies are held
+    near: each PPO update adds `anchor_kl_coef` x the mean part of KL(anchor || policy) at the rollout's observations,
+    sum over action dimensions of (mean - anchor mean)^2 / (2 std^2). For a continuation that should keep what it
+    starts from (the prior's continuations drift off in pose: `benchmarks/RESULTS.md`, thirty-fourth section). None: off."""
+    anchor_kl_coef: float = field(default=0.0, metadata=at_least(0))
+    """Weight of that KL in the loss (with normalised advantages the surrogate's changes per update are of the order
+    of the update's KL, about 0.01); needs `anchor_checkpoint`."""
     amp_enabled: bool = True
     """Train an AMP discriminator per agent and add its style reward; off anyway when the env gives no AMP observations."""
     amp_batch_size: int = field(default=4096, metadata=at_least(1))

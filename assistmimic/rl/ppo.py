@@ -2,7 +2,9 @@
 
 The loss of one minibatch is
     surrogate + 0.5 * critic_coef * value_loss - entropy_coef * entropy + bounds_loss_coef * bounds_loss
-    (+ target_weight * target_loss, the squared error of the mean action to the storage's target actions).
+    (+ target_weight * target_loss, the squared error of the mean action to the storage's target actions,
+     or + anchor_kl_coef * anchor_kl, the mean part of the KL from the Gaussian around those target actions, an
+     anchor policy's means, to the policy: `anchor_kl`).
 With `update_actor=False` only the value loss is optimised (a critic warm-up).
 With `normalize_value` the value loss is that of values and returns standardised by running statistics (one
 feature, updated from each rollout's values and returns before its update, as rl_games does).
@@ -61,6 +63,12 @@ def gaussian_kl(mu_old: torch.Tensor, sigma_old: torch.Tensor, mu_new: torch.Ten
     kl = (torch.log(sigma_new / sigma_old) + (sigma_old.square() + (mu_old - mu_new).square())
           / (2.0 * sigma_new.square()) - 0.5)
     return kl.sum(-1)
+
+
+def anchor_kl(mu: torch.Tensor, anchor_mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Mean over samples of sum over action dimensions of (mu - anchor_mu)^2 / (2 sigma^2): KL(anchor || policy) of
+    Gaussians of the policy's std `sigma` (action_dim,) around the anchor's and the policy's means (B, action_dim)."""
+    return ((mu - anchor_mu).square() / (2.0 * sigma.square())).sum(-1).mean()
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
@@ -128,10 +136,12 @@ class PPO:
         return num_samples // self.config.minibatch_size
 
     def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
-               target_weight: float = 0.0, generator: torch.Generator | None = None) -> dict[str, float]:
+               target_weight: float = 0.0, anchor_kl_coef: float = 0.0, generator: torch.Generator | None = None
+               ) -> dict[str, float]:
         """Optimise on a rollout with returns computed; `progress` in [0, 1] is the fraction of training done.
         `update_actor=False`: only the critic learns. `target_weight` > 0 (needs a storage with target
-        actions): add the regression of the mean action onto them. `generator` orders the minibatches (None:
+        actions): add the regression of the mean action onto them. `anchor_kl_coef` > 0 (the same storage, its
+        targets an anchor policy's means): add `anchor_kl` to them. `generator` orders the minibatches (None:
         torch's default one).
 
         Returns the mean losses, approximate KL and clip fraction over all minibatches, the rollout's
@@ -166,11 +176,14 @@ class PPO:
             if update_actor:
                 loss = loss + (losses["surrogate_loss"] - cfg.entropy_coef * losses["entropy"]
                                + cfg.bounds_loss_coef * losses["bounds_loss"])
+            if (target_weight > 0.0 or anchor_kl_coef > 0.0) and batch.target_actions is None:
+                raise ValueError("target_weight or anchor_kl_coef > 0 needs a storage built with target_actions=True")
             if target_weight > 0.0:
-                if batch.target_actions is None:
-                    raise ValueError("target_weight > 0 needs a storage built with target_actions=True")
                 losses["target_loss"] = (mu - batch.target_actions).square().mean()
                 loss = loss + target_weight * losses["target_loss"]
+            if anchor_kl_coef > 0.0:
+                losses["anchor_kl"] = anchor_kl(mu, batch.target_actions, self.policy.action_std())
+                loss = loss + anchor_kl_coef * losses["anchor_kl"]
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             distributed.average_gradients(params)

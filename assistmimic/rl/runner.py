@@ -103,9 +103,12 @@ class OnPolicyRunner(TrainingLoop):
         _seed_everything(runner_config.seed + distributed.rank())
 
         self.policies = [policy.to(self.device) for policy in policies]
+        self.anchors = self._load_anchors()
+        """Per agent, the frozen policy of `anchor_checkpoint` the trained one is held near; empty: no anchor."""
         self.learners = [self._make_learner(policy) for policy in self.policies]
+        targets = self.uses_action_targets or bool(self.anchors)
         self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim, policy.action_dim,
-                                        None, self.device, self.uses_action_targets) for policy in self.policies]
+                                        None, self.device, targets) for policy in self.policies]
         self.learners[0].num_minibatches(self.storages[0].num_samples)  # a clear error now, not after a rollout
 
         self.amp_enabled = runner_config.amp_enabled and env.amp_step_dim is not None
@@ -149,12 +152,37 @@ class OnPolicyRunner(TrainingLoop):
     """Whether `_action_targets` gives per-step target actions to keep in the storages."""
 
     def _action_targets(self, obs: list[torch.Tensor]) -> list[torch.Tensor] | None:
-        """Per agent (N, action_dim) actions to regress toward at observations `obs`; None: none."""
-        return None
+        """Per agent (N, action_dim) actions to regress toward at observations `obs` (here the anchors' mean
+        actions); None: none."""
+        if not self.anchors:
+            return None
+        return [anchor.action_mean(agent_obs) for anchor, agent_obs in zip(self.anchors, obs)]
 
     def _update_options(self, agent: int) -> dict[str, Any]:
         """Keyword options of agent `agent`'s `PPO.update` this iteration (e.g. `update_actor`, `target_weight`)."""
-        return {}
+        return {"anchor_kl_coef": self.config.anchor_kl_coef} if self.anchors else {}
+
+    def _load_anchors(self) -> list[ActorCritic]:
+        """The frozen policies of `anchor_checkpoint` (one per agent, of this run's observation and action sizes,
+        on the device); empty when no anchor is set."""
+        cfg = self.config
+        if cfg.anchor_checkpoint is None:
+            if cfg.anchor_kl_coef > 0:
+                raise UserInputError("runner anchor_kl_coef > 0 needs an anchor_checkpoint to hold the policies near")
+            return []
+        saved = load_checkpoint(cfg.anchor_checkpoint)["policies"]
+        if len(saved) != len(self.policies):
+            raise UserInputError(f"anchor_checkpoint {cfg.anchor_checkpoint} holds {len(saved)} policies; this run "
+                                 f"has {len(self.policies)} agents")
+        anchors = []
+        for a, (policy, state) in enumerate(zip(self.policies, saved)):
+            anchor = ActorCritic.from_saved_state(state).to(self.device).requires_grad_(False)
+            if sum(anchor.obs_dims) != sum(policy.obs_dims) or anchor.action_dim != policy.action_dim:
+                raise UserInputError(f"agent {a}'s policy in anchor_checkpoint {cfg.anchor_checkpoint} takes "
+                                     f"{sum(anchor.obs_dims)} observations and gives {anchor.action_dim} actions; "
+                                     f"this run's takes {sum(policy.obs_dims)} and gives {policy.action_dim}")
+            anchors.append(anchor)
+        return anchors
 
     # --- training ------------------------------------------------------------------------------
     @property
