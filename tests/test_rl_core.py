@@ -171,6 +171,28 @@ def test_ppo_learns_a_one_step_bandit():
     assert before < -0.5 and after > before + 0.4 and after > -0.1, (before, after)
 
 
+def test_the_logged_learning_rate_is_the_mean_over_the_updates_minibatches():
+    """The adaptive rule moves the rate after every minibatch: with a KL target no step meets, each of the 4
+    minibatches runs at 1/1.5 of the one before; the update reports their mean, and the next starts from the last."""
+    torch.manual_seed(0)
+    obs_dim, action_dim, num_envs, horizon = 3, 2, 16, 4
+    policy = ActorCritic([obs_dim], action_dim, SMALL)
+    config = PPOConfig(horizon=horizon, minibatch_size=num_envs, num_epochs=1, learning_rate=1e-3,
+                       lr_schedule="adaptive_kl", desired_kl=1e-12, min_learning_rate=1e-9)
+    storage = RolloutStorage(horizon, num_envs, obs_dim, action_dim, None, "cpu")
+    for _ in range(horizon):
+        obs = torch.randn(num_envs, obs_dim)
+        actions, log_probs, values, mus = policy.act(obs)
+        storage.add(obs=obs, actions=actions, log_probs=log_probs, values=values, mus=mus, sigmas=policy.action_std(),
+                    rewards=torch.randn(num_envs), terminated=torch.zeros(num_envs, dtype=torch.bool),
+                    truncated=torch.zeros(num_envs, dtype=torch.bool), final_values=torch.zeros(num_envs))
+    storage.compute_returns(torch.zeros(num_envs), config.gamma, config.gae_lambda)
+    ppo = PPO(policy, config)
+    stats = ppo.update(storage, progress=0.0)
+    assert stats["learning_rate"] == pytest.approx(1e-3 * sum(1.5**-k for k in range(4)) / 4)
+    assert ppo.learning_rate == pytest.approx(1e-3 / 1.5**4)
+
+
 def test_value_normalization_standardises_the_value_loss():
     """One minibatch, one epoch: the reported value loss is the critic's loss before its step, which with
     normalize_value compares values and returns standardised by the statistics of the rollout's values and returns

@@ -151,16 +151,17 @@ def test_stacked_ppo_step_equals_independent_ppo_updates(monkeypatch):
     norms: list[list[float]] = []
     real_clip = torch.nn.utils.clip_grad_norm_
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda *a, **kw: norms[-1].append(float(real_clip(*a, **kw))))
-    independent_lr = []
+    independent_lr, logged_lr = [], []
     for policy, storage in zip(policies, storages):
         norms.append([])
         torch.manual_seed(3)  # the same shuffles as the stacked update
         ppo = PPO(policy, config)
-        ppo.update(storage, progress=0.0)
+        logged_lr.append(ppo.update(storage, progress=0.0)["learning_rate"])
         independent_lr.append(ppo.learning_rate)
     assert max(norms[0]) > config.max_grad_norm > max(norms[2]), norms  # clipping on for one expert, off for another
     assert learner.learning_rate.tolist() == pytest.approx(independent_lr, rel=1e-9)
     assert len(set(independent_lr)) > 1, independent_lr  # the adaptive rate moved differently per expert
+    assert stats["learning_rate"] == pytest.approx(sum(logged_lr) / k, rel=1e-6)  # mean over minibatches and experts
     for e, policy in enumerate(policies):
         for name, tensor in policy.state_dict().items():
             torch.testing.assert_close(stacked.expert(e).state_dict()[name], tensor, rtol=1e-5, atol=1e-5, msg=name)

@@ -144,8 +144,8 @@ class PPO:
         targets an anchor policy's means): add `anchor_kl` to them. `generator` orders the minibatches (None:
         torch's default one).
 
-        Returns the mean losses, approximate KL and clip fraction over all minibatches, the rollout's
-        explained variance and the learning rate used last.
+        Returns the mean losses, approximate KL, clip fraction and learning rate over all minibatches (the
+        "adaptive_kl" rule moves the rate after every minibatch) and the rollout's explained variance.
         """
         cfg = self.config
         if cfg.lr_schedule == "linear":
@@ -189,6 +189,7 @@ class PPO:
             distributed.average_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             self.optimizer.step()
+            sums["learning_rate"] += self.learning_rate
 
             with torch.no_grad():
                 sigma = self.policy.action_std().expand_as(mu)
@@ -205,9 +206,7 @@ class PPO:
                     cfg.min_learning_rate, cfg.max_learning_rate))
         means = torch.stack([*(total / count for total in sums.values()),
                              explained_variance(storage.values, storage.returns)])
-        stats = dict(zip([*sums, "explained_variance"], means.tolist()))  # the update's one host read
-        stats["learning_rate"] = self.learning_rate
-        return stats
+        return dict(zip([*sums, "explained_variance"], means.tolist()))  # the update's one host read
 
     def _value_loss_inputs(self, values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor
                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -166,8 +166,8 @@ class StackedPPO:
     def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
                generator: torch.Generator | None = None) -> dict[str, float]:
         """`PPO.update` of every expert on its own part of the rollout (`generator` orders the minibatches). Returns
-        the statistics `PPO.update` returns, each averaged over the experts, plus `approx_kl_max` (the largest
-        expert's mean KL) and `grad_norm`."""
+        the statistics `PPO.update` returns, each averaged over the experts (the learning rate over the experts and
+        the minibatches), plus `approx_kl_max` (the largest expert's mean KL) and `grad_norm`."""
         cfg, policy, k = self.config, self.policy, self.policy.num_experts
         if cfg.lr_schedule == "linear":
             self.learning_rate.fill_(linear_learning_rate(cfg.learning_rate, cfg.min_learning_rate, progress))
@@ -179,6 +179,7 @@ class StackedPPO:
         num_minibatches = self.num_minibatches(storage.num_samples)
         params = [param for param in policy.parameters() if param.requires_grad]
         sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(k, device=samples["obs"].device))
+        rates_used = torch.zeros(k, dtype=torch.float64)  # a host tensor, as the rates are
         for _ in range(cfg.num_epochs):
             order = torch.randperm(per_expert, generator=generator,  # the same positions for all experts
                                    device=draw_device(generator)).to(samples["obs"].device)
@@ -206,6 +207,7 @@ class StackedPPO:
                 loss.sum().backward()
                 sums["grad_norm"] += clip_grad_norm_per_expert(params, cfg.max_grad_norm)
                 self.optimizer.step(self.learning_rate)
+                rates_used += self.learning_rate
 
                 with torch.no_grad():
                     sigma = policy.expert_std()[:, None].expand_as(mu)
@@ -226,7 +228,7 @@ class StackedPPO:
         explained = torch.stack([explained_variance(v, r) for v, r in zip(values, returns)])
         summary = torch.stack([*(mean.mean() for mean in means.values()), means["approx_kl"].max(), explained.nanmean()])
         stats = dict(zip([*means, "approx_kl_max", "explained_variance"], summary.tolist()))  # the update's one host read
-        stats["learning_rate"] = float(self.learning_rate.mean())  # a host tensor
+        stats["learning_rate"] = float(rates_used.mean()) / steps
         return stats
 
 
