@@ -39,13 +39,11 @@ class FineTuneRunner(OnPolicyRunner):
     """`OnPolicyRunner` with the critic warm-up and the expert loss; see the module docstring."""
 
     uses_action_targets = True
+    anchor_unavailable = "the fine-tune already holds the students near their experts' actions"
 
     def __init__(self, env: AssistEnv, students: list[ActorCritic], experts: ExpertSet, clip_experts: torch.Tensor,
                  cfg: FineTuneConfig, ppo_config: PPOConfig, amp_config: AMPConfig, runner_config: RunnerConfig,
                  run_dir: str | Path, metadata: dict[str, Any]):
-        if runner_config.anchor_checkpoint is not None:
-            raise UserInputError("the fine-tune holds the students near their experts' actions; it takes no runner "
-                                 "anchor_checkpoint")
         if cfg.expert_loss_weight < 0:
             raise UserInputError(f"stage.finetune.expert_loss_weight must be >= 0, got {cfg.expert_loss_weight}")
         super().__init__(env, students, ppo_config, amp_config, runner_config, run_dir, env.device, metadata)

@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -286,6 +287,6 @@ def test_the_command_line_needs_experts_and_names_held_out_clips_it_has(tmp_path
 
 def test_the_fine_tune_takes_no_anchor_checkpoint(tmp_path):
     """Its action targets are the experts' actions; an anchor would need the same slot."""
-    with pytest.raises(UserInputError, match="takes no runner anchor_checkpoint"):
-        FineTuneRunner(None, [], None, None, FineTuneConfig(), PPOConfig(), AMPConfig(),
+    with pytest.raises(UserInputError, match="anchor_checkpoint is not available here: the fine-tune already holds"):
+        FineTuneRunner(SimpleNamespace(device="cpu"), [], None, None, FineTuneConfig(), PPOConfig(), AMPConfig(),
                        RunnerConfig(anchor_checkpoint=str(tmp_path / "prior.pt")), tmp_path, {})

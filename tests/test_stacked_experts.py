@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from assistmimic.envs.assist import AssistEnv
 from assistmimic.rl.amp import AMP, AMPReplayBuffer
-from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig
+from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.rl.policy import ActorCritic
 from assistmimic.rl.ppo import PPO
 from assistmimic.rl.stacked import (
@@ -348,3 +348,9 @@ def test_experts_are_cut_into_batches_and_a_failing_batch_fails_all_its_experts(
     assert experts.batch_dir(run_dir, ["a", "b"]).name.startswith("a-2-")
     assert json.loads((run_dir / "experts" / "a" / "summary.json").read_text())["finished"] is True
     assert sorted(json.loads((run_dir / "experts" / "index.json").read_text())) == ["a", "b", "c"]
+
+
+def test_batched_experts_take_no_anchor_checkpoint(tmp_path):
+    """Their learner has no anchor loss: one clear sentence before anything is built."""
+    with pytest.raises(UserInputError, match="anchor_checkpoint is not available here: the batched experts"):
+        StackedRunner(None, [], PPOConfig(), AMPConfig(), RunnerConfig(anchor_checkpoint="prior.pt"), tmp_path, "cpu")

@@ -93,6 +93,8 @@ class OnPolicyRunner(TrainingLoop):
                  amp_config: AMPConfig | None, runner_config: RunnerConfig, run_dir: str | Path,
                  device: torch.device | str, metadata: dict[str, Any] | None = None):
         _check_runner_config(runner_config)
+        if runner_config.anchor_checkpoint is not None and self.anchor_unavailable:
+            raise UserInputError(f"runner anchor_checkpoint is not available here: {self.anchor_unavailable}")
         _check_policies(env, policies)
         self.env = env
         self.ppo_config, self.amp_config, self.config = ppo_config, amp_config, runner_config
@@ -150,6 +152,10 @@ class OnPolicyRunner(TrainingLoop):
 
     uses_action_targets = False
     """Whether `_action_targets` gives per-step target actions to keep in the storages."""
+
+    anchor_unavailable: str | None = None
+    """Why this runner takes no `anchor_checkpoint` (a subclass whose targets or learner leave no room for it); None:
+    it takes one."""
 
     def _action_targets(self, obs: list[torch.Tensor]) -> list[torch.Tensor] | None:
         """Per agent (N, action_dim) actions to regress toward at observations `obs` (here the anchors' mean

@@ -22,6 +22,8 @@ class StackedRunner(OnPolicyRunner):
     per step of expert k's worlds) and `expert<k>/episode_length` (world steps per ended episode in its worlds).
     """
 
+    anchor_unavailable = "the batched experts' learner (StackedPPO) has no anchor loss; train experts one by one"
+
     def __init__(self, env, policies: list[StackedActorCritic], *args, **kwargs):
         if not all(isinstance(policy, StackedActorCritic) for policy in policies):
             raise UserInputError("a StackedRunner trains StackedActorCritic policies")
