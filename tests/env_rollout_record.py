@@ -36,15 +36,15 @@ def sketch(t: torch.Tensor) -> torch.Tensor:
     return flat @ projection
 
 
-def rollout(kind: str, env_factory) -> dict:
-    """{"reset_obs": [obs per agent], "steps": [{name: value}]} of a seeded rollout: rewards, per-term rewards,
-    terminations, truncations, metrics and sketches of the observations (`sketch`)."""
+def rollout(kind: str, env_factory, steps: int = STEPS) -> dict:
+    """{"reset_obs": [obs per agent], "steps": [{name: value}]} of a seeded rollout of `steps` steps: rewards,
+    per-term rewards, terminations, truncations, metrics and sketches of the observations (`sketch`)."""
     torch.manual_seed(0)
     env = env_factory(kind)
     obs = env.reset()
     actions_gen = torch.Generator().manual_seed(1)
     record = {"reset_obs": [o.clone() for o in obs], "steps": []}
-    for _ in range(STEPS):
+    for _ in range(steps):
         actions = [0.3 * torch.randn(env.num_envs, d, generator=actions_gen) for d in env.action_dims]
         step = env.step(actions)
         record["steps"].append({
