@@ -4,6 +4,7 @@ resume continues metrics and weights exactly, crashes and Ctrl-C leave loadable 
 from __future__ import annotations
 
 import dataclasses
+import math
 import signal
 import threading
 from types import SimpleNamespace
@@ -479,24 +480,28 @@ def mean_action_distance(policy: ActorCritic, anchor: ActorCritic, probe: torch.
 
 def test_an_anchor_checkpoint_holds_the_policy_near_its_actions(tmp_path):
     """Continued from a checkpoint with that checkpoint as anchor, the policy moves less from its actions than
-    without one, and the anchor's KL is logged and falls with a larger coefficient."""
+    without one, and the anchor's KL is logged and falls with a larger coefficient; at coefficient 0 the KL is only
+    logged: the run trains exactly as one without an anchor."""
     start = make_runner(tmp_path / "start", PointMassEnv(1), max_iterations=3)
     start.learn()
     anchor = ActorCritic.from_saved_state(load_checkpoint(tmp_path / "start" / "last.pt")["policies"][0])
     probe = torch.cat([torch.rand(256, 4) * 2 - 1, torch.rand(256, 2) * 2 - 1], 1)
     distances, kls = {}, {}
-    for coef in (0.0, 1.0, 30.0):
+    for coef in (None, 0.0, 1.0, 30.0):
         run_dir = tmp_path / f"coef{coef}"
-        anchored = {"anchor_checkpoint": str(tmp_path / "start" / "last.pt"), "anchor_kl_coef": coef} if coef else {}
+        anchored = {} if coef is None else {"anchor_checkpoint": str(tmp_path / "start" / "last.pt"),
+                                            "anchor_kl_coef": coef}
         runner = make_runner(run_dir, PointMassEnv(1, seed=5), max_iterations=8, **anchored)
         runner.resume(tmp_path / "start" / "last.pt")
         runner.learn()
         distances[coef] = mean_action_distance(runner.policies[0], anchor, probe)
         records = read_metrics(run_dir / "metrics.jsonl")
         kls[coef] = sum(r.get("ppo/agent0/anchor_kl", float("nan")) for r in records[-3:]) / 3
-    assert distances[30.0] < 0.3 * distances[0.0], distances
-    assert distances[30.0] < distances[1.0] < distances[0.0], distances
-    assert kls[30.0] < kls[1.0], kls
+    assert distances[0.0] == pytest.approx(distances[None], rel=1e-6) and kls[0.0] > 0.0, (distances, kls)
+    assert math.isnan(kls[None]), kls
+    assert distances[30.0] < 0.3 * distances[None], distances
+    assert distances[30.0] < distances[1.0] < distances[None], distances
+    assert kls[30.0] < kls[1.0] < kls[0.0], kls
 
 
 def test_anchor_mistakes_are_clear_errors(tmp_path):

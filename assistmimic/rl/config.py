@@ -125,7 +125,8 @@ class RunnerConfig:
     starts from (the prior's continuations drift off in pose: `benchmarks/RESULTS.md`, thirty-fourth section). None: off."""
     anchor_kl_coef: float = field(default=0.0, metadata=at_least(0))
     """Weight of that KL in the loss (with normalised advantages the surrogate's changes per update are of the order
-    of the update's KL, about 0.01); needs `anchor_checkpoint`."""
+    of the update's KL, about 0.01); needs `anchor_checkpoint`. 0 with a checkpoint: the KL is only logged
+    (`ppo/agent<a>/anchor_kl`), how far a run moves from that checkpoint."""
     amp_enabled: bool = True
     """Train an AMP discriminator per agent and add its style reward; off anyway when the env gives no AMP observations."""
     amp_batch_size: int = field(default=4096, metadata=at_least(1))

@@ -136,12 +136,14 @@ class PPO:
         return num_samples // self.config.minibatch_size
 
     def update(self, storage: RolloutStorage, progress: float, update_actor: bool = True,
-               target_weight: float = 0.0, anchor_kl_coef: float = 0.0, generator: torch.Generator | None = None
+               target_weight: float = 0.0, anchor_kl_coef: float | None = None,
+               generator: torch.Generator | None = None
                ) -> dict[str, float]:
         """Optimise on a rollout with returns computed; `progress` in [0, 1] is the fraction of training done.
         `update_actor=False`: only the critic learns. `target_weight` > 0 (needs a storage with target
-        actions): add the regression of the mean action onto them. `anchor_kl_coef` > 0 (the same storage, its
-        targets an anchor policy's means): add `anchor_kl` to them. `generator` orders the minibatches (None:
+        actions): add the regression of the mean action onto them. `anchor_kl_coef` not None (the same storage, its
+        targets an anchor policy's means): log `anchor_kl` from them and add it x the coefficient to the loss (0: only
+        logged, how far the policy has moved from the anchor). `generator` orders the minibatches (None:
         torch's default one).
 
         Returns the mean losses, approximate KL, clip fraction and learning rate over all minibatches (the
@@ -176,14 +178,15 @@ class PPO:
             if update_actor:
                 loss = loss + (losses["surrogate_loss"] - cfg.entropy_coef * losses["entropy"]
                                + cfg.bounds_loss_coef * losses["bounds_loss"])
-            if (target_weight > 0.0 or anchor_kl_coef > 0.0) and batch.target_actions is None:
-                raise ValueError("target_weight or anchor_kl_coef > 0 needs a storage built with target_actions=True")
+            if (target_weight > 0.0 or anchor_kl_coef is not None) and batch.target_actions is None:
+                raise ValueError("target_weight > 0 or an anchor_kl_coef needs a storage built with target_actions=True")
             if target_weight > 0.0:
                 losses["target_loss"] = (mu - batch.target_actions).square().mean()
                 loss = loss + target_weight * losses["target_loss"]
-            if anchor_kl_coef > 0.0:
+            if anchor_kl_coef is not None:
                 losses["anchor_kl"] = anchor_kl(mu, batch.target_actions, self.policy.action_std())
-                loss = loss + anchor_kl_coef * losses["anchor_kl"]
+                if anchor_kl_coef > 0.0:
+                    loss = loss + anchor_kl_coef * losses["anchor_kl"]
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             distributed.average_gradients(params)
