@@ -1,5 +1,6 @@
 """Keep only the policies of a training checkpoint (for shipping a prior or an expert):
-`python scripts/export_policy.py <last.pt> <out.pt> [--data <clips file the export names>]`."""
+`python scripts/export_policy.py <last.pt> <out.pt> [--data <clips file the export names>]`; several checkpoints of
+one run (`... <model_a.pt> <model_b.pt> ... <out.pt>`): their policies averaged."""
 
 import argparse
 import sys
@@ -13,18 +14,20 @@ from motion_lib.errors import UserInputError
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("checkpoints", type=Path, nargs="+", help="one checkpoint, or several of one run to average")
     parser.add_argument("output", type=Path)
     parser.add_argument("--data", help="the clips file the exported metadata names (eval and render use it without "
                                        "data=), e.g. data/demo/single.pkl for a prior trained on generated clips")
     args = parser.parse_args()
     try:
-        exported = export_policies(args.checkpoint, args.output, args.data)
+        exported = export_policies(args.checkpoints, args.output, args.data)
     except UserInputError as err:
-        sys.exit(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     size_mb = args.output.stat().st_size / 1e6
-    print(f"wrote {args.output} ({size_mb:.1f} MB): {len(exported['policies'])} policy(ies) "
-          f"from iteration {exported.get('iteration')}")
+    averaged = exported["metadata"].get("averaged_iterations")
+    source = f"averaged over iterations {averaged}" if averaged else f"from iteration {exported.get('iteration')}"
+    print(f"wrote {args.output} ({size_mb:.1f} MB): {len(exported['policies'])} policy(ies) {source}")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,16 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import torch
 
 from assistmimic.rl.checkpoint import (POLICY_FILE_KEYS, checkpoint_path, export_policies,
-                                       model_checkpoint_iterations)
+                                       model_checkpoint_iterations, save_checkpoint)
+from assistmimic.rl.config import PolicyConfig
+from assistmimic.rl.policy import ActorCritic
+from motion_lib.errors import UserInputError
 from tests.conftest import REPO
 from tests.test_run_cli import run_cli
 
@@ -70,6 +74,41 @@ def test_without_data_the_prior_trains_on_generated_motion_families(tmp_path):
     exported = export_policies(run_dir / "last.pt", tmp_path / "prior.pt", data="data/demo/single.pkl")
     assert exported["metadata"]["data"] == "data/demo/single.pkl" and exported["metadata"]["trained_on"] == summary["data"]
     assert torch.load(tmp_path / "prior.pt", weights_only=True)["metadata"] == exported["metadata"]
+
+
+def saved_policy_file(path, iteration, hidden, scale, agents=1):
+    """A checkpoint file holding `agents` small policies whose weights are all `scale`."""
+    policies = []
+    for _ in range(agents):
+        policy = ActorCritic([4], 2, PolicyConfig(actor_hidden=hidden, critic_hidden=hidden))
+        with torch.no_grad():
+            for tensor in policy.state_dict().values():
+                if tensor.is_floating_point():
+                    tensor.fill_(scale)
+            policy.obs_normalizer.count.fill_(100.0 * iteration)
+        policies.append(policy.saved_state())
+    save_checkpoint(path, {"iteration": iteration, "policies": policies, "metadata": {"data": "clips.pkl"}})
+    return path
+
+
+def test_exporting_several_checkpoints_averages_their_policies(tmp_path):
+    files = [saved_policy_file(tmp_path / f"model_{i}.pt", i, [8], float(i)) for i in (10, 20, 60)]
+    exported = export_policies(files, tmp_path / "avg.pt")
+    (policy,) = torch.load(tmp_path / "avg.pt", weights_only=True)["policies"]
+    state = policy["state_dict"]
+    assert torch.equal(state["actor_mlp.0.weight"], torch.full_like(state["actor_mlp.0.weight"], 30.0))
+    assert torch.equal(state["obs_normalizer.mean"], torch.full((4,), 30.0))
+    assert state["obs_normalizer.count"].item() == 6000.0  # the last one's samples
+    assert exported["iteration"] == 60 and exported["metadata"]["averaged_iterations"] == [10, 20, 60]
+    ActorCritic.from_saved_state(policy)  # loads as one policy
+    with pytest.raises(UserInputError, match="has another architecture or configuration than in .*model_10.pt"):
+        export_policies([files[0], saved_policy_file(tmp_path / "wide.pt", 70, [16], 1.0)], tmp_path / "x.pt")
+    with pytest.raises(UserInputError, match="holds 2 policies and .*model_10.pt 1"):
+        export_policies([files[0], saved_policy_file(tmp_path / "two.pt", 70, [8], 1.0, agents=2)], tmp_path / "x.pt")
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "export_policy.py"), str(files[0]),
+                             str(tmp_path / "wide.pt"), str(tmp_path / "x.pt")], capture_output=True, text=True)
+    assert result.returncode == 2 and "another architecture" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):

@@ -95,20 +95,52 @@ def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def export_policies(checkpoint: str | Path, output: str | Path, data: str | None = None) -> dict[str, Any]:
+def export_policies(checkpoints: str | Path | list[str | Path], output: str | Path, data: str | None = None
+                    ) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
-    like a checkpoint. `data`: the clips file its metadata names instead (what eval and render use without `data=`,
-    e.g. a repository path for a shipped file; the one trained on is kept as `trained_on`). Returns what was written."""
-    state = load_training_checkpoint(checkpoint)
-    exported = {key: state[key] for key in POLICY_FILE_KEYS if key in state}
+    like a checkpoint. Several checkpoints (of one run, same architecture): their policies averaged
+    (`average_policies`), the rest from the last one, `metadata["averaged_iterations"]` naming them. `data`: the
+    clips file its metadata names instead (what eval and render use without `data=`, e.g. a repository path for a
+    shipped file; the one trained on is kept as `trained_on`). Returns what was written."""
+    paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
+    states = [load_training_checkpoint(path) for path in paths]
+    exported = {key: states[-1][key] for key in POLICY_FILE_KEYS if key in states[-1]}
+    metadata = dict(exported.get("metadata") or {})
+    if len(states) > 1:
+        exported["policies"] = average_policies([state["policies"] for state in states], paths)
+        metadata["averaged_iterations"] = [state.get("iteration") for state in states]
     if data is not None:
-        metadata = dict(exported.get("metadata") or {})
         metadata["trained_on"] = metadata.get("data")
         metadata["data"] = data
-        exported["metadata"] = metadata
+    exported["metadata"] = metadata
     save_checkpoint(output, exported)
     return exported
+
+
+def average_policies(saved: list[list[dict[str, Any]]], names: list[str | Path]) -> list[dict[str, Any]]:
+    """Per agent, the saved policy (`{"spec", "state_dict"}`) whose floating-point tensors (weights, the observation
+    normaliser's mean and variance, the log-std) are the mean over `saved` (one list of policies per checkpoint,
+    named by `names` in errors), its sample count the last one's: an average of checkpoints along one run (SWA,
+    Izmailov et al. 2018), which evens out the checkpoint-to-checkpoint differences of held-out scores."""
+    first = saved[0]
+    for policies, name in zip(saved[1:], names[1:]):
+        if len(policies) != len(first):
+            raise UserInputError(f"{name} holds {len(policies)} policies and {names[0]} {len(first)}; average "
+                                 f"checkpoints of one run")
+        for a, (policy, reference) in enumerate(zip(policies, first)):
+            shapes = {k: tuple(v.shape) for k, v in policy["state_dict"].items()}
+            if policy["spec"] != reference["spec"] or shapes != {k: tuple(v.shape) for k, v in
+                                                                   reference["state_dict"].items()}:
+                raise UserInputError(f"agent {a}'s policy in {name} has another architecture or configuration than in {names[0]}; "
+                                     f"average checkpoints of one run")
+    averaged = []
+    for a, last in enumerate(saved[-1]):
+        state = {key: (torch.stack([policies[a]["state_dict"][key] for policies in saved]).mean(0)
+                       if value.is_floating_point() and not key.endswith("count") else value)
+                 for key, value in last["state_dict"].items()}
+        averaged.append({**last, "state_dict": state})
+    return averaged
 
 
 LAST_CHECKPOINT = "last.pt"
