@@ -21,7 +21,8 @@ def main() -> None:
     try:
         state = import_prior(args.checkpoint, args.output, args.robot)
     except UserInputError as err:
-        sys.exit(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     policy = state["policies"][0]["spec"]
     print(f"wrote {args.output}: {sum(policy['obs_dims'])} observations -> {policy['action_dim']} actions; "
           "train experts from it with stage.env.residual_actions=false")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 
 from motion_lib.errors import UserInputError
 from phc_prior.rl_games_import import import_rl_games_checkpoint
+from tests.conftest import REPO
 
 OBS, ACT, HIDDEN = 11, 5, [32, 24, 16]
 
@@ -147,3 +150,12 @@ def test_corrupt_file_names_the_file(tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(UserInputError, match="phc.pth is truncated or corrupt"):
         import_rl_games_checkpoint(path, activation="silu", learn_log_std=False)
+
+
+def test_the_import_script_says_what_is_wrong_in_one_sentence_with_exit_2(tmp_path):
+    path = tmp_path / "phc.pth"
+    path.write_bytes(b"not a checkpoint")
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "import_phc_prior.py"), str(path),
+                             str(tmp_path / "prior.pt")], capture_output=True, text=True)
+    assert result.returncode == 2 and "phc.pth is truncated or corrupt" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "prior.pt").exists()
