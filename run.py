@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from assistmimic.config_checks import check_command_line, check_config
 from assistmimic.stages import run_stage
 from assistmimic.stages.config import register_configs
-from motion_lib.errors import UserInputError
+from motion_lib.errors import UserInputError, exit_with
 
 register_configs()
 
@@ -33,12 +33,6 @@ def main(cfg: DictConfig) -> None:
             print(f"interrupted; training stages saved their last completed iteration in {cfg.run_dir} "
                   "(continue with the same run_dir and stage.resume=true)", file=sys.stderr)
         sys.exit(130)
-
-
-def exit_with(err: UserInputError) -> None:
-    """Bad input: one sentence on stderr, exit code 2."""
-    print(f"error: {err}", file=sys.stderr)
-    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Import it after the benchmark has set OMP_WAIT_POLICY and put the repository on 
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from assistmimic.rl.runner import OnPolicyRunner
 from assistmimic.sim.factory import make_backend, make_scene, make_single_person_scene
 from assistmimic.stages.config import RunConfig, register_configs
 from motion_lib.clip import Clip
-from motion_lib.errors import UserInputError
+from motion_lib.errors import UserInputError, exit_with
 from motion_lib.motion_library import MotionLibrary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,8 +34,7 @@ def run_main(main: Callable[[], None]) -> None:
     try:
         main()
     except (UserInputError, HydraException) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(error)
 
 
 def stage_config(overrides: list[str]) -> RunConfig:

@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistmimic.rl.checkpoint import export_policies
-from motion_lib.errors import UserInputError
+from motion_lib.errors import UserInputError, exit_with
 
 
 def main() -> None:
@@ -22,8 +22,7 @@ def main() -> None:
     try:
         exported = export_policies(args.checkpoints, args.output, args.data)
     except UserInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(err)
     size_mb = args.output.stat().st_size / 1e6
     averaged = exported["metadata"].get("averaged_iterations")
     source = f"averaged over iterations {averaged}" if averaged else f"from iteration {exported.get('iteration')}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_lib.errors import UserInputError
+from motion_lib.errors import UserInputError, exit_with
 from phc_prior.rl_games_import import import_prior
 
 
@@ -21,8 +21,7 @@ def main() -> None:
     try:
         state = import_prior(args.checkpoint, args.output, args.robot)
     except UserInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(err)
     policy = state["policies"][0]["spec"]
     print(f"wrote {args.output}: {sum(policy['obs_dims'])} observations -> {policy['action_dim']} actions; "
           "train experts from it with stage.env.residual_actions=false")
