@@ -190,6 +190,13 @@ def test_a_quick_turn_is_made_of_quick_short_steps_within_the_hips_range():
     assert _check(_quick_turn(90.0))["foot_slide_m"] < MAX_SLIDE
 
 
+def test_dance_turns_step_round_instead_of_twisting_over_a_planted_foot():
+    """Seeds whose dances turn at 150-280 deg/s: with the beat's cadence alone a planted foot stayed while the pelvis
+    turned 74-81 degrees away from it (people turn the hip outwards by about 45); quick steps keep it within 60."""
+    for seed in (7, 12, 20, 23):
+        assert checks.planted_twist(make_clip("dance", np.random.default_rng(seed)).persons[0], SKELETON) < 60.0, seed
+
+
 def test_a_turn_clip_turns_by_the_angle_asked_for():
     for angle in (-170.0, 100.0):
         clip = make_clip("turn", np.random.default_rng(4), angle=angle, peak_rate=250.0)

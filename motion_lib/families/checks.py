@@ -8,6 +8,8 @@
 - Joint ranges: how far each joint rotation is from the nearest one the humanoid's x-y-z hinges reach
   within their ranges (`hinge_ranges`): candidate triples clamped into the ranges, the smallest error.
 - Teleporting: root speed and the per-frame rotation of every joint.
+- Twist over a planted foot: how far the pelvis faces away from a foot on the floor (`planted_twist`); a person
+  turning further steps or pivots the foot.
 """
 
 from __future__ import annotations
@@ -71,6 +73,25 @@ def lowest_surface(person: PersonMotion, skel: Skeleton, positions: np.ndarray |
     positions = body_positions(person, skel) if positions is None else positions
     soles = np.concatenate(list(sole_corners(person, skel, positions).values()), axis=1)[..., 2].min(axis=1)
     return np.minimum(lowest_capsule_bottom(positions, skel), soles)
+
+
+def heading_yaw(rotations: np.ndarray) -> np.ndarray:
+    """(T,) the yaw (radians) of the x axis of world rotations (T, 4) wxyz: where a pelvis or a foot faces."""
+    x_axis = wxyz_to_rotations(rotations).apply([1.0, 0.0, 0.0])
+    return np.arctan2(x_axis[:, 1], x_axis[:, 0])
+
+
+def planted_twist(person: PersonMotion, skel: Skeleton) -> float:
+    """The largest yaw (degrees) between the pelvis and a foot whose sole corners all touch the floor."""
+    rotations = global_rotations(person, skel)
+    pelvis = heading_yaw(rotations[:, 0])
+    worst = 0.0
+    for side, corners in sole_corners(person, skel).items():
+        flat = (corners[:, :4, 2] < CONTACT_HEIGHT).all(axis=1)  # the foot box's four corners
+        if flat.any():
+            twist = np.angle(np.exp(1j * (heading_yaw(rotations[:, skel.index(f"{side}_Ankle")]) - pelvis)))
+            worst = max(worst, float(np.degrees(np.abs(twist[flat])).max()))
+    return worst
 
 
 def _euler_candidates(joint_rot: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:

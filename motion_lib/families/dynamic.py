@@ -258,8 +258,8 @@ def _jump_tracks(p: dict, t0, t1, t2, t3, t4, t5, x0, back, v_x, low, v_up):
 def dance(rng: np.random.Generator, beat: float | None = None, duration: float | None = None) -> Clip:
     """Dance steps to a beat of `beat` s per step (0.4-0.65): the pelvis travels a little (0.15-0.45 m/s)
     to the sides, forwards or backwards, changing direction every 2-4 beats, the body turning by up to
-    180 degrees now and then, bouncing on every step, the arms going through random poses on the beat
-    (4-9 s)."""
+    180 degrees now and then with quicker steps while it turns (no stance turns the body more than 60 degrees:
+    `GaitStyle.turn_step`), bouncing on every step, the arms going through random poses on the beat (4-9 s)."""
     beat, duration = uniform(rng, beat, 0.4, 0.65), uniform(rng, duration, 4.0, 9.0)
     u = rng.uniform
     times = times_for(duration)
@@ -280,7 +280,7 @@ def dance(rng: np.random.Generator, beat: float | None = None, duration: float |
     v = speed_profile(times, speed_keys)
     centre = track(times, v, direction)
     style = walk_style(rng, 0.5, cadences=(1.0 / beat, 1.0 / beat), compression=u(0.02, 0.05), arm_swing=0.0,
-                       heel_strike=0.0, push_off=0.0, width=u(0.18, 0.3), lean=u(0.0, 4.0))
+                       heel_strike=0.0, push_off=0.0, width=u(0.18, 0.3), lean=u(0.0, 4.0), turn_step=60.0)
     arm_keys, t = [], 0.0
     while t < duration + beat:
         arm_keys.append((t, arms(rng)))
