@@ -12,8 +12,9 @@
 #   $WHEELS are joined into their wheel here.
 # - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/shipped_run (config and
 #   the shipped prior's full checkpoint with its optimiser state) the first time, with the shipped run's recipe
-#   (data/prior/shipped_run/cmd.sh: its mix, value normalisation, exploration std exp(-3.5), KL target, first-frame
-#   starts) at the GPU's batch; SIGINT at TRAIN_SECONDS, after which the iteration under way is finished and saved.
+#   (data/prior/shipped_run/cmd.sh: its mix, value normalisation, exploration std exp(-3.8), KL target, body-rotation
+#   weight, power penalty, first-frame starts) at the GPU's batch; SIGINT at TRAIN_SECONDS, after which the iteration
+#   under way is finished and saved.
 # - Into $OUT: prior.pt (the policies alone, `scripts/export_policy.py`), last.pt (the full checkpoint to resume
 #   from, about 15 MB), metrics.jsonl, summary.json, train.log; then, while SCORE_SECONDS last, the exported prior
 #   scored on fresh held-out sets (`benchmarks/prior_scores.py`, CPU MuJoCo) into scores.log.
@@ -39,7 +40,7 @@ if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
   [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
 fi
-MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=3,demo_single=6'
+MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=4,turn=3,demo_single=6'
 
 mkdir -p "$OUT" "$RUN_DIR"
 WHEELS=${WHEELS:-.whl}
@@ -62,8 +63,8 @@ set +e
 timeout -s INT "$TRAIN_SECONDS" "$PYTHON" run.py stage=prior run_dir="$RUN_DIR" stage.resume=true sim="$SIM" \
   num_envs="$NUM_ENVS" stage.ppo.minibatch_size="$MINIBATCH" stage.ppo.num_epochs="$EPOCHS" max_iterations=100000 \
   stage.families.clips="$CLIPS" stage.runner.keep_checkpoints=1000 stage.runner.save_interval=20 \
-  stage.ppo.desired_kl=0.015 stage.policy.init_log_std=-3.5 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
-  stage.env.first_frame_share=0.25 \
+  stage.ppo.desired_kl=0.012 stage.policy.init_log_std=-3.8 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
+  stage.env.first_frame_share=0.25 stage.env.rewards.body_rot.weight=1.0 stage.env.rewards.power.weight=-0.00003 \
   "stage.families.mix='$MIX'" > "$OUT/train.log" 2>&1
 status=$?
 set -e
