@@ -1,0 +1,14 @@
+# The run to continue next (thirty-sixth session, benchmarks/RESULTS.md): the shipped prior's recipe
+# (data/prior/shipped_run/cmd.sh) on 2,000 clips instead of 500, from 11,730 (`git show b91ac92:data/prior/shipped_run/`),
+# 11,730 -> 12,575 in 56 min on 2 CPU cores (stopped by hand twice). Held-out `dance24` over three seeds: 60 of 72 at
+# 12,150 and 12,450 (the shipped 12,240: 53), the other sets scored at 12,150 only. Resume it (its 2,000 clips are made
+# again from their seed, about 4 minutes; their failure rates are restored from the checkpoint), then score its
+# checkpoints with benchmarks/prior_scores.py on three seeds before shipping one.
+mkdir -p runs/prior_p35
+cp data/prior/clips2000_run/model_12575.pt data/prior/clips2000_run/config.yaml runs/prior_p35/
+MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=4,turn=3,demo_single=6'
+.venv/bin/python run.py stage=prior run_dir=runs/prior_p35 stage.resume=true num_envs=256 stage.ppo.minibatch_size=2048 \
+  stage.ppo.num_epochs=2 stage.env.first_frame_share=0.25 stage.families.clips=2000 stage.runner.save_interval=30 \
+  stage.runner.keep_checkpoints=1000 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
+  stage.env.rewards.power.weight=-0.00003 max_iterations=16000 stage.env.rewards.body_rot.weight=1.0 \
+  stage.policy.init_log_std=-3.8 stage.ppo.desired_kl=0.012 "stage.families.mix='$MIX'"
