@@ -1,6 +1,7 @@
 """Keep only the policies of a training checkpoint (for shipping a prior or an expert):
 `python scripts/export_policy.py <last.pt> <out.pt> [--data <clips file the export names>]`; several checkpoints of
-one run (`... <model_a.pt> <model_b.pt> ... <out.pt>`): their policies averaged."""
+one run, or of runs continued from one checkpoint (`... <model_a.pt> <model_b.pt> ... <out.pt>`): their policies
+averaged, a file given twice counting twice (an exported average is itself a checkpoint that can be averaged again)."""
 
 import argparse
 import sys
@@ -14,7 +15,8 @@ from motion_lib.errors import UserInputError, exit_with
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("checkpoints", type=Path, nargs="+", help="one checkpoint, or several of one run to average")
+    parser.add_argument("checkpoints", type=Path, nargs="+",
+                        help="one checkpoint, or several to average (of one run or of runs from one checkpoint)")
     parser.add_argument("output", type=Path)
     parser.add_argument("--data", help="the clips file the exported metadata names (eval and render use it without "
                                        "data=), e.g. data/demo/single.pkl for a prior trained on generated clips")

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from assistmimic.rl.checkpoint import (POLICY_FILE_KEYS, checkpoint_path, export_policies,
+from assistmimic.rl.checkpoint import (POLICY_FILE_KEYS, average_policies, checkpoint_path, export_policies,
                                        model_checkpoint_iterations, save_checkpoint)
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
@@ -101,6 +101,11 @@ def test_exporting_several_checkpoints_averages_their_policies(tmp_path):
     assert state["obs_normalizer.count"].item() == 6000.0  # the last one's samples
     assert exported["iteration"] == 60 and exported["metadata"]["averaged_iterations"] == [10, 20, 60]
     ActorCritic.from_saved_state(policy)  # loads as one policy
+    other = saved_policy_file(tmp_path / "model_90.pt", 90, [8], 90.0)  # an average with another run, weighted 2:1
+    soup = export_policies([tmp_path / "avg.pt", tmp_path / "avg.pt", other], tmp_path / "soup.pt")
+    assert torch.equal(soup["policies"][0]["state_dict"]["actor_mlp.0.weight"],
+                       torch.full_like(state["actor_mlp.0.weight"], 50.0))
+    assert soup["metadata"]["averaged_iterations"] == [[10, 20, 60], [10, 20, 60], 90]
     with pytest.raises(UserInputError, match="has another architecture or configuration than in .*model_10.pt"):
         export_policies([files[0], saved_policy_file(tmp_path / "wide.pt", 70, [16], 1.0)], tmp_path / "x.pt")
     with pytest.raises(UserInputError, match="holds 2 policies and .*model_10.pt 1"):
@@ -178,21 +183,27 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
     assert trained_clips_file({"data": str(clips)}) == str(clips)
 
 
-def test_the_shipped_prior_is_the_export_of_the_shipped_run_checkpoint():
-    """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the committed full checkpoint of its
-    run (`data/prior/shipped_run/`), so continuing that run continues the shipped prior."""
+def test_the_shipped_prior_is_the_average_of_the_committed_parts():
+    """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the parts committed in
+    `data/prior/shipped_run/` (its `cmd.sh`, step 3): the run's full checkpoint once (so continuing that run continues
+    one part) and the other run's averaged checkpoints (`average_*.pt`) twice."""
     run_dir = REPO / "data" / "prior" / "shipped_run"
     (iteration,) = model_checkpoint_iterations(run_dir)
+    (other_path,) = run_dir.glob("average_*.pt")
     shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
     saved = torch.load(checkpoint_path(run_dir, iteration), weights_only=True)
-    assert shipped["iteration"] == saved["iteration"] == iteration
-    (shipped_policy,), (saved_policy,) = shipped["policies"], saved["policies"]
-    assert shipped_policy["state_dict"].keys() == saved_policy["state_dict"].keys()
-    for name, tensor in saved_policy["state_dict"].items():
+    other = torch.load(other_path, weights_only=True)
+    other_iterations = other["metadata"]["averaged_iterations"]
+    assert len(other_iterations) == 10 and shipped["metadata"]["averaged_iterations"] == [
+        iteration, other_iterations, other_iterations]
+    (expected,) = average_policies([saved["policies"], other["policies"], other["policies"]], ["a", "b", "b"])
+    (shipped_policy,) = shipped["policies"]
+    assert shipped_policy["state_dict"].keys() == expected["state_dict"].keys()
+    for name, tensor in expected["state_dict"].items():
         assert torch.equal(shipped_policy["state_dict"][name], tensor), name
     # The run's file holds what resuming needs (PPO and optimiser state, random state); the shipped one only the
     # policies.
-    assert {"ppo", "rng"} <= saved.keys() and shipped.keys() == {key for key in POLICY_FILE_KEYS if key in saved}
+    assert {"ppo", "rng"} <= saved.keys() and shipped.keys() == {key for key in POLICY_FILE_KEYS if key in other}
 
 
 @pytest.mark.slow

@@ -99,8 +99,9 @@ def export_policies(checkpoints: str | Path | list[str | Path], output: str | Pa
                     ) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
-    like a checkpoint. Several checkpoints (of one run, same architecture): their policies averaged
-    (`average_policies`), the rest from the last one, `metadata["averaged_iterations"]` naming them. `data`: the
+    like a checkpoint. Several checkpoints (of one run, or of runs continued from one checkpoint; same architecture):
+    their policies averaged (`average_policies`; a file given twice counts twice), the rest from the last one,
+    `metadata["averaged_iterations"]` naming them (an averaged file by the list of iterations it averaged). `data`: the
     clips file its metadata names instead (what eval and render use without `data=`, e.g. a repository path for a
     shipped file; the one trained on is kept as `trained_on`). Returns what was written."""
     paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
@@ -109,7 +110,8 @@ def export_policies(checkpoints: str | Path | list[str | Path], output: str | Pa
     metadata = dict(exported.get("metadata") or {})
     if len(states) > 1:
         exported["policies"] = average_policies([state["policies"] for state in states], paths)
-        metadata["averaged_iterations"] = [state.get("iteration") for state in states]
+        metadata["averaged_iterations"] = [
+            (state.get("metadata") or {}).get("averaged_iterations", state.get("iteration")) for state in states]
     if data is not None:
         metadata["trained_on"] = metadata.get("data")
         metadata["data"] = data
@@ -122,16 +124,17 @@ def average_policies(saved: list[list[dict[str, Any]]], names: list[str | Path])
     """Per agent, the saved policy (`{"spec", "state_dict"}`) whose floating-point tensors (weights, the observation
     normaliser's mean and variance, the log-std) are the mean over `saved` (one list of policies per checkpoint,
     named by `names` in errors), its sample count the last one's: an average of checkpoints along one run (SWA,
-    Izmailov et al. 2018), which evens out the checkpoint-to-checkpoint differences of held-out scores."""
+    Izmailov et al. 2018), which evens out the checkpoint-to-checkpoint differences of held-out scores, or of runs
+    continued from one checkpoint (a model soup, Wortsman et al. 2022), which can keep what each run learnt."""
     first = saved[0]
     for policies, name in zip(saved[1:], names[1:]):
         if len(policies) != len(first):
             raise UserInputError(f"{name} holds {len(policies)} policies and {names[0]} {len(first)}; average "
-                                 f"checkpoints of one run")
+                                 f"checkpoints of one run or of runs from one checkpoint")
         for a, (policy, reference) in enumerate(zip(policies, first)):
             if policy["spec"] != reference["spec"]:
                 raise UserInputError(f"agent {a}'s policy in {name} has another architecture or configuration than "
-                                     f"in {names[0]}; average checkpoints of one run")
+                                     f"in {names[0]}; average checkpoints of one run or of runs from one checkpoint")
     averaged = []
     for a, last in enumerate(saved[-1]):
         state = {key: (torch.stack([policies[a]["state_dict"][key] for policies in saved]).mean(0)

@@ -1,11 +1,16 @@
-# How model_12240.pt was made (thirty-sixth session, 2 CPU cores; run from the repository root): 11,730 (the
-# twenty-ninth session's shipped checkpoint, in git history; its recipe: `git show b91ac92:data/prior/shipped_run/cmd.sh`)
-# continued 510 iterations (29 min; the run was stopped by hand at 12,277) with value normalisation and gradient
-# clipping at 50, a quarter of the starts at each clip's first frame, 256 worlds, minibatches of 2,048, 2 epochs, 500
-# clips of the shipped mix with the walk `turn` family added (turn=3) and dance=4 (was 3), dances that step round in
-# their turns (`GaitStyle.turn_step` 60), the body-rotation weight 1.0 (PHC: 0.3), the fixed exploration std exp(-3.8)
-# with the KL target 0.012, the power penalty -0.00003; 12,240 was scored against 11,730 on three seeds' held-out sets
-# (benchmarks/RESULTS.md, thirty-sixth section).
+# How the shipped prior (data/prior/smpl_prior_cpu.pt, thirty-seventh session, 2 CPU cores; run from the repository
+# root) was made: an average of two continuations of 11,730 (the twenty-ninth session's shipped checkpoint, in git
+# history; its recipe: `git show b91ac92:data/prior/shipped_run/cmd.sh`), weighted 1:2 (benchmarks/RESULTS.md,
+# thirty-seventh section):
+#  1. prior_p34 (thirty-sixth session): 11,730 continued 510 iterations (29 min; stopped by hand at 12,277) with value
+#     normalisation and gradient clipping at 50, a quarter of the starts at each clip's first frame, 256 worlds,
+#     minibatches of 2,048, 2 epochs, 500 clips of the mix below (the walk `turn` family added, dance=4), the
+#     body-rotation weight 1.0 (PHC: 0.3), the fixed exploration std exp(-3.8) with the KL target 0.012, the power
+#     penalty -0.00003: its iteration 12,240 (model_12240.pt here, the full checkpoint, the shipped prior before).
+#  2. prior_p35 (thirty-sixth and thirty-seventh sessions): the same on 2,000 clips (stage.families.clips=2000),
+#     11,730 -> 13,343 (about 100 min in four pieces, stopped by hand; data/prior/clips2000_run/), its checkpoints
+#     12,600, 12,630, ..., 12,870 averaged (average_12600_12870.pt here, exported policies).
+#  3. The shipped prior: 12,240 once and that average twice, averaged again.
 mkdir -p runs/prior_p34
 git show b91ac92:data/prior/shipped_run/model_11730.pt > runs/prior_p34/model_11730.pt
 git show b91ac92:data/prior/shipped_run/config.yaml > runs/prior_p34/config.yaml
@@ -16,4 +21,9 @@ MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_po
   stage.runner.keep_checkpoints=1000 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
   stage.env.rewards.power.weight=-0.00003 max_iterations=16000 stage.env.rewards.body_rot.weight=1.0 \
   stage.policy.init_log_std=-3.8 stage.ppo.desired_kl=0.012 "stage.families.mix='$MIX'"
-.venv/bin/python scripts/export_policy.py runs/prior_p34/model_12240.pt data/prior/smpl_prior_cpu.pt --data data/demo/single.pkl
+# 2.: data/prior/clips2000_run/cmd.sh (from 11,730 as above, in runs/prior_p35), then
+.venv/bin/python scripts/export_policy.py $(for i in $(seq 12600 30 12870); do echo runs/prior_p35/model_$i.pt; done) \
+  runs/prior_p35/average_12600_12870.pt                                      # = data/prior/shipped_run/average_12600_12870.pt
+# 3.:
+.venv/bin/python scripts/export_policy.py data/prior/shipped_run/model_12240.pt data/prior/shipped_run/average_12600_12870.pt \
+  data/prior/shipped_run/average_12600_12870.pt data/prior/smpl_prior_cpu.pt --data data/demo/single.pkl
