@@ -11,7 +11,8 @@
 #   named in `carry`, with data/experts/ moved aside for those calls: the tracked tree is 58 MB); parts found in
 #   $WHEELS are joined into their wheel here.
 # - Training: the run in runs/prior_gpu continues (stage.resume=true), started from data/prior/shipped_run (config and
-#   the shipped prior's full checkpoint with its optimiser state) the first time, with the shipped run's recipe
+#   12,240's full checkpoint with its optimiser state, one of the two parts the shipped prior averages) the first
+#   time, with the shipped run's recipe
 #   (data/prior/shipped_run/cmd.sh: its mix, value normalisation, exploration std exp(-3.8), KL target, body-rotation
 #   weight, power penalty, first-frame starts) at the GPU's batch; SIGINT at TRAIN_SECONDS, after which the iteration
 #   under way is finished and saved.
