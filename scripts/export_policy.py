@@ -1,7 +1,9 @@
 """Keep only the policies of a training checkpoint (for shipping a prior or an expert):
 `python scripts/export_policy.py <last.pt> <out.pt> [--data <clips file the export names>]`; several checkpoints of
 one run, or of runs continued from one checkpoint (`... <model_a.pt> <model_b.pt> ... <out.pt>`): their policies
-averaged, a file given twice counting twice (an exported average is itself a checkpoint that can be averaged again)."""
+averaged, a file given twice counting twice (an exported average is itself a checkpoint that can be averaged again);
+`--resumable` keeps the last checkpoint's training state too, to continue a run from the average
+(`run.py stage=prior run_dir=<output's folder> stage.resume=true ...`)."""
 
 import argparse
 import sys
@@ -20,9 +22,12 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--data", help="the clips file the exported metadata names (eval and render use it without "
                                        "data=), e.g. data/demo/single.pkl for a prior trained on generated clips")
+    parser.add_argument("--resumable", action="store_true",
+                        help="keep the last checkpoint's optimiser, random state and clip failure rates (a runner's "
+                             "checkpoint, given last): a run resumes from the averaged policies at its iteration")
     args = parser.parse_args()
     try:
-        exported = export_policies(args.checkpoints, args.output, args.data)
+        exported = export_policies(args.checkpoints, args.output, args.data, args.resumable)
     except UserInputError as err:
         exit_with(err)
     size_mb = args.output.stat().st_size / 1e6

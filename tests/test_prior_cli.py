@@ -43,6 +43,20 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     assert iterations(run_dir) == [1, 2, 3]
     assert "resumed from" in result.stdout and "clip failure rates restored" in result.stdout
 
+    # A run continued from an average of checkpoints: their policies with the last one's training state.
+    soup_dir = tmp_path / "from_average"
+    soup_dir.mkdir()
+    exported = export_policies([run_dir / "model_2.pt", run_dir / "model_3.pt"], soup_dir / "model_3.pt",
+                               resumable=True)
+    assert exported["iteration"] == 3 and {"ppo", "rng", "env"} <= set(exported)
+    assert torch.equal(exported["policies"][0]["state_dict"]["mu.weight"],
+                       average_policies([torch.load(run_dir / f"model_{i}.pt", weights_only=True)["policies"]
+                                         for i in (2, 3)], ["2", "3"])[0]["state_dict"]["mu.weight"])
+    result = run_cli("stage=prior", "max_iterations=4", "stage.resume=true", f"run_dir={soup_dir}", *PRIOR_TINY,
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert iterations(soup_dir) == [4] and f"resumed from {soup_dir / 'model_3.pt'}" in result.stdout
+
     shipped = tmp_path / "prior.pt"  # the policies only, as a prior is shipped
     exported = export_policies(run_dir / "last.pt", shipped)
     assert exported["iteration"] == 3 and "optimizers" not in torch.load(shipped, weights_only=True)
@@ -114,6 +128,8 @@ def test_exporting_several_checkpoints_averages_their_policies(tmp_path):
                              str(tmp_path / "wide.pt"), str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert result.returncode == 2 and "another architecture" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.pt").exists()
+    with pytest.raises(UserInputError, match="avg.pt holds no training state"):  # resumable needs a runner's file last
+        export_policies([files[0], tmp_path / "avg.pt"], tmp_path / "x.pt", resumable=True)
 
 
 def test_bad_prior_and_eval_input_is_one_sentence(tmp_path):

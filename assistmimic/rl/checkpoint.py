@@ -95,18 +95,24 @@ def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def export_policies(checkpoints: str | Path | list[str | Path], output: str | Path, data: str | None = None
-                    ) -> dict[str, Any]:
+def export_policies(checkpoints: str | Path | list[str | Path], output: str | Path, data: str | None = None,
+                    resumable: bool = False) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
     like a checkpoint. Several checkpoints (of one run, or of runs continued from one checkpoint; same architecture):
     their policies averaged (`average_policies`; a file given twice counts twice), the rest from the last one,
     `metadata["averaged_iterations"]` naming them (an averaged file by the list of iterations it averaged). `data`: the
     clips file its metadata names instead (what eval and render use without `data=`, e.g. a repository path for a
-    shipped file; the one trained on is kept as `trained_on`). Returns what was written."""
+    shipped file; the one trained on is kept as `trained_on`). `resumable`: keep the last checkpoint's training state
+    too (optimiser, random state, clip failure rates; it must be a runner's checkpoint), so that a run resumes from the
+    averaged policies at that checkpoint's iteration. Returns what was written."""
     paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
     states = [load_training_checkpoint(path) for path in paths]
-    exported = {key: states[-1][key] for key in POLICY_FILE_KEYS if key in states[-1]}
+    if resumable and "ppo" not in states[-1]:
+        raise UserInputError(f"{paths[-1]} holds no training state (an exported policy file); to write a resumable "
+                             f"checkpoint, give a runner's checkpoint (model_<iteration>.pt) last")
+    exported = dict(states[-1]) if resumable else {key: states[-1][key] for key in POLICY_FILE_KEYS
+                                                   if key in states[-1]}
     metadata = dict(exported.get("metadata") or {})
     if len(states) > 1:
         exported["policies"] = average_policies([state["policies"] for state in states], paths)

@@ -82,11 +82,20 @@ def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, pl
     return balanced_person(body, root[:, :2], skel)
 
 
+MAX_JUMP_TURN_RATE = 600.0
+"""deg/s: a jump's turn in the air at most this times its flight time (a half turn needs about 0.3 s in the air)."""
+TURN_OUT = 0.7
+"""Share of a kick's aim the kicking foot turns out by in the air (the rest the ankle rolls: a side kick with the foot
+kept ahead needs a 70-90 degree roll, beyond the ankle's 50)."""
+
+
 def kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
-         kicks: int | None = None) -> Clip:
-    """Standing, kick forward `kicks` (1-3) times: the weight shifts onto the other foot, the knee comes
-    up, the lower leg snaps out until the ankle is `height` m (0.25-0.6) above the floor, the trunk
-    leaning back and the arms out, then back down to where the foot started; the legs may alternate."""
+         kicks: int | None = None, aim: float | None = None) -> Clip:
+    """Standing, kick `kicks` (1-3) times: the weight shifts onto the other foot, the knee comes up, the
+    lower leg snaps out until the ankle is `height` m (0.25-0.6) above the floor, the trunk leaning away from
+    the kick and the arms out, then back down to where the foot started; the legs may alternate. Each kick
+    aims `aim` degrees from straight ahead towards the kicking leg's side (0: a front kick, 90: a side kick;
+    drawn per kick, 0 or 30-90 by equal chance, unless given)."""
     side = str(rng.choice(["L", "R"])) if side is None else side
     height = uniform(rng, height, 0.25, 0.6)
     kicks = int(rng.integers(1, 4)) if kicks is None else kicks
@@ -110,15 +119,19 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     sway, bend = np.zeros(len(times)), u(0.01, 0.04)
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    reach = LEG_REACH * 0.95 * leg_length(skel, side)
+    reach, aims = LEG_REACH * 0.95 * leg_length(skel, side), []
     for kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
         support = "R" if kicking == "L" else "L"
         ankle, yaw, pitch, toe = feet[kicking]
         a0 = ankle[0].copy()
         hip = skel.rest_positions[skel.index(f"{kicking}_Hip")] + np.array([0.0, 0.0, STAND_HEIGHT - bend])
         drop = hip[2] - height
-        out = np.array([hip[0] + np.sqrt(max(reach**2 - drop**2, 0.01)), a0[1], height])
-        bent = a0 + np.array([0.12, 0.0, u(0.25, 0.33)])
+        toward = np.radians(aim if aim is not None else (0.0 if rng.random() < 0.5 else u(30.0, 90.0)))
+        aims.append(round(float(np.degrees(toward)), 1))
+        toward *= 1.0 if kicking == "L" else -1.0  # the skeleton's left is +y
+        ahead = np.array([np.cos(toward), np.sin(toward)])
+        out = np.array([*(np.array([hip[0], a0[1]]) + np.sqrt(max(reach**2 - drop**2, 0.01)) * ahead), height])
+        bent = a0 + np.array([*(0.12 * ahead), u(0.25, 0.33)])
         window = (times > off) & (times < down)
         path = [(off, a0), (chamber, bent), (extend, out), (hold, out), (retract, bent), (down, a0)]
         for axis in range(3):
@@ -126,15 +139,19 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
         point = u(-0.2, 0.3)
         pitch[window] = channel(times[window], [(off, 0.0), (chamber, 0.35), (extend, point), (hold, point),
                                                 (retract, 0.35), (down, 0.0)])
+        # the foot turns out with the leg (the ankle cannot roll the sole towards a side kick)
+        yaw[window] += channel(times[window], [(off, 0.0), (chamber, TURN_OUT * toward), (retract, TURN_OUT * toward),
+                                               (down, 0.0)])
         feet[kicking] = (lift_above_floor(skel, kicking, ankle, yaw, pitch, toe, window), yaw, pitch, toe)
         planted[kicking] &= ~window
         towards = feet[support][0][0, 1] * u(0.6, 0.9)
         sway += towards * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
         lean = u(5.0, 15.0)
+        away = (0.0, -lean * np.cos(toward), lean * np.sin(toward))  # back from a front kick, sideways from a side kick
         keys += [Key(shift, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
                  Key(off, joints=arms(rng, ("out", "out"))),
-                 Key(extend, facing=(0.0, -lean, 0.0), joints=trunk(-0.5 * lean)),
-                 Key(hold, facing=(0.0, -lean, 0.0)),
+                 Key(extend, facing=away, joints=trunk(-0.5 * lean * np.cos(toward))),
+                 Key(hold, facing=away),
                  Key(down, facing=(0.0, 0.0, 0.0), joints=trunk(0.0)),
                  Key(back, joints=stand_arms)]
     keys.append(Key(times[-1]))
@@ -142,17 +159,20 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     yaw_deg = u(-180.0, 180.0)
     person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
     return family_clip(clip_name("kick", rng), [person], "kick", dict(side=side, height=height, kicks=kicks,
-                                                                        duration=times[-1]))
+                                                                        aims=aims, duration=times[-1]))
 
 
 def jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,
-         jumps: int | None = None) -> Clip:
+         jumps: int | None = None, turn: float | None = None) -> Clip:
     """Jump with both feet `jumps` (1-3) times: crouch with the arms down, push off rolling onto the
     balls of the feet as the arms swing forward, fly (the pelvis rising `height` m, 0.05-0.2, above its
     take-off height; the feet landing `distance` m, 0-0.5, further forward), land on flat feet bending
-    the knees, stand up again."""
+    the knees, stand up again. The last jump turns the body by `turn` degrees in the air (about the point between
+    the feet; 0 in half of the clips, else 45-180 either way, at most `MAX_JUMP_TURN_RATE` over the flight)."""
     height, distance = uniform(rng, height, 0.05, 0.2), uniform(rng, distance, 0.0, 0.5)
     jumps = int(rng.integers(1, 4)) if jumps is None else jumps
+    if turn is None:
+        turn = 0.0 if rng.random() < 0.5 else float(rng.choice([-1.0, 1.0])) * rng.uniform(45.0, 180.0)
     skel = skeleton()
     u = rng.uniform
     v_up = np.sqrt(2.0 * GRAVITY * height)
@@ -167,6 +187,8 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
                            depth=u(0.1, 0.22), absorb_depth=absorb_depth, take_off=take_off_height,
                            land=land_height, v_land=v_land, lean=u(20.0, 35.0)))
         t += crouch + push + flight + absorb + phases[-1]["rise"] + u(0.3, 0.8)
+    turn = float(np.clip(turn, -MAX_JUMP_TURN_RATE * flight, MAX_JUMP_TURN_RATE * flight))
+    phases[-1]["turn"] = np.radians(turn)
     times = times_for(max(t, 3.0))
     frames = len(times)
     feet = flat_feet(skel, frames, 0.0, 0.0, 0.0, u(0.0, 0.12), toe_out=u(0.0, 10.0))
@@ -193,21 +215,27 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
         rolling = ramp(times, t1 + 0.4 * p["push"], t2) * (times < t2 + 1e-9)
         airborne = (times >= t2) & (times < t3)
         s = np.clip((times - t2) / p["flight"], 0.0, 1.0)
+        i0, turn_by = np.searchsorted(times, t0), p.get("turn", 0.0)
+        pivot, ahead = (feet["L"][0][i0, :2] + feet["R"][0][i0, :2]) / 2.0, np.array([distance, 0.0])
         for side in "LR":
             ankle, yaw, pitch, toe = feet[side]
-            start = ankle[np.searchsorted(times, t0)].copy()
-            ball = start + Rotation.from_euler("z", yaw[0]).apply(ball_point(skel, side))
+            start = ankle[i0].copy()
+            ball = start + Rotation.from_euler("z", yaw[i0]).apply(ball_point(skel, side))
             on_floor = (times >= t0) & (times < t2)
             pitch[on_floor] = heel_up * rolling[on_floor]
             toe[on_floor] = -pitch[on_floor]
             ankle[on_floor] = pivot_pose(np.tile(ball, (on_floor.sum(), 1)), ball_point(skel, side),
                                          yaw[on_floor], pitch[on_floor])
-            take_off = pivot_pose(ball[None], ball_point(skel, side), yaw[:1], np.array([heel_up]))[0]
-            landed = start + np.array([distance, 0.0, 0.0])
+            take_off = pivot_pose(ball[None], ball_point(skel, side), yaw[i0:i0 + 1], np.array([heel_up]))[0]
+            landed = np.array([*(pivot + ahead + _turned_xy(start[:2] - pivot, turn_by)), start[2]])
             m = min_jerk(s[airborne])
             gap_off, gap_land = p["take_off"] - take_off[2], p["land"] - landed[2]
             hip_gap = gap_off + (gap_land - gap_off) * m
-            ankle[airborne, :2] = take_off[:2] + m[:, None] * (landed[:2] - take_off[:2])
+            # from take-off to landing, travelling `distance` and turning about the point between the feet
+            ankle[airborne, :2] = pivot + m[:, None] * ahead + _turned_xy(
+                (1.0 - m)[:, None] * (take_off[:2] - pivot) + m[:, None] * (start[:2] - pivot), turn_by * m)
+            yaw[airborne] = yaw[i0] + turn_by * m
+            yaw[times >= t3] = yaw[i0] + turn_by
             ankle[airborne, 2] = root[airborne, 2] - hip_gap + 0.5 * height * np.sin(np.pi * s[airborne]) ** 1.5
             pitch[airborne] = heel_up * (1.0 - min_jerk(1.5 * s[airborne]))
             toe[airborne] = -heel_up * (1.0 - min_jerk(2.0 * s[airborne]))
@@ -215,17 +243,29 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
             pitch[times >= t3], toe[times >= t3] = 0.0, 0.0
             feet[side] = (lift_above_floor(skel, side, ankle, yaw, pitch, toe, airborne), yaw, pitch, toe)
             planted[side] &= ~airborne
+        if turn_by:  # the pelvis turns with the feet, about the point between them
+            flying = times >= t2
+            m = min_jerk(s[flying])
+            centre = pivot + m[:, None] * ahead
+            root[flying, :2] = centre + _turned_xy(root[flying, :2] - centre, turn_by * m)
+        landed_yaw = np.degrees(turn_by)
         keys += [Key(t0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
                  Key(t1, facing=(0.0, p["lean"], 0.0), joints={**trunk(0.4 * p["lean"]), **arms(rng, ("down", "down"))}),
                  Key(t2, facing=(0.0, 5.0, 0.0), joints={**trunk(0.0), **arms(rng, ("forward", "forward"))}),
-                 Key(t3, facing=(0.0, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
-                 Key(t4, facing=(0.0, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
-                 Key(t5, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+                 Key(t3, facing=(landed_yaw, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
+                 Key(t4, facing=(landed_yaw, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
+                 Key(t5, facing=(landed_yaw, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
     keys.append(Key(times[-1]))
     yaw_deg = u(-180.0, 180.0)
     person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
     return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
-                                                                        duration=times[-1]))
+                                                                        turn=turn, duration=times[-1]))
+
+
+def _turned_xy(xy: np.ndarray, angle) -> np.ndarray:
+    """(..., 2) horizontal vectors turned by `angle` radians (a scalar or (...,)) about z."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([c * xy[..., 0] - s * xy[..., 1], s * xy[..., 0] + c * xy[..., 1]], -1)
 
 
 def _hermite(t0: float, t1: float, p0: float, p1: float, v0: float, v1: float):
