@@ -165,11 +165,11 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
 def jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,
          jumps: int | None = None, turn: float | None = None) -> Clip:
     """Jump with both feet `jumps` (1-3) times: crouch with the arms down, push off rolling onto the
-    balls of the feet as the arms swing forward, fly (the pelvis rising `height` m, 0.05-0.2, above its
-    take-off height; the feet landing `distance` m, 0-0.5, further forward), land on flat feet bending
+    balls of the feet as the arms swing forward, fly (the pelvis rising `height` m, 0.05-0.3, above its
+    take-off height; the feet landing `distance` m, 0-0.8, further forward), land on flat feet bending
     the knees, stand up again. The last jump turns the body by `turn` degrees in the air (about the point between
     the feet; 0 in half of the clips, else 45-180 either way, at most `MAX_JUMP_TURN_RATE` over the flight)."""
-    height, distance = uniform(rng, height, 0.05, 0.2), uniform(rng, distance, 0.0, 0.5)
+    height, distance = uniform(rng, height, 0.05, 0.3), uniform(rng, distance, 0.0, 0.8)
     jumps = int(rng.integers(1, 4)) if jumps is None else jumps
     if turn is None:
         turn = 0.0 if rng.random() < 0.5 else float(rng.choice([-1.0, 1.0])) * rng.uniform(45.0, 180.0)
