@@ -26,6 +26,7 @@ bias of the choice):
   100-330 deg/s); `kick24`, `jump24`: 24 of the `kick` and `jump` families (half of the kicks aimed out to the side,
   half of the clips' last jumps turning in the air);
 - `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
+  `longdance8`: 8 dances of 30 s (a dance a prior loses once in k short clips it loses far more often over 30 s);
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -63,6 +64,7 @@ from training_runs import run_main
 from motion_lib.errors import UserInputError
 from motion_lib.files import atomic_write_bytes
 from motion_lib.families.assisted import needs_helper
+from motion_lib.families.dynamic import dance
 from motion_lib.families.locomotion import RUN_SPEEDS, jog, run, walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip, PersonMotion
@@ -71,7 +73,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "long12")
+        "jump24", "long12", "longdance8")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
@@ -89,6 +91,8 @@ CRUISE_DELAY, CRUISE_SECONDS = 0.5, 5.0
 """The `cruise` clips start `CRUISE_DELAY` s after the gait reaches its speed and last `CRUISE_SECONDS` s."""
 LONG_WALKS, LONG_JOGS = (8, 30.0), (4, 20.0)
 """The `long12` clips: (count, seconds) of walks and of jogs."""
+LONG_DANCES = (8, 30.0)
+"""The `longdance8` clips: (count, seconds)."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -131,6 +135,11 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         path = folder / "cruise.pkl"
         if not path.exists():
             write_clips(path, cruise_grid(seed))
+        return path
+    if name == "longdance8":
+        path = folder / "longdance8.pkl"
+        if not path.exists():
+            write_clips(path, long_dances(seed))
         return path
     if name == "long12":
         path = folder / "long12.pkl"
@@ -178,6 +187,13 @@ def long_clips(seed: int = SEED) -> list[Clip]:
             clip = make(np.random.default_rng([seed, first_stream + k]), duration=seconds, **extra)
             clips.append(dataclasses.replace(clip, name=f"long_{gait}{k}_v{clip.source['params']['speed']:.1f}"))
     return clips
+
+
+def long_dances(seed: int = SEED) -> list[Clip]:
+    """The `longdance8` clips: `LONG_DANCES` dances (beats, steps, turns and arms from `seed`), named `long_dance<k>`."""
+    count, seconds = LONG_DANCES
+    return [dataclasses.replace(dance(np.random.default_rng([seed, 400 + k]), duration=seconds), name=f"long_dance{k}")
+            for k in range(count)]
 
 
 def chair_variants(builtin: list[Clip], seed: int = SEED) -> list[Clip]:

@@ -359,6 +359,18 @@ def test_prior_scores_long_set_walks_and_jogs_for_the_seconds_asked(monkeypatch)
     assert clips[1].persons[0].root_pos.tobytes() != clips[2].persons[0].root_pos.tobytes()
 
 
+def test_prior_scores_long_dances_last_the_seconds_asked_and_differ(monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import prior_scores
+
+    monkeypatch.setattr(prior_scores, "LONG_DANCES", (2, 20.0))
+    clips = prior_scores.long_dances(seed=5)
+    assert [clip.name for clip in clips] == ["long_dance0", "long_dance1"]
+    assert [clip.duration for clip in clips] == pytest.approx([20.0, 20.0], abs=0.05)
+    assert all(clip.source["family"] == "dance" for clip in clips)
+    assert clips[0].persons[0].root_pos.tobytes() != clips[1].persons[0].root_pos.tobytes()
+
+
 def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
     prior = str(REPO / "data/prior/smpl_prior_cpu.pt")
     result = run_benchmark("held_pelvis.py", prior, "--family", "moon")
