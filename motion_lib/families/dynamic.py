@@ -64,13 +64,18 @@ def lift_above_floor(skel, side: str, ankle: np.ndarray, yaw: np.ndarray, pitch:
     return out
 
 
-def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict) -> PersonMotion:
+def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict,
+            spin: np.ndarray | None = None) -> PersonMotion:
     """The person of `keys` (facing and joints) on the pelvis track `root` (T, 3), lowered where a planted
     foot cannot be reached, with airborne feet pulled into the legs' reach and the legs placed by IK, the track
-    moved along the floor to keep the body balanced on its feet (`balance.balanced_person`)."""
+    moved along the floor to keep the body balanced on its feet (`balance.balanced_person`). `spin` (T,): radians
+    the pelvis is turned by about z on top of its keyed facing."""
     skel = skeleton()
     posed = animate(keys, skel, times)
     root_rot = Rotation.from_quat(posed.root_rot[:, [1, 2, 3, 0]])
+    if spin is not None:
+        root_rot = Rotation.from_euler("z", spin[:, None]) * root_rot
+        posed = PersonMotion(posed.root_pos, root_rot.as_quat()[:, [3, 0, 1, 2]], posed.joint_rot)
 
     def body(root_xy: np.ndarray) -> PersonMotion:
         limit = reachable_height(skel, root_xy, root_rot, {s: f[0] for s, f in feet.items()}, planted)
@@ -84,6 +89,9 @@ def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, pl
 
 MAX_JUMP_TURN_RATE = 600.0
 """deg/s: a jump's turn in the air at most this times its flight time (a half turn needs about 0.3 s in the air)."""
+SPIN_STOP = 0.15
+"""s: a turning jump's yaw rate falls to zero over this long after touch-down (the pelvis turns on over the planted
+feet)."""
 TURN_OUT = 0.7
 """Share of a kick's aim the kicking foot turns out by in the air (the rest the ankle rolls: a side kick with the foot
 kept ahead needs a 70-90 degree roll, beyond the ankle's 50)."""
@@ -167,8 +175,10 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     """Jump with both feet `jumps` (1-3) times: crouch with the arms down, push off rolling onto the
     balls of the feet as the arms swing forward, fly (the pelvis rising `height` m, 0.05-0.3, above its
     take-off height; the feet landing `distance` m, 0-0.8, further forward), land on flat feet bending
-    the knees, stand up again. The last jump turns the body by `turn` degrees in the air (about the point between
-    the feet; 0 in half of the clips, else 45-180 either way, at most `MAX_JUMP_TURN_RATE` over the flight)."""
+    the knees, stand up again. The last jump turns the body by `turn` degrees (0 in half of the clips, else 45-180
+    either way, at most `MAX_JUMP_TURN_RATE` over the flight): the pelvis starts turning as the heels lift, turns at a
+    constant rate in the air, where nothing can speed it up, and stops over `SPIN_STOP` after touch-down (`_jump_spin`);
+    the feet turn in the air about the point between them."""
     height, distance = uniform(rng, height, 0.05, 0.3), uniform(rng, distance, 0.0, 0.8)
     jumps = int(rng.integers(1, 4)) if jumps is None else jumps
     if turn is None:
@@ -196,7 +206,7 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     root = np.column_stack([np.zeros(frames), np.zeros(frames), np.full(frames, STAND_HEIGHT)])
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    heel_up = u(0.4, 0.6)
+    heel_up, spin = u(0.4, 0.6), None
     for p in phases:
         t0 = p["start"]
         t1, t2 = t0 + p["crouch"], t0 + p["crouch"] + p["push"]
@@ -248,18 +258,34 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
             m = min_jerk(s[flying])
             centre = pivot + m[:, None] * ahead
             root[flying, :2] = centre + _turned_xy(root[flying, :2] - centre, turn_by * m)
-        landed_yaw = np.degrees(turn_by)
         keys += [Key(t0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
                  Key(t1, facing=(0.0, p["lean"], 0.0), joints={**trunk(0.4 * p["lean"]), **arms(rng, ("down", "down"))}),
                  Key(t2, facing=(0.0, 5.0, 0.0), joints={**trunk(0.0), **arms(rng, ("forward", "forward"))}),
-                 Key(t3, facing=(landed_yaw, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
-                 Key(t4, facing=(landed_yaw, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
-                 Key(t5, facing=(landed_yaw, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+                 Key(t3, facing=(0.0, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
+                 Key(t4, facing=(0.0, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
+                 Key(t5, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
+        if turn_by:
+            spin = _jump_spin(times, t1 + 0.4 * p["push"], t2, t3, min(p["absorb"], SPIN_STOP), turn_by)
     keys.append(Key(times[-1]))
     yaw_deg = u(-180.0, 180.0)
-    person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
+    person = turned(_bodies(times, keys, root, feet, planted, spin), yaw_deg)
     return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
                                                                         turn=turn, duration=times[-1]))
+
+
+def _jump_spin(times: np.ndarray, start: float, take_off: float, touch_down: float, stop: float, turn: float
+               ) -> np.ndarray:
+    """(T,) the pelvis's turn (radians) through a turning jump: the yaw rate rises evenly from `start` (the heels
+    lifting) to take-off, stays constant in the air (no torque acts there: the angular momentum of the push is kept)
+    and falls evenly over `stop` s after touch-down, `turn` in all."""
+    push, flight = take_off - start, touch_down - take_off
+    rate = turn / (push / 2.0 + flight + stop / 2.0)
+    wind_up = rate * push / 2.0
+    u = np.clip(times - touch_down, 0.0, stop)
+    return np.where(times < start, 0.0, np.where(
+        times < take_off, rate * (times - start) ** 2 / (2.0 * push), np.where(
+            times < touch_down, wind_up + rate * (times - take_off),
+            wind_up + rate * flight + rate * (u - u**2 / (2.0 * stop)))))
 
 
 def _turned_xy(xy: np.ndarray, angle) -> np.ndarray:
