@@ -416,6 +416,14 @@ def test_a_turning_jump_lands_turned_with_its_feet_where_they_stood_around_the_b
         worst = _check(clip)
         assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
     assert turning.source["params"]["turn"] == 150.0
+    # in the air nothing can speed a turn up or slow it down: the pelvis turns at one rate from take-off to landing
+    person = turning.persons[0]
+    corners = checks.sole_corners(person, SKELETON)
+    airborne = np.flatnonzero(np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1)) > 0.02)
+    assert len(airborne) >= 8
+    forward = wxyz_to_rotations(person.root_rot).apply([1.0, 0.0, 0.0])
+    rate = np.degrees(np.gradient(np.unwrap(np.arctan2(forward[:, 1], forward[:, 0])))) * turning.fps
+    assert rate[airborne].min() > 0.9 * rate[airborne].max() > 200.0
     flat = make_clip("jump", np.random.default_rng(0), height=0.05, distance=0.0, jumps=1, turn=180.0)
     assert abs(flat.source["params"]["turn"]) < 180.0  # a low jump's short flight turns less (MAX_JUMP_TURN_RATE)
 
