@@ -126,25 +126,11 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
-    if name == "walkgrid":
-        path = folder / "walkgrid.pkl"
+    made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances}
+    if name in made_from_seed:
+        path = folder / f"{name}.pkl"
         if not path.exists():
-            write_clips(path, walk_grid(seed))
-        return path
-    if name == "cruise":
-        path = folder / "cruise.pkl"
-        if not path.exists():
-            write_clips(path, cruise_grid(seed))
-        return path
-    if name == "longdance8":
-        path = folder / "longdance8.pkl"
-        if not path.exists():
-            write_clips(path, long_dances(seed))
-        return path
-    if name == "long12":
-        path = folder / "long12.pkl"
-        if not path.exists():
-            write_clips(path, long_clips(seed))
+            write_clips(path, made_from_seed[name](seed))
         return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
 

@@ -376,9 +376,8 @@ def test_a_fast_walk_never_falls_faster_than_gravity():
 
 def in_first_heading(person: PersonMotion, vectors: np.ndarray) -> np.ndarray:
     """(..., 3) world `vectors` in the frame of the person's first heading (x ahead, y left)."""
-    forward = wxyz_to_rotations(person.root_rot[:1]).apply([1.0, 0.0, 0.0])[0]
-    return Rotation.from_euler("z", -np.arctan2(forward[1], forward[0])).apply(vectors.reshape(-1, 3)).reshape(
-        vectors.shape)
+    first_yaw = checks.heading_yaw(person.root_rot[:1])[0]
+    return Rotation.from_euler("z", -first_yaw).apply(vectors.reshape(-1, 3)).reshape(vectors.shape)
 
 
 @pytest.mark.parametrize("aim, ahead, aside", [(0.0, (0.55, 0.75), (0.0, 0.35)), (90.0, (-0.1, 0.2), (0.65, 0.9))])
@@ -406,8 +405,7 @@ def test_a_turning_jump_lands_turned_with_its_feet_where_they_stood_around_the_b
                          for turn in (0.0, 150.0))
     for clip, turned_by in ((straight, 0.0), (turning, 150.0)):
         person = clip.persons[0]
-        forward = wxyz_to_rotations(person.root_rot[[0, -1]]).apply([1.0, 0.0, 0.0])
-        headings = np.degrees(np.arctan2(forward[:, 1], forward[:, 0]))
+        headings = np.degrees(checks.heading_yaw(person.root_rot[[0, -1]]))
         assert (headings[1] - headings[0] - turned_by + 180.0) % 360.0 - 180.0 == pytest.approx(0.0, abs=2.0)
         positions = body_positions(person, SKELETON)
         feet = positions[:, [SKELETON.index("L_Ankle"), SKELETON.index("R_Ankle")]] - positions[:, :1]
@@ -421,8 +419,7 @@ def test_a_turning_jump_lands_turned_with_its_feet_where_they_stood_around_the_b
     corners = checks.sole_corners(person, SKELETON)
     airborne = np.flatnonzero(np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1)) > 0.02)
     assert len(airborne) >= 8
-    forward = wxyz_to_rotations(person.root_rot).apply([1.0, 0.0, 0.0])
-    rate = np.degrees(np.gradient(np.unwrap(np.arctan2(forward[:, 1], forward[:, 0])))) * turning.fps
+    rate = np.degrees(np.gradient(np.unwrap(checks.heading_yaw(person.root_rot)))) * turning.fps
     assert rate[airborne].min() > 0.9 * rate[airborne].max() > 200.0
     flat = make_clip("jump", np.random.default_rng(0), height=0.05, distance=0.0, jumps=1, turn=180.0)
     assert abs(flat.source["params"]["turn"]) < 180.0  # a low jump's short flight turns less (MAX_JUMP_TURN_RATE)

@@ -134,9 +134,9 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
         a0 = ankle[0].copy()
         hip = skel.rest_positions[skel.index(f"{kicking}_Hip")] + np.array([0.0, 0.0, STAND_HEIGHT - bend])
         drop = hip[2] - height
-        toward = np.radians(aim if aim is not None else (0.0 if rng.random() < 0.5 else u(30.0, 90.0)))
-        aims.append(round(float(np.degrees(toward)), 1))
-        toward *= 1.0 if kicking == "L" else -1.0  # the skeleton's left is +y
+        aim_deg = aim if aim is not None else (0.0 if rng.random() < 0.5 else u(30.0, 90.0))
+        aims.append(round(float(aim_deg), 1))
+        toward = np.radians(aim_deg) * (1.0 if kicking == "L" else -1.0)  # the skeleton's left is +y
         ahead = np.array([np.cos(toward), np.sin(toward)])
         out = np.array([*(np.array([hip[0], a0[1]]) + np.sqrt(max(reach**2 - drop**2, 0.01)) * ahead), height])
         bent = a0 + np.array([*(0.12 * ahead), u(0.25, 0.33)])
