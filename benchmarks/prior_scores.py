@@ -24,7 +24,7 @@ bias of the choice):
 - `dance24`: 24 clips of the `dance` family (mirrored and time-warped as in training), the family the prior fails most
   of (the 4 clips in `all` tell checkpoints apart by chance); `turn24`: 24 of the `turn` family (turning back at
   100-330 deg/s); `kick24`, `jump24`: 24 of the `kick` and `jump` families (half of the kicks aimed out to the side,
-  half of the clips' last jumps turning in the air);
+  half of the clips' last jumps turning in the air); `jack24`, `hop24`: 24 jumping jacks, 24 clips of hopping on one foot;
 - `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
   `longdance8`: 8 dances of 30 s (a dance a prior loses once in k short clips it loses far more often over 30 s);
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
@@ -73,8 +73,9 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "long12", "longdance8")
-FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump"}
+        "jump24", "jack24", "hop24", "long12", "longdance8")
+FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
+               "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""

@@ -437,6 +437,52 @@ def test_a_jump_has_a_flight_phase_and_lands_its_distance_ahead():
     assert travelled == pytest.approx(0.4, abs=0.01)
 
 
+def _airborne_spells(low: np.ndarray, above: float = 0.02) -> int:
+    """How many separate spells `low` (T,) stays above `above`."""
+    up = np.concatenate([[False], low > above, [False]])
+    return int(np.sum(np.diff(up.astype(int)) == 1))
+
+
+def test_jumping_jacks_spread_the_feet_and_raise_the_arms_by_turns():
+    """Two jacks: four flights, the feet landing `spread` out to each side with the hands above the head, then
+    together with the hands low; the feet end where they started."""
+    clip = make_clip("jumping_jack", np.random.default_rng(0), jacks=2, height=0.08, spread=0.25)
+    person = clip.persons[0]
+    positions = body_positions(person, SKELETON)
+    corners = checks.sole_corners(person, SKELETON)
+    assert _airborne_spells(np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))) == 4
+    ankles = in_first_heading(person, positions[:, [SKELETON.index("L_Ankle"), SKELETON.index("R_Ankle")]])
+    width = ankles[:, 0, 1] - ankles[:, 1, 1]
+    assert width.max() - width[0] == pytest.approx(0.5, abs=0.02)
+    assert np.abs(ankles[-1] - ankles[0]).max() < 0.01
+    hands_up = np.minimum(positions[:, SKELETON.index("L_Wrist"), 2], positions[:, SKELETON.index("R_Wrist"), 2])
+    head = positions[:, SKELETON.index("Head"), 2]
+    apart = width > width[0] + 0.45
+    assert apart.sum() >= 5 and (hands_up[apart] > head[apart] - 0.25).mean() > 0.8  # up (overhead or out)
+    assert (hands_up[:5] < head[:5] - 0.45).all()  # down at the start
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
+
+
+@pytest.mark.parametrize("direction", [0.0, 90.0])
+def test_a_hop_stays_on_one_foot_and_travels_its_distance_each_hop(direction):
+    """Three hops on the left foot of 0.2 m each: the right foot off the floor from before the first take-off to
+    after the last landing, the left foot in the air three times, ending 0.6 m from where it stood in `direction`."""
+    clip = make_clip("hop", np.random.default_rng(0), side="L", hops=3, height=0.08, distance=0.2, direction=direction)
+    person = clip.persons[0]
+    corners = checks.sole_corners(person, SKELETON)
+    support, free = corners["L"][..., 2].min(1), corners["R"][..., 2].min(1)
+    assert _airborne_spells(support) == 3 and _airborne_spells(free) == 1
+    flying = np.flatnonzero(support > 0.02)
+    assert (free[flying[0] - 5:flying[-1] + 5] > 0.05).all()
+    positions = body_positions(person, SKELETON)
+    moved = in_first_heading(person, positions[-1, SKELETON.index("L_Ankle")] - positions[0, SKELETON.index("L_Ankle")])
+    aim = np.radians(direction)
+    assert moved[:2] == pytest.approx([0.6 * np.cos(aim), 0.6 * np.sin(aim)], abs=0.03)
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
+
+
 def test_dance_steps_travel_and_change_direction():
     clip = make_clip("dance", np.random.default_rng(1), duration=8.0)
     velocity = np.diff(clip.persons[0].root_pos[:, :2], axis=0) * clip.fps

@@ -64,7 +64,7 @@ def lift_above_floor(skel, side: str, ankle: np.ndarray, yaw: np.ndarray, pitch:
     return out
 
 
-def _bodies(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict,
+def bodies_on_feet(times: np.ndarray, keys: list[Key], root: np.ndarray, feet: dict, planted: dict,
             spin: np.ndarray | None = None) -> PersonMotion:
     """The person of `keys` (facing and joints) on the pelvis track `root` (T, 3), lowered where a planted
     foot cannot be reached, with airborne feet pulled into the legs' reach and the legs placed by IK, the track
@@ -165,7 +165,7 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     keys.append(Key(times[-1]))
     root = np.column_stack([np.zeros(len(times)), sway, np.full(len(times), STAND_HEIGHT - bend)])
     yaw_deg = u(-180.0, 180.0)
-    person = turned(_bodies(times, keys, root, feet, planted), yaw_deg)
+    person = turned(bodies_on_feet(times, keys, root, feet, planted), yaw_deg)
     return family_clip(clip_name("kick", rng), [person], "kick", dict(side=side, height=height, kicks=kicks,
                                                                         aims=aims, duration=times[-1]))
 
@@ -268,7 +268,7 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
             spin = _jump_spin(times, t1 + 0.4 * p["push"], t2, t3, min(p["absorb"], SPIN_STOP), turn_by)
     keys.append(Key(times[-1]))
     yaw_deg = u(-180.0, 180.0)
-    person = turned(_bodies(times, keys, root, feet, planted, spin), yaw_deg)
+    person = turned(bodies_on_feet(times, keys, root, feet, planted, spin), yaw_deg)
     return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
                                                                         turn=turn, duration=times[-1]))
 
@@ -294,7 +294,7 @@ def _turned_xy(xy: np.ndarray, angle) -> np.ndarray:
     return np.stack([c * xy[..., 0] - s * xy[..., 1], s * xy[..., 0] + c * xy[..., 1]], -1)
 
 
-def _hermite(t0: float, t1: float, p0: float, p1: float, v0: float, v1: float):
+def hermite(t0: float, t1: float, p0: float, p1: float, v0: float, v1: float):
     """A cubic from (t0, p0, velocity v0) to (t1, p1, v1), as a function of time."""
     span = t1 - t0
 
@@ -312,10 +312,10 @@ def _jump_tracks(p: dict, t0, t1, t2, t3, t4, t5, x0, back, v_x, low, v_up):
     ballistic_z = lambda t: p["take_off"] + v_up * (t - t2) - 0.5 * GRAVITY * (t - t2) ** 2  # noqa: E731
     return [
         (t0, t1, lambda t: STAND_HEIGHT - (STAND_HEIGHT - low) * ramp(t, t0, t1), lambda t: x0 - back * ramp(t, t0, t1)),
-        (t1, t2, _hermite(t1, t2, low, p["take_off"], 0.0, v_up), _hermite(t1, t2, x0 - back, x0 + v_x * p["push"] / 2, 0.0, v_x)),
+        (t1, t2, hermite(t1, t2, low, p["take_off"], 0.0, v_up), hermite(t1, t2, x0 - back, x0 + v_x * p["push"] / 2, 0.0, v_x)),
         (t2, t3, ballistic_z, lambda t: x0 + v_x * (p["push"] / 2 + (t - t2))),
-        (t3, t4, _hermite(t3, t4, p["land"], p["land"] - p["absorb_depth"], p["v_land"], 0.0),
-         _hermite(t3, t4, land_x, settle, v_x, 0.0)),
+        (t3, t4, hermite(t3, t4, p["land"], p["land"] - p["absorb_depth"], p["v_land"], 0.0),
+         hermite(t3, t4, land_x, settle, v_x, 0.0)),
         (t4, t5, lambda t: p["land"] - p["absorb_depth"] + (STAND_HEIGHT - p["land"] + p["absorb_depth"]) * ramp(t, t4, t5),
          lambda t: np.full(np.shape(t), settle)),
     ]

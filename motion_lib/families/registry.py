@@ -19,7 +19,7 @@ import torch
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.families import assisted, dynamic, floor, get_up, locomotion, seated, standing
+from motion_lib.families import assisted, bounce, dynamic, floor, get_up, locomotion, seated, standing
 from motion_lib.families.balance import rebalanced
 from motion_lib.families.transforms import mirror, time_warp, with_subject_scale
 from motion_lib.skeleton import get_skeleton
@@ -66,6 +66,8 @@ FAMILIES: dict[str, Family] = {
     "jump": Family(dynamic.jump, 1.0, balanced=True),
     "dance": Family(dynamic.dance, 1.5, balanced=True),
     "turn": Family(locomotion.turn, 1.0, balanced=True),
+    "jumping_jack": Family(bounce.jumping_jack, 1.0, balanced=True),
+    "hop": Family(bounce.hop, 1.0, balanced=True),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
