@@ -384,7 +384,7 @@ def in_first_heading(person: PersonMotion, vectors: np.ndarray) -> np.ndarray:
 def test_a_kick_lifts_one_ankle_to_its_height_on_a_planted_support_foot(aim, ahead, aside):
     """A front kick reaches ahead of the pelvis, a side kick (aim 90) out to the kicking leg's side, the ankles in
     range (the kicking foot turns out with the leg) and the body balanced on the support foot."""
-    clip = make_clip("kick", np.random.default_rng(0), side="L", height=0.5, kicks=1, aim=aim)
+    clip = make_clip("kick", np.random.default_rng(0), side="L", height=0.5, kicks=1, aim=aim, style="snap")
     person = clip.persons[0]
     positions = body_positions(person, SKELETON)
     kicking, support = positions[:, SKELETON.index("L_Ankle")], positions[:, SKELETON.index("R_Ankle")]
@@ -396,6 +396,25 @@ def test_a_kick_lifts_one_ankle_to_its_height_on_a_planted_support_foot(aim, ahe
     reach = in_first_heading(person, kicking[peak] - positions[peak, 0])
     assert ahead[0] < reach[0] < ahead[1] and aside[0] < reach[1] < aside[1], reach
     assert _check(clip)["range_excess_rad"] < MAX_RANGE_EXCESS
+
+
+def test_a_swing_kick_goes_back_then_forward_low_past_the_support_foot_and_up_ahead():
+    """As at a ball: the kicking ankle first behind the pelvis and raised, then low (within 12 cm of its standing height)
+    beside the support foot, then at its height ahead; back where it started at the end, the support foot still."""
+    clip = make_clip("kick", np.random.default_rng(0), side="L", height=0.5, kicks=1, aim=0.0, style="swing")
+    person = clip.persons[0]
+    positions = body_positions(person, SKELETON)
+    kicking, support = positions[:, SKELETON.index("L_Ankle")], positions[:, SKELETON.index("R_Ankle")]
+    local = in_first_heading(person, kicking - positions[:, 0])
+    peak = kicking[:, 2].argmax()
+    behind = local[:peak, 0].argmin()
+    assert local[behind, 0] < -0.2 and kicking[behind, 2] > 0.25
+    assert kicking[behind:peak, 2].min() < kicking[0, 2] + 0.12
+    assert 0.47 < kicking[peak, 2] < 0.53 and local[peak, 0] > 0.5
+    assert np.ptp(support, axis=0).max() < 0.005 and np.linalg.norm(kicking[-1] - kicking[0]) < 0.005
+    assert clip.source["params"]["styles"] == ["swing"]
+    worst = _check(clip)
+    assert worst["range_excess_rad"] < MAX_RANGE_EXCESS and worst["joint_speed"] < MAX_JOINT_SPEED
 
 
 def test_a_turning_jump_lands_turned_with_its_feet_where_they_stood_around_the_body():

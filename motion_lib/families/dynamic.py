@@ -98,12 +98,14 @@ kept ahead needs a 70-90 degree roll, beyond the ankle's 50)."""
 
 
 def kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
-         kicks: int | None = None, aim: float | None = None) -> Clip:
-    """Standing, kick `kicks` (1-3) times: the weight shifts onto the other foot, the knee comes up, the
-    lower leg snaps out until the ankle is `height` m (0.25-0.6) above the floor, the trunk leaning away from
-    the kick and the arms out, then back down to where the foot started; the legs may alternate. Each kick
-    aims `aim` degrees from straight ahead towards the kicking leg's side (0: a front kick, 90: a side kick;
-    drawn per kick, 0 or 30-90 by equal chance, unless given)."""
+         kicks: int | None = None, aim: float | None = None, style: str | None = None) -> Clip:
+    """Standing, kick `kicks` (1-3) times: the weight shifts onto the other foot, the foot rises until the ankle is
+    `height` m (0.25-0.6) above the floor, the trunk leaning away from the kick and the arms out, then back down to
+    where the foot started; the legs may alternate. Each kick is of a `style` (drawn per kick by equal chance unless
+    given): "snap", the knee coming up and the lower leg snapping out, aimed `aim` degrees from straight ahead towards
+    the kicking leg's side (0: a front kick, 90: a side kick; drawn per kick, 0 or 30-90 by equal chance, unless
+    given); or "swing", as at a ball: the foot swings back behind the body, the knee bent, then forward past the
+    support foot low over the floor and up ahead with the leg straight (aimed 0-20 degrees unless given)."""
     side = str(rng.choice(["L", "R"])) if side is None else side
     height = uniform(rng, height, 0.25, 0.6)
     kicks = int(rng.integers(1, 4)) if kicks is None else kicks
@@ -111,13 +113,14 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     u = rng.uniform
     plan, t, kicking = [], u(0.4, 0.9), side
     for _ in range(kicks):
+        kind = style if style is not None else str(rng.choice(["snap", "swing"]))
         off = t + u(0.35, 0.6)
         chamber = off + u(0.18, 0.28)
-        extend = chamber + u(0.15, 0.25)
+        extend = chamber + (u(0.15, 0.25) if kind == "snap" else u(0.22, 0.32))  # a swing goes further
         hold = extend + u(0.05, 0.15)
         retract = hold + u(0.18, 0.28)
         down = retract + u(0.2, 0.3)
-        plan.append((kicking, t, off, chamber, extend, hold, retract, down, down + u(0.3, 0.5)))
+        plan.append((kind, kicking, t, off, chamber, extend, hold, retract, down, down + u(0.3, 0.5)))
         t = down + u(0.6, 1.2)
         if rng.random() < 0.5:
             kicking = "R" if kicking == "L" else "L"
@@ -127,26 +130,40 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     sway, bend = np.zeros(len(times)), u(0.01, 0.04)
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    reach, aims = LEG_REACH * 0.95 * leg_length(skel, side), []
-    for kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
+    reach, aims, styles = LEG_REACH * 0.95 * leg_length(skel, side), [], []
+    for kind, kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
         support = "R" if kicking == "L" else "L"
         ankle, yaw, pitch, toe = feet[kicking]
         a0 = ankle[0].copy()
         hip = skel.rest_positions[skel.index(f"{kicking}_Hip")] + np.array([0.0, 0.0, STAND_HEIGHT - bend])
         drop = hip[2] - height
-        aim_deg = aim if aim is not None else (0.0 if rng.random() < 0.5 else u(30.0, 90.0))
+        if aim is not None:
+            aim_deg = aim
+        elif kind == "snap":
+            aim_deg = 0.0 if rng.random() < 0.5 else u(30.0, 90.0)
+        else:
+            aim_deg = u(0.0, 20.0)
         aims.append(round(float(aim_deg), 1))
+        styles.append(kind)
         toward = np.radians(aim_deg) * (1.0 if kicking == "L" else -1.0)  # the skeleton's left is +y
         ahead = np.array([np.cos(toward), np.sin(toward)])
         out = np.array([*(np.array([hip[0], a0[1]]) + np.sqrt(max(reach**2 - drop**2, 0.01)) * ahead), height])
         bent = a0 + np.array([*(0.12 * ahead), u(0.25, 0.33)])
         window = (times > off) & (times < down)
-        path = [(off, a0), (chamber, bent), (extend, out), (hold, out), (retract, bent), (down, a0)]
+        if kind == "snap":
+            point = u(-0.2, 0.3)
+            path = [(off, a0, 0.0), (chamber, bent, 0.35), (extend, out, point), (hold, out, point),
+                    (retract, bent, 0.35), (down, a0, 0.0)]
+        else:  # back with the knee bent, forward past the support foot low, up ahead with the leg straight
+            behind = a0 + np.array([*(-u(0.25, 0.4) * ahead), u(0.25, 0.4)])
+            low = np.array([hip[0], a0[1], a0[2] + u(0.06, 0.1)])
+            point = u(-0.3, 0.2)  # world pitch: toes pointing, the shank raised ahead
+            path = [(off, a0, 0.0), (chamber, behind, 0.8), (chamber + 0.45 * (extend - chamber), low, 0.3),
+                    (extend, out, point), (hold, out, point), (retract, a0 + np.array([*(0.15 * ahead), 0.15]), 0.2),
+                    (down, a0, 0.0)]
         for axis in range(3):
-            ankle[window, axis] = channel(times[window], [(k, p[axis]) for k, p in path])
-        point = u(-0.2, 0.3)
-        pitch[window] = channel(times[window], [(off, 0.0), (chamber, 0.35), (extend, point), (hold, point),
-                                                (retract, 0.35), (down, 0.0)])
+            ankle[window, axis] = channel(times[window], [(k, p[axis]) for k, p, _ in path])
+        pitch[window] = channel(times[window], [(k, heel) for k, _, heel in path])
         # the foot turns out with the leg (the ankle cannot roll the sole towards a side kick)
         yaw[window] += channel(times[window], [(off, 0.0), (chamber, TURN_OUT * toward), (retract, TURN_OUT * toward),
                                                (down, 0.0)])
@@ -167,7 +184,8 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     yaw_deg = u(-180.0, 180.0)
     person = turned(bodies_on_feet(times, keys, root, feet, planted), yaw_deg)
     return family_clip(clip_name("kick", rng), [person], "kick", dict(side=side, height=height, kicks=kicks,
-                                                                        aims=aims, duration=times[-1]))
+                                                                        aims=aims, styles=styles,
+                                                                        duration=times[-1]))
 
 
 def jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,
