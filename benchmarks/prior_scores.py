@@ -27,6 +27,8 @@ bias of the choice):
   half of the clips' last jumps turning in the air); `jack24`, `hop24`: 24 jumping jacks, 24 clips of hopping on one foot;
 - `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
   `longdance8`: 8 dances of 30 s (a dance a prior loses once in k short clips it loses far more often over 30 s);
+- `fastrun12`: runs from standing at 3.0, 3.5, 4.0 and 4.5 m/s (three each, 8 s; 4.5 is faster than any `run`
+  clip), columns per speed: how fast a prior can run;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -73,7 +75,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "jack24", "hop24", "long12", "longdance8")
+        "jump24", "jack24", "hop24", "fastrun12", "long12", "longdance8")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
                "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -94,6 +96,8 @@ LONG_WALKS, LONG_JOGS = (8, 30.0), (4, 20.0)
 """The `long12` clips: (count, seconds) of walks and of jogs."""
 LONG_DANCES = (8, 30.0)
 """The `longdance8` clips: (count, seconds)."""
+FAST_RUN_SPEEDS, FAST_RUNS_EACH = (3.0, 3.5, 4.0, 4.5), 3
+"""The `fastrun12` clips: runs from standing at each speed (m/s; 4.5 beyond `RUN_SPEEDS`), so many of each."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -127,7 +131,8 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
-    made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances}
+    made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances,
+                      "fastrun12": fast_runs}
     if name in made_from_seed:
         path = folder / f"{name}.pkl"
         if not path.exists():
@@ -181,6 +186,14 @@ def long_dances(seed: int = SEED) -> list[Clip]:
     count, seconds = LONG_DANCES
     return [dataclasses.replace(dance(np.random.default_rng([seed, 400 + k]), duration=seconds), name=f"long_dance{k}")
             for k in range(count)]
+
+
+def fast_runs(seed: int = SEED) -> list[Clip]:
+    """The `fastrun12` clips: `FAST_RUNS_EACH` runs from standing at each of `FAST_RUN_SPEEDS`, 8 s (paths and styles
+    from `seed`), named `fastrun_v<speed>_<k>` (k four digits, so that the speed names the family column)."""
+    return [dataclasses.replace(run(np.random.default_rng([seed, 500 + 10 * i + k]), speed=speed, duration=8.0),
+                                name=f"fastrun_v{speed:.1f}_{k:04d}")
+            for i, speed in enumerate(FAST_RUN_SPEEDS) for k in range(FAST_RUNS_EACH)]
 
 
 def chair_variants(builtin: list[Clip], seed: int = SEED) -> list[Clip]:
