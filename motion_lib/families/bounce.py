@@ -18,6 +18,7 @@ from motion_lib.families.dynamic import bodies_on_feet, hermite, lift_above_floo
 from motion_lib.families.feet import ball_point, flat_feet, leg_length, pivot_pose
 from motion_lib.families.standing import arms
 from motion_lib.keyframes.animate import Key, ramp
+from motion_lib.keyframes.limbs import SIDE_SIGN
 from motion_lib.keyframes.poses import trunk
 
 TAKE_OFF_RISE = 0.03
@@ -123,7 +124,7 @@ def jumping_jack(rng: np.random.Generator, jacks: int | None = None, height: flo
     feet = flat_feet(skel, len(times), 0.0, 0.0, 0.0, u(0.0, 0.06), toe_out=u(0.0, 10.0))
     planted = {s: np.ones(len(times), bool) for s in "LR"}
     together = {s: feet[s][0][0].copy() for s in "LR"}
-    apart = {s: together[s] + np.array([0.0, spread * (1.0 if s == "L" else -1.0), 0.0]) for s in "LR"}
+    apart = {s: together[s] + np.array([0.0, spread * SIDE_SIGN[s], 0.0]) for s in "LR"}
     stances = [together if k % 2 == 0 else apart for k in range(2 * jacks + 1)]
     rolls = [start + crouch + 0.4 * push] + [0.5 * (flights[k - 1][1] + flights[k][0]) for k in range(1, len(flights))]
     bouncing_feet(skel, times, feet, planted, z, flights, stances, rolls, u(0.3, 0.5), u(0.0, 0.04))
