@@ -14,17 +14,22 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import Clip
 from motion_lib.families.common import GRAVITY, STAND_HEIGHT, clip_name, family_clip, min_jerk, skeleton, times_for, uniform
-from motion_lib.families.dynamic import bodies_on_feet, hermite, lift_above_floor, turned
+from motion_lib.families.dynamic import (
+    LAND_DROP,
+    TAKE_OFF_RISE,
+    absorb_time,
+    bodies_on_feet,
+    free_flight,
+    hermite,
+    lift_above_floor,
+    turned,
+)
 from motion_lib.families.feet import ball_point, flat_feet, leg_length, pivot_pose
 from motion_lib.families.standing import arms
 from motion_lib.keyframes.animate import Key, ramp
 from motion_lib.keyframes.limbs import SIDE_SIGN
 from motion_lib.keyframes.poses import trunk
 
-TAKE_OFF_RISE = 0.03
-"""m: the pelvis leaves the floor this much above its standing height (legs straight, heels up)."""
-LAND_DROP = 0.01
-"""m: and touches down this much below it."""
 MAX_DURATION = 10.5
 """s: the longest clip a bouncing family makes."""
 
@@ -46,14 +51,14 @@ def bounce_heights(times: np.ndarray, start: float, crouch: float, push: float, 
     flights, t_off = [], t2
     for k in range(1, len(stand)):
         off_height, land_height = stand[k - 1] + TAKE_OFF_RISE, stand[k] - LAND_DROP
-        flight = (v_up + np.sqrt(v_up**2 + 2.0 * GRAVITY * (off_height - land_height))) / GRAVITY
-        t_down, v_land = t_off + flight, v_up - GRAVITY * flight
+        flight, v_land = free_flight(v_up, off_height - land_height)
+        t_down = t_off + flight
         pieces.append((t_off, t_down, lambda t, z0=off_height, t0=t_off: z0 + v_up * (t - t0) - 0.5 * GRAVITY * (t - t0) ** 2))
         flights.append((t_off, t_down))
         if k < len(stand) - 1:
             t_off = t_down + grounds[k - 1]
             pieces.append((t_down, t_off, hermite(t_down, t_off, land_height, stand[k] + TAKE_OFF_RISE, v_land, v_up)))
-    absorb = min(absorb, 3.0 * absorb_depth / abs(v_land))
+    absorb = absorb_time(absorb, absorb_depth, v_land)
     bottom, t4 = land_height - absorb_depth, t_down + absorb
     pieces += [(t_down, t4, hermite(t_down, t4, land_height, bottom, v_land, 0.0)),
                (t4, t4 + rise, lambda t: bottom + (stand[-1] - bottom) * ramp(t, t4, t4 + rise))]

@@ -92,6 +92,10 @@ MAX_JUMP_TURN_RATE = 600.0
 SPIN_STOP = 0.15
 """s: a turning jump's yaw rate falls to zero over this long after touch-down (the pelvis turns on over the planted
 feet)."""
+TAKE_OFF_RISE = 0.03
+"""m: a jump's pelvis leaves the floor this much above its standing height (legs straight, heels up)."""
+LAND_DROP = 0.01
+"""m: and touches down this much below it."""
 TURN_OUT = 0.7
 """Share of a kick's aim the kicking foot turns out by in the air (the rest the ankle rolls: a side kick with the foot
 kept ahead needs a 70-90 degree roll, beyond the ankle's 50)."""
@@ -207,10 +211,9 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     phases, t = [], u(0.4, 0.8)
     for _ in range(jumps):
         crouch, push, absorb_depth = u(0.4, 0.7), u(0.18, 0.28), u(0.08, 0.18)
-        take_off_height, land_height = STAND_HEIGHT + 0.03, STAND_HEIGHT - 0.01
-        flight = (v_up + np.sqrt(v_up**2 + 2.0 * GRAVITY * (take_off_height - land_height))) / GRAVITY
-        v_land = v_up - GRAVITY * flight
-        absorb = min(u(0.2, 0.35), 3.0 * absorb_depth / abs(v_land))
+        take_off_height, land_height = STAND_HEIGHT + TAKE_OFF_RISE, STAND_HEIGHT - LAND_DROP
+        flight, v_land = free_flight(v_up, take_off_height - land_height)
+        absorb = absorb_time(u(0.2, 0.35), absorb_depth, v_land)
         phases.append(dict(start=t, crouch=crouch, push=push, flight=flight, absorb=absorb, rise=u(0.5, 0.9),
                            depth=u(0.1, 0.22), absorb_depth=absorb_depth, take_off=take_off_height,
                            land=land_height, v_land=v_land, lean=u(20.0, 35.0)))
@@ -289,6 +292,19 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     person = turned(bodies_on_feet(times, keys, root, feet, planted, spin), yaw_deg)
     return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
                                                                         turn=turn, duration=times[-1]))
+
+
+def free_flight(v_up: float, drop: float) -> tuple[float, float]:
+    """(time in the air (s), vertical speed at touch-down (m/s)) of a body leaving the floor at `v_up` m/s upwards
+    and touching down `drop` m lower."""
+    flight = (v_up + np.sqrt(v_up**2 + 2.0 * GRAVITY * drop)) / GRAVITY
+    return flight, v_up - GRAVITY * flight
+
+
+def absorb_time(longest: float, depth: float, v_land: float) -> float:
+    """Seconds a landing at `v_land` m/s takes to sink `depth` m and stop: `longest`, or less where a cubic from that
+    speed to rest would sink below `depth` and come back up (beyond 3 `depth` / |`v_land`|)."""
+    return min(longest, 3.0 * depth / abs(v_land))
 
 
 def _jump_spin(times: np.ndarray, start: float, take_off: float, touch_down: float, stop: float, turn: float
