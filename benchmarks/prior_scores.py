@@ -28,7 +28,8 @@ bias of the choice):
 - `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
   `longdance8`: 8 dances of 30 s (a dance a prior loses once in k short clips it loses far more often over 30 s);
 - `fastrun12`: runs from standing at 3.0, 3.5, 4.0 and 4.5 m/s (three each, 8 s; 4.5 is faster than any `run`
-  clip), columns per speed: how fast a prior can run;
+  clip), columns per speed: how fast a prior can run; `fastcruise12`: the same speeds already under way (cut as
+  `cruise`'s runs, named `fastcruise_v<speed>_<k>`): whether a failure is the speed itself or the speeding up;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -75,7 +76,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "jack24", "hop24", "fastrun12", "long12", "longdance8")
+        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "long12", "longdance8")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
                "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -132,7 +133,7 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
     made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances,
-                      "fastrun12": fast_runs}
+                      "fastrun12": fast_runs, "fastcruise12": fast_cruises}
     if name in made_from_seed:
         path = folder / f"{name}.pkl"
         if not path.exists():
@@ -160,12 +161,17 @@ def cruise_grid(seed: int = SEED) -> list[Clip]:
         make = walk if gait == "walk" else jog if speed < RUN_SPEEDS[0] else run
         extra = {"stop": False} if gait == "walk" else {}
         rng = np.random.default_rng([seed, 100 + k])
-        whole = make(rng, speed=speed, turn_rate=0.0, duration=9.0, **extra)
-        first = int(round((whole.source["params"]["cruise_from"] + CRUISE_DELAY) * whole.fps))
-        frames = slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1)
-        persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in whole.persons]
-        clips.append(dataclasses.replace(whole, name=f"cruise_{gait}_v{speed:.1f}", persons=persons))
+        clips.append(under_way(make(rng, speed=speed, turn_rate=0.0, duration=9.0, **extra), f"cruise_{gait}_v{speed:.1f}"))
     return clips
+
+
+def under_way(whole: Clip, name: str) -> Clip:
+    """`whole` (a gait from standing) cut to `CRUISE_SECONDS` from `CRUISE_DELAY` after it reaches its speed (its
+    `cruise_from`), named `name`: the gait already under way, starting mid-stride."""
+    first = int(round((whole.source["params"]["cruise_from"] + CRUISE_DELAY) * whole.fps))
+    frames = slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1)
+    persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in whole.persons]
+    return dataclasses.replace(whole, name=name, persons=persons)
 
 
 def long_clips(seed: int = SEED) -> list[Clip]:
@@ -193,6 +199,14 @@ def fast_runs(seed: int = SEED) -> list[Clip]:
     from `seed`), named `fastrun_v<speed>_<k>` (k four digits, so that the speed names the family column)."""
     return [dataclasses.replace(run(np.random.default_rng([seed, 500 + 10 * i + k]), speed=speed, duration=8.0),
                                 name=f"fastrun_v{speed:.1f}_{k:04d}")
+            for i, speed in enumerate(FAST_RUN_SPEEDS) for k in range(FAST_RUNS_EACH)]
+
+
+def fast_cruises(seed: int = SEED) -> list[Clip]:
+    """The `fastcruise12` clips: `FAST_RUNS_EACH` runs at each of `FAST_RUN_SPEEDS` already under way (`under_way`;
+    paths and styles from `seed`, not those of `fast_runs`), named `fastcruise_v<speed>_<k>`."""
+    return [under_way(run(np.random.default_rng([seed, 700 + 10 * i + k]), speed=speed, duration=9.0),
+                      f"fastcruise_v{speed:.1f}_{k:04d}")
             for i, speed in enumerate(FAST_RUN_SPEEDS) for k in range(FAST_RUNS_EACH)]
 
 
