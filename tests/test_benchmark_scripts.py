@@ -371,35 +371,24 @@ def test_prior_scores_long_dances_last_the_seconds_asked_and_differ(monkeypatch)
     assert clips[0].persons[0].root_pos.tobytes() != clips[1].persons[0].root_pos.tobytes()
 
 
-def test_prior_scores_fast_runs_reach_each_speed_and_are_grouped_by_it(monkeypatch):
+@pytest.mark.parametrize("make, prefix, seconds, window", [
+    ("fast_runs", "fastrun", 8.0, slice(-60, None)),  # from standing: at its speed over the last 2 s
+    ("fast_cruises", "fastcruise", 5.0, slice(0, 15)),  # already under way: at its speed from the first half second
+])
+def test_prior_scores_fast_runs_reach_each_speed_and_are_grouped_by_it(monkeypatch, make, prefix, seconds, window):
     sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
     import prior_scores
 
     monkeypatch.setattr(prior_scores, "FAST_RUN_SPEEDS", (3.0, 4.5))
     monkeypatch.setattr(prior_scores, "FAST_RUNS_EACH", 1)
-    clips = prior_scores.fast_runs(seed=5)
-    assert [clip.name for clip in clips] == ["fastrun_v3.0_0000", "fastrun_v4.5_0000"]
-    assert [prior_scores.family_of(clip.name) for clip in clips] == ["fastrun_v3.0", "fastrun_v4.5"]
+    clips = getattr(prior_scores, make)(seed=5)
+    assert [clip.name for clip in clips] == [f"{prefix}_v3.0_0000", f"{prefix}_v4.5_0000"]
+    assert [prior_scores.family_of(clip.name) for clip in clips] == [f"{prefix}_v3.0", f"{prefix}_v4.5"]
     for clip, speed in zip(clips, (3.0, 4.5)):
+        assert clip.duration == pytest.approx(seconds, abs=0.05)
         velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
-        assert np.mean(velocity[-60:]) == pytest.approx(speed, rel=0.1)  # at its speed over the last 2 s
-
-
-def test_prior_scores_fast_cruises_start_under_way_at_each_speed(monkeypatch):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import numpy as np
-    import prior_scores
-
-    monkeypatch.setattr(prior_scores, "FAST_RUN_SPEEDS", (3.0, 4.5))
-    monkeypatch.setattr(prior_scores, "FAST_RUNS_EACH", 1)
-    clips = prior_scores.fast_cruises(seed=5)
-    assert [clip.name for clip in clips] == ["fastcruise_v3.0_0000", "fastcruise_v4.5_0000"]
-    assert [prior_scores.family_of(clip.name) for clip in clips] == ["fastcruise_v3.0", "fastcruise_v4.5"]
-    for clip, speed in zip(clips, (3.0, 4.5)):
-        assert clip.duration == pytest.approx(prior_scores.CRUISE_SECONDS, abs=0.05)
-        velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
-        assert np.mean(velocity[:15]) == pytest.approx(speed, rel=0.1)  # at its speed from the first half second
+        assert np.mean(velocity[window]) == pytest.approx(speed, rel=0.1)
 
 
 def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
