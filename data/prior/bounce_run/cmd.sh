@@ -10,8 +10,4 @@ cp data/prior/clips2000_run/config.yaml runs/prior_p39/
   runs/prior_p38/average_13740_14010.pt data/prior/kicks_jumps_run/model_14012.pt runs/prior_p39/model_14012.pt --resumable
 MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=5,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=3,jump=3,dance=4,turn=3,demo_single=6,jumping_jack=2.5,hop=2.5'
 # To continue the committed checkpoint instead: cp data/prior/bounce_run/model_*.pt data/prior/bounce_run/config.yaml runs/prior_p39/
-.venv/bin/python run.py stage=prior run_dir=runs/prior_p39 stage.resume=true num_envs=256 stage.ppo.minibatch_size=2048 \
-  stage.ppo.num_epochs=2 stage.env.first_frame_share=0.25 stage.families.clips=2000 stage.families.seed=2 \
-  stage.runner.save_interval=30 stage.runner.keep_checkpoints=1000 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
-  stage.env.rewards.power.weight=-0.00003 max_iterations=16000 stage.env.rewards.body_rot.weight=1.0 \
-  stage.policy.init_log_std=-3.8 stage.ppo.desired_kl=0.012 "stage.families.mix='$MIX'"
+bash data/prior/continue_recipe.sh runs/prior_p39 2 "$MIX"

@@ -7,8 +7,4 @@
 mkdir -p runs/prior_p35
 cp data/prior/clips2000_run/model_12575.pt data/prior/clips2000_run/config.yaml runs/prior_p35/
 MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_poses=1.5,bend=1.5,squat=1,crouch_reach=1,sit_stand=14,floor_sit_stand=5,kneel=3,lie_to_sit=1.5,prone_get_up=3,supine_get_up=3,pulled_up=2,demo_person=0.5,kick=2,jump=2,dance=4,turn=3,demo_single=6'
-.venv/bin/python run.py stage=prior run_dir=runs/prior_p35 stage.resume=true num_envs=256 stage.ppo.minibatch_size=2048 \
-  stage.ppo.num_epochs=2 stage.env.first_frame_share=0.25 stage.families.clips=2000 stage.runner.save_interval=30 \
-  stage.runner.keep_checkpoints=1000 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
-  stage.env.rewards.power.weight=-0.00003 max_iterations=16000 stage.env.rewards.body_rot.weight=1.0 \
-  stage.policy.init_log_std=-3.8 stage.ppo.desired_kl=0.012 "stage.families.mix='$MIX'"
+bash data/prior/continue_recipe.sh runs/prior_p35 0 "$MIX"

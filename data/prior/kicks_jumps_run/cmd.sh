@@ -9,8 +9,4 @@ MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_po
 # (the session ran it in pieces: 117 iterations with kick=2,jump=2 and the kicks and jumps before that session, then to
 # 13,285 with the first turning jumps, then on; stopped by hand with SIGTERM.) To continue the committed checkpoint
 # instead: cp data/prior/kicks_jumps_run/model_*.pt data/prior/kicks_jumps_run/config.yaml runs/prior_p38/
-.venv/bin/python run.py stage=prior run_dir=runs/prior_p38 stage.resume=true num_envs=256 stage.ppo.minibatch_size=2048 \
-  stage.ppo.num_epochs=2 stage.env.first_frame_share=0.25 stage.families.clips=2000 stage.families.seed=1 \
-  stage.runner.save_interval=30 stage.runner.keep_checkpoints=1000 stage.ppo.normalize_value=true stage.ppo.max_grad_norm=50 \
-  stage.env.rewards.power.weight=-0.00003 max_iterations=16000 stage.env.rewards.body_rot.weight=1.0 \
-  stage.policy.init_log_std=-3.8 stage.ppo.desired_kl=0.012 "stage.families.mix='$MIX'"
+bash data/prior/continue_recipe.sh runs/prior_p38 1 "$MIX"
