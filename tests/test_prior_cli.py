@@ -247,3 +247,10 @@ def test_the_gpu_script_without_an_output_folder_is_one_sentence():
     result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_prior.sh")], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("error: set OUT") and result.stderr.count("\n") == 1
+
+
+def test_the_continuation_recipe_without_its_three_arguments_is_one_sentence():
+    result = subprocess.run(["bash", str(REPO / "data" / "prior" / "continue_recipe.sh"), "runs/prior_x"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "error: continue_recipe.sh takes RUN_DIR FAMILIES_SEED MIX, got 1 argument(s)\n"
