@@ -30,6 +30,9 @@ bias of the choice):
 - `fastrun12`: runs from standing at 3.0, 3.5, 4.0 and 4.5 m/s (three each, 8 s; 4.5 is faster than any `run`
   clip), columns per speed: how fast a prior can run; `fastcruise12`: the same speeds already under way (cut as
   `cruise`'s runs, named `fastcruise_v<speed>_<k>`): whether a failure is the speed itself or the speeding up;
+- `runstop12`, `runturn12`: jogs at 2.0 m/s and runs at 2.5, 3.0 and 3.5 m/s from standing that slow down and stop,
+  or slow down, turn back by 150-180 degrees and run on, before their end (three each, named
+  `run<stop|turn>_v<speed>_<k>`), as captured running often ends;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -54,6 +57,7 @@ import dataclasses
 import io
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +80,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "long12", "longdance8")
+        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "long12", "longdance8")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
                "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -99,6 +103,9 @@ LONG_DANCES = (8, 30.0)
 """The `longdance8` clips: (count, seconds)."""
 FAST_RUN_SPEEDS, FAST_RUNS_EACH = (3.0, 3.5, 4.0, 4.5), 3
 """The `fastrun12` clips: runs from standing at each speed (m/s; 4.5 beyond `RUN_SPEEDS`), so many of each."""
+RUN_END_SPEEDS, RUN_ENDS_EACH = (2.0, 2.5, 3.0, 3.5), 3
+"""The `runstop12` and `runturn12` clips: jogs (2.0 m/s) and runs from standing that slow down and stop, or turn back,
+so many at each speed."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -133,13 +140,18 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             write_clips(path, chair_variants(read_clips(REPO / "data" / "demo" / "single.pkl"), seed))
         return path
     made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances,
-                      "fastrun12": fast_runs, "fastcruise12": fast_cruises}
+                      "fastrun12": fast_runs, "fastcruise12": fast_cruises,
+                      "runstop12": partial(run_endings, "stop"), "runturn12": partial(run_endings, "turn")}
     if name in made_from_seed:
         path = folder / f"{name}.pkl"
         if not path.exists():
             write_clips(path, made_from_seed[name](seed))
         return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
+
+
+RUNS_ON = {"walk": {"stop": False}, "jog": {"ending": "on"}, "run": {"ending": "on"}}
+"""What a walk, jog or run is asked so that it goes on to the end of the clip (the sets made before runs could stop)."""
 
 
 def walk_grid(seed: int = SEED) -> list[Clip]:
@@ -159,9 +171,8 @@ def cruise_grid(seed: int = SEED) -> list[Clip]:
     clips = []
     for k, (gait, speed) in enumerate([("walk", v) for v in CRUISE_WALK_SPEEDS] + [("run", v) for v in CRUISE_RUN_SPEEDS]):
         make = walk if gait == "walk" else jog if speed < RUN_SPEEDS[0] else run
-        extra = {"stop": False} if gait == "walk" else {}
         rng = np.random.default_rng([seed, 100 + k])
-        clips.append(under_way(make(rng, speed=speed, turn_rate=0.0, duration=9.0, **extra), f"cruise_{gait}_v{speed:.1f}"))
+        clips.append(under_way(make(rng, speed=speed, turn_rate=0.0, duration=9.0, **RUNS_ON[gait]), f"cruise_{gait}_v{speed:.1f}"))
     return clips
 
 
@@ -179,10 +190,10 @@ def long_clips(seed: int = SEED) -> list[Clip]:
     `seed`), as long as much motion capture is, where a small drift from the reference would add up; named
     `long_<walk|jog><k>_v<speed>`."""
     clips = []
-    gaits = (("walk", walk, LONG_WALKS, 200, {"stop": False}), ("jog", jog, LONG_JOGS, 300, {}))
-    for gait, make, (count, seconds), first_stream, extra in gaits:
+    gaits = (("walk", walk, LONG_WALKS, 200), ("jog", jog, LONG_JOGS, 300))
+    for gait, make, (count, seconds), first_stream in gaits:
         for k in range(count):
-            clip = make(np.random.default_rng([seed, first_stream + k]), duration=seconds, **extra)
+            clip = make(np.random.default_rng([seed, first_stream + k]), duration=seconds, **RUNS_ON[gait])
             clips.append(dataclasses.replace(clip, name=f"long_{gait}{k}_v{clip.source['params']['speed']:.1f}"))
     return clips
 
@@ -197,7 +208,7 @@ def long_dances(seed: int = SEED) -> list[Clip]:
 def fast_runs(seed: int = SEED) -> list[Clip]:
     """The `fastrun12` clips: `FAST_RUNS_EACH` runs from standing at each of `FAST_RUN_SPEEDS`, 8 s (paths and styles
     from `seed`), named `fastrun_v<speed>_<k>` (k four digits, so that the speed names the family column)."""
-    return [dataclasses.replace(run(np.random.default_rng([seed, 500 + 10 * i + k]), speed=speed, duration=8.0),
+    return [dataclasses.replace(run(np.random.default_rng([seed, 500 + 10 * i + k]), speed=speed, duration=8.0, ending="on"),
                                 name=f"fastrun_v{speed:.1f}_{k:04d}")
             for i, speed in enumerate(FAST_RUN_SPEEDS) for k in range(FAST_RUNS_EACH)]
 
@@ -205,9 +216,20 @@ def fast_runs(seed: int = SEED) -> list[Clip]:
 def fast_cruises(seed: int = SEED) -> list[Clip]:
     """The `fastcruise12` clips: `FAST_RUNS_EACH` runs at each of `FAST_RUN_SPEEDS` already under way (`under_way`;
     paths and styles from `seed`, not those of `fast_runs`), named `fastcruise_v<speed>_<k>`."""
-    return [under_way(run(np.random.default_rng([seed, 700 + 10 * i + k]), speed=speed, duration=9.0),
+    return [under_way(run(np.random.default_rng([seed, 700 + 10 * i + k]), speed=speed, duration=9.0, ending="on"),
                       f"fastcruise_v{speed:.1f}_{k:04d}")
             for i, speed in enumerate(FAST_RUN_SPEEDS) for k in range(FAST_RUNS_EACH)]
+
+
+def run_endings(ending: str, seed: int = SEED) -> list[Clip]:
+    """The `runstop12` (`ending` "stop") or `runturn12` ("turn") clips: `RUN_ENDS_EACH` runs from standing at each of
+    `RUN_END_SPEEDS` (a jog below `RUN_SPEEDS`) that slow down and stop, or turn back, before their end (paths, styles
+    and endings from `seed`), named `run<ending>_v<speed>_<k>`."""
+    first_stream = {"stop": 900, "turn": 1100}[ending]
+    return [dataclasses.replace((jog if speed < RUN_SPEEDS[0] else run)(
+        np.random.default_rng([seed, first_stream + 10 * i + k]), speed=speed, ending=ending),
+        name=f"run{ending}_v{speed:.1f}_{k:04d}")
+        for i, speed in enumerate(RUN_END_SPEEDS) for k in range(RUN_ENDS_EACH)]
 
 
 def chair_variants(builtin: list[Clip], seed: int = SEED) -> list[Clip]:

@@ -391,6 +391,33 @@ def test_prior_scores_fast_runs_reach_each_speed_and_are_grouped_by_it(monkeypat
         assert np.mean(velocity[window]) == pytest.approx(speed, rel=0.1)
 
 
+@pytest.mark.parametrize("ending", ["stop", "turn"])
+def test_prior_scores_run_endings_reach_each_speed_then_stop_or_turn_back(monkeypatch, ending):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    import prior_scores
+    from motion_lib.formats.common import wxyz_to_rotations
+
+    monkeypatch.setattr(prior_scores, "RUN_END_SPEEDS", (2.0, 3.5))
+    monkeypatch.setattr(prior_scores, "RUN_ENDS_EACH", 1)
+    clips = prior_scores.run_endings(ending, seed=5)
+    assert [clip.name for clip in clips] == [f"run{ending}_v2.0_0000", f"run{ending}_v3.5_0000"]
+    assert [clip.source["family"] for clip in clips] == ["jog", "run"]
+    for clip, speed in zip(clips, (2.0, 3.5)):
+        velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
+        params = clip.source["params"]
+        assert params["ending"] == ending
+        cruising = slice(int(params["cruise_from"] * clip.fps), int(params["cruise_to"] * clip.fps))
+        assert np.mean(velocity[cruising]) == pytest.approx(speed, rel=0.1)
+        if ending == "stop":
+            assert velocity[-10:].max() < 0.05  # standing at the end
+        else:  # running back the way it came
+            assert np.mean(velocity[-10:]) == pytest.approx(speed, rel=0.15)
+            yaw = wxyz_to_rotations(clip.persons[0].root_rot).as_euler("ZYX", degrees=True)[:, 0]
+            turned = np.degrees(np.angle(np.exp(1j * np.radians(yaw[-15:].mean() - yaw[cruising].mean()))))
+            assert 130.0 < abs(turned) <= 180.0
+
+
 def test_held_pelvis_bad_input_is_one_clear_sentence(tmp_path):
     prior = str(REPO / "data/prior/smpl_prior_cpu.pt")
     result = run_benchmark("held_pelvis.py", prior, "--family", "moon")

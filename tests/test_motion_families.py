@@ -20,7 +20,7 @@ from motion_lib.families import checks
 from motion_lib.families.__main__ import main
 from motion_lib.families.common import family_clip, min_jerk, times_for
 from motion_lib.families.gait import GaitStyle, gait_person
-from motion_lib.families.locomotion import speed_profile, track, walk_style
+from motion_lib.families.locomotion import RUN_ENDINGS, RUN_STOP_REST, speed_profile, track, walk_style
 from motion_lib.families.registry import FAMILIES, SUBJECT_SCALES, family_counts, make_clip, make_clips, parse_mix
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
@@ -161,15 +161,54 @@ def _airborne_share(clip: Clip, height: float = 0.02) -> float:
 
 
 def test_running_has_flight_phases():
-    assert _airborne_share(make_clip("run", np.random.default_rng(0), speed=3.0)) > 0.1  # a part of every stride
+    assert _airborne_share(make_clip("run", np.random.default_rng(0), speed=3.0, ending="on")) > 0.1  # a part of every stride
 
 
 @pytest.mark.parametrize("speed", [1.8, 2.2, 2.5])
 def test_jogging_flies_less_than_running_at_the_speed_asked_for(speed):
-    jog = make_clip("jog", np.random.default_rng(1), speed=speed, duration=7.0)
+    jog = make_clip("jog", np.random.default_rng(1), speed=speed, duration=7.0, ending="on")
     assert _cruise_speed(jog) == pytest.approx(speed, rel=0.08)
-    run = make_clip("run", np.random.default_rng(1), speed=3.0, duration=7.0)
+    run = make_clip("run", np.random.default_rng(1), speed=3.0, duration=7.0, ending="on")
     assert _airborne_share(jog, 0.01) < 0.1 < _airborne_share(run, 0.01)  # the jog's feet skim the floor (0-8 %)
+
+
+@pytest.mark.parametrize("family, speed", [("jog", 2.0), ("run", 3.5)])
+def test_a_run_that_stops_slows_down_to_standing_and_stays_plausible(family, speed):
+    clip = make_clip(family, np.random.default_rng(3), speed=speed, ending="stop")
+    params = clip.source["params"]
+    assert params["ending"] == "stop" and params["cruise_from"] + 0.8 <= params["cruise_to"] < clip.duration - 1.0
+    velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
+    cruising = slice(int(params["cruise_from"] * clip.fps), int(params["cruise_to"] * clip.fps))
+    assert np.mean(velocity[cruising]) == pytest.approx(speed, rel=0.08)
+    resting = velocity[-int(RUN_STOP_REST[0] * clip.fps):]
+    assert resting.max() < 0.2 and resting[-10:].max() < 0.05  # the pelvis settles over the feet, then stands
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["lowest_m"] > MIN_SURFACE, worst
+    assert worst["range_excess_rad"] < MAX_RANGE_EXCESS and worst["joint_speed"] < MAX_JOINT_SPEED, worst
+
+
+@pytest.mark.parametrize("family, speed", [("jog", 2.2), ("run", 3.0)])
+def test_a_run_that_turns_back_steps_round_within_the_hips_range(family, speed):
+    """With a walk's turn steps (90 degrees) and half its speed kept, a run turning back twisted the hips up to 0.7 rad
+    beyond their range; slowed to 0.2-0.35 of its speed with 60-degree steps it stays within it."""
+    for seed in range(4):
+        clip = make_clip(family, np.random.default_rng([3, seed]), speed=speed, ending="turn")
+        assert clip.source["params"]["ending"] == "turn" and clip.duration <= 10.5
+        worst = _check(clip)
+        assert worst["foot_slide_m"] < MAX_SLIDE and worst["lowest_m"] > MIN_SURFACE, (seed, worst)
+        assert worst["range_excess_rad"] < MAX_RANGE_EXCESS and worst["joint_speed"] < MAX_JOINT_SPEED, (seed, worst)
+        assert checks.planted_twist(clip.persons[0], SKELETON) < 60.0, seed
+
+
+def test_runs_end_in_their_shares_and_a_run_that_runs_on_is_the_run_drawn_before_endings():
+    endings = [make_clip("run", np.random.default_rng([9, k])).source["params"]["ending"] for k in range(60)]
+    assert {ending: endings.count(ending) for ending in RUN_ENDINGS} == pytest.approx(
+        {ending: 60 * share for ending, share in RUN_ENDINGS.items()}, abs=10)
+    k = endings.index("on")
+    drawn, kept = (make_clip("run", np.random.default_rng([9, k]), ending=ending) for ending in (None, "on"))
+    np.testing.assert_array_equal(drawn.persons[0].joint_rot, kept.persons[0].joint_rot)
+    with pytest.raises(ValueError, match="one of on, stop, turn, not 'fly'"):
+        make_clip("run", np.random.default_rng(0), ending="fly")
 
 
 def _quick_turn(turn_step: float | None) -> Clip:
@@ -224,7 +263,7 @@ def test_a_runner_falls_freely_in_flight():
     inside_flight = airborne[1:-1] & airborne[:-2] & airborne[2:]
     assert acceleration[inside_flight[10:-10].nonzero()[0] + 10].mean() == pytest.approx(-9.81, abs=0.5)
     assert bob.max() == 0.0 and 0.03 < -bob[20:-20].min() < 0.1  # apex at the style's height; 3-10 cm of spring
-    clip = make_clip("run", np.random.default_rng(0), speed=3.0)
+    clip = make_clip("run", np.random.default_rng(0), speed=3.0, ending="on")
     height = clip.persons[0].root_pos[:, 2]
     cruise = int(clip.source["params"]["cruise_from"] * clip.fps)
     assert 0.04 < np.ptp(height[cruise:]) < 0.12  # a runner's pelvis bounces 6-10 cm

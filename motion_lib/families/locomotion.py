@@ -34,7 +34,23 @@ JOG_SPEEDS = (1.8, 2.5)
 MIN_JERK_PEAK = 1.875
 """A minimum-jerk transition's peak rate over its mean rate."""
 RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
-"""(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing."""
+"""(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing (and slowing to a
+stop)."""
+RUN_ENDINGS = {"on": 0.4, "stop": 0.35, "turn": 0.25}
+"""Shares of runs and jogs that run on to their end, slow down and stop, or slow down, turn back and run on, as captured
+running often ends at the end of the capture volume (the shipped prior fell in 15 of 36 held-out runs as they stopped,
+in 6 of 12 turning back)."""
+RUN_STOP_DECELERATION = (1.8, 3.0)
+"""Mean deceleration (m/s^2) of a run's stop, drawn uniformly: 0.6-1.9 s from 1.8-3.5 m/s (a minimum-jerk
+slow-down peaks at 1.875 times its mean, 3.4-5.6 m/s^2)."""
+RUN_STOP_REST = (0.8, 1.5)
+"""Seconds a stopped run stands at its end."""
+RUN_TURN = {"angle": (150.0, 180.0), "peak_rate": (150.0, 250.0), "slow": (0.2, 0.35), "run_on": (1.0, 2.0)}
+"""A run's turn back: by `angle` degrees either way at a peak yaw rate of `peak_rate` deg/s with quick steps
+(`GaitStyle.turn_step` 60), slowed to `slow` of its speed, then back at speed for `run_on` s (each drawn uniformly)."""
+RUN_TURN_SPEED_UP = 1.6
+"""Seconds a run takes from the end of its turn back to its speed (in 1.0 s the quick steps of the turn, speeding up,
+swung the knees of runs at 4 m/s faster than 25 rad/s)."""
 
 
 def speed_profile(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:
@@ -180,45 +196,86 @@ def back_step(rng: np.random.Generator, speed: float | None = None, duration: fl
 
 
 def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
-        duration: float | None = None) -> Clip:
+        duration: float | None = None, ending: str | None = None) -> Clip:
     """Run at `speed` m/s (2.5-4.0, cadence 2.6-3.0 Hz, `RUN_CADENCE_RISE` more per m/s above 3 m/s, with flight
     phases, the pelvis falling freely in them)
     after speeding up from standing over 2.0-2.8 s, on a gently curved path (yaw rate within +-`turn_rate` deg/s,
     0-25). Speeding up, the steps quicken early (2.3 steps/s and duty 0.52 at 1.5 m/s, 2.6 and 0.42 at 2.4 m/s): with
     a walk's cadence there and a 1.4-2.0 s ramp, a stance lasted while the body sped up by 1-2 m/s, its foot was left
-    far behind and the pelvis dropped up to 0.3 m to reach it, then jumped back at the next touch-down."""
+    far behind and the pelvis dropped up to 0.3 m to reach it, then jumped back at the next touch-down. Its `ending`
+    (drawn by `RUN_ENDINGS` unless given): "on" to the end of the clip, "stop" (slowing down to standing) or "turn"
+    (turning back and running on; `_ending_keys`)."""
     speed = uniform(rng, speed, *RUN_SPEEDS)
     quicker = RUN_CADENCE_RISE * max(speed - 3.0, 0.0)
-    return _running(rng, "run", speed, turn_rate, duration, cadences=(2.6 + quicker, 3.0 + quicker),
+    return _running(rng, "run", speed, turn_rate, duration, ending, cadences=(2.6 + quicker, 3.0 + quicker),
                     duties=(0.32, 0.38))
 
 
 def jog(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
-        duration: float | None = None) -> Clip:
+        duration: float | None = None, ending: str | None = None) -> Clip:
     """Jog at `speed` m/s (1.8-2.5, cadence 2.4-2.7 Hz, duty 0.40-0.46: shorter flights than `run`'s), speeding up
-    from standing as `run` does: the gait between a fast walk and a run, which much captured running is."""
+    from standing and ending as `run` does: the gait between a fast walk and a run, which much captured
+    running is."""
     speed = uniform(rng, speed, *JOG_SPEEDS)
-    return _running(rng, "jog", speed, turn_rate, duration, cadences=(2.4, 2.7), duties=(0.40, 0.46))
+    return _running(rng, "jog", speed, turn_rate, duration, ending, cadences=(2.4, 2.7), duties=(0.40, 0.46))
 
 
 def _running(rng: np.random.Generator, family: str, speed: float, turn_rate: float | None, duration: float | None,
-             cadences: tuple[float, float], duties: tuple[float, float]) -> Clip:
+             ending: str | None, cadences: tuple[float, float], duties: tuple[float, float]) -> Clip:
     """A `family` clip running at `speed` m/s with a cruise cadence and duty factor drawn from `cadences` and `duties`
-    (steps/s, fraction of a stride): `run`'s and `jog`'s body. Speeding up, cadence and duty follow `RUN_RAMP` below
-    the cruise speed."""
+    (steps/s, fraction of a stride): `run`'s and `jog`'s body. Speeding up (and slowing down to stop or turn back),
+    cadence and duty follow `RUN_RAMP` below the cruise speed. The `ending` is drawn from a generator spawned from
+    `rng`, so that a clip that runs on is the clip drawn before runs could stop or turn."""
     turn_rate = uniform(rng, turn_rate, 0.0, 25.0)
     duration = uniform(rng, duration, 4.0, 8.0)
-    times = times_for(duration)
     start, accel = rng.uniform(0.3, 0.6), rng.uniform(2.0, 2.8)
-    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed)]) * (1.0 + wobble(rng, times, 0.02))
+    keys = [(0.0, 0.0), (start, 0.0), (start + accel, speed)]
+    turn = None
+    if ending != "on":
+        ending, keys, duration, turn = _ending_keys(rng.spawn(1)[0], keys, duration, ending)
+    times = times_for(duration)
+    v = speed_profile(times, keys) * (1.0 + wobble(rng, times, 0.02))
     heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
+    if turn is not None:
+        heading += turn["angle"] * min_jerk(np.clip((times - turn["from"]) / turn["time"], 0.0, 1.0))
     cadence = rng.uniform(*cadences)
     ramp = [knot for knot in RUN_RAMP if knot[0] < speed]
     style = GaitStyle(speeds=(*(k[0] for k in ramp), speed), cadences=(*(k[1] for k in ramp), cadence),
                       duties=(*(k[2] for k in ramp), rng.uniform(*duties)),
                       width=rng.uniform(0.1, 0.16), clearance=rng.uniform(0.12, 0.2), heel_strike=5.0, push_off=rng.uniform(35.0, 50.0),
                       placement=0.4, height=0.9, ballistic_flight=True, sway=0.15, pelvis_turn=8.0,
-                      lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0))
+                      lean=rng.uniform(6.0, 10.0), arm_swing=rng.uniform(35.0, 50.0), elbow=rng.uniform(75.0, 95.0),
+                      turn_step=60.0 if turn is not None else None)
     person = gait_person(skeleton(), times, track(times, v, heading), heading, style, first=str(rng.choice(["L", "R"])))
     return family_clip(clip_name(family, rng), [person], family,
-                       dict(speed=speed, turn_rate=turn_rate, cadence=cadence, duration=times[-1], cruise_from=start + accel))
+                       dict(speed=speed, turn_rate=turn_rate, cadence=cadence, duration=times[-1], cruise_from=start + accel,
+                            ending=ending, cruise_to=keys[3][0] if ending != "on" else times[-1]))
+
+
+def _ending_keys(rng: np.random.Generator, keys: list[tuple[float, float]], duration: float, ending: str | None
+                 ) -> tuple[str, list[tuple[float, float]], float, dict | None]:
+    """(ending, speed keys, duration, turn) of a run sped up along `keys` (ending at its cruise speed), `ending` drawn by
+    `RUN_ENDINGS` when None. A run that ends otherwise than "on" cruises at least 0.8 s, then "stop": slows down at a
+    mean deceleration drawn from `RUN_STOP_DECELERATION` and stands `RUN_STOP_REST` s at the end of the clip; "turn":
+    slows and turns back (`RUN_TURN`; `turn` holds its "angle" (radians), "from" and "time" (s) for the heading) and
+    runs on. `duration` is lengthened where that needs it."""
+    if ending is None:
+        shares = np.array(list(RUN_ENDINGS.values()))
+        ending = str(rng.choice(list(RUN_ENDINGS), p=shares / shares.sum()))
+    if ending not in RUN_ENDINGS:
+        raise ValueError(f"a run's ending is one of {', '.join(RUN_ENDINGS)}, not '{ending}'")
+    cruise_from, speed = keys[-1]
+    if ending == "on":
+        return ending, keys, duration, None
+    if ending == "stop":
+        slowing, rest = speed / rng.uniform(*RUN_STOP_DECELERATION), rng.uniform(*RUN_STOP_REST)
+        slow_from = max(cruise_from + 0.8, duration - rest - slowing)
+        return ending, keys + [(slow_from, speed), (slow_from + slowing, 0.0)], slow_from + slowing + rest, None
+    angle = np.radians(rng.uniform(*RUN_TURN["angle"])) * float(rng.choice([-1.0, 1.0]))
+    turn_time = MIN_JERK_PEAK * abs(angle) / np.radians(rng.uniform(*RUN_TURN["peak_rate"]))
+    slow, run_on = rng.uniform(*RUN_TURN["slow"]) * speed, rng.uniform(*RUN_TURN["run_on"])
+    turn_from = max(cruise_from + 1.4, duration - run_on - turn_time - RUN_TURN_SPEED_UP)
+    keys = keys + [(turn_from - 0.6, speed), (turn_from + 0.3 * turn_time, slow), (turn_from + 0.7 * turn_time, slow),
+                   (turn_from + turn_time + RUN_TURN_SPEED_UP, speed)]
+    return ending, keys, turn_from + turn_time + RUN_TURN_SPEED_UP + run_on, {"angle": angle, "from": turn_from,
+                                                                              "time": turn_time}
