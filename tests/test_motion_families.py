@@ -628,7 +628,9 @@ def test_a_plain_script_calling_make_clips_with_workers_gets_the_main_guard_sent
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode != 0
     assert "UserInputError: make_clips' 2 worker processes stopped" in done.stderr
-    assert 'if __name__ == "__main__":' in done.stderr.splitlines()[-1]
+    # under load the multiprocessing resource tracker may warn about leaked semaphores after the error: not ours
+    ours = [line for line in done.stderr.splitlines() if "resource_tracker" not in line]
+    assert 'if __name__ == "__main__":' in ours[-1]
 
 
 def test_mix_and_counts():
