@@ -201,18 +201,22 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
 
 def test_the_shipped_prior_is_the_average_of_the_committed_parts():
     """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the parts committed in
-    `data/prior/shipped_run/` (its `cmd.sh`, step 3): the run's full checkpoint once (so continuing that run continues
-    one part) and the other run's averaged checkpoints (`average_*.pt`) twice."""
+    `data/prior/shipped_run/` and `data/prior/run_endings_run/` (`shipped_run/cmd.sh`, steps 3 and 4): the first run's
+    full checkpoint once (so continuing that run continues one part) and the other run's averaged checkpoints twice,
+    averaged 1:1 with the averaged checkpoints of its continuation on runs that stop and turn back."""
     run_dir = REPO / "data" / "prior" / "shipped_run"
     (iteration,) = model_checkpoint_iterations(run_dir)
     (other_path,) = run_dir.glob("average_*.pt")
+    (endings_path,) = (REPO / "data" / "prior" / "run_endings_run").glob("average_*.pt")
     shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
     saved = torch.load(checkpoint_path(run_dir, iteration), weights_only=True)
-    other = torch.load(other_path, weights_only=True)
-    other_iterations = other["metadata"]["averaged_iterations"]
-    assert len(other_iterations) == 10 and shipped["metadata"]["averaged_iterations"] == [
-        iteration, other_iterations, other_iterations]
-    (expected,) = average_policies([saved["policies"], other["policies"], other["policies"]], ["a", "b", "b"])
+    other, endings = (torch.load(path, weights_only=True) for path in (other_path, endings_path))
+    other_iterations, endings_iterations = (part["metadata"]["averaged_iterations"] for part in (other, endings))
+    assert len(other_iterations) == len(endings_iterations) == 10
+    assert shipped["metadata"]["averaged_iterations"] == [[iteration, other_iterations, other_iterations],
+                                                          endings_iterations]
+    before = average_policies([saved["policies"], other["policies"], other["policies"]], ["a", "b", "b"])
+    (expected,) = average_policies([before, endings["policies"]], ["before", "endings"])
     (shipped_policy,) = shipped["policies"]
     assert shipped_policy["state_dict"].keys() == expected["state_dict"].keys()
     for name, tensor in expected["state_dict"].items():

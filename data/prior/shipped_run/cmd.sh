@@ -1,7 +1,8 @@
-# How the shipped prior (data/prior/smpl_prior_cpu.pt, thirty-seventh session, 2 CPU cores; run from the repository
-# root) was made: an average of two continuations of 11,730 (the twenty-ninth session's shipped checkpoint, in git
-# history; its recipe: `git show b91ac92:data/prior/shipped_run/cmd.sh`), weighted 1:2 (benchmarks/RESULTS.md,
-# thirty-seventh section):
+# How the shipped prior (data/prior/smpl_prior_cpu.pt, forty-first session, 2 CPU cores; run from the repository
+# root) was made: the thirty-seventh session's shipped prior, an average of two continuations of 11,730 (the
+# twenty-ninth session's shipped checkpoint, in git history; its recipe: `git show b91ac92:data/prior/shipped_run/cmd.sh`)
+# weighted 1:2 (benchmarks/RESULTS.md, thirty-seventh section), averaged 1:1 with its own continuation on runs that stop
+# and turn back (forty-first section):
 #  1. prior_p34 (thirty-sixth session): 11,730 continued 510 iterations (29 min; stopped by hand at 12,277) with value
 #     normalisation and gradient clipping at 50, a quarter of the starts at each clip's first frame, 256 worlds,
 #     minibatches of 2,048, 2 epochs, 500 clips of the mix below (the walk `turn` family added, dance=4), the
@@ -10,7 +11,9 @@
 #  2. prior_p35 (thirty-sixth and thirty-seventh sessions): the same on 2,000 clips (stage.families.clips=2000),
 #     11,730 -> 13,343 (about 100 min in four pieces, stopped by hand; data/prior/clips2000_run/), its checkpoints
 #     12,600, 12,630, ..., 12,870 averaged (average_12600_12870.pt here, exported policies).
-#  3. The shipped prior: 12,240 once and that average twice, averaged again.
+#  3. The shipped prior of the thirty-seventh to fortieth sessions: 12,240 once and that average twice, averaged again.
+#  4. The shipped prior: that one continued on runs that stop and turn back (data/prior/run_endings_run/cmd.sh), its
+#     checkpoints 12,600-12,870 averaged, averaged 1:1 with it.
 mkdir -p runs/prior_p34
 git show b91ac92:data/prior/shipped_run/model_11730.pt > runs/prior_p34/model_11730.pt
 git show b91ac92:data/prior/shipped_run/config.yaml > runs/prior_p34/config.yaml
@@ -26,4 +29,7 @@ MIX='walk=8,walk_stop_start=2,side_step=2,back_step=2,jog=4,run=4,stand=2,arm_po
   runs/prior_p35/average_12600_12870.pt                                      # = data/prior/shipped_run/average_12600_12870.pt
 # 3.:
 .venv/bin/python scripts/export_policy.py data/prior/shipped_run/model_12240.pt data/prior/shipped_run/average_12600_12870.pt \
-  data/prior/shipped_run/average_12600_12870.pt data/prior/smpl_prior_cpu.pt --data data/demo/single.pkl
+  data/prior/shipped_run/average_12600_12870.pt runs/shipped37.pt --data data/demo/single.pkl
+# 4.: data/prior/run_endings_run/cmd.sh (it starts from this folder's files), then
+.venv/bin/python scripts/export_policy.py runs/shipped37.pt data/prior/run_endings_run/average_12600_12870.pt \
+  data/prior/smpl_prior_cpu.pt --data data/demo/single.pkl
