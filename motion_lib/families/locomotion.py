@@ -41,8 +41,8 @@ RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
 stop)."""
 RUN_ENDINGS = {"on": 0.4, "stop": 0.35, "turn": 0.25}
 """Shares of runs and jogs that run on to their end, slow down and stop, or slow down, turn back and run on, as captured
-running often ends at the end of the capture volume (the shipped prior fell in 15 of 36 held-out runs as they stopped,
-in 6 of 12 turning back)."""
+running often ends at the end of the capture volume (the prior before the forty-first session fell in 15 of 36
+held-out runs as they stopped, in 19 of 36 turning back: `runstop12`, `runturn12`)."""
 RUN_STOP_DECELERATION = (1.8, 3.0)
 """Mean deceleration (m/s^2) of a run's stop, drawn uniformly: 0.6-1.9 s from 1.8-3.5 m/s (a minimum-jerk
 slow-down peaks at 1.875 times its mean, 3.4-5.6 m/s^2)."""
@@ -63,6 +63,21 @@ def speed_profile(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndar
         inside = times >= t0
         speed[inside] = v0 + (v1 - v0) * min_jerk((times[inside] - t0) / max(t1 - t0, 1e-6))
     return speed
+
+
+def turn_speed_keys(turn_from: float, turn_time: float, speed: float, slow: float, slow_down: float,
+                    speed_up: float) -> list[tuple[float, float]]:
+    """(time, speed) keys of a turn back taking `turn_time` s from `turn_from`: from `speed` `slow_down` s before it to
+    `slow` m/s through its middle (0.3-0.7 of it), back to `speed` `speed_up` s after it (`turn` and a run's "turn"
+    ending)."""
+    return [(turn_from - slow_down, speed), (turn_from + 0.3 * turn_time, slow), (turn_from + 0.7 * turn_time, slow),
+            (turn_from + turn_time + speed_up, speed)]
+
+
+def turned_by(times: np.ndarray, angle: float, turn_from: float, turn_time: float) -> np.ndarray:
+    """(T,) radians a heading has turned at `times` through a minimum-jerk turn by `angle` radians taking `turn_time`
+    s from `turn_from`."""
+    return angle * min_jerk(np.clip((times - turn_from) / turn_time, 0.0, 1.0))
 
 
 def track(times: np.ndarray, speed: np.ndarray, direction: np.ndarray, start=(0.0, 0.0)) -> np.ndarray:
@@ -151,10 +166,9 @@ def turn(rng: np.random.Generator, speed: float | None = None, angle: float | No
     start, accel = rng.uniform(0.3, 0.6), 0.6 + 0.5 * speed
     t_turn = start + accel + rng.uniform(0.5, 1.5)
     times = times_for(max(5.0, min(8.0, t_turn + turn_time + rng.uniform(1.5, 3.0))))
-    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed), (t_turn - 0.4, speed),
-                              (t_turn + 0.3 * turn_time, slow * speed), (t_turn + 0.7 * turn_time, slow * speed),
-                              (t_turn + turn_time + 0.4, speed)])
-    heading = rng.uniform(-np.pi, np.pi) + np.radians(angle) * min_jerk(np.clip((times - t_turn) / turn_time, 0.0, 1.0))
+    v = speed_profile(times, [(0.0, 0.0), (start, 0.0), (start + accel, speed),
+                              *turn_speed_keys(t_turn, turn_time, speed, slow * speed, 0.4, 0.4)])
+    heading = rng.uniform(-np.pi, np.pi) + turned_by(times, np.radians(angle), t_turn, turn_time)
     person = gait_person(skeleton(), times, track(times, v, heading), heading, walk_style(rng, speed, turn_step=90.0),
                          first=str(rng.choice(["L", "R"])))
     return family_clip(clip_name("turn", rng), [person], "turn",
@@ -200,7 +214,7 @@ def back_step(rng: np.random.Generator, speed: float | None = None, duration: fl
 
 def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float | None = None,
         duration: float | None = None, ending: str | None = None) -> Clip:
-    """Run at `speed` m/s (2.5-4.0, cadence 2.6-3.0 Hz, `RUN_CADENCE_RISE` more per m/s above 3 m/s, with flight
+    """Run at `speed` m/s (2.5-3.5, cadence 2.6-3.0 Hz, `RUN_CADENCE_RISE` more per m/s above 3 m/s, with flight
     phases, the pelvis falling freely in them)
     after speeding up from standing over 2.0-2.8 s, on a gently curved path (yaw rate within +-`turn_rate` deg/s,
     0-25). Speeding up, the steps quicken early (2.3 steps/s and duty 0.52 at 1.5 m/s, 2.6 and 0.42 at 2.4 m/s): with
@@ -240,7 +254,7 @@ def _running(rng: np.random.Generator, family: str, speed: float, turn_rate: flo
     v = speed_profile(times, keys) * (1.0 + wobble(rng, times, 0.02))
     heading = turning(rng, times, v, speed, turn_rate, rng.uniform(-np.pi, np.pi))
     if turn is not None:
-        heading += turn["angle"] * min_jerk(np.clip((times - turn["from"]) / turn["time"], 0.0, 1.0))
+        heading += turned_by(times, turn["angle"], turn["from"], turn["time"])
     cadence = rng.uniform(*cadences)
     ramp = [knot for knot in RUN_RAMP if knot[0] < speed]
     style = GaitStyle(speeds=(*(k[0] for k in ramp), speed), cadences=(*(k[1] for k in ramp), cadence),
@@ -278,7 +292,6 @@ def _ending_keys(rng: np.random.Generator, keys: list[tuple[float, float]], dura
     turn_time = MIN_JERK_PEAK * abs(angle) / np.radians(rng.uniform(*RUN_TURN["peak_rate"]))
     slow, run_on = rng.uniform(*RUN_TURN["slow"]) * speed, rng.uniform(*RUN_TURN["run_on"])
     turn_from = max(cruise_from + 1.4, duration - run_on - turn_time - RUN_TURN_SPEED_UP)
-    keys = keys + [(turn_from - 0.6, speed), (turn_from + 0.3 * turn_time, slow), (turn_from + 0.7 * turn_time, slow),
-                   (turn_from + turn_time + RUN_TURN_SPEED_UP, speed)]
+    keys = keys + turn_speed_keys(turn_from, turn_time, speed, slow, 0.6, RUN_TURN_SPEED_UP)
     return ending, keys, turn_from + turn_time + RUN_TURN_SPEED_UP + run_on, {"angle": angle, "from": turn_from,
                                                                               "time": turn_time}
