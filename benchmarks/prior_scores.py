@@ -30,9 +30,9 @@ bias of the choice):
 - `fastrun12`: runs from standing at 3.0, 3.5, 4.0 and 4.5 m/s (three each, 8 s; 4.5 is faster than any `run`
   clip), columns per speed: how fast a prior can run; `fastcruise12`: the same speeds already under way (cut as
   `cruise`'s runs, named `fastcruise_v<speed>_<k>`): whether a failure is the speed itself or the speeding up;
-- `runstop12`, `runturn12`: jogs at 2.0 m/s and runs at 2.5, 3.0 and 3.5 m/s from standing that slow down and stop,
-  or slow down, turn back by 150-180 degrees and run on, before their end (three each, named
-  `run<stop|turn>_v<speed>_<k>`), as captured running often ends;
+- `runstop12`, `runturn12`, `runwalk12`: jogs at 2.0 m/s and runs at 2.5, 3.0 and 3.5 m/s from standing that slow
+  down and stop, slow down, turn back by 150-180 degrees and run on, or slow into a walk and walk on, before their end
+  (three each, named `run<stop|turn|walk>_v<speed>_<k>`), as captured running often ends;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -80,7 +80,7 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "long12", "longdance8")
+        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12", "long12", "longdance8")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
                "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -104,8 +104,8 @@ LONG_DANCES = (8, 30.0)
 FAST_RUN_SPEEDS, FAST_RUNS_EACH = (3.0, 3.5, 4.0, 4.5), 3
 """The `fastrun12` clips: runs from standing at each speed (m/s; 4.5 beyond `RUN_SPEEDS`), so many of each."""
 RUN_END_SPEEDS, RUN_ENDS_EACH = (2.0, 2.5, 3.0, 3.5), 3
-"""The `runstop12` and `runturn12` clips: jogs (2.0 m/s) and runs from standing that slow down and stop, or turn back,
-so many at each speed."""
+"""The `runstop12`, `runturn12` and `runwalk12` clips: jogs (2.0 m/s) and runs from standing that slow down and stop,
+turn back, or slow into a walk, so many at each speed."""
 
 
 def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path:
@@ -141,7 +141,8 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         return path
     made_from_seed = {"walkgrid": walk_grid, "cruise": cruise_grid, "long12": long_clips, "longdance8": long_dances,
                       "fastrun12": fast_runs, "fastcruise12": fast_cruises,
-                      "runstop12": partial(run_endings, "stop"), "runturn12": partial(run_endings, "turn")}
+                      "runstop12": partial(run_endings, "stop"), "runturn12": partial(run_endings, "turn"),
+                      "runwalk12": partial(run_endings, "walk")}
     if name in made_from_seed:
         path = folder / f"{name}.pkl"
         if not path.exists():
@@ -222,10 +223,10 @@ def fast_cruises(seed: int = SEED) -> list[Clip]:
 
 
 def run_endings(ending: str, seed: int = SEED) -> list[Clip]:
-    """The `runstop12` (`ending` "stop") or `runturn12` ("turn") clips: `RUN_ENDS_EACH` runs from standing at each of
-    `RUN_END_SPEEDS` (a jog below `RUN_SPEEDS`) that slow down and stop, or turn back, before their end (paths, styles
-    and endings from `seed`), named `run<ending>_v<speed>_<k>`."""
-    first_stream = {"stop": 900, "turn": 1100}[ending]
+    """The `runstop12` (`ending` "stop"), `runturn12` ("turn") or `runwalk12` ("walk") clips: `RUN_ENDS_EACH` runs
+    from standing at each of `RUN_END_SPEEDS` (a jog below `RUN_SPEEDS`) that slow down and stop, turn back, or slow
+    into a walk, before their end (paths, styles and endings from `seed`), named `run<ending>_v<speed>_<k>`."""
+    first_stream = {"stop": 900, "turn": 1100, "walk": 1300}[ending]
     return [dataclasses.replace((jog if speed < RUN_SPEEDS[0] else run)(
         np.random.default_rng([seed, first_stream + 10 * i + k]), speed=speed, ending=ending),
         name=f"run{ending}_v{speed:.1f}_{k:04d}")

@@ -391,8 +391,8 @@ def test_prior_scores_fast_runs_reach_each_speed_and_are_grouped_by_it(monkeypat
         assert np.mean(velocity[window]) == pytest.approx(speed, rel=0.1)
 
 
-@pytest.mark.parametrize("ending", ["stop", "turn"])
-def test_prior_scores_run_endings_reach_each_speed_then_stop_or_turn_back(monkeypatch, ending):
+@pytest.mark.parametrize("ending", ["stop", "turn", "walk"])
+def test_prior_scores_run_endings_reach_each_speed_then_stop_turn_back_or_walk(monkeypatch, ending):
     sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
     import prior_scores
@@ -411,6 +411,8 @@ def test_prior_scores_run_endings_reach_each_speed_then_stop_or_turn_back(monkey
         assert np.mean(velocity[cruising]) == pytest.approx(speed, rel=0.1)
         if ending == "stop":
             assert velocity[-10:].max() < 0.05  # standing at the end
+        elif ending == "walk":
+            assert 0.9 < np.mean(velocity[-30:]) < 1.6  # walking at the end
         else:  # running back the way it came
             assert np.mean(velocity[-10:]) == pytest.approx(speed, rel=0.15)
             yaw = wxyz_to_rotations(clip.persons[0].root_rot).as_euler("ZYX", degrees=True)[:, 0]

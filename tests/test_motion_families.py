@@ -20,7 +20,7 @@ from motion_lib.families import checks
 from motion_lib.families.__main__ import main
 from motion_lib.families.common import family_clip, min_jerk, times_for
 from motion_lib.families.gait import GaitStyle, gait_person
-from motion_lib.families.locomotion import RUN_ENDINGS, RUN_STOP_REST, speed_profile, track, walk_style
+from motion_lib.families.locomotion import RUN_ENDINGS, RUN_STOP_REST, RUN_WALK, speed_profile, track, walk_style
 from motion_lib.families.registry import FAMILIES, SUBJECT_SCALES, family_counts, make_clip, make_clips, parse_mix
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats.common import body_positions, wxyz_to_rotations
@@ -187,6 +187,23 @@ def test_a_run_that_stops_slows_down_to_standing_and_stays_plausible(family, spe
     assert worst["range_excess_rad"] < MAX_RANGE_EXCESS and worst["joint_speed"] < MAX_JOINT_SPEED, worst
 
 
+@pytest.mark.parametrize("family, speed", [("jog", 2.0), ("run", 3.5)])
+def test_a_run_that_slows_into_a_walk_walks_on_with_both_feet_on_the_floor_between_steps(family, speed):
+    clip = make_clip(family, np.random.default_rng(4), speed=speed, ending="walk")
+    params = clip.source["params"]
+    assert params["ending"] == "walk" and params["cruise_to"] >= params["cruise_from"] + 0.8 - 1e-3  # params rounded
+    velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
+    walking = int(RUN_WALK["walk_on"][0] * clip.fps)
+    assert RUN_WALK["speed"][0] - 0.1 < np.mean(velocity[-walking:]) < RUN_WALK["speed"][1] + 0.1
+    corners = checks.sole_corners(clip.persons[0], SKELETON)
+    lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
+    assert lowest[:int(params["cruise_to"] * clip.fps)].max() > 0.02  # it flew while it ran
+    assert lowest[-walking:].max() < 0.01  # a foot on the floor throughout the walk
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["lowest_m"] > MIN_SURFACE, worst
+    assert worst["range_excess_rad"] < MAX_RANGE_EXCESS and worst["joint_speed"] < MAX_JOINT_SPEED, worst
+
+
 @pytest.mark.parametrize("family, speed", [("jog", 2.2), ("run", 3.0)])
 def test_a_run_that_turns_back_steps_round_within_the_hips_range(family, speed):
     """With a walk's turn steps (90 degrees) and half its speed kept, a run turning back twisted the hips up to 0.7 rad
@@ -207,7 +224,7 @@ def test_runs_end_in_their_shares_and_a_run_that_runs_on_is_the_run_drawn_before
     k = endings.index("on")
     drawn, kept = (make_clip("run", np.random.default_rng([9, k]), ending=ending) for ending in (None, "on"))
     np.testing.assert_array_equal(drawn.persons[0].joint_rot, kept.persons[0].joint_rot)
-    with pytest.raises(ValueError, match="one of on, stop, turn, not 'fly'"):
+    with pytest.raises(ValueError, match="one of on, stop, turn, walk, not 'fly'"):
         make_clip("run", np.random.default_rng(0), ending="fly")
 
 

@@ -39,10 +39,11 @@ MIN_JERK_PEAK = 1.875
 RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
 """(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing (and slowing to a
 stop)."""
-RUN_ENDINGS = {"on": 0.4, "stop": 0.35, "turn": 0.25}
-"""Shares of runs and jogs that run on to their end, slow down and stop, or slow down, turn back and run on, as captured
-running often ends at the end of the capture volume (the prior before the forty-first session fell in 15 of 36
-held-out runs as they stopped, in 19 of 36 turning back: `runstop12`, `runturn12`)."""
+RUN_ENDINGS = {"on": 0.4, "stop": 0.35, "turn": 0.25, "walk": 0.0}
+"""Shares of runs and jogs that run on to their end, slow down and stop, slow down, turn back and run on, or slow into a
+walk, as captured running often ends at the end of the capture volume (the prior before the forty-first session fell
+in 15 of 36 held-out runs as they stopped, in 19 of 36 turning back: `runstop12`, `runturn12`). Runs that slow into a
+walk are not drawn: the shipped prior tracks them without training on them (`runwalk12`, forty-second session)."""
 RUN_STOP_DECELERATION = (1.8, 3.0)
 """Mean deceleration (m/s^2) of a run's stop, drawn uniformly: 0.6-1.9 s from 1.8-3.5 m/s (a minimum-jerk
 slow-down peaks at 1.875 times its mean, 3.4-5.6 m/s^2)."""
@@ -51,6 +52,9 @@ RUN_STOP_REST = (0.8, 1.5)
 RUN_TURN = {"angle": (150.0, 180.0), "peak_rate": (150.0, 250.0), "slow": (0.2, 0.35), "run_on": (1.0, 2.0)}
 """A run's turn back: by `angle` degrees either way at a peak yaw rate of `peak_rate` deg/s with quick steps
 (`GaitStyle.turn_step` 60), slowed to `slow` of its speed, then back at speed for `run_on` s (each drawn uniformly)."""
+RUN_WALK = {"speed": (1.0, 1.5), "walk_on": (2.0, 3.0)}
+"""A run's slow-down into a walk (`ending` "walk"): to `speed` m/s at a mean deceleration drawn from
+`RUN_STOP_DECELERATION`, then walking on for `walk_on` s (each drawn uniformly; the stride follows `RUN_RAMP`)."""
 RUN_TURN_SPEED_UP = 1.6
 """Seconds a run takes from the end of its turn back to its speed (in 1.0 s the quick steps of the turn, speeding up,
 swung the knees of runs at 4 m/s faster than 25 rad/s)."""
@@ -220,8 +224,8 @@ def run(rng: np.random.Generator, speed: float | None = None, turn_rate: float |
     0-25). Speeding up, the steps quicken early (2.3 steps/s and duty 0.52 at 1.5 m/s, 2.6 and 0.42 at 2.4 m/s): with
     a walk's cadence there and a 1.4-2.0 s ramp, a stance lasted while the body sped up by 1-2 m/s, its foot was left
     far behind and the pelvis dropped up to 0.3 m to reach it, then jumped back at the next touch-down. Its `ending`
-    (drawn by `RUN_ENDINGS` unless given): "on" to the end of the clip, "stop" (slowing down to standing) or "turn"
-    (turning back and running on; `_ending_keys`)."""
+    (drawn by `RUN_ENDINGS` unless given): "on" to the end of the clip, "stop" (slowing down to standing), "turn"
+    (turning back and running on) or "walk" (slowing into a walk; `_ending_keys`)."""
     speed = uniform(rng, speed, *RUN_SPEEDS)
     quicker = RUN_CADENCE_RISE * max(speed - 3.0, 0.0)
     return _running(rng, "run", speed, turn_rate, duration, ending, cadences=(2.6 + quicker, 3.0 + quicker),
@@ -273,9 +277,10 @@ def _ending_keys(rng: np.random.Generator, keys: list[tuple[float, float]], dura
                  ) -> tuple[str, list[tuple[float, float]], float, dict | None]:
     """(ending, speed keys, duration, turn) of a run sped up along `keys` (ending at its cruise speed), `ending` drawn by
     `RUN_ENDINGS` when None. A run that ends otherwise than "on" cruises at least 0.8 s, then "stop": slows down at a
-    mean deceleration drawn from `RUN_STOP_DECELERATION` and stands `RUN_STOP_REST` s at the end of the clip; "turn":
-    slows and turns back (`RUN_TURN`; `turn` holds its "angle" (radians), "from" and "time" (s) for the heading) and
-    runs on. `duration` is lengthened where that needs it."""
+    mean deceleration drawn from `RUN_STOP_DECELERATION` and stands `RUN_STOP_REST` s at the end of the clip; "walk":
+    slows as to stop, to a walk (`RUN_WALK`), and walks on; "turn": slows and turns back (`RUN_TURN`; `turn` holds its
+    "angle" (radians), "from" and "time" (s) for the heading) and runs on. `duration` is lengthened where that needs
+    it."""
     if ending is None:
         shares = np.array(list(RUN_ENDINGS.values()))
         ending = str(rng.choice(list(RUN_ENDINGS), p=shares / shares.sum()))
@@ -288,6 +293,11 @@ def _ending_keys(rng: np.random.Generator, keys: list[tuple[float, float]], dura
         slowing, rest = speed / rng.uniform(*RUN_STOP_DECELERATION), rng.uniform(*RUN_STOP_REST)
         slow_from = max(cruise_from + 0.8, duration - rest - slowing)
         return ending, keys + [(slow_from, speed), (slow_from + slowing, 0.0)], slow_from + slowing + rest, None
+    if ending == "walk":
+        walk, walk_on = rng.uniform(*RUN_WALK["speed"]), rng.uniform(*RUN_WALK["walk_on"])
+        slowing = (speed - walk) / rng.uniform(*RUN_STOP_DECELERATION)
+        slow_from = max(cruise_from + 0.8, duration - walk_on - slowing)
+        return ending, keys + [(slow_from, speed), (slow_from + slowing, walk)], slow_from + slowing + walk_on, None
     angle = np.radians(rng.uniform(*RUN_TURN["angle"])) * float(rng.choice([-1.0, 1.0]))
     turn_time = MIN_JERK_PEAK * abs(angle) / np.radians(rng.uniform(*RUN_TURN["peak_rate"]))
     slow, run_on = rng.uniform(*RUN_TURN["slow"]) * speed, rng.uniform(*RUN_TURN["run_on"])
