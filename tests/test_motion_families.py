@@ -188,7 +188,7 @@ def test_a_run_that_stops_slows_down_to_standing_and_stays_plausible(family, spe
 
 
 @pytest.mark.parametrize("family, speed", [("jog", 2.0), ("run", 3.5)])
-def test_a_run_that_slows_into_a_walk_walks_on_with_both_feet_on_the_floor_between_steps(family, speed):
+def test_a_run_that_slows_into_a_walk_walks_on_without_flight(family, speed):
     clip = make_clip(family, np.random.default_rng(4), speed=speed, ending="walk")
     params = clip.source["params"]
     assert params["ending"] == "walk" and params["cruise_to"] >= params["cruise_from"] + 0.8 - 1e-3  # params rounded
