@@ -38,7 +38,7 @@ MIN_JERK_PEAK = 1.875
 """A minimum-jerk transition's peak rate over its mean rate."""
 RUN_RAMP = ((0.0, 1.6, 0.62), (1.5, 2.3, 0.52), (2.4, 2.6, 0.42))
 """(speed m/s, cadence steps/s, duty factor) a run or jog passes through speeding up from standing (and slowing to a
-stop)."""
+stop or a walk)."""
 RUN_ENDINGS = {"on": 0.4, "stop": 0.35, "turn": 0.25, "walk": 0.0}
 """Shares of runs and jogs that run on to their end, slow down and stop, slow down, turn back and run on, or slow into a
 walk, as captured running often ends at the end of the capture volume (the prior before the forty-first session fell
