@@ -152,12 +152,21 @@ def test_random_walks_stay_in_the_walking_range():
         assert 0.5 <= make_clip("walk", np.random.default_rng(seed)).source["params"]["speed"] <= 1.8
 
 
+def _lowest_sole(clip: Clip) -> np.ndarray:
+    """(T,) height (m) of the lowest sole corner of either foot in each frame."""
+    corners = checks.sole_corners(clip.persons[0], SKELETON)
+    return np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
+
+
+def _ground_speed(clip: Clip) -> np.ndarray:
+    """(T - 1,) horizontal pelvis speed (m/s) between consecutive frames."""
+    return np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
+
+
 def _airborne_share(clip: Clip, height: float = 0.02) -> float:
     """Share of the cruise's frames with both feet more than `height` (m) off the floor."""
-    corners = checks.sole_corners(clip.persons[0], SKELETON)
-    lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
     cruise = slice(int(clip.source["params"]["cruise_from"] * clip.fps), None)
-    return float((lowest[cruise] > height).mean())
+    return float((_lowest_sole(clip)[cruise] > height).mean())
 
 
 def test_running_has_flight_phases():
@@ -177,7 +186,7 @@ def test_a_run_that_stops_slows_down_to_standing_and_stays_plausible(family, spe
     clip = make_clip(family, np.random.default_rng(3), speed=speed, ending="stop")
     params = clip.source["params"]
     assert params["ending"] == "stop" and params["cruise_from"] + 0.8 <= params["cruise_to"] < clip.duration - 1.0
-    velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
+    velocity = _ground_speed(clip)
     cruising = slice(int(params["cruise_from"] * clip.fps), int(params["cruise_to"] * clip.fps))
     assert np.mean(velocity[cruising]) == pytest.approx(speed, rel=0.08)
     resting = velocity[-int(RUN_STOP_REST[0] * clip.fps):]
@@ -192,11 +201,9 @@ def test_a_run_that_slows_into_a_walk_walks_on_without_flight(family, speed):
     clip = make_clip(family, np.random.default_rng(4), speed=speed, ending="walk")
     params = clip.source["params"]
     assert params["ending"] == "walk" and params["cruise_to"] >= params["cruise_from"] + 0.8 - 1e-3  # params rounded
-    velocity = np.linalg.norm(np.diff(clip.persons[0].root_pos[:, :2], axis=0), axis=1) * clip.fps
     walking = int(RUN_WALK["walk_on"][0] * clip.fps)
-    assert RUN_WALK["speed"][0] - 0.1 < np.mean(velocity[-walking:]) < RUN_WALK["speed"][1] + 0.1
-    corners = checks.sole_corners(clip.persons[0], SKELETON)
-    lowest = np.minimum(corners["L"][..., 2].min(1), corners["R"][..., 2].min(1))
+    assert RUN_WALK["speed"][0] - 0.1 < np.mean(_ground_speed(clip)[-walking:]) < RUN_WALK["speed"][1] + 0.1
+    lowest = _lowest_sole(clip)
     assert lowest[:int(params["cruise_to"] * clip.fps)].max() > 0.02  # it flew while it ran
     assert lowest[-walking:].max() < 0.01  # a foot on the floor throughout the walk
     worst = _check(clip)

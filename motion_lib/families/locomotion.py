@@ -289,15 +289,15 @@ def _ending_keys(rng: np.random.Generator, keys: list[tuple[float, float]], dura
     cruise_from, speed = keys[-1]
     if ending == "on":
         return ending, keys, duration, None
-    if ending == "stop":
-        slowing, rest = speed / rng.uniform(*RUN_STOP_DECELERATION), rng.uniform(*RUN_STOP_REST)
-        slow_from = max(cruise_from + 0.8, duration - rest - slowing)
-        return ending, keys + [(slow_from, speed), (slow_from + slowing, 0.0)], slow_from + slowing + rest, None
-    if ending == "walk":
-        walk, walk_on = rng.uniform(*RUN_WALK["speed"]), rng.uniform(*RUN_WALK["walk_on"])
-        slowing = (speed - walk) / rng.uniform(*RUN_STOP_DECELERATION)
-        slow_from = max(cruise_from + 0.8, duration - walk_on - slowing)
-        return ending, keys + [(slow_from, speed), (slow_from + slowing, walk)], slow_from + slowing + walk_on, None
+    if ending in ("stop", "walk"):  # slow down to `end_speed`, then stand or walk on for `after` s
+        if ending == "stop":
+            end_speed, deceleration, after = 0.0, rng.uniform(*RUN_STOP_DECELERATION), rng.uniform(*RUN_STOP_REST)
+        else:
+            end_speed, after = rng.uniform(*RUN_WALK["speed"]), rng.uniform(*RUN_WALK["walk_on"])
+            deceleration = rng.uniform(*RUN_STOP_DECELERATION)
+        slowing = (speed - end_speed) / deceleration
+        slow_from = max(cruise_from + 0.8, duration - after - slowing)
+        return ending, keys + [(slow_from, speed), (slow_from + slowing, end_speed)], slow_from + slowing + after, None
     angle = np.radians(rng.uniform(*RUN_TURN["angle"])) * float(rng.choice([-1.0, 1.0]))
     turn_time = MIN_JERK_PEAK * abs(angle) / np.radians(rng.uniform(*RUN_TURN["peak_rate"]))
     slow, run_on = rng.uniform(*RUN_TURN["slow"]) * speed, rng.uniform(*RUN_TURN["run_on"])
