@@ -80,10 +80,10 @@ from motion_lib.formats.phc import read_clips, write_clips
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12", "long12",
-        "longdance8")
-FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "jack24": "jumping_jack",
-               "hop24": "hop"}
+        "jump24", "broadjump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12",
+        "long12", "longdance8")
+FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "broadjump24": "broad_jump",
+               "jack24": "jumping_jack", "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""

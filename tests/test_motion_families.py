@@ -519,6 +519,26 @@ def test_a_jump_has_a_flight_phase_and_lands_its_distance_ahead():
     assert travelled == pytest.approx(0.4, abs=0.01)
 
 
+@pytest.mark.parametrize("seed", [1, 5, 8])
+def test_a_broad_jump_flies_its_distance_and_leaves_and_lands_without_a_jolt(seed):
+    """1.1 m forward and 0.3 m up: the feet land the distance ahead after a flight, and the pelvis never jolts up or
+    down (the landing and take-off are made as low as the legs reach the feet from, `dynamic.broad_jump`; made once,
+    the pelvis was pulled down 0.1 m within a frame and stopped dead there: 50-140 m/s²)."""
+    clip = make_clip("broad_jump", np.random.default_rng(seed), height=0.3, distance=1.1, jumps=1)
+    person = clip.persons[0]
+    assert clip.source["family"] == "broad_jump" and clip.source["params"]["turn"] == 0.0
+    lowest = np.minimum(*(c[..., 2].min(1) for c in checks.sole_corners(person, SKELETON).values()))
+    assert (lowest > 0.05).sum() >= 8  # both feet well off the floor for a quarter of a second
+    positions = body_positions(person, SKELETON)
+    ankles = positions[:, [SKELETON.index("L_Ankle"), SKELETON.index("R_Ankle")], :2].mean(1)
+    assert np.linalg.norm(ankles[-1] - ankles[0]) == pytest.approx(1.1, abs=0.02)
+    vertical_acceleration = np.diff(person.root_pos[:, 2], 2) * clip.fps**2
+    assert np.abs(vertical_acceleration).max() < 35.0
+    assert checks.root_speed(person, clip.fps).max() < 3.5
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
+
+
 def _airborne_spells(low: np.ndarray, above: float = 0.02) -> int:
     """How many separate spells `low` (T,) stays above `above`."""
     up = np.concatenate([[False], low > above, [False]])

@@ -92,6 +92,21 @@ MAX_JUMP_TURN_RATE = 600.0
 SPIN_STOP = 0.15
 """s: a turning jump's yaw rate falls to zero over this long after touch-down (the pelvis turns on over the planted
 feet)."""
+JUMP_LEAN, JUMP_TAKE_OFF_LEAN, JUMP_PUSH, JUMP_ABSORB = (20.0, 35.0), 5.0, (0.18, 0.28), (0.08, 0.18)
+"""A `jump`'s forward pitch (degrees) drawn per jump for the crouch (0.8 of it landing), and at take-off; the time (s)
+its push takes and the depth (m) its landing sinks by, drawn per jump."""
+BROAD_JUMP_LEAN, BROAD_JUMP_TAKE_OFF_LEAN = (30.0, 45.0), (15.0, 30.0)
+BROAD_JUMP_PUSH, BROAD_JUMP_ABSORB = (0.25, 0.38), (0.15, 0.28)
+"""A `broad_jump`'s forward pitch (degrees) drawn per jump for the crouch (0.8 of it landing), and per clip for the
+take-off (a long jump leaves the floor leaning into it); the time (s) its push takes, drawn per jump (longer than a
+`jump`'s: the body has to speed up forwards with its centre of mass ahead of the toes, `balance`), and the depth (m)
+its landing sinks by (deeper than a `jump`'s: it lands faster)."""
+REACH_WINDOW = 0.2
+"""s: `_jumps` measures how far the pelvis was pulled down to reach the feet within this long of each take-off and
+touch-down."""
+BROAD_JUMP_PASSES = 3
+"""Times `broad_jump` makes its clip, each take-off and landing lower by what the one before still had to be pulled
+down."""
 TAKE_OFF_RISE = 0.03
 """m: a jump's pelvis leaves the floor this much above its standing height (legs straight, heels up)."""
 LAND_DROP = 0.01
@@ -205,19 +220,56 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
     jumps = int(rng.integers(1, 4)) if jumps is None else jumps
     if turn is None:
         turn = 0.0 if rng.random() < 0.5 else float(rng.choice([-1.0, 1.0])) * rng.uniform(45.0, 180.0)
+    return _jumps(rng, "jump", height, distance, jumps, turn, JUMP_LEAN, JUMP_TAKE_OFF_LEAN)[0]
+
+
+def broad_jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,
+               jumps: int | None = None) -> Clip:
+    """A standing broad jump, `jumps` (1-2) times: as `jump` without a turn, higher and further, with a longer push
+    (`BROAD_JUMP_PUSH`) and the body leaning further forward (`BROAD_JUMP_LEAN` in the crouch and the landing,
+    `BROAD_JUMP_TAKE_OFF_LEAN` at take-off): the pelvis rising `height` m (0.15-0.4) above its take-off height, the
+    feet landing `distance` m (0.6-1.2) further forward. The balanced body (`balance`) leaves the floor and lands with
+    its pelvis further behind the feet than its track has it, lower than the legs reach from there; so the clip is
+    made `BROAD_JUMP_PASSES` times, each taking off and landing as much lower as the one before had its pelvis pulled
+    down to reach the feet (`_jumps`): the legs stretched as the feet leave and touch the floor, no jolt."""
+    height, distance = uniform(rng, height, 0.15, 0.4), uniform(rng, distance, 0.6, 1.2)
+    jumps = int(rng.integers(1, 3)) if jumps is None else jumps
+    take_off_lean = rng.uniform(*BROAD_JUMP_TAKE_OFF_LEAN)
+    state, lower = rng.bit_generator.state, np.zeros((jumps, 2))
+    for _ in range(BROAD_JUMP_PASSES):
+        rng.bit_generator.state = state  # the same draws each time
+        clip, pulled_down = _jumps(rng, "broad_jump", height, distance, jumps, 0.0, BROAD_JUMP_LEAN, take_off_lean,
+                                   BROAD_JUMP_PUSH, BROAD_JUMP_ABSORB, lower)
+        lower = lower + pulled_down
+    return clip
+
+
+def _jumps(rng: np.random.Generator, family: str, height: float, distance: float, jumps: int, turn: float,
+           lean: tuple[float, float], take_off_lean: float, push: tuple[float, float] = JUMP_PUSH,
+           absorb_depth_range: tuple[float, float] = JUMP_ABSORB, lower: np.ndarray | None = None
+           ) -> tuple[Clip, np.ndarray]:
+    """The clip of `jump` and `broad_jump`, and (jumps, 2) how far (m) its pelvis had to be pulled down below its track
+    at most around each take-off and touch-down to reach the feet (`bodies_on_feet`): `jumps` jumps `height` m high
+    and `distance` m far, the last turning by `turn` degrees; the trunk leans forward by a pitch drawn from `lean`
+    (degrees, low, high) per jump in the crouch and (0.8 of it) in the landing, and by `take_off_lean` degrees as the
+    feet leave the floor; each push takes a time drawn from `push` (s, low, high), each landing sinks by a depth drawn
+    from `absorb_depth_range` (m); `lower` (jumps, 2): metres each take-off and landing is lower than a jump's usual."""
+    lower = np.zeros((jumps, 2)) if lower is None else lower
     skel = skeleton()
     u = rng.uniform
     v_up = np.sqrt(2.0 * GRAVITY * height)
     phases, t = [], u(0.4, 0.8)
     for _ in range(jumps):
-        crouch, push, absorb_depth = u(0.4, 0.7), u(0.18, 0.28), u(0.08, 0.18)
-        take_off_height, land_height = STAND_HEIGHT + TAKE_OFF_RISE, STAND_HEIGHT - LAND_DROP
+        crouch, push_time, absorb_depth = u(0.4, 0.7), u(*push), u(*absorb_depth_range)
+        take_off_lower, land_lower = lower[len(phases)]
+        take_off_height = STAND_HEIGHT + TAKE_OFF_RISE - take_off_lower
+        land_height = STAND_HEIGHT - LAND_DROP - land_lower
         flight, v_land = free_flight(v_up, take_off_height - land_height)
         absorb = absorb_time(u(0.2, 0.35), absorb_depth, v_land)
-        phases.append(dict(start=t, crouch=crouch, push=push, flight=flight, absorb=absorb, rise=u(0.5, 0.9),
+        phases.append(dict(start=t, crouch=crouch, push=push_time, flight=flight, absorb=absorb, rise=u(0.5, 0.9),
                            depth=u(0.1, 0.22), absorb_depth=absorb_depth, take_off=take_off_height,
-                           land=land_height, v_land=v_land, lean=u(20.0, 35.0)))
-        t += crouch + push + flight + absorb + phases[-1]["rise"] + u(0.3, 0.8)
+                           land=land_height, v_land=v_land, lean=u(*lean)))
+        t += crouch + push_time + flight + absorb + phases[-1]["rise"] + u(0.3, 0.8)
     turn = float(np.clip(turn, -MAX_JUMP_TURN_RATE * flight, MAX_JUMP_TURN_RATE * flight))
     phases[-1]["turn"] = np.radians(turn)
     times = times_for(max(t, 3.0))
@@ -281,17 +333,24 @@ def jump(rng: np.random.Generator, height: float | None = None, distance: float 
             root[flying, :2] = centre + _turned_xy(root[flying, :2] - centre, turn_by * m)
         keys += [Key(t0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms}),
                  Key(t1, facing=(0.0, p["lean"], 0.0), joints={**trunk(0.4 * p["lean"]), **arms(rng, ("down", "down"))}),
-                 Key(t2, facing=(0.0, 5.0, 0.0), joints={**trunk(0.0), **arms(rng, ("forward", "forward"))}),
-                 Key(t3, facing=(0.0, 5.0, 0.0), joints=arms(rng, ("forward", "forward"))),
+                 Key(t2, facing=(0.0, take_off_lean, 0.0), joints={**trunk(0.0), **arms(rng, ("forward", "forward"))}),
+                 Key(t3, facing=(0.0, take_off_lean, 0.0), joints=arms(rng, ("forward", "forward"))),
                  Key(t4, facing=(0.0, 0.8 * p["lean"], 0.0), joints={**trunk(0.3 * p["lean"]), **arms(rng, ("forward", "forward"))}),
                  Key(t5, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
         if turn_by:
             spin = _jump_spin(times, t1 + 0.4 * p["push"], t2, t3, min(p["absorb"], SPIN_STOP), turn_by)
     keys.append(Key(times[-1]))
     yaw_deg = u(-180.0, 180.0)
-    person = turned(bodies_on_feet(times, keys, root, feet, planted, spin), yaw_deg)
-    return family_clip(clip_name("jump", rng), [person], "jump", dict(height=height, distance=distance, jumps=jumps,
-                                                                        turn=turn, duration=times[-1]))
+    person = bodies_on_feet(times, keys, root, feet, planted, spin)
+    pulled_down = np.zeros((jumps, 2))
+    for k, p in enumerate(phases):  # around each take-off and touch-down
+        leave = p["start"] + p["crouch"] + p["push"]
+        for j, t in enumerate((leave, leave + p["flight"])):
+            near = np.abs(times - t) < REACH_WINDOW
+            pulled_down[k, j] = max(0.0, float((root[near, 2] - person.root_pos[near, 2]).max()))
+    clip = family_clip(clip_name(family, rng), [turned(person, yaw_deg)], family, dict(
+        height=height, distance=distance, jumps=jumps, turn=turn, duration=times[-1]))
+    return clip, pulled_down
 
 
 def free_flight(v_up: float, drop: float) -> tuple[float, float]:

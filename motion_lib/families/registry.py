@@ -68,6 +68,7 @@ FAMILIES: dict[str, Family] = {
     "turn": Family(locomotion.turn, 1.0, balanced=True),
     "jumping_jack": Family(bounce.jumping_jack, 1.0, balanced=True),
     "hop": Family(bounce.hop, 1.0, balanced=True),
+    "broad_jump": Family(dynamic.broad_jump, 0.5, balanced=True),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
