@@ -3,8 +3,8 @@
 # seed 8) of the shipped recipe's mix with standing broad jumps added (broad_jump=3), on 2 CPU cores: 13,178 -> 15,086
 # (stopped with SIGTERM), resumed with the same line -> 16,000 (max_iterations), 2,822 iterations, 117 min. Not shipped:
 # its checkpoints 15,720-15,990 averaged (average_15720_15990.pt) track 43 of 72 held-out broad jumps (the shipped
-# prior 12) and lose runs that stop and turn back (8 and 6 of 12 against 11 and 9 at seed 12345); level on eval40 and
-# jump24. model_16000.pt holds the run's training state (resume: copy it and config.yaml into a run folder).
+# prior 12) and lose runs that stop and turn back (8 and 6 of 12 against 11 and 9 at seed 12345), dances (17 against
+# 21 of 24) and jittery clips (34 against 36 of 40); level on eval40 and jump24, ahead on kicks (24 against 21). model_16000.pt holds the run's training state (resume: copy it and config.yaml into a run folder).
 # Step 1, the run (made from the shipped prior and the run before's training state):
 mkdir -p runs/prior_p51
 cp data/prior/clips2000_run/config.yaml runs/prior_p51/
