@@ -279,11 +279,12 @@ def _jumps(rng: np.random.Generator, family: str, height: float, distance: float
     root = np.column_stack([np.zeros(frames), np.zeros(frames), np.full(frames, STAND_HEIGHT)])
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    heel_up, spin = u(0.4, 0.6), None
+    heel_up, spin, leave_and_land = u(0.4, 0.6), None, []
     for p in phases:
         t0 = p["start"]
         t1, t2 = t0 + p["crouch"], t0 + p["crouch"] + p["push"]
         t3 = t2 + p["flight"]
+        leave_and_land.append((t2, t3))
         t4, t5 = t3 + p["absorb"], t3 + p["absorb"] + p["rise"]
         v_x = distance / (p["push"] / 2 + p["flight"] + p["absorb"] / 2)
         x0 = root[np.searchsorted(times, t0), 0]
@@ -343,9 +344,8 @@ def _jumps(rng: np.random.Generator, family: str, height: float, distance: float
     yaw_deg = u(-180.0, 180.0)
     person = bodies_on_feet(times, keys, root, feet, planted, spin)
     pulled_down = np.zeros((jumps, 2))
-    for k, p in enumerate(phases):  # around each take-off and touch-down
-        leave = p["start"] + p["crouch"] + p["push"]
-        for j, t in enumerate((leave, leave + p["flight"])):
+    for k, contact_times in enumerate(leave_and_land):  # around each take-off and touch-down
+        for j, t in enumerate(contact_times):
             near = np.abs(times - t) < REACH_WINDOW
             pulled_down[k, j] = max(0.0, float((root[near, 2] - person.root_pos[near, 2]).max()))
     clip = family_clip(clip_name(family, rng), [turned(person, yaw_deg)], family, dict(
