@@ -1,9 +1,10 @@
-"""DAgger (Ross et al. 2011) from many two-agent experts into one student pair (supporter, recipient).
+"""DAgger (Ross et al. 2011) from many two-agent experts into one student pair (supporter, recipient), or from
+single-person priors (`FamilyTeachers`, one per motion family) into one student prior.
 
 One iteration:
 1. rollout of `horizon` steps in every world: each world's expert (the one trained on the world's clip)
    labels the observations with its mean actions; the world then executes, with probability β (drawn per
-   world and step; both agents alike), the expert's actions, else the student's mean actions;
+   world and step; every agent alike), the expert's actions, else the student's mean actions;
 2. the observations and labels are aggregated into each agent's buffer (`AggregatedBuffer`);
 3. the student's observation normaliser takes in the rollout, then `updates_per_iteration` Adam steps
    regress the student's mean action onto the labels over minibatches drawn from the whole buffer;
@@ -24,7 +25,7 @@ from typing import Any
 
 import torch
 
-from assistmimic.envs.assist import AssistEnv
+from assistmimic.envs.tracking import TrackingEnv
 from assistmimic.rl.checkpoint import load_checkpoint, rng_state, set_rng_state
 from assistmimic.rl.episode_stats import EpisodeStatistics
 from assistmimic.rl.loop import Schedule, TrainingLoop
@@ -33,6 +34,7 @@ from assistmimic.rl.policy import ActorCritic
 from distill.buffer import AggregatedBuffer
 from distill.config import DAggerConfig
 from distill.experts import ExpertSet
+from distill.family_teachers import FamilyTeachers
 from distill.schedule import beta_at, check_beta_schedule
 from motion_lib.errors import UserInputError
 
@@ -43,12 +45,14 @@ def action_error(student: torch.Tensor, expert: torch.Tensor) -> torch.Tensor:
 
 
 class DAggerTrainer(TrainingLoop):
-    """Distils `experts` into `students` (one policy per agent) in `env`; see the module docstring.
+    """Distils `experts` into `students` (one policy per agent of `env`: two in the assist env, one in the prior's
+    tracking env with `FamilyTeachers`); see the module docstring.
 
     clip_experts: (C,) the expert index of each clip of `env.library` (every clip needs one).
     """
 
-    def __init__(self, env: AssistEnv, students: list[ActorCritic], experts: ExpertSet, clip_experts: torch.Tensor,
+    def __init__(self, env: TrackingEnv, students: list[ActorCritic], experts: ExpertSet | FamilyTeachers,
+                 clip_experts: torch.Tensor,
                  cfg: DAggerConfig, run_dir: str | Path, metadata: dict[str, Any], seed: int):
         check_beta_schedule(cfg.beta)
         for name in ("iterations", "horizon", "buffer_size", "updates_per_iteration", "minibatch_size",
@@ -64,8 +68,10 @@ class DAggerTrainer(TrainingLoop):
         self.clip_experts = clip_experts.to(env.device)
         self.run_dir = Path(run_dir)
         self.metadata = metadata
+        self.agents = range(len(self.students))
         self.optimizers = [make_adam(student.parameters(), cfg.learning_rate) for student in self.students]
-        self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a], env.device) for a in range(2)]
+        self.buffers = [AggregatedBuffer(cfg.buffer_size, env.obs_dims[a], env.action_dims[a], env.device)
+                        for a in self.agents]
         self.generator = torch.Generator(device=env.device).manual_seed(seed)
         torch.manual_seed(seed)
         super().__init__()
@@ -83,27 +89,28 @@ class DAggerTrainer(TrainingLoop):
         action errors against the labels (per agent, and per expert over both agents)."""
         beta = beta_at(self.iteration, self.cfg.beta)
         num_experts, device = len(self.experts.names), self.env.device
-        error_sums, error_counts = torch.zeros(2, device=device), 0
+        error_sums, error_counts = torch.zeros(len(self.agents), device=device), 0
         expert_sums, expert_counts = torch.zeros(num_experts, device=device), torch.zeros(num_experts, device=device)
         for _ in range(self.cfg.horizon):
             expert_ids = self.clip_experts[self.env.clip_ids]
-            labels = [self.experts.actions(a, obs[a], expert_ids) for a in range(2)]
-            own = [self.students[a].action_mean(obs[a]) for a in range(2)]
+            labels = [self.experts.actions(a, obs[a], expert_ids) for a in self.agents]
+            own = [self.students[a].action_mean(obs[a]) for a in self.agents]
             follow_expert = torch.rand(self.env.num_envs, generator=self.generator, device=device) < beta
-            for a in range(2):
+            for a in self.agents:
                 self.buffers[a].add(obs[a], labels[a])
-            errors = torch.stack([action_error(own[a], labels[a]) for a in range(2)], dim=1)
+            errors = torch.stack([action_error(own[a], labels[a]) for a in self.agents], dim=1)
             error_sums += errors.sum(0)
             error_counts += self.env.num_envs
             expert_sums.index_add_(0, expert_ids, errors.mean(1))
             expert_counts.index_add_(0, expert_ids, torch.ones(self.env.num_envs, device=device))
-            step = self.env.step([torch.where(follow_expert[:, None], labels[a], own[a]) for a in range(2)])
-            stats.add({"task_reward": step.rewards, "expert_share": follow_expert.float()[:, None].expand(-1, 2)},
+            step = self.env.step([torch.where(follow_expert[:, None], labels[a], own[a]) for a in self.agents])
+            stats.add({"task_reward": step.rewards,
+                       "expert_share": follow_expert.float()[:, None].expand(-1, len(self.agents))},
                       step.metrics, step.terminated | step.truncated)
             obs = step.obs
         self.total_env_steps += self.cfg.horizon * self.env.num_envs
         scalars = {"dagger/beta": beta,
-                   **{f"dagger/action_error/agent{a}": float(error_sums[a]) / error_counts for a in range(2)}}
+                   **{f"dagger/action_error/agent{a}": float(error_sums[a]) / error_counts for a in self.agents}}
         for k, name in enumerate(self.experts.names):
             if expert_counts[k] > 0:
                 scalars[f"dagger/action_error/expert/{name}"] = float(expert_sums[k] / expert_counts[k])
@@ -133,8 +140,8 @@ class DAggerTrainer(TrainingLoop):
 
     def _progress(self, scalars: dict[str, float]) -> str:
         """β and each agent's action error, e.g. "beta 0.50 err 0.0123/0.0456"."""
-        return (f"beta {scalars['dagger/beta']:.2f} err {scalars['dagger/action_error/agent0']:.3g}/"
-                f"{scalars['dagger/action_error/agent1']:.3g}")
+        errors = "/".join(f"{scalars[f'dagger/action_error/agent{a}']:.3g}" for a in self.agents)
+        return f"beta {scalars['dagger/beta']:.2f} err {errors}"
 
     # --- checkpoints -------------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, Any]:
@@ -156,8 +163,10 @@ class DAggerTrainer(TrainingLoop):
         """Restore the students, optimisers, random state, iteration and the env's training state (its clips' failure
         rates; `resume_note` says what became of it) of a checkpoint of this setup."""
         state = load_checkpoint(path)
-        if "optimizers" not in state or len(state.get("policies", [])) != 2:
-            raise UserInputError(f"{path} is not a checkpoint of stage=distill; resume from a distill run_dir")
+        if ("optimizers" not in state or "dagger_config" not in state
+                or len(state.get("policies", [])) != len(self.students)):
+            raise UserInputError(f"{path} is not a DAgger checkpoint of {len(self.students)} student(s); resume from "
+                                 "the run_dir of the same distillation")
         for a, (student, saved) in enumerate(zip(self.students, state["policies"])):
             if saved["spec"] != student.spec():
                 raise UserInputError(f"agent {a}'s student in {path} has the architecture {saved['spec']}, this run "

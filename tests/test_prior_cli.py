@@ -199,16 +199,32 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
     assert trained_clips_file({"data": str(clips)}) == str(clips)
 
 
-def test_the_shipped_prior_is_the_average_of_the_committed_parts():
-    """`data/prior/smpl_prior_cpu.pt` is what `scripts/export_policy.py` makes of the parts committed in
-    `data/prior/shipped_run/` and `data/prior/run_endings_run/` (`shipped_run/cmd.sh`, steps 3 and 4): the first run's
-    full checkpoint once (so continuing that run continues one part) and the other run's averaged checkpoints twice,
-    averaged 1:1 with the averaged checkpoints of its continuation on runs that stop and turn back."""
+def test_the_shipped_prior_is_distilled_from_the_committed_teachers():
+    """`data/prior/smpl_prior_cpu.pt` is the student of `data/prior/distill_run/cmd.sh`: its metadata names the two
+    committed teachers it was distilled from and the ten checkpoints averaged; its weights are not theirs."""
+    shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
+    teachers = shipped["metadata"]["teachers"]
+    assert teachers == {"teacher": "data/prior/distill_run/teacher.pt",
+                        "broad_jump": "data/prior/broad_jump_run/average_15720_15990.pt"}
+    assert shipped["metadata"]["averaged_iterations"] == list(range(210, 301, 10))
+    for path in teachers.values():
+        teacher = torch.load(REPO / path, weights_only=True)
+        assert not torch.equal(teacher["policies"][0]["state_dict"]["mu.weight"],
+                               shipped["policies"][0]["state_dict"]["mu.weight"])
+    assert shipped.keys() == {"iteration", "total_env_steps", "policies", "metadata"}
+
+
+def test_the_distillations_teacher_is_the_average_of_the_committed_parts():
+    """`data/prior/distill_run/teacher.pt` (the prior shipped before the forty-fourth session) is what
+    `scripts/export_policy.py` makes of the parts committed in `data/prior/shipped_run/` and
+    `data/prior/run_endings_run/` (`shipped_run/cmd.sh`, steps 3 and 4): the first run's full checkpoint once (so
+    continuing that run continues one part) and the other run's averaged checkpoints twice, averaged 1:1 with the
+    averaged checkpoints of its continuation on runs that stop and turn back."""
     run_dir = REPO / "data" / "prior" / "shipped_run"
     (iteration,) = model_checkpoint_iterations(run_dir)
     (other_path,) = run_dir.glob("average_*.pt")
     (endings_path,) = (REPO / "data" / "prior" / "run_endings_run").glob("average_*.pt")
-    shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
+    shipped = torch.load(REPO / "data" / "prior" / "distill_run" / "teacher.pt", weights_only=True)
     saved = torch.load(checkpoint_path(run_dir, iteration), weights_only=True)
     other, endings = (torch.load(path, weights_only=True) for path in (other_path, endings_path))
     other_iterations, endings_iterations = (part["metadata"]["averaged_iterations"] for part in (other, endings))

@@ -504,6 +504,52 @@ def test_an_anchor_checkpoint_holds_the_policy_near_its_actions(tmp_path):
     assert kls[30.0] < kls[1.0] < kls[0.0], kls
 
 
+class HalvesEnv(PointMassEnv):
+    """PointMassEnv whose worlds belong to the family "east" (target x > 0) or "west"."""
+
+    def world_families(self) -> tuple[list[str], torch.Tensor]:
+        return ["east", "west"], (self.target[:, 0] <= 0).long()
+
+
+@pytest.mark.parametrize("sync_free", [False, True])
+def test_family_anchors_hold_each_familys_worlds_near_their_own_checkpoint(tmp_path, sync_free):
+    """Continued from checkpoint A with A as anchor and B as the "east" family's: on east worlds' observations the
+    policy moves to B's actions, on west worlds' it stays near A's (with a sync-free env, every world goes through
+    B and is masked; else only the east worlds)."""
+    for name, seed in (("a", 0), ("b", 1)):
+        make_runner(tmp_path / name, PointMassEnv(1), policy_seed=seed, max_iterations=3).learn()
+    a, b = (ActorCritic.from_saved_state(load_checkpoint(tmp_path / name / "last.pt")["policies"][0]) for name in "ab")
+    env = HalvesEnv(1, seed=5)
+    env.sync_free = sync_free
+    runner = make_runner(tmp_path / "run", env, max_iterations=30, anchor_kl_coef=30.0,
+                         anchor_checkpoint=str(tmp_path / "a" / "last.pt"),
+                         anchor_families={"east": str(tmp_path / "b" / "last.pt")})
+    runner.resume(tmp_path / "a" / "last.pt")
+    runner.learn()
+    probe = torch.cat([torch.rand(512, 4) * 2 - 1, torch.rand(512, 2) * 2 - 1], 1)
+    east, west = probe[probe[:, 4] > 0], probe[probe[:, 4] <= 0]
+    policy = runner.policies[0]
+    apart = {side: mean_action_distance(a, b, obs) for side, obs in (("east", east), ("west", west))}
+    assert mean_action_distance(policy, b, east) < 0.2 * apart["east"], apart
+    assert mean_action_distance(policy, a, west) < 0.2 * apart["west"], apart
+    assert mean_action_distance(policy, a, east) > 0.5 * apart["east"], apart
+
+
+def test_family_anchor_mistakes_are_clear_errors(tmp_path):
+    make_runner(tmp_path / "start", PointMassEnv(1), max_iterations=1).learn()
+    start = str(tmp_path / "start" / "last.pt")
+    with pytest.raises(UserInputError, match="anchor_families needs an anchor_checkpoint"):
+        make_runner(tmp_path, HalvesEnv(1), anchor_families={"east": start})
+    with pytest.raises(UserInputError, match="needs an env whose worlds track clips of motion families"):
+        make_runner(tmp_path, PointMassEnv(1), anchor_checkpoint=start, anchor_families={"east": start})
+    with pytest.raises(UserInputError, match="names the family 'north', which no training clip has .*east, west"):
+        make_runner(tmp_path, HalvesEnv(1), anchor_checkpoint=start, anchor_families={"north": start})
+    make_runner(tmp_path / "pair", PointMassEnv(2), max_iterations=1).learn()
+    with pytest.raises(UserInputError, match="anchor_families.east .* holds 1 policies; this run has 2 agents"):
+        make_runner(tmp_path, HalvesEnv(2), anchor_checkpoint=str(tmp_path / "pair" / "last.pt"),
+                    anchor_families={"east": start})
+
+
 def test_anchor_mistakes_are_clear_errors(tmp_path):
     make_runner(tmp_path / "start", PointMassEnv(1), max_iterations=1).learn()
     with pytest.raises(UserInputError, match="anchor_kl_coef > 0 needs an anchor_checkpoint"):

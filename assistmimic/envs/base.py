@@ -65,6 +65,11 @@ class VecEnv(ABC):
     def reference_amp_obs(self, n: int, generator: torch.Generator | None = None, agent: int = 0) -> torch.Tensor:
         """(n, amp_steps, amp_dim) AMP histories of agent `agent`'s reference motions (the discriminator's real data)."""
 
+    def world_families(self) -> tuple[list[str], torch.Tensor] | None:
+        """(family names, (N,) each world's index into them): the kind of motion each world tracks now, for settings
+        given per family (the runner's `anchor_families`); None by default: the env does not know."""
+        return None
+
     def set_training_iteration(self, iteration: int) -> None:
         """Training progress (completed iterations), for training aids that change over a run; ignored by default."""
 

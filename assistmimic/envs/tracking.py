@@ -215,6 +215,10 @@ class TrackingEnv(VecEnv):
             scalars["termination_distance_scale"] = self.terminations.distance_scale
         return scalars
 
+    def world_families(self) -> tuple[list[str], torch.Tensor]:
+        """The motion families of the clips (`MotionLibrary.families`) and (N,) the family of each world's clip."""
+        return self.library.families, self.library.clip_family[self.clip_ids]
+
     def training_state(self) -> dict:
         """The clips' failure rates that decide the draw (`MotionLibrary.sampling_state`)."""
         return {"clip_sampling": self.library.sampling_state()}

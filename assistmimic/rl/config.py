@@ -123,6 +123,11 @@ class RunnerConfig:
     near: each PPO update adds `anchor_kl_coef` x the mean part of KL(anchor || policy) at the rollout's observations,
     sum over action dimensions of (mean - anchor mean)^2 / (2 std^2). For a continuation that should keep what it
     starts from (the prior's continuations drift off in pose: `benchmarks/RESULTS.md`, thirty-fourth section). None: off."""
+    anchor_families: dict[str, str] = field(default_factory=dict)
+    """{motion family: checkpoint}: worlds tracking a clip of that family (`VecEnv.world_families`, e.g. the generated
+    clips' `broad_jump`) are held near that checkpoint's policies instead of `anchor_checkpoint`'s, by the same
+    `anchor_kl_coef`: a continuation that keeps its start on every other family and is taught one family by a
+    specialist (a run continued on that family). Needs `anchor_checkpoint`; empty: one anchor for every world."""
     anchor_kl_coef: float = field(default=0.0, metadata=at_least(0))
     """Weight of that KL in the loss (with normalised advantages the surrogate's changes per update are of the order
     of the update's KL, about 0.01); needs `anchor_checkpoint`. 0 with a checkpoint: the KL is only logged

@@ -107,6 +107,9 @@ class OnPolicyRunner(TrainingLoop):
         self.policies = [policy.to(self.device) for policy in policies]
         self.anchors = self._load_anchors()
         """Per agent, the frozen policy of `anchor_checkpoint` the trained one is held near; empty: no anchor."""
+        self.family_anchors = self._load_family_anchors()
+        """(family index into `env.world_families()`'s names, its frozen policies per agent) of `anchor_families`:
+        worlds tracking a clip of that family are held near these instead."""
         self.learners = [self._make_learner(policy) for policy in self.policies]
         targets = self.uses_action_targets or bool(self.anchors)
         self.storages = [RolloutStorage(ppo_config.horizon, env.num_envs, policy.obs_normalizer.dim, policy.action_dim,
@@ -162,7 +165,19 @@ class OnPolicyRunner(TrainingLoop):
         actions); None: none."""
         if not self.anchors:
             return None
-        return [anchor.action_mean(agent_obs) for anchor, agent_obs in zip(self.anchors, obs)]
+        targets = [anchor.action_mean(agent_obs) for anchor, agent_obs in zip(self.anchors, obs)]
+        if self.family_anchors:
+            _, world_family = self.env.world_families()
+            for family, anchors in self.family_anchors:
+                mine = world_family == family
+                if self.env.sync_free:  # every world through the family's anchor, then masked: no host sync
+                    targets = [torch.where(mine[:, None], anchor.action_mean(agent_obs), target)
+                               for anchor, agent_obs, target in zip(anchors, obs, targets)]
+                    continue
+                worlds = mine.nonzero().squeeze(-1)  # only the family's worlds: a few percent of the anchor's cost
+                for anchor, agent_obs, target in zip(anchors, obs, targets):
+                    target[worlds] = anchor.action_mean(agent_obs[worlds])
+        return targets
 
     def _update_options(self, agent: int) -> dict[str, Any]:
         """Keyword options of agent `agent`'s `PPO.update` this iteration (e.g. `update_actor`, `target_weight`)."""
@@ -176,15 +191,41 @@ class OnPolicyRunner(TrainingLoop):
             if cfg.anchor_kl_coef > 0:
                 raise UserInputError("runner anchor_kl_coef > 0 needs an anchor_checkpoint to hold the policies near")
             return []
-        saved = load_checkpoint(cfg.anchor_checkpoint)["policies"]
+        return self._frozen_policies(cfg.anchor_checkpoint, "anchor_checkpoint")
+
+    def _load_family_anchors(self) -> list[tuple[int, list[ActorCritic]]]:
+        """The frozen policies of each `anchor_families` checkpoint with its family's index; checked against the
+        families of the env's clips."""
+        cfg = self.config
+        if not cfg.anchor_families:
+            return []
+        if cfg.anchor_checkpoint is None:
+            raise UserInputError("runner anchor_families needs an anchor_checkpoint for the worlds of the other "
+                                 "families")
+        known = self.env.world_families()
+        if known is None:
+            raise UserInputError("runner anchor_families needs an env whose worlds track clips of motion families")
+        families = known[0]
+        anchors = []
+        for family, checkpoint in sorted(cfg.anchor_families.items()):
+            if family not in families:
+                raise UserInputError(f"runner anchor_families names the family '{family}', which no training clip has "
+                                     f"(the clips' families: {', '.join(families)})")
+            anchors.append((families.index(family), self._frozen_policies(checkpoint, f"anchor_families.{family}")))
+        return anchors
+
+    def _frozen_policies(self, checkpoint: str, setting: str) -> list[ActorCritic]:
+        """The policies of `checkpoint` (one per agent, of this run's observation and action sizes), frozen, on the
+        device; `setting` names the setting that gave it in errors."""
+        saved = load_checkpoint(checkpoint)["policies"]
         if len(saved) != len(self.policies):
-            raise UserInputError(f"anchor_checkpoint {cfg.anchor_checkpoint} holds {len(saved)} policies; this run "
+            raise UserInputError(f"{setting} {checkpoint} holds {len(saved)} policies; this run "
                                  f"has {len(self.policies)} agents")
         anchors = []
         for a, (policy, state) in enumerate(zip(self.policies, saved)):
             anchor = ActorCritic.from_saved_state(state).to(self.device).requires_grad_(False)
             if sum(anchor.obs_dims) != sum(policy.obs_dims) or anchor.action_dim != policy.action_dim:
-                raise UserInputError(f"agent {a}'s policy in anchor_checkpoint {cfg.anchor_checkpoint} takes "
+                raise UserInputError(f"agent {a}'s policy in {setting} {checkpoint} takes "
                                      f"{sum(anchor.obs_dims)} observations and gives {anchor.action_dim} actions; "
                                      f"this run's takes {sum(policy.obs_dims)} and gives {policy.action_dim}")
             anchors.append(anchor)

@@ -116,12 +116,28 @@ class FamiliesConfig:
 
 
 @dataclass
+class PriorDistillConfig:
+    """A prior trained by DAgger from prior checkpoints (`phc_prior.distillation`) instead of by PPO."""
+
+    teacher: str | None = None
+    """A prior checkpoint whose mean actions label every world (but those of `family_teachers`); null: PPO."""
+    family_teachers: dict[str, str] = field(default_factory=dict)
+    """{motion family: prior checkpoint}: the worlds tracking a clip of that family are labelled by that checkpoint
+    instead (e.g. a continuation that learnt the family); set with `+stage.distill.family_teachers.<family>=<path>`."""
+    student_init: str | None = None
+    """A prior checkpoint the student starts from (e.g. `teacher`: only its families' gaps to learn); null: fresh
+    networks of `stage.policy`."""
+    dagger: DAggerConfig = field(default_factory=DAggerConfig)
+
+
+@dataclass
 class PriorConfig(TrainingConfig):
     name: str = "prior"
     default_data: str = "data/demo/single.pkl"
     """Clips used when the run gives no `data=` and `families.clips` is 0 (the built-in single-person demo clips)."""
     families: FamiliesConfig = field(default_factory=FamiliesConfig)
     env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    distill: PriorDistillConfig = field(default_factory=PriorDistillConfig)
 
 
 @dataclass
