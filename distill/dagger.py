@@ -52,8 +52,8 @@ class DAggerTrainer(TrainingLoop):
     """
 
     def __init__(self, env: TrackingEnv, students: list[ActorCritic], experts: ExpertSet | FamilyTeachers,
-                 clip_experts: torch.Tensor,
-                 cfg: DAggerConfig, run_dir: str | Path, metadata: dict[str, Any], seed: int):
+                 clip_experts: torch.Tensor, cfg: DAggerConfig, run_dir: str | Path, metadata: dict[str, Any],
+                 seed: int):
         check_beta_schedule(cfg.beta)
         for name in ("iterations", "horizon", "buffer_size", "updates_per_iteration", "minibatch_size",
                      "save_interval", "keep_checkpoints"):
@@ -86,7 +86,7 @@ class DAggerTrainer(TrainingLoop):
     @torch.no_grad()
     def _collect(self, obs: list[torch.Tensor], stats: EpisodeStatistics) -> tuple[list[torch.Tensor], dict[str, float]]:
         """The β-mixture rollout; labels go to the buffers. Returns the next observations, and β with the student's
-        action errors against the labels (per agent, and per expert over both agents)."""
+        action errors against the labels (per agent, and per expert over the agents)."""
         beta = beta_at(self.iteration, self.cfg.beta)
         num_experts, device = len(self.experts.names), self.env.device
         error_sums, error_counts = torch.zeros(len(self.agents), device=device), 0
