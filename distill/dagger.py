@@ -9,8 +9,9 @@ One iteration:
 3. the student's observation normaliser takes in the rollout, then `updates_per_iteration` Adam steps
    regress the student's mean action onto the labels over minibatches drawn from the whole buffer;
 4. log (`dagger/beta`, the student's action error against the labels on the rollout before the update,
-   per agent and per expert, the regression loss, episode statistics); checkpoint (the loop, with its Ctrl-C
-   handling, is `assistmimic.rl.loop`'s, which the PPO runner shares).
+   per agent and per expert, the regression loss, episode statistics, the env's clip failure rates and draw per
+   motion family); checkpoint (the loop, with its Ctrl-C handling, is `assistmimic.rl.loop`'s, which the PPO runner
+   shares).
 
 Checkpoints (`model_<iteration>.pt`, `last.pt`, written atomically) hold the student policies in the
 runner's format (so `stage=eval` and `stage=track` load them), the optimisers, the random state and the
@@ -135,7 +136,8 @@ class DAggerTrainer(TrainingLoop):
 
     def _iteration_scalars(self, rollout: dict[str, float], learned: dict[str, float], episodes: dict[str, float],
                            collect_s: float, update_s: float, world_steps: int) -> dict[str, float]:
-        return {**rollout, **learned, **episodes, "dagger/buffer_samples": float(self.buffers[0].size),
+        return {**rollout, **learned, **episodes, **self.env.training_scalars(),
+                "dagger/buffer_samples": float(self.buffers[0].size),
                 "perf/collect_s": collect_s, "perf/update_s": update_s, "perf/env_steps_per_s": world_steps / collect_s}
 
     def _progress(self, scalars: dict[str, float]) -> str:

@@ -86,6 +86,7 @@ def test_a_prior_distilled_from_a_prior_learns_its_actions_resumes_and_evaluates
     errors = [record["dagger/action_error/agent0"] for record in records]
     assert errors[-1] < 0.5 * errors[0], errors  # a fresh student learns the teacher's actions
     assert records[0]["dagger/beta"] == 1.0 and records[-1]["dagger/beta"] == 0.0
+    assert records[-1]["clip_draw_share/other"] == pytest.approx(1.0)  # the env's draw per family, as PPO logs it
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["iterations"] == 6 and summary["teachers"] == {"teacher": str(teacher_dir / "last.pt")}
     result = run_cli(*distill, "max_iterations=7", "stage.resume=true", tmp_path=tmp_path)
