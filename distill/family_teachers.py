@@ -19,15 +19,15 @@ from distill.experts import ACTION_MEANING
 from motion_lib.errors import UserInputError
 
 
-def _load_prior(path: str, setting: str) -> tuple[ActorCritic, dict]:
-    """The frozen policy of the single-person prior checkpoint `path` (given by `setting`, named in errors) and the
-    env settings it was trained with (its metadata's `env_config`, {} where it saved none)."""
+def load_prior(path: str, setting: str) -> tuple[ActorCritic, dict]:
+    """The policy of the single-person prior checkpoint `path` (given by `setting`, named in errors), in evaluation
+    mode, and the env settings it was trained with (its metadata's `env_config`, {} where it saved none)."""
     if not Path(path).is_file():
         raise UserInputError(f"{setting}={path} does not exist; give a prior checkpoint (model_<it>.pt or exported)")
     policies, metadata = policies_from_checkpoint(Path(path))
     if checkpoint_task(Path(path), policies, metadata) != "tracking":
-        raise UserInputError(f"{setting}={path} is a two-agent checkpoint; a prior's teacher is a single-person prior")
-    return policies[0].requires_grad_(False), metadata.get("env_config") or {}
+        raise UserInputError(f"{setting}={path} is a two-agent checkpoint; give a single-person prior")
+    return policies[0], metadata.get("env_config") or {}
 
 
 class FamilyTeachers:
@@ -48,8 +48,8 @@ class FamilyTeachers:
         """The teachers: "teacher" (every other family), then the families of `family_teachers`."""
         settings = ["stage.distill.teacher", *(f"stage.distill.family_teachers.{f}" for f in chosen)]
         paths = [teacher, *(family_teachers[f] for f in chosen)]
-        loaded = [_load_prior(path, setting) for path, setting in zip(paths, settings)]
-        self.policies = [policy for policy, _ in loaded]
+        loaded = [load_prior(path, setting) for path, setting in zip(paths, settings)]
+        self.policies = [policy.requires_grad_(False) for policy, _ in loaded]
         self.sources = [f"{setting}={path}" for setting, path in zip(settings, paths)]
         """The setting and file of each teacher (for errors)."""
         self.env_configs = [env_config for _, env_config in loaded]

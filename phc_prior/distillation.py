@@ -18,7 +18,6 @@ import torch
 
 from assistmimic.envs.config import TrackingEnvConfig
 from assistmimic.envs.tracking import TrackingEnv
-from assistmimic.evaluation import policies_from_checkpoint
 from assistmimic.mjcf.config import RobotConfig, SceneConfig
 from assistmimic.rl.config import PolicyConfig
 from assistmimic.rl.policy import ActorCritic
@@ -26,9 +25,8 @@ from assistmimic.sim.config import SimConfig
 from assistmimic.sim.factory import make_backend, make_single_person_scene
 from distill.config import DAggerConfig
 from distill.dagger import DAggerTrainer
-from distill.family_teachers import FamilyTeachers
+from distill.family_teachers import FamilyTeachers, load_prior
 from motion_lib.clip import Clip
-from motion_lib.errors import UserInputError
 from motion_lib.motion_library import MotionLibrary
 
 
@@ -36,13 +34,7 @@ def initial_student(env: TrackingEnv, policy: PolicyConfig, student_init: str | 
     """A fresh network of `policy`, or the prior of the checkpoint `student_init`, in training mode."""
     if student_init is None:
         return ActorCritic([env.obs_dims[0]], env.action_dims[0], policy)
-    if not Path(student_init).is_file():
-        raise UserInputError(f"stage.distill.student_init={student_init} does not exist; give a prior checkpoint")
-    policies, _ = policies_from_checkpoint(Path(student_init))
-    if len(policies) != 1:
-        raise UserInputError(f"stage.distill.student_init={student_init} holds {len(policies)} policies; the student "
-                             "of a prior's distillation starts from a single-person prior")
-    return policies[0].train()
+    return load_prior(student_init, "stage.distill.student_init")[0].train()
 
 
 def prior_dagger(clips: list[Clip], data: str | Path, robot: RobotConfig, scene: SceneConfig, sim: SimConfig, *,

@@ -91,7 +91,8 @@ def test_a_prior_distilled_from_a_prior_learns_its_actions_resumes_and_evaluates
     assert summary["iterations"] == 6 and summary["teachers"] == {"teacher": str(teacher_dir / "last.pt")}
     result = run_cli(*distill, "max_iterations=7", "stage.resume=true", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert iterations(run_dir) == list(range(1, 8)) and "resumed DAgger from" in result.stdout
+    assert iterations(run_dir) == list(range(1, 8))
+    assert f"resumed from {run_dir / 'model_6.pt'} at iteration 6" in result.stdout
     result = run_cli("stage=eval", f"checkpoint={run_dir / 'last.pt'}", f"run_dir={tmp_path / 'eval'}", "sim.nthread=1",
                      tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr

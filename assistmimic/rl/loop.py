@@ -118,6 +118,10 @@ class TrainingLoop(ABC):
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything `resume` restores, as of the last completed iteration."""
 
+    @abstractmethod
+    def resume(self, path: str | Path) -> int:
+        """Continue from the checkpoint `path` of this setup (setting `resume_note`); the iteration it holds."""
+
     def _rng_state(self) -> dict[str, Any]:
         """The random state of a completed iteration that its checkpoint holds."""
         return rng_state()

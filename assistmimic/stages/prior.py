@@ -12,15 +12,12 @@ Checkpoints go to `run_dir` (`model_<iteration>.pt`, `last.pt`); `stage.resume=t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from assistmimic.rl.checkpoint import LAST_CHECKPOINT
-from assistmimic.rl.logger import METRICS_FILE, read_metrics
 from assistmimic.rl.threads import core_share
 from assistmimic.stages.common import load_clips
 from assistmimic.stages.config import PriorConfig, RunConfig
-from assistmimic.stages.training import apply_run_overrides, checkpoint_to_resume, train
+from assistmimic.stages.training import apply_run_overrides, train
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
 from phc_prior.data import generated_clips
@@ -62,11 +59,4 @@ def _distill(cfg: RunConfig, stage: PriorConfig, clips: list[Clip], data: str | 
     trainer = prior_dagger(clips, data, cfg.robot, cfg.scene, cfg.sim, num_envs=num_envs, seed=cfg.seed, env=stage.env,
                            policy=stage.policy, teacher=distill.teacher, family_teachers=dict(distill.family_teachers),
                            student_init=distill.student_init, dagger=distill.dagger, run_dir=run_dir)
-    if stage.resume and (checkpoint := checkpoint_to_resume(run_dir)) is not None:
-        print(f"resumed DAgger from {checkpoint} at iteration {trainer.resume(checkpoint)}; {trainer.resume_note}")
-    start = time.perf_counter()
-    trainer.learn()
-    trainer.env.close()
-    return {"iterations": trainer.iteration, "checkpoint": str(run_dir / LAST_CHECKPOINT),
-            "seconds": round(time.perf_counter() - start, 1), "env_steps": trainer.total_env_steps,
-            "teachers": trainer.metadata["teachers"], "final": (read_metrics(run_dir / METRICS_FILE) or [{}])[-1]}
+    return {**train(trainer, run_dir, stage.resume), "teachers": trainer.metadata["teachers"]}

@@ -14,7 +14,7 @@ import torch
 from assistmimic.rl import distributed
 from assistmimic.rl.checkpoint import LAST_CHECKPOINT, resume_checkpoint
 from assistmimic.rl.logger import METRICS_FILE, read_metrics
-from assistmimic.rl.runner import OnPolicyRunner
+from assistmimic.rl.loop import TrainingLoop
 from assistmimic.stages.config import RunConfig, TrainingConfig
 
 
@@ -35,9 +35,11 @@ def checkpoint_to_resume(run_dir: Path) -> Path | None:
     return path
 
 
-def train(runner: OnPolicyRunner, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
-    """Resume from the newest readable checkpoint in `run_dir` when asked (`resume_checkpoint`), train to the
-    configured iteration, close the env (unless `close_env` is False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every rank)."""
+def train(runner: TrainingLoop, run_dir: Path, resume: bool, close_env: bool = True) -> dict:
+    """`runner` (PPO's `OnPolicyRunner` or DAgger's `DAggerTrainer`): resume from the newest readable checkpoint in
+    `run_dir` when asked (`resume_checkpoint`), train to the configured iteration, close the env (unless `close_env` is
+    False). Returns the training part of the stage's summary (diverged worlds and contact-buffer overflows: of every
+    rank)."""
     last = run_dir / LAST_CHECKPOINT
     if resume and (path := checkpoint_to_resume(run_dir)) is not None:
         runner.resume(path)
