@@ -33,6 +33,10 @@ bias of the choice):
 - `runstop12`, `runturn12`, `runwalk12`: jogs at 2.0 m/s and runs at 2.5, 3.0 and 3.5 m/s from standing that slow
   down and stop, slow down, turn back by 150-180 degrees and run on, or slow into a walk and walk on, before their end
   (three each, named `run<stop|turn|walk>_v<speed>_<k>`), as captured running often ends;
+- `deepmimic40`, `deepmimicall`: eval40 and `all` as capture in DeepMimic's humanoid3d format gives them once
+  converted (`run.py stage=convert source=deepmimic`; written by `motion_lib.formats.deepmimic.write_motion`): one spine
+  joint, knees and elbows on one hinge, no toes, fixed wrists and the character's proportions, the lossy form the
+  format's public capture (walks, runs, kicks, jumps, dances, getting up) comes in;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -76,12 +80,16 @@ from motion_lib.families.locomotion import RUN_SPEEDS, jog, run, walk
 from motion_lib.families.registry import FAMILIES
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
+from motion_lib.formats import deepmimic
+from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.phc import read_clips, write_clips
+from motion_lib.skeleton import get_skeleton
+from assistmimic.stages.convert import read_source
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
         "jump24", "broadjump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12",
-        "long12", "longdance8")
+        "long12", "longdance8", "deepmimic40", "deepmimicall")
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "broadjump24": "broad_jump",
                "jack24": "jumping_jack", "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -91,6 +99,8 @@ NOISE = {"joint_deg": 1.0, "root_m": 0.005}
 """The noise of `noisy40` (standard deviations per frame)."""
 SUBJECT_SCALES = (0.9, 1.1)
 """The subject sizes of `scaled40`, alternating over its clips."""
+DEEPMIMIC_SETS = {"deepmimic40": "eval40", "deepmimicall": "all"}
+"""Sets of capture in DeepMimic's format: the set they are written from."""
 WALK_GRID_SPEEDS = (0.9, 1.1, 1.3, 1.5, 1.7)
 WALK_GRID_TURNS = (0, 30)
 """The cruise speeds (m/s) and turn rates (deg/s) of `walkgrid`."""
@@ -135,6 +145,12 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             clean = read_clips(clip_set("eval40", folder, per_family, seed))
             write_clips(path, [with_subject_scale(clip, SUBJECT_SCALES[i % 2]) for i, clip in enumerate(clean)])
         return path
+    if name in DEEPMIMIC_SETS:
+        path = folder / f"{name}.pkl"
+        if not path.exists():
+            write_clips(path, through_deepmimic(read_clips(clip_set(DEEPMIMIC_SETS[name], folder, per_family, seed)),
+                                                folder / name))
+        return path
     if name == "chair8":
         path = folder / "chair8.pkl"
         if not path.exists():
@@ -150,6 +166,21 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             write_clips(path, made_from_seed[name](seed))
         return path
     raise UserInputError(f"unknown clip set '{name}'; the sets are {', '.join(SETS)}")
+
+
+def through_deepmimic(clips: list[Clip], folder: Path) -> list[Clip]:
+    """`clips` written as DeepMimic humanoid3d motion files into `folder` (`deepmimic.write_motion`: one spine joint,
+    hinge knees and elbows, no toes, fixed wrists) and read back as `run.py stage=convert source=deepmimic` reads
+    capture (floor, subject size, a chair under a person who sits on one the file does not show)."""
+    skeleton = get_skeleton("smpl")
+    folder.mkdir(parents=True, exist_ok=True)
+    for clip in clips:
+        deepmimic.write_motion(folder / f"{clip.name}.txt", clip, skeleton)
+    converted, skipped = read_source("deepmimic", folder, ReadOptions(skeleton=skeleton), "reading", "read",
+                                     place_seats=True)
+    if skipped:
+        raise UserInputError(f"{folder}: {len(skipped)} written clip(s) could not be read back: {skipped[0]['reason']}")
+    return sorted(converted, key=lambda clip: [c.name for c in clips].index(clip.name))
 
 
 RUNS_ON = {"walk": {"stop": False}, "jog": {"ending": "on"}, "run": {"ending": "on"}}

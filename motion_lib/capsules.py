@@ -12,7 +12,7 @@ import numpy as np
 from motion_lib.skeleton import CAPSULE_RADIUS, FOOT_RADIUS, HEAD_RADIUS, Skeleton
 
 # Leaf bodies continue their bone by this length (metres) as a capsule of this radius.
-_LEAF_SHAPES = {"head": (0.09, HEAD_RADIUS), "hand": (0.07, CAPSULE_RADIUS["hand"]),
+LEAF_SHAPES = {"head": (0.09, HEAD_RADIUS), "hand": (0.07, CAPSULE_RADIUS["hand"]),
                 "toe": (0.03, FOOT_RADIUS), "finger": (0.02, CAPSULE_RADIUS["finger"])}
 
 
@@ -35,7 +35,7 @@ class CapsuleModel:
             start.append(p), end.append(c), leaf.append(0.0), body.append(p)
             radius.append(FOOT_RADIUS if groups[p] in ("ankle", "toe") else CAPSULE_RADIUS[groups[p]])
             if not skeleton.children[c]:
-                length, r = _LEAF_SHAPES[groups[c]]
+                length, r = LEAF_SHAPES[groups[c]]
                 start.append(c), end.append(c), leaf.append(length), radius.append(r), body.append(c)
         return cls(*(np.asarray(x) for x in (start, end, leaf, radius, body)))
 
@@ -50,14 +50,15 @@ class CapsuleModel:
         return a, b
 
 
-def lowest_capsule_bottom(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+def lowest_capsule_bottom(positions: np.ndarray, skeleton: Skeleton, ignore: tuple[str, ...] = ()) -> np.ndarray:
     """(T,) height of the lowest capsule surface above the feet, from body positions (T, B, 3): the capsules of
     every bone above the ankles, the pelvis as the humanoid builds it (one capsule across 0.6 of the way to each hip,
-    not one along each pelvis-to-hip bone)."""
+    not one along each pelvis-to-hip bone); those of the bodies `ignore` and below left out."""
     capsules = CapsuleModel.of(skeleton)
     a, b = capsules.segments(positions, skeleton)
     groups = np.asarray(skeleton.groups)
     keep = ~np.isin(groups[capsules.body], ("ankle", "toe")) & ~((groups[capsules.start] == "pelvis") & (groups[capsules.end] == "hip"))
+    keep &= ~np.isin(capsules.body, [b for name in ignore for b in skeleton.subtree(skeleton.index(name))])
     bottom = (np.minimum(a[..., 2], b[..., 2]) - capsules.radius)[:, keep].min(axis=1)
     pelvis = positions[:, 0, 2]
     across = [pelvis + 0.6 * (positions[:, skeleton.index(f"{s}_Hip"), 2] - pelvis) for s in "LR"]

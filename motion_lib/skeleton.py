@@ -175,15 +175,18 @@ class Skeleton:
         )
         return float(-lowest)
 
-    def hand_body_names(self, side: str) -> tuple[str, ...]:
-        """Bodies that make up one hand: the wrist and everything below it. side: "L" or "R"."""
-        wrist = self.index(f"{side}_Wrist")
-        names, stack = [], [wrist]
+    def subtree(self, body: int) -> tuple[int, ...]:
+        """`body` and every body below it, in the canonical order (parents before children)."""
+        found, stack = [], [body]
         while stack:
             b = stack.pop()
-            names.append(self.body_names[b])
-            stack.extend(reversed(self.children[b]))
-        return tuple(sorted(names, key=self.body_names.index))
+            found.append(b)
+            stack.extend(self.children[b])
+        return tuple(sorted(found))
+
+    def hand_body_names(self, side: str) -> tuple[str, ...]:
+        """Bodies that make up one hand: the wrist and everything below it. side: "L" or "R"."""
+        return tuple(self.body_names[b] for b in self.subtree(self.index(f"{side}_Wrist")))
 
     @property
     def foot_body_names(self) -> tuple[str, ...]:

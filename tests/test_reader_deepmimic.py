@@ -13,7 +13,8 @@ from motion_lib.errors import UserInputError
 from motion_lib.formats import deepmimic
 from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.bvh_retarget import skeleton_leg_length
-from motion_lib.formats.common import body_positions
+from motion_lib.formats.common import body_positions, global_rotations, wxyz_to_rotations
+from motion_lib.families.locomotion import walk
 from motion_lib.formats.phc import read_clips
 from motion_lib.skeleton import get_skeleton
 from tests.test_run_cli import run_cli
@@ -106,3 +107,37 @@ def test_convert_reads_a_folder_of_motion_files(tmp_path):
     assert result.returncode == 0, result.stderr
     (clip,) = read_clips(out)
     assert clip.name == "humanoid3d_walk" and clip.num_frames == 31
+
+
+@pytest.fixture(scope="module")
+def walk_clip():
+    return walk(np.random.default_rng(3), speed=1.3, turn_rate=20.0, duration=4.0, stop=False)
+
+
+def round_trip(tmp_path, clip, **kwargs):
+    deepmimic.write_motion(tmp_path / "clip.txt", clip, SMPL)
+    return read_one(tmp_path / "clip.txt", **kwargs)
+
+
+def test_a_clip_written_in_the_format_reads_back_as_the_motion_it_was_made_from(tmp_path, walk_clip):
+    back = round_trip(tmp_path, walk_clip)
+    assert back.fps == walk_clip.fps and back.source["settled_on_floor"] == ["L_Wrist", "R_Wrist", "L_Toe", "R_Toe"]
+    made, read = body_positions(walk_clip.persons[0], SMPL), body_positions(back.persons[0], SMPL)
+    frames = min(len(made), len(read))
+    error = np.linalg.norm(made[:frames] - read[:frames], axis=-1)  # (T, B) metres
+    hands = [SMPL.index(n) for n in SMPL.hand_body_names("L") + SMPL.hand_body_names("R")]
+    assert np.delete(error, hands, axis=1).max() < 0.015  # the format keeps all but the wrists' own turn
+    assert 0.01 < error[:, hands].mean() < 0.06
+    made_rot, read_rot = global_rotations(walk_clip.persons[0], SMPL), global_rotations(back.persons[0], SMPL)
+    for ankle in ("L_Ankle", "R_Ankle"):  # hinge knees, yet the feet keep their own rotation
+        b = SMPL.index(ankle)
+        turn = wxyz_to_rotations(made_rot[:frames, b]).inv() * wxyz_to_rotations(read_rot[:frames, b])
+        assert np.degrees(turn.magnitude()).max() < 1.0
+
+
+def test_written_knees_and_elbows_are_one_angle_and_wrists_and_toes_are_not_written(tmp_path, walk_clip):
+    frames = deepmimic.humanoid3d_frames(walk_clip.persons[0], SMPL, walk_clip.fps)
+    assert frames.shape == (walk_clip.num_frames, deepmimic.FRAME_WIDTH)
+    np.testing.assert_allclose(frames[:, 0], 1 / walk_clip.fps)
+    knee = 8 + 4 + 4 + 4  # after the root rotation, chest, neck and right hip
+    assert frames[:, knee].min() < -0.5 and frames[:, knee].max() <= 0.05  # bent back, as the reader's tests read

@@ -32,6 +32,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
+from motion_lib.extremities import EXTREMITIES, floor_and_settle
 from motion_lib.formats.base import ReadOptions, SourceItem
 from motion_lib.formats.bvh import BvhMotion, read_bvh
 from motion_lib.formats.bvh_retarget import (
@@ -43,6 +44,7 @@ from motion_lib.formats.bvh_retarget import (
 )
 from motion_lib.formats.common import UP_AXES, finish_clip
 from motion_lib.formats.keypoints import find_clip_files
+from motion_lib.skeleton import Skeleton
 from motion_lib.subject_scale import scale_travel
 
 MAX_PERSONS = 2
@@ -88,5 +90,22 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     if options.fit_subject_scale:
         source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
                                    "reason": "the file's hip-to-ankle length over the skeleton's"}
-    return finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                       options.fix_floor, path, treadmill_to_ground=options.treadmill_to_ground)
+    settle = unarticulated_extremities(motion, mappings, options.skeleton) if "bodies_at_rest" in source else ()
+    clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                       options.fix_floor and not settle, path, treadmill_to_ground=options.treadmill_to_ground)
+    if settle:
+        clip.persons = floor_and_settle(clip.persons, options.skeleton, settle, options.fix_floor)
+        clip.source["settled_on_floor"] = list(settle)
+        clip.validate(str(path))
+    return clip
+
+
+def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton) -> tuple[str, ...]:
+    """The wrists and toes (`extremities.EXTREMITIES`) no joint of the file turns: without a joint of their own, or
+    one without rotation channels (DeepMimic's fixed wrists); their pose then comes from the floor
+    (`extremities.settle_on_floor`)."""
+    def turned(body: str, mapping: dict[int, int]) -> bool:
+        joint = mapping.get(skeleton.index(body))
+        return joint is not None and any(channel.lower().endswith("rotation") for channel in motion.channels[joint])
+    return tuple(body for body in EXTREMITIES if body in skeleton.body_names
+                 and not all(turned(body, mapping) for mapping in mappings))

@@ -188,20 +188,22 @@ def body_positions(person: PersonMotion, skeleton: Skeleton) -> np.ndarray:
     return pos.numpy()
 
 
-def lowest_point(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+def lowest_point(positions: np.ndarray, skeleton: Skeleton, ignore: tuple[str, ...] = ()) -> np.ndarray:
     """(T,) height of the lowest point of a body per frame: the soles under ankles and toes, and the surface of
     everything above them (`capsules.lowest_capsule_bottom`: a knee, a hip or a chest down on the floor touches it
-    with its surface, not with its joint's centre). `positions`: (T, B, 3)."""
+    with its surface, not with its joint's centre); the segments of `ignore` and below (hands, toes whose pose is not
+    known) left out. `positions`: (T, B, 3)."""
     soles = np.min([positions[:, skeleton.index(name), 2] - (ANKLE_ABOVE_SOLE if name.endswith("Ankle") else TOE_ABOVE_SOLE)
                     for name in skeleton.foot_body_names], axis=0)
-    return np.minimum(soles, lowest_capsule_bottom(positions, skeleton))
+    return np.minimum(soles, lowest_capsule_bottom(positions, skeleton, ignore))
 
 
-def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLOOR_FIX_FRAMES) -> list[PersonMotion]:
+def floor_fix(persons: list[PersonMotion], skeleton: Skeleton, frames: int = FLOOR_FIX_FRAMES,
+              ignore: tuple[str, ...] = ()) -> list[PersonMotion]:
     """Shift all persons by one height so the lowest point over the first `frames` frames is at z = 0
-    (one shift for everyone keeps the people's relative placement)."""
+    (one shift for everyone keeps the people's relative placement; `ignore`: as `lowest_point`'s)."""
     first = [PersonMotion(p.root_pos[:frames], p.root_rot[:frames], p.joint_rot[:frames]) for p in persons]
-    lowest = min(lowest_point(body_positions(p, skeleton), skeleton).min() for p in first)
+    lowest = min(lowest_point(body_positions(p, skeleton), skeleton, ignore).min() for p in first)
     lift = np.array([0.0, 0.0, -lowest])
     return [PersonMotion(p.root_pos + lift, p.root_rot, p.joint_rot) for p in persons]
 

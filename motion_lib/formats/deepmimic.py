@@ -19,6 +19,14 @@ root track scaled by its leg length). Clip names are the file's path relative to
 extension, '/' -> '__'.
 
 ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, treadmill_to_ground.
+
+Writing (`write_motion`, `humanoid3d_frames`): a person of a clip on the project's skeleton as a humanoid3d motion
+file, what DeepMimic-format capture of that motion holds: each of the character's segments takes the global rotation
+of the skeleton body that ends it (`WRITTEN_BODIES`: the chest the upper spine's, the neck the head's), knees and
+elbows their rotation's component about the hinge (the ankles then keep the feet's own rotation), the root track
+scaled to the character's legs. What the format has
+no room for is lost: the three spine links and the collar bones become one chest, the toes, wrists and the head's own
+nod are fixed.
 """
 
 from __future__ import annotations
@@ -41,12 +49,15 @@ from motion_lib.checks import (
     require_frames,
     require_speed,
 )
-from motion_lib.clip import Clip
+from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
 from motion_lib.formats.base import ReadOptions, SourceItem
-from motion_lib.formats.bvh import BvhMotion
+from motion_lib.formats.bvh import BvhMotion, rest_positions
 from motion_lib.formats.bvh_clips import clip_of_motion
+from motion_lib.formats.bvh_retarget import map_joints, rest_alignment, rest_facing, skeleton_leg_length
+from motion_lib.formats.common import Y_UP_TO_Z_UP, global_rotations, wxyz_to_rotations
 from motion_lib.formats.keypoints import find_clip_files
+from motion_lib.skeleton import Skeleton
 
 SUFFIXES = (".txt", ".json")
 UP = "y"
@@ -164,3 +175,60 @@ def _euler_degrees(quats: np.ndarray, what: str, path: Path) -> np.ndarray:
     if (norms < 1e-6).any():
         raise UserInputError(f"{path}: the {what} quaternion of frame {int(np.argmax(norms < 1e-6))} has no length")
     return Rotation.from_quat(quats[:, [1, 2, 3, 0]] / norms[:, None]).as_euler(EULER, degrees=True)
+
+
+WRITTEN_BODIES = {"root": "Pelvis", "chest": "Chest", "neck": "Head", "right_hip": "R_Hip", "right_knee": "R_Knee",
+                  "right_ankle": "R_Ankle", "right_shoulder": "R_Shoulder", "right_elbow": "R_Elbow",
+                  "left_hip": "L_Hip", "left_knee": "L_Knee", "left_ankle": "L_Ankle", "left_shoulder": "L_Shoulder",
+                  "left_elbow": "L_Elbow"}
+"""The skeleton body whose global rotation each humanoid3d joint's segment takes when writing."""
+_PARENT_JOINT = {joint: HUMANOID3D[parent][3] for _, parent, _, joint in HUMANOID3D if parent >= 0}
+
+
+def _rest_frames(skeleton: Skeleton) -> dict[str, Rotation]:
+    """Per written body, F C_b: the rest frame the BVH retargeting reads the character's joint with (skeleton body
+    axes -> file axes; `bvh_retarget.person_from_bvh`), so that writing is its inverse."""
+    rest_motion = BvhMotion(path=Path("humanoid3d"), joint_names=tuple(n for n, _, _, _ in HUMANOID3D),
+                            parents=tuple(p for _, p, _, _ in HUMANOID3D),
+                            offsets=np.array([o for _, _, o, _ in HUMANOID3D]), channels=((),) * len(HUMANOID3D),
+                            frame_time=1.0 / 30, values=np.zeros((1, 0)))
+    mapping = map_joints(rest_motion, 0, skeleton)
+    rest = rest_positions(rest_motion, 1.0)
+    facing = rest_facing(rest, mapping, skeleton, UP, rest_motion.path)
+    aligned = rest_alignment(rest, mapping, skeleton, facing)
+    return {body: facing * aligned.get(skeleton.index(body), Rotation.identity()) for body in WRITTEN_BODIES.values()}
+
+
+def humanoid3d_frames(person: PersonMotion, skeleton: Skeleton, fps: float) -> np.ndarray:
+    """(T, 44) humanoid3d frames of `person` (module docstring, "Writing"): durations 1 / fps, y-up metres with the
+    root track scaled by the character's leg length over the skeleton's, quaternions (w, x, y, z)."""
+    global_rot, rest, world_to_file = global_rotations(person, skeleton), _rest_frames(skeleton), Y_UP_TO_Z_UP.inv()
+    file_rot = {joint: world_to_file * wxyz_to_rotations(global_rot[:, skeleton.index(body)]) * rest[body].inv()
+                for joint, body in WRITTEN_BODIES.items()}
+    legs = [np.linalg.norm(HUMANOID3D[i][2]) for i in (4, 5)]
+    scale = float(sum(legs)) / skeleton_leg_length(skeleton)
+    frames = len(person.root_pos)
+    columns = [np.full((frames, 1), 1.0 / fps), world_to_file.apply(person.root_pos * scale),
+               _wxyz(file_rot["root"])]
+    written = {"root": file_rot["root"]}  # what the file's rotations give each segment (hinges projected)
+    for joint, width in FRAME_LAYOUT:  # parents first
+        local = written[_PARENT_JOINT[joint]].inv() * file_rot[joint]
+        if width == 1:
+            angle = local.as_rotvec()[:, 2]
+            local = Rotation.from_rotvec(np.outer(angle, [0.0, 0.0, 1.0]))
+        written[joint] = written[_PARENT_JOINT[joint]] * local
+        columns.append(_wxyz(local) if width == 4 else angle[:, None])
+    return np.concatenate(columns, axis=1)
+
+
+def write_motion(path: Path, clip: Clip, skeleton: Skeleton, person: int = 0) -> None:
+    """Write `clip`'s person `person` as a humanoid3d motion file (JSON, "Loop": "none")."""
+    frames = humanoid3d_frames(clip.persons[person], skeleton, clip.fps)
+    rows = [[round(float(v), 6) for v in row] for row in frames]
+    Path(path).write_text(json.dumps({"Loop": "none", "Frames": rows}), encoding="utf-8")
+
+
+def _wxyz(rotation: Rotation) -> np.ndarray:
+    """(T, 4) quaternions (w, x, y, z), w >= 0."""
+    quat = rotation.as_quat()[:, [3, 0, 1, 2]]
+    return quat * np.where(quat[:, :1] < 0, -1.0, 1.0)
