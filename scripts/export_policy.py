@@ -3,7 +3,10 @@
 one run, or of runs continued from one checkpoint (`... <model_a.pt> <model_b.pt> ... <out.pt>`): their policies
 averaged, a file given twice counting twice (an exported average is itself a checkpoint that can be averaged again);
 `--resumable` keeps the last checkpoint's training state too, to continue a run from the average
-(`run.py stage=prior run_dir=<output's folder> stage.resume=true ...`)."""
+(`run.py stage=prior run_dir=<output's folder> stage.resume=true ...`); `--state-from <model_<it>.pt>` takes the
+training state and iteration from that runner's checkpoint instead, to continue by PPO from policies that have none
+(a DAgger student such as the shipped prior: `... data/prior/smpl_prior_cpu.pt runs/x/model_16000.pt --state-from
+data/prior/broad_jump_run/model_16000.pt`)."""
 
 import argparse
 import sys
@@ -25,9 +28,11 @@ def main() -> None:
     parser.add_argument("--resumable", action="store_true",
                         help="keep the last checkpoint's optimiser, random state and clip failure rates (a runner's "
                              "checkpoint, given last): a run resumes from the averaged policies at its iteration")
+    parser.add_argument("--state-from", type=Path,
+                        help="a runner's checkpoint whose training state and iteration go with the policies (resumable)")
     args = parser.parse_args()
     try:
-        exported = export_policies(args.checkpoints, args.output, args.data, args.resumable)
+        exported = export_policies(args.checkpoints, args.output, args.data, args.resumable, args.state_from)
     except UserInputError as err:
         exit_with(err)
     size_mb = args.output.stat().st_size / 1e6

@@ -61,6 +61,23 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     exported = export_policies(run_dir / "last.pt", shipped)
     assert exported["iteration"] == 3 and "optimizers" not in torch.load(shipped, weights_only=True)
     assert shipped.stat().st_size < (run_dir / "last.pt").stat().st_size
+
+    # PPO continued from policies without a training state (as a DAgger student): another checkpoint's state with them.
+    student_dir = tmp_path / "from_student"
+    student_dir.mkdir()
+    student = export_policies(run_dir / "model_1.pt", tmp_path / "student.pt")
+    exported = export_policies(tmp_path / "student.pt", student_dir / "model_3.pt", state_from=run_dir / "model_3.pt")
+    assert exported["iteration"] == 3 and {"ppo", "rng", "env"} <= set(exported)
+    assert torch.equal(exported["policies"][0]["state_dict"]["mu.weight"], student["policies"][0]["state_dict"]["mu.weight"])
+    assert not torch.equal(exported["policies"][0]["state_dict"]["mu.weight"],
+                           torch.load(run_dir / "model_3.pt", weights_only=True)["policies"][0]["state_dict"]["mu.weight"])
+    assert exported["metadata"]["policies_from"] == [str(tmp_path / "student.pt")]
+    result = run_cli("stage=prior", "max_iterations=4", "stage.resume=true", f"run_dir={student_dir}", *PRIOR_TINY,
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert iterations(student_dir) == [4]
+    with pytest.raises(UserInputError, match="student.pt holds no training state .* as the state to resume from"):
+        export_policies(run_dir / "model_3.pt", tmp_path / "x.pt", state_from=tmp_path / "student.pt")
     eval_dir = tmp_path / "eval"
     result = run_cli("stage=eval", f"checkpoint={shipped}", f"run_dir={eval_dir}", "sim.nthread=1",
                      tmp_path=tmp_path)

@@ -96,7 +96,7 @@ def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def export_policies(checkpoints: str | Path | list[str | Path], output: str | Path, data: str | None = None,
-                    resumable: bool = False) -> dict[str, Any]:
+                    resumable: bool = False, state_from: str | Path | None = None) -> dict[str, Any]:
     """Write the policies of a training checkpoint (architecture, weights, normalisers) without the
     optimiser, discriminator and random state: a small file that `stage=eval` and later stages load
     like a checkpoint. Several checkpoints (of one run, or of runs continued from one checkpoint; same architecture):
@@ -105,14 +105,25 @@ def export_policies(checkpoints: str | Path | list[str | Path], output: str | Pa
     clips file its metadata names instead (what eval and render use without `data=`, e.g. a repository path for a
     shipped file; the one trained on is kept as `trained_on`). `resumable`: keep the last checkpoint's training state
     too (optimiser, random state, clip failure rates; it must be a runner's checkpoint), so that a run resumes from the
-    averaged policies at that checkpoint's iteration. Returns what was written."""
+    averaged policies at that checkpoint's iteration. `state_from`: a runner's checkpoint whose training state (and
+    iteration) goes with the policies instead, so that a run resumes from policies that have none of their own (a
+    DAgger student, `metadata["policies_from"]` naming their files); same architecture. Returns what was written."""
     paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
     states = [load_training_checkpoint(path) for path in paths]
-    if resumable and "ppo" not in states[-1]:
-        raise UserInputError(f"{paths[-1]} holds no training state (an exported policy file); to write a resumable "
-                             f"checkpoint, give a runner's checkpoint (model_<iteration>.pt) last")
-    exported = dict(states[-1]) if resumable else {key: states[-1][key] for key in POLICY_FILE_KEYS
-                                                   if key in states[-1]}
+    trainer_path = paths[-1] if state_from is None else Path(state_from)
+    trainer = states[-1] if state_from is None else load_training_checkpoint(trainer_path)
+    if (resumable or state_from is not None) and "ppo" not in trainer:
+        raise UserInputError(f"{trainer_path} holds no training state (an exported policy file); to write a resumable "
+                             f"checkpoint, give a runner's checkpoint (model_<iteration>.pt) "
+                             f"{'last' if state_from is None else 'as the state to resume from'}")
+    if state_from is not None:
+        check_same_policies([trainer["policies"], states[-1]["policies"]], [trainer_path, paths[-1]])
+        exported = {**trainer, "policies": states[-1]["policies"],
+                    "metadata": {**(trainer.get("metadata") or {}), "policies_from": [str(p) for p in paths]}}
+    elif resumable:
+        exported = dict(states[-1])
+    else:
+        exported = {key: states[-1][key] for key in POLICY_FILE_KEYS if key in states[-1]}
     metadata = dict(exported.get("metadata") or {})
     if len(states) > 1:
         exported["policies"] = average_policies([state["policies"] for state in states], paths)
@@ -126,12 +137,9 @@ def export_policies(checkpoints: str | Path | list[str | Path], output: str | Pa
     return exported
 
 
-def average_policies(saved: list[list[dict[str, Any]]], names: list[str | Path]) -> list[dict[str, Any]]:
-    """Per agent, the saved policy (`{"spec", "state_dict"}`) whose floating-point tensors (weights, the observation
-    normaliser's mean and variance, the log-std) are the mean over `saved` (one list of policies per checkpoint,
-    named by `names` in errors), its sample count the last one's: an average of checkpoints along one run (SWA,
-    Izmailov et al. 2018), which evens out the checkpoint-to-checkpoint differences of held-out scores, or of runs
-    continued from one checkpoint (a model soup, Wortsman et al. 2022), which can keep what each run learnt."""
+def check_same_policies(saved: list[list[dict[str, Any]]], names: list[str | Path]) -> None:
+    """One error unless every list of saved policies (one per file, named by `names`) has as many policies as the
+    first, each of the same architecture and configuration."""
     first = saved[0]
     for policies, name in zip(saved[1:], names[1:]):
         if len(policies) != len(first):
@@ -141,6 +149,15 @@ def average_policies(saved: list[list[dict[str, Any]]], names: list[str | Path])
             if policy["spec"] != reference["spec"]:
                 raise UserInputError(f"agent {a}'s policy in {name} has another architecture or configuration than "
                                      f"in {names[0]}; average checkpoints of one run or of runs from one checkpoint")
+
+
+def average_policies(saved: list[list[dict[str, Any]]], names: list[str | Path]) -> list[dict[str, Any]]:
+    """Per agent, the saved policy (`{"spec", "state_dict"}`) whose floating-point tensors (weights, the observation
+    normaliser's mean and variance, the log-std) are the mean over `saved` (one list of policies per checkpoint,
+    named by `names` in errors), its sample count the last one's: an average of checkpoints along one run (SWA,
+    Izmailov et al. 2018), which evens out the checkpoint-to-checkpoint differences of held-out scores, or of runs
+    continued from one checkpoint (a model soup, Wortsman et al. 2022), which can keep what each run learnt."""
+    check_same_policies(saved, names)
     averaged = []
     for a, last in enumerate(saved[-1]):
         state = {key: (torch.stack([policies[a]["state_dict"][key] for policies in saved]).mean(0)
