@@ -49,7 +49,7 @@ def test_the_hands_of_a_capture_with_fixed_wrists_push_on_the_floor_not_through_
 
 
 def test_without_settling_the_hands_the_floor_fix_lifts_the_lying_body(tmp_path, prone, monkeypatch):
-    monkeypatch.setattr(bvh_clips, "unarticulated_extremities", lambda *args: ())
+    monkeypatch.setattr(bvh_clips, "unarticulated_extremities", lambda *args, **kwargs: ())
     back = read_back(tmp_path, prone)
     made, read = body_positions(prone.persons[0], SMPL), body_positions(back.persons[0], SMPL)
     assert (read[:30, 0, 2] - made[:30, 0, 2]).mean() > 0.05
@@ -72,3 +72,15 @@ def test_wrists_and_toes_the_file_turns_are_read_as_they_are(tmp_path):
     write_bvh(tmp_path / "walk.bvh", clip, size=1.0)
     (item,) = bvh_clips.source_items(tmp_path / "walk.bvh", ReadOptions(skeleton=SMPL))
     assert "settled_on_floor" not in item.load().source
+
+
+def test_capture_read_by_joint_positions_lays_its_unseen_hands_on_the_floor_too(tmp_path, prone):
+    write_bvh(tmp_path / "prone.bvh", prone, size=1.0, rest="bind")  # LAFAN1-style: no hand joint below the wrists
+    (item,) = bvh_clips.source_items(tmp_path / "prone.bvh", ReadOptions(skeleton=SMPL))
+    back = item.load()
+    assert back.source["retargeted_by"].startswith("joint positions")
+    assert back.source["settled_on_floor"] == ["L_Wrist", "R_Wrist", "L_Toe", "R_Toe"]
+    made, read = body_positions(prone.persons[0], SMPL), body_positions(back.persons[0], SMPL)
+    frames = min(len(made), len(read))
+    assert np.abs(read[:frames, 0, 2] - made[:frames, 0, 2]).max() < 0.03
+    assert lowest_capsule_bottom(read, SMPL).min() > -0.005

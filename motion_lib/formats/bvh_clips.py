@@ -90,7 +90,7 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     if options.fit_subject_scale:
         source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
                                    "reason": "the file's hip-to-ankle length over the skeleton's"}
-    settle = unarticulated_extremities(motion, mappings, options.skeleton) if "bodies_at_rest" in source else ()
+    settle = unarticulated_extremities(motion, mappings, options.skeleton, by_positions="bodies_at_rest" not in source)
     clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
                        options.fix_floor and not settle, path, treadmill_to_ground=options.treadmill_to_ground)
     if settle:
@@ -100,12 +100,17 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     return clip
 
 
-def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton) -> tuple[str, ...]:
-    """The wrists and toes (`extremities.EXTREMITIES`) no joint of the file turns: without a joint of their own, or
-    one without rotation channels (DeepMimic's fixed wrists); their pose then comes from the floor
-    (`extremities.settle_on_floor`)."""
+def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton,
+                              by_positions: bool = False) -> tuple[str, ...]:
+    """The wrists and toes (`extremities.EXTREMITIES`) the file does not turn; their pose then comes from the floor
+    (`extremities.settle_on_floor`). Read by rotations: those without a joint of their own, or with one without
+    rotation channels (DeepMimic's fixed wrists). Read by joint positions (`by_positions`): a body's rotation is seen
+    only through a child's position, so the wrists without a joint for the hand below them, and the toes (leaves)."""
     def turned(body: str, mapping: dict[int, int]) -> bool:
-        joint = mapping.get(skeleton.index(body))
+        b = skeleton.index(body)
+        if by_positions:
+            return any(child in mapping for child in skeleton.children[b])
+        joint = mapping.get(b)
         return joint is not None and any(channel.lower().endswith("rotation") for channel in motion.channels[joint])
     return tuple(body for body in EXTREMITIES if body in skeleton.body_names
                  and not all(turned(body, mapping) for mapping in mappings))
