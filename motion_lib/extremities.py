@@ -1,7 +1,8 @@
 """Hands and toes that a capture does not articulate, posed where the floor leaves them room.
 
 Capture formats without wrist or toe joints (DeepMimic's humanoid3d: fixed wrists, no toes; BVH skeletons without
-toes) give the skeleton's hands straight along the forearms and its toes flat along the feet. On the floor that
+toes; BVH read by joint positions, where a turn shows only through a joint below it) give the skeleton's hands
+straight along the forearms and its toes flat along the feet (`formats.bvh_clips.unarticulated_extremities`). On the floor that
 puts them through it: a hand pushing the body up from lying goes 5-12 cm under the floor (and the floor fix,
 taking the hand for the lowest point, then lifts the whole body off the floor), kneeling and tiptoe toes point into
 it. `settle_on_floor` bends each such wrist or toe about its own hinge, frame by frame, just enough to keep the hand
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from motion_lib.capsules import LEAF_SHAPES
 from motion_lib.clip import PersonMotion
 from motion_lib.formats.common import (
     body_positions,
@@ -27,9 +29,7 @@ from motion_lib.formats.common import (
     rotations_to_wxyz,
     wxyz_to_rotations,
 )
-from motion_lib.capsules import LEAF_SHAPES
 from motion_lib.skeleton import TOE_ABOVE_SOLE, Skeleton
-
 
 TOE_REACH = 0.05
 """Toe joint to the toe box's tip (metres)."""
