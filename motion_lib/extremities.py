@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_lib.capsules import LEAF_SHAPES
-from motion_lib.clip import PersonMotion
+from motion_lib.clip import Clip, PersonMotion
 from motion_lib.formats.common import (
     body_positions,
     floor_fix,
@@ -114,10 +114,22 @@ def settle_on_floor(person: PersonMotion, skeleton: Skeleton, bodies: tuple[str,
     return PersonMotion(root_pos=person.root_pos, root_rot=root_rot, joint_rot=joint_rot)
 
 
-def floor_and_settle(persons: list[PersonMotion], skeleton: Skeleton, bodies: tuple[str, ...],
-                     fix_floor: bool) -> list[PersonMotion]:
-    """The persons floor-fixed (`fix_floor`) by everything but the segments of `bodies`, whose pose is not read,
-    then those bent onto the floor (`settle_on_floor`)."""
+def unseen_by_positions(targets: list[str], skeleton: Skeleton) -> tuple[str, ...]:
+    """The extremities whose turn joint positions do not show: those without a target (`targets`: body names) on a
+    body below them (a wrist without its hand's; a toe, a leaf, always)."""
+    return tuple(body for body in EXTREMITIES if body in skeleton.body_names and not any(
+        skeleton.body_names[child] in targets for child in skeleton.children[skeleton.index(body)]))
+
+
+def settle_clip(clip: Clip, skeleton: Skeleton, bodies: tuple[str, ...], fix_floor: bool, where: object) -> Clip:
+    """A reader's clip, finished without its floor fixed where `bodies` (the wrists and toes the capture does not
+    turn) is not empty, floor-fixed (`fix_floor`) by everything but their segments, then those bent onto the floor
+    (`settle_on_floor`), listed in `source["settled_on_floor"]` and validated (errors name `where`)."""
+    if not bodies:
+        return clip
     if fix_floor:
-        persons = floor_fix(persons, skeleton, ignore=bodies)
-    return [settle_on_floor(person, skeleton, bodies) for person in persons]
+        clip.persons = floor_fix(clip.persons, skeleton, ignore=bodies)
+    clip.persons = [settle_on_floor(person, skeleton, bodies) for person in clip.persons]
+    clip.source["settled_on_floor"] = list(bodies)
+    clip.validate(str(where))
+    return clip

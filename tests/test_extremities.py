@@ -11,7 +11,7 @@ from motion_lib.capsules import lowest_capsule_bottom
 from motion_lib.extremities import hinge_angle
 from motion_lib.families.get_up import prone_get_up
 from motion_lib.families.locomotion import walk
-from motion_lib.formats import bvh_clips, deepmimic
+from motion_lib.formats import bvh_clips, deepmimic, keypoints
 from motion_lib.formats.base import ReadOptions
 from motion_lib.formats.common import body_positions, global_rotations, wxyz_to_rotations
 from motion_lib.skeleton import get_skeleton
@@ -83,4 +83,17 @@ def test_capture_read_by_joint_positions_lays_its_unseen_hands_on_the_floor_too(
     made, read = body_positions(prone.persons[0], SMPL), body_positions(back.persons[0], SMPL)
     frames = min(len(made), len(read))
     assert np.abs(read[:frames, 0, 2] - made[:frames, 0, 2]).max() < 0.03
+    assert lowest_capsule_bottom(read, SMPL).min() > -0.005
+
+
+def test_keypoints_without_hands_lay_the_unseen_hands_on_the_floor(tmp_path, prone):
+    names = [n for n in SMPL.body_names if n not in ("L_Hand", "R_Hand")]  # the 22 joints of SMPL keypoints
+    positions = body_positions(prone.persons[0], SMPL)[:, [SMPL.index(n) for n in names]]
+    np.savez(tmp_path / "prone.npz", positions=positions[:, None], joint_names=np.array(names), fps=prone.fps)
+    (item,) = keypoints.source_items(tmp_path / "prone.npz", ReadOptions(skeleton=SMPL, up="z"))
+    back = item.load()
+    assert back.source["settled_on_floor"] == ["L_Wrist", "R_Wrist", "L_Toe", "R_Toe"]
+    read = body_positions(back.persons[0], SMPL)
+    frames = min(len(positions), len(read))
+    assert np.abs(read[:frames, 0, 2] - positions[:frames, 0, 2]).max() < 0.03  # not lifted by a hand under the floor
     assert lowest_capsule_bottom(read, SMPL).min() > -0.005

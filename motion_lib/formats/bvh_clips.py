@@ -32,7 +32,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import EXTREMITIES, floor_and_settle
+from motion_lib.extremities import EXTREMITIES, settle_clip, unseen_by_positions
 from motion_lib.formats.base import ReadOptions, SourceItem
 from motion_lib.formats.bvh import BvhMotion, read_bvh
 from motion_lib.formats.bvh_retarget import (
@@ -93,11 +93,7 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     settle = unarticulated_extremities(motion, mappings, options.skeleton, by_positions="bodies_at_rest" not in source)
     clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
                        options.fix_floor and not settle, path, treadmill_to_ground=options.treadmill_to_ground)
-    if settle:
-        clip.persons = floor_and_settle(clip.persons, options.skeleton, settle, options.fix_floor)
-        clip.source["settled_on_floor"] = list(settle)
-        clip.validate(str(path))
-    return clip
+    return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
 
 
 def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton,
@@ -106,11 +102,13 @@ def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]],
     (`extremities.settle_on_floor`). Read by rotations: those without a joint of their own, or with one without
     rotation channels (DeepMimic's fixed wrists). Read by joint positions (`by_positions`): a body's rotation is seen
     only through a child's position, so the wrists without a joint for the hand below them, and the toes (leaves)."""
+    if by_positions:
+        unseen = {body for mapping in mappings
+                  for body in unseen_by_positions([skeleton.body_names[b] for b in mapping], skeleton)}
+        return tuple(body for body in EXTREMITIES if body in unseen)
+
     def turned(body: str, mapping: dict[int, int]) -> bool:
-        b = skeleton.index(body)
-        if by_positions:
-            return any(child in mapping for child in skeleton.children[b])
-        joint = mapping.get(b)
+        joint = mapping.get(skeleton.index(body))
         return joint is not None and any(channel.lower().endswith("rotation") for channel in motion.channels[joint])
     return tuple(body for body in EXTREMITIES if body in skeleton.body_names
                  and not all(turned(body, mapping) for mapping in mappings))

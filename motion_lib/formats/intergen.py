@@ -30,6 +30,7 @@ import numpy as np
 from motion_lib.clip import Clip
 from motion_lib.checks import frame_rate, real_array, require_frames
 from motion_lib.errors import UserInputError
+from motion_lib.extremities import settle_clip, unseen_by_positions
 from motion_lib.formats.base import ReadOptions, SourceItem, load_npy
 from motion_lib.formats.common import Y_UP_TO_Z_UP, finish_clip
 from motion_lib.formats.keypoints import check_positions, find_clip_files, persons_from_positions
@@ -60,8 +61,10 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     if options.supporter == 1:
         persons = persons[::-1]
     source = {"format": "intergen", "file": str(path), "supporter_in_file": options.supporter, **fit}
-    return finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor, path,
+    settle = unseen_by_positions(JOINT_NAMES, options.skeleton)
+    clip = finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor and not settle, path,
                        fit_scale=options.fit_subject_scale)
+    return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
 
 
 def read_positions(path: Path) -> np.ndarray:
