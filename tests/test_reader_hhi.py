@@ -3,6 +3,7 @@ a caregiver-care-receiver pair folder holding one y-up, centimetre BVH per perso
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -387,3 +388,15 @@ def test_unknown_joint_names_are_reported(tmp_path):
     cg.write_text(cg.read_text().replace("LeftUpLeg", "Thing1"))
     with pytest.raises(UserInputError, match=rf"{cg.name}: skeleton 'Hips' has no joint for L_Hip"):
         load_only(tmp_path)
+
+
+def test_a_skeleton_without_toes_gets_them_posed_by_the_floor(tmp_path, monkeypatch, pair_clip):
+    assert "settled_on_floor" not in pair_clip.source  # toes and wrists turned by the files are read as they are
+    toeless = _skeleton
+    monkeypatch.setattr(sys.modules[__name__], "_skeleton",
+                        lambda leg: [joint for joint in toeless(leg) if "ToeBase" not in joint[0]])
+    write_pair(tmp_path)
+    clip = load_only(tmp_path)
+    assert clip.source["settled_on_floor"] == ["L_Toe", "R_Toe"]
+    for person in clip.persons:  # still standing on the floor, soles down
+        assert np.abs(lowest_point(body_positions(person, SMPL)[:5], SMPL)).max() < 0.02

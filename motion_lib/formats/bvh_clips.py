@@ -32,7 +32,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import EXTREMITIES, settle_clip, unseen_by_positions
+from motion_lib.extremities import settle_clip
 from motion_lib.formats.base import ReadOptions, SourceItem
 from motion_lib.formats.bvh import BvhMotion, read_bvh
 from motion_lib.formats.bvh_retarget import (
@@ -41,10 +41,10 @@ from motion_lib.formats.bvh_retarget import (
     persons_from_joint_positions,
     persons_of_file,
     rest_is_standing,
+    unarticulated_extremities,
 )
 from motion_lib.formats.common import UP_AXES, finish_clip
 from motion_lib.formats.keypoints import find_clip_files
-from motion_lib.skeleton import Skeleton
 from motion_lib.subject_scale import scale_travel
 
 MAX_PERSONS = 2
@@ -94,21 +94,3 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
                        options.fix_floor and not settle, path, treadmill_to_ground=options.treadmill_to_ground)
     return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
-
-
-def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton,
-                              by_positions: bool = False) -> tuple[str, ...]:
-    """The wrists and toes (`extremities.EXTREMITIES`) the file does not turn; their pose then comes from the floor
-    (`extremities.settle_on_floor`). Read by rotations: those without a joint of their own, or with one without
-    rotation channels (DeepMimic's fixed wrists). Read by joint positions (`by_positions`): a body's rotation is seen
-    only through a child's position, so the wrists without a joint for the hand below them, and the toes (leaves)."""
-    if by_positions:
-        unseen = {body for mapping in mappings
-                  for body in unseen_by_positions([skeleton.body_names[b] for b in mapping], skeleton)}
-        return tuple(body for body in EXTREMITIES if body in unseen)
-
-    def turned(body: str, mapping: dict[int, int]) -> bool:
-        joint = mapping.get(skeleton.index(body))
-        return joint is not None and any(channel.lower().endswith("rotation") for channel in motion.channels[joint])
-    return tuple(body for body in EXTREMITIES if body in skeleton.body_names
-                 and not all(turned(body, mapping) for mapping in mappings))

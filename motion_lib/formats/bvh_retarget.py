@@ -38,6 +38,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.clip import PersonMotion
 from motion_lib.errors import UserInputError
+from motion_lib.extremities import EXTREMITIES, unseen_by_positions
 from motion_lib.formats.bvh import AXES, BvhMotion, forward_kinematics, rest_positions
 from motion_lib.formats.common import local_rotations, rotations_to_wxyz, world_rotation
 from motion_lib.formats.keypoints import persons_from_positions
@@ -324,3 +325,21 @@ def persons_from_joint_positions(motion: BvhMotion, roots: tuple[int, ...], skel
         reports.append(report)
     return persons, units, ratio, {"ik_fit_error_mean": float(np.mean([r["ik_fit_error_mean"] for r in reports])),
                                    "ik_fit_error_max": float(np.max([r["ik_fit_error_max"] for r in reports]))}
+
+
+def unarticulated_extremities(motion: BvhMotion, mappings: list[dict[int, int]], skeleton: Skeleton,
+                              by_positions: bool = False) -> tuple[str, ...]:
+    """The wrists and toes (`extremities.EXTREMITIES`) the file does not turn; their pose then comes from the floor
+    (`extremities.settle_on_floor`). Read by rotations: those without a joint of their own, or with one without
+    rotation channels (DeepMimic's fixed wrists). Read by joint positions (`by_positions`): a body's rotation is seen
+    only through a child's position, so the wrists without a joint for the hand below them, and the toes (leaves)."""
+    if by_positions:
+        unseen = {body for mapping in mappings
+                  for body in unseen_by_positions([skeleton.body_names[b] for b in mapping], skeleton)}
+        return tuple(body for body in EXTREMITIES if body in unseen)
+
+    def turned(body: str, mapping: dict[int, int]) -> bool:
+        joint = mapping.get(skeleton.index(body))
+        return joint is not None and any(channel.lower().endswith("rotation") for channel in motion.channels[joint])
+    return tuple(body for body in EXTREMITIES if body in skeleton.body_names
+                 and not all(turned(body, mapping) for mapping in mappings))

@@ -52,9 +52,16 @@ import numpy as np
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
+from motion_lib.extremities import EXTREMITIES, settle_clip
 from motion_lib.formats.base import ReadOptions, SourceItem, require_path
 from motion_lib.formats.bvh import read_bvh
-from motion_lib.formats.bvh_retarget import DEFAULT_UP, RetargetedPerson, persons_of_file
+from motion_lib.formats.bvh_retarget import (
+    DEFAULT_UP,
+    RetargetedPerson,
+    map_joints,
+    persons_of_file,
+    unarticulated_extremities,
+)
 from motion_lib.formats.common import UP_AXES, finish_clip
 from motion_lib.seats import feet_of, seat_from_motion
 from motion_lib.skeleton import get_skeleton
@@ -149,17 +156,21 @@ def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str
         raise UserInputError(
             f"{recipient}: {motions[1].num_frames} frames, but the caregiver file {supporter.name} has "
             f"{motions[0].num_frames}; the two persons of a take must share one timeline")
-    persons, at_rest, scales = [], [], []
+    persons, at_rest, scales, settle = [], [], [], set()
     for motion in motions:
+        settle.update(unarticulated_extremities(motion, [map_joints(motion, motion.roots[0], options.skeleton)],
+                                                options.skeleton))
         (person,), scale = persons_of_file(motion, motion.roots, options.skeleton, up)
         persons.append(_height_scaled(person))
         at_rest.append(list(person.at_rest))
         scales.append(scale)
     source = {"format": "hhi", "files": [str(supporter), str(recipient)], "pair": pair, "take": take,
               "units_to_m": scales, "bodies_at_rest": at_rest, **_scene(take)}
-    fps = motions[0].fps
-    return _furnished(finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
-                                  f"{supporter} with {recipient}"))
+    fps, where = motions[0].fps, f"{supporter} with {recipient}"
+    settled = tuple(body for body in EXTREMITIES if body in settle)
+    clip = finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source,
+                       options.fix_floor and not settled, where)
+    return _furnished(settle_clip(clip, options.skeleton, settled, options.fix_floor, where))
 
 
 def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOptions) -> Clip:
@@ -177,8 +188,11 @@ def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOpt
     source = {"format": "hhi", "files": [str(path)], "pair": pair, "take": take,
               "units_to_m": [scale, scale], "bodies_at_rest": [list(person.at_rest) for person in retargeted],
               "supporter_root": motion.joint_names[roots[0]], **_scene(take)}
-    return _furnished(finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                                  options.fix_floor, path))
+    settle = unarticulated_extremities(motion, [map_joints(motion, root, options.skeleton) for root in roots],
+                                       options.skeleton)
+    clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                       options.fix_floor and not settle, path)
+    return _furnished(settle_clip(clip, options.skeleton, settle, options.fix_floor, path))
 
 
 def _skipped(name: str, path: Path, reason: str) -> SourceItem:
