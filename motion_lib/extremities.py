@@ -3,7 +3,7 @@
 Capture formats without wrist or toe joints (DeepMimic's humanoid3d: fixed wrists, no toes; BVH skeletons without
 toes; BVH, keypoints and InterGen read by joint positions, where a turn shows only through a joint below it:
 `unseen_by_positions`) give the skeleton's hands straight along the forearms and its toes flat along the feet
-(`formats.bvh_clips.unarticulated_extremities`). On the floor that
+(`formats.bvh_retarget.unarticulated_extremities`). On the floor that
 puts them through it: a hand pushing the body up from lying goes 5-12 cm under the floor (and the floor fix,
 taking the hand for the lowest point, then lifts the whole body off the floor), kneeling and tiptoe toes point into
 it. `settle_on_floor` bends each such wrist or toe about its own hinge, frame by frame, just enough to keep the hand
