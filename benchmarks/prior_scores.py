@@ -180,7 +180,8 @@ def through_deepmimic(clips: list[Clip], folder: Path) -> list[Clip]:
                                      place_seats=True)
     if skipped:
         raise UserInputError(f"{folder}: {len(skipped)} written clip(s) could not be read back: {skipped[0]['reason']}")
-    return sorted(converted, key=lambda clip: [c.name for c in clips].index(clip.name))
+    order = {clip.name: k for k, clip in enumerate(clips)}
+    return sorted(converted, key=lambda clip: order[clip.name])
 
 
 RUNS_ON = {"walk": {"stop": False}, "jog": {"ending": "on"}, "run": {"ending": "on"}}

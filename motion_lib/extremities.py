@@ -24,6 +24,7 @@ from motion_lib.capsules import LEAF_SHAPES
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.formats.common import (
     body_positions,
+    finish_clip,
     floor_fix,
     global_rotations,
     local_rotations,
@@ -122,15 +123,19 @@ def unseen_by_positions(targets: list[str], skeleton: Skeleton) -> tuple[str, ..
         skeleton.body_names[child] in targets for child in skeleton.children[skeleton.index(body)]))
 
 
-def settle_clip(clip: Clip, skeleton: Skeleton, bodies: tuple[str, ...], fix_floor: bool, where: object) -> Clip:
-    """A reader's clip, finished without its floor fixed where `bodies` (the wrists and toes the capture does not
-    turn) is not empty, floor-fixed (`fix_floor`) by everything but their segments, then those bent onto the floor
-    (`settle_on_floor`), listed in `source["settled_on_floor"]` and validated (errors name `where`)."""
-    if not bodies:
+def finish_settled_clip(name: str, persons: list[PersonMotion], source_fps: float, skeleton: Skeleton,
+                        target_fps: float, source: dict, fix_floor: bool, where: object, settle: tuple[str, ...],
+                        **finish) -> Clip:
+    """`common.finish_clip` (its `finish` options passed on) for capture whose wrists and toes `settle` the file does
+    not turn: the floor fixed (`fix_floor`) by everything but their segments, then those bent onto the floor
+    (`settle_on_floor`), listed in `source["settled_on_floor"]`, the clip validated again (errors name `where`)."""
+    clip = finish_clip(name, persons, source_fps, skeleton, target_fps, source, fix_floor and not settle, where,
+                       **finish)
+    if not settle:
         return clip
     if fix_floor:
-        clip.persons = floor_fix(clip.persons, skeleton, ignore=bodies)
-    clip.persons = [settle_on_floor(person, skeleton, bodies) for person in clip.persons]
-    clip.source["settled_on_floor"] = list(bodies)
+        clip.persons = floor_fix(clip.persons, skeleton, ignore=settle)
+    clip.persons = [settle_on_floor(person, skeleton, settle) for person in clip.persons]
+    clip.source["settled_on_floor"] = list(settle)
     clip.validate(str(where))
     return clip

@@ -29,7 +29,8 @@ def main() -> None:
                         help="keep the last checkpoint's optimiser, random state and clip failure rates (a runner's "
                              "checkpoint, given last): a run resumes from the averaged policies at its iteration")
     parser.add_argument("--state-from", type=Path,
-                        help="a runner's checkpoint whose training state and iteration go with the policies (resumable)")
+                        help="a runner's checkpoint whose training state and iteration go with the policies "
+                             "(resumable)")
     args = parser.parse_args()
     try:
         exported = export_policies(args.checkpoints, args.output, args.data, args.resumable, args.state_from)

@@ -68,9 +68,10 @@ def test_prior_trains_resumes_and_evaluates(tmp_path):
     student = export_policies(run_dir / "model_1.pt", tmp_path / "student.pt")
     exported = export_policies(tmp_path / "student.pt", student_dir / "model_3.pt", state_from=run_dir / "model_3.pt")
     assert exported["iteration"] == 3 and {"ppo", "rng", "env"} <= set(exported)
-    assert torch.equal(exported["policies"][0]["state_dict"]["mu.weight"], student["policies"][0]["state_dict"]["mu.weight"])
-    assert not torch.equal(exported["policies"][0]["state_dict"]["mu.weight"],
-                           torch.load(run_dir / "model_3.pt", weights_only=True)["policies"][0]["state_dict"]["mu.weight"])
+    exported_mu = exported["policies"][0]["state_dict"]["mu.weight"]
+    assert torch.equal(exported_mu, student["policies"][0]["state_dict"]["mu.weight"])
+    runner_mu = torch.load(run_dir / "model_3.pt", weights_only=True)["policies"][0]["state_dict"]["mu.weight"]
+    assert not torch.equal(exported_mu, runner_mu)
     assert exported["metadata"]["policies_from"] == [str(tmp_path / "student.pt")]
     result = run_cli("stage=prior", "max_iterations=4", "stage.resume=true", f"run_dir={student_dir}", *PRIOR_TINY,
                      tmp_path=tmp_path)

@@ -32,7 +32,7 @@ import numpy as np
 
 from motion_lib.clip import Clip
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import settle_clip
+from motion_lib.extremities import finish_settled_clip
 from motion_lib.formats.base import ReadOptions, SourceItem
 from motion_lib.formats.bvh import BvhMotion, read_bvh
 from motion_lib.formats.bvh_retarget import (
@@ -43,7 +43,7 @@ from motion_lib.formats.bvh_retarget import (
     rest_is_standing,
     unarticulated_extremities,
 )
-from motion_lib.formats.common import UP_AXES, finish_clip
+from motion_lib.formats.common import UP_AXES
 from motion_lib.formats.keypoints import find_clip_files
 from motion_lib.subject_scale import scale_travel
 
@@ -76,7 +76,8 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
         roots = (roots[options.supporter], roots[1 - options.supporter])
     mappings = [map_joints(motion, root, options.skeleton) for root in roots]
     source = {**source, "up": up, "roots": [motion.joint_names[r] for r in roots]}
-    if all(rest_is_standing(motion, mapping, options.skeleton, up) for mapping in mappings):
+    standing = all(rest_is_standing(motion, mapping, options.skeleton, up) for mapping in mappings)
+    if standing:
         retargeted, units = persons_of_file(motion, roots, options.skeleton, up)
         persons, ratio = [person.motion for person in retargeted], float(np.mean([p.leg_ratio for p in retargeted]))
         if options.fit_subject_scale:
@@ -90,7 +91,6 @@ def clip_of_motion(motion: BvhMotion, name: str, options: ReadOptions, up: str, 
     if options.fit_subject_scale:
         source["subject_scale"] = {"factor": round(1.0 / ratio, 4), "applied": True,
                                    "reason": "the file's hip-to-ankle length over the skeleton's"}
-    settle = unarticulated_extremities(motion, mappings, options.skeleton, by_positions="bodies_at_rest" not in source)
-    clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                       options.fix_floor and not settle, path, treadmill_to_ground=options.treadmill_to_ground)
-    return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
+    settle = unarticulated_extremities(motion, mappings, options.skeleton, by_positions=not standing)
+    return finish_settled_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
+                               options.fix_floor, path, settle, treadmill_to_ground=options.treadmill_to_ground)

@@ -52,7 +52,7 @@ import numpy as np
 
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import EXTREMITIES, settle_clip
+from motion_lib.extremities import EXTREMITIES, finish_settled_clip
 from motion_lib.formats.base import ReadOptions, SourceItem, require_path
 from motion_lib.formats.bvh import read_bvh
 from motion_lib.formats.bvh_retarget import (
@@ -62,7 +62,7 @@ from motion_lib.formats.bvh_retarget import (
     persons_of_file,
     unarticulated_extremities,
 )
-from motion_lib.formats.common import UP_AXES, finish_clip
+from motion_lib.formats.common import UP_AXES
 from motion_lib.seats import feet_of, seat_from_motion
 from motion_lib.skeleton import get_skeleton
 
@@ -168,9 +168,8 @@ def _load_pair(name: str, supporter: Path, recipient: Path, pair: str, take: str
               "units_to_m": scales, "bodies_at_rest": at_rest, **_scene(take)}
     fps, where = motions[0].fps, f"{supporter} with {recipient}"
     settled = tuple(body for body in EXTREMITIES if body in settle)
-    clip = finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source,
-                       options.fix_floor and not settled, where)
-    return _furnished(settle_clip(clip, options.skeleton, settled, options.fix_floor, where))
+    return _furnished(finish_settled_clip(name, persons, fps, options.skeleton, options.fps or fps, source,
+                                          options.fix_floor, where, settled))
 
 
 def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOptions) -> Clip:
@@ -190,9 +189,8 @@ def _load_two_root(name: str, path: Path, pair: str, take: str, options: ReadOpt
               "supporter_root": motion.joint_names[roots[0]], **_scene(take)}
     settle = unarticulated_extremities(motion, [map_joints(motion, root, options.skeleton) for root in roots],
                                        options.skeleton)
-    clip = finish_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps, source,
-                       options.fix_floor and not settle, path)
-    return _furnished(settle_clip(clip, options.skeleton, settle, options.fix_floor, path))
+    return _furnished(finish_settled_clip(name, persons, motion.fps, options.skeleton, options.fps or motion.fps,
+                                          source, options.fix_floor, path, settle))
 
 
 def _skipped(name: str, path: Path, reason: str) -> SourceItem:

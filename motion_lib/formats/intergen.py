@@ -30,9 +30,9 @@ import numpy as np
 from motion_lib.clip import Clip
 from motion_lib.checks import frame_rate, real_array, require_frames
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import settle_clip, unseen_by_positions
+from motion_lib.extremities import finish_settled_clip, unseen_by_positions
 from motion_lib.formats.base import ReadOptions, SourceItem, load_npy
-from motion_lib.formats.common import Y_UP_TO_Z_UP, finish_clip
+from motion_lib.formats.common import Y_UP_TO_Z_UP
 from motion_lib.formats.keypoints import check_positions, find_clip_files, persons_from_positions
 from motion_lib.skeleton import SMPL_JOINT_NAMES
 
@@ -61,10 +61,9 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     if options.supporter == 1:
         persons = persons[::-1]
     source = {"format": "intergen", "file": str(path), "supporter_in_file": options.supporter, **fit}
-    settle = unseen_by_positions(JOINT_NAMES, options.skeleton)
-    clip = finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor and not settle, path,
-                       fit_scale=options.fit_subject_scale)
-    return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
+    return finish_settled_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
+                               path, unseen_by_positions(JOINT_NAMES, options.skeleton),
+                               fit_scale=options.fit_subject_scale)
 
 
 def read_positions(path: Path) -> np.ndarray:

@@ -43,9 +43,9 @@ from motion_lib.checks import (
 )
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.errors import UserInputError
-from motion_lib.extremities import settle_clip, unseen_by_positions
+from motion_lib.extremities import finish_settled_clip, unseen_by_positions
 from motion_lib.formats.base import ReadOptions, SourceItem, load_npy, load_npz, require_path, unique_names
-from motion_lib.formats.common import UP_AXES, finish_clip, world_rotation
+from motion_lib.formats.common import UP_AXES, world_rotation
 from motion_lib.ik import fit_error, fit_person_to_positions
 from motion_lib.skeleton import SMPL_JOINT_NAMES, Skeleton
 
@@ -79,10 +79,9 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
         persons = persons[::-1]
     source = {"format": "keypoints", "file": str(path), "up": up, "joint_names": names,
               "supporter_in_file": options.supporter if len(persons) == 2 else 0, **fit}
-    settle = unseen_by_positions(names, options.skeleton)
-    clip = finish_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor and not settle, path,
-                       fit_scale=options.fit_subject_scale, treadmill_to_ground=options.treadmill_to_ground)
-    return settle_clip(clip, options.skeleton, settle, options.fix_floor, path)
+    return finish_settled_clip(name, persons, fps, options.skeleton, options.fps or fps, source, options.fix_floor,
+                               path, unseen_by_positions(names, options.skeleton), fit_scale=options.fit_subject_scale,
+                               treadmill_to_ground=options.treadmill_to_ground)
 
 
 def read_keypoints(path: Path) -> tuple[np.ndarray, list[str] | None, float | None]:
