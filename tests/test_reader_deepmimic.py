@@ -109,6 +109,49 @@ def test_convert_reads_a_folder_of_motion_files(tmp_path):
     assert clip.name == "humanoid3d_walk" and clip.num_frames == 31
 
 
+def cycle_frames(frames_per_cycle: int = 24, speed: float = 1.2) -> list[list[float]]:
+    """One cycle of a periodic motion (knees and elbows swinging) moving along +x; its last frame is the next cycle's
+    first, moved on by the cycle's travel."""
+    phases = np.arange(frames_per_cycle + 1) * 2 * np.pi / frames_per_cycle
+    return [frame(speed * i / 30, knee=-0.6 + 0.5 * np.sin(p), elbow=0.8 + 0.4 * np.cos(p)) for i, p in enumerate(phases)]
+
+
+def test_a_looping_file_is_one_cycle_unless_loop_seconds_repeats_it(tmp_path):
+    path = write(tmp_path / "walk.txt", cycle_frames())  # 24 frames: 0.8 s, 0.96 m
+    one = read_one(path, fit_subject_scale=False, fix_floor=False)
+    assert one.num_frames == 25 and "loop_seconds" not in one.source
+    looped = read_one(path, fit_subject_scale=False, fix_floor=False, loop_seconds=3.0)
+    assert looped.num_frames == 4 * 24 + 1 and looped.duration >= 3.0  # 4 cycles: 3.2 s
+    assert looped.source["loop_seconds"] == 3.0
+    root = looped.persons[0].root_pos
+    np.testing.assert_allclose(np.diff(root[:, 0]), 1.2 / 30, atol=1e-6)  # carried on, no jump at the seams
+    np.testing.assert_allclose(root[-1, 0] - root[0, 0], 4 * 0.96, atol=1e-6)
+    joints, one_joints = looped.persons[0].joint_rot, one.persons[0].joint_rot  # each cycle poses as the first
+    for cycle in range(4):
+        np.testing.assert_allclose(np.abs(np.sum(joints[cycle * 24:cycle * 24 + 25] * one_joints, axis=-1)), 1.0,
+                                   atol=1e-6)
+
+
+def test_loop_seconds_leaves_a_clip_that_does_not_loop_as_it_is(tmp_path):
+    path = write(tmp_path / "once.txt", cycle_frames(), loop="none")
+    assert read_one(path, loop_seconds=3.0).num_frames == 25
+
+
+def test_convert_repeats_looping_files_to_loop_seconds(tmp_path):
+    folder = tmp_path / "motions"
+    folder.mkdir()
+    write(folder / "humanoid3d_run.txt", cycle_frames(frames_per_cycle=20, speed=3.0))
+    out = tmp_path / "dm.pkl"
+    result = run_cli("stage=convert", "source=deepmimic", f"input={folder}", f"output={out}",
+                     f"run_dir={tmp_path / 'run'}", "stage.loop_seconds=5", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (clip,) = read_clips(out)
+    assert clip.num_frames == 8 * 20 + 1 and clip.duration >= 5.0
+    bad = run_cli("stage=convert", "source=deepmimic", f"input={folder}", f"output={out}",
+                  f"run_dir={tmp_path / 'run2'}", "stage.loop_seconds=-1", tmp_path=tmp_path)
+    assert bad.returncode == 2 and "loop_seconds" in bad.stderr
+
+
 @pytest.fixture(scope="module")
 def walk_clip():
     return walk(np.random.default_rng(3), speed=1.3, turn_rate=20.0, duration=4.0, stop=False)

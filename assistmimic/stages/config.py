@@ -67,6 +67,9 @@ class ConvertConfig:
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
     source_fps: float | None = field(default=None, metadata=above(0))
     """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
+    loop_seconds: float | None = field(default=None, metadata=above(0))
+    """DeepMimic: repeat each looping clip (`"Loop": "wrap"`: one cycle of a walk or run) to at least this many
+    seconds, the root carried on by each cycle's travel as DeepMimic plays it; null keeps the one cycle."""
 
 
 @dataclass

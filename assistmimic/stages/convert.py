@@ -34,7 +34,7 @@ def read_options(stage: ConvertConfig, cfg: RunConfig) -> ReadOptions:
         skeleton=make_skeleton(cfg.robot), fps=stage.fps, fix_floor=stage.fix_floor,
         fit_subject_scale=stage.fit_subject_scale, treadmill_to_ground=stage.treadmill_to_ground,
         actions=tuple(stage.actions), split=stage.split, supporter=stage.supporter, up=stage.up,
-        source_fps=stage.source_fps,
+        source_fps=stage.source_fps, loop_seconds=stage.loop_seconds,
     )
 
 

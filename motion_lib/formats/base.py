@@ -48,6 +48,9 @@ class ReadOptions:
     """Up axis of position-only sources ("y" or "z"); None: the format's documented default."""
     source_fps: float | None = None
     """Frame rate of sources that do not store one (keypoints); None: the format's default."""
+    loop_seconds: float | None = None
+    """DeepMimic: play each looping clip (`"Loop": "wrap"`, one cycle of a walk or a run) over and over until it lasts
+    this long, the root carried on by each cycle's travel; None keeps one cycle."""
     extra: dict = field(default_factory=dict)
     """Reader-specific settings (documented by the reader)."""
 

@@ -18,7 +18,13 @@ any BVH (`bvh_clips.clip_of_motion`: joints matched by name, limb bones pointing
 root track scaled by its leg length). Clip names are the file's path relative to the input folder without the
 extension, '/' -> '__'.
 
-ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, treadmill_to_ground.
+A looping file (`"Loop": "wrap"`: one cycle of a walk or a run, its last frame the next cycle's first) is read as
+the one cycle it holds; with `loop_seconds` (`run.py stage=convert ... stage.loop_seconds=10`) it is played over and
+over to at least that long, as DeepMimic plays it: each cycle's root carried on by the cycle's horizontal travel,
+its heading as it is (`repeated_cycles`).
+
+ReadOptions used: skeleton, fps (None: keep the file's rate), fix_floor, fit_subject_scale, treadmill_to_ground,
+loop_seconds.
 
 Writing (`write_motion`, `humanoid3d_frames`): a person of a clip on the project's skeleton as a humanoid3d motion
 file, what DeepMimic-format capture of that motion holds: each of the character's segments takes the global rotation
@@ -97,11 +103,32 @@ def source_items(input_path: Path, options: ReadOptions) -> list[SourceItem]:
 
 
 def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
-    """One motion file as a single-person clip."""
+    """One motion file as a single-person clip (a looping one repeated to `options.loop_seconds` when set)."""
     document = _read_json(path)
-    motion = humanoid3d_motion(path, _frames(document, path))
-    source = {"format": "deepmimic", "file": str(path), "loop": str(document.get("Loop", ""))[:20]}
-    return clip_of_motion(motion, name, options, UP, source)
+    frames, loop = _frames(document, path), str(document.get("Loop", ""))[:20]
+    source = {"format": "deepmimic", "file": str(path), "loop": loop}
+    if loop == "wrap" and options.loop_seconds is not None:
+        frames = repeated_cycles(frames, options.loop_seconds)
+        source["loop_seconds"] = float(options.loop_seconds)
+    return clip_of_motion(humanoid3d_motion(path, frames), name, options, UP, source)
+
+
+def repeated_cycles(frames: np.ndarray, seconds: float) -> np.ndarray:
+    """(T', 44) the cycle `frames` (T, 44; its last frame is the next cycle's first) played over and over until it
+    lasts at least `seconds`, as DeepMimic plays a `"Loop": "wrap"` motion: each cycle's root moved on by the first
+    to last frame's horizontal travel (y-up: x and z), rotations as they are."""
+    cycle_seconds = float(frames[:-1, 0].sum())
+    if len(frames) < 2 or cycle_seconds <= 0.0:
+        return frames
+    cycles = max(1, int(np.ceil(seconds / cycle_seconds - 1e-9)))
+    travel = frames[-1, 1:4] - frames[0, 1:4]
+    travel[1] = 0.0
+    pieces = []
+    for cycle in range(cycles):
+        piece = frames[:-1].copy() if cycle < cycles - 1 else frames.copy()
+        piece[:, 1:4] += cycle * travel
+        pieces.append(piece)
+    return np.concatenate(pieces, axis=0)
 
 
 def humanoid3d_motion(path: Path, frames: np.ndarray) -> BvhMotion:
