@@ -37,6 +37,10 @@ bias of the choice):
   converted (`run.py stage=convert source=deepmimic`; written by `motion_lib.formats.deepmimic.write_motion`): one spine
   joint, knees and elbows on one hinge, no toes, fixed wrists and the character's proportions, the lossy form the
   format's public capture (walks, runs, kicks, jumps, dances, getting up) comes in;
+- `midcut`: `all` (without the clips whose person needs a helper) with each clip cut to `MIDCUT_SECONDS` starting up
+  to `MIDCUT_LEAD` before its fastest moment (the bodies' mean speed; the start drawn from the seed): capture starts
+  where its file starts, often mid-stride, mid-jump or mid-kick, and is then short (a DeepMimic clip lasts 1-3 s),
+  while the generated clips start standing still;
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -82,6 +86,7 @@ from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.transforms import mirror, time_warp, with_reference_noise, with_subject_scale
 from motion_lib.formats import deepmimic
 from motion_lib.formats.base import ReadOptions
+from motion_lib.formats.common import body_positions
 from motion_lib.formats.phc import read_clips, write_clips
 from motion_lib.skeleton import get_skeleton
 from assistmimic.stages.convert import read_source
@@ -89,7 +94,9 @@ from assistmimic.stages.convert import read_source
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
         "jump24", "broadjump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12",
-        "long12", "longdance8", "deepmimic40", "deepmimicall")
+        "long12", "longdance8", "deepmimic40", "deepmimicall", "midcut")
+MIDCUT_SECONDS, MIDCUT_LEAD = 2.0, 0.8
+"""The `midcut` clips last `MIDCUT_SECONDS` s and start up to `MIDCUT_LEAD` s (uniform) before their fastest frame."""
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "broadjump24": "broad_jump",
                "jack24": "jumping_jack", "hop24": "hop"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
@@ -151,6 +158,12 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
             write_clips(path, through_deepmimic(read_clips(clip_set(DEEPMIMIC_SETS[name], folder, per_family, seed)),
                                                 folder / name))
         return path
+    if name == "midcut":
+        path = folder / "midcut.pkl"
+        if not path.exists():
+            whole = read_clips(clip_set("all", folder, per_family, seed))
+            write_clips(path, mid_cuts([clip for clip in whole if not needs_helper(clip)], seed))
+        return path
     if name == "chair8":
         path = folder / "chair8.pkl"
         if not path.exists():
@@ -208,6 +221,22 @@ def cruise_grid(seed: int = SEED) -> list[Clip]:
         rng = np.random.default_rng([seed, 100 + k])
         clips.append(under_way(make(rng, speed=speed, turn_rate=0.0, duration=9.0, **RUNS_ON[gait]), f"cruise_{gait}_v{speed:.1f}"))
     return clips
+
+
+def mid_cuts(clips: list[Clip], seed: int = SEED) -> list[Clip]:
+    """The `midcut` clips: each of `clips` cut to `MIDCUT_SECONDS` s from up to `MIDCUT_LEAD` s (drawn from `seed`)
+    before the frame where its bodies move fastest on average (forward differences), kept within the clip."""
+    rng, skeleton, cut = np.random.default_rng([seed, 900]), get_skeleton("smpl"), []
+    for clip in clips:
+        positions = body_positions(clip.persons[0], skeleton)  # (T, B, 3)
+        speed = np.linalg.norm(np.diff(positions, axis=0), axis=-1).mean(axis=1)
+        length = int(round(MIDCUT_SECONDS * clip.fps)) + 1
+        first = int(np.argmax(speed)) - int(round(rng.uniform(0.0, MIDCUT_LEAD) * clip.fps))
+        first = min(max(first, 0), max(clip.num_frames - length, 0))
+        frames = slice(first, first + length)
+        persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in clip.persons]
+        cut.append(dataclasses.replace(clip, persons=persons))
+    return cut
 
 
 def under_way(whole: Clip, name: str) -> Clip:

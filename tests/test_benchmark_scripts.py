@@ -341,6 +341,32 @@ def test_prior_scores_cruise_set_starts_each_gait_under_way_at_its_speed():
         assert clip.persons[0].root_rot.shape[0] == clip.persons[0].joint_rot.shape[0] == clip.num_frames
 
 
+def test_prior_scores_mid_cuts_start_just_before_each_clips_fastest_moment():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    from prior_scores import MIDCUT_LEAD, MIDCUT_SECONDS, mid_cuts
+
+    from motion_lib.families.dynamic import broad_jump
+    from motion_lib.families.standing import stand
+    from motion_lib.formats.common import body_positions
+    from motion_lib.skeleton import get_skeleton
+
+    skeleton = get_skeleton("smpl")
+    jumps = [broad_jump(np.random.default_rng(k)) for k in range(3)]
+    cut = mid_cuts(jumps + [stand(np.random.default_rng(0))], seed=5)
+    assert [c.name for c in cut] == [c.name for c in jumps] + [cut[-1].name]
+    for whole, part in zip(jumps, cut):
+        assert abs(part.duration - MIDCUT_SECONDS) < 1e-6 and part.source == whole.source
+        first = int(np.argmin(np.abs(whole.persons[0].root_pos - part.persons[0].root_pos[0]).sum(axis=1)))
+        np.testing.assert_allclose(whole.persons[0].joint_rot[first:first + part.num_frames], part.persons[0].joint_rot)
+        speed = np.linalg.norm(np.diff(body_positions(whole.persons[0], skeleton), axis=0), axis=-1).mean(axis=1)
+        fastest = int(np.argmax(speed))
+        assert 0 <= fastest - first <= round(MIDCUT_LEAD * whole.fps)  # starts at most the lead before it, in the jump
+        feet = body_positions(part.persons[0], skeleton)[:, [skeleton.index("L_Ankle"), skeleton.index("R_Ankle")], 2]
+        assert feet.min(axis=1).max() > feet.min() + 0.1  # the flight is inside the cut
+    assert mid_cuts(jumps, seed=5)[0].persons[0].root_pos[0].tolist() == cut[0].persons[0].root_pos[0].tolist()
+
+
 def test_prior_scores_long_set_walks_and_jogs_for_the_seconds_asked(monkeypatch):
     sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
