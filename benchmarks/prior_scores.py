@@ -41,6 +41,10 @@ bias of the choice):
   to `MIDCUT_LEAD` before its fastest moment (the bodies' mean speed; the start drawn from the seed): capture starts
   where its file starts, often mid-stride, mid-jump or mid-kick, and is then short (a DeepMimic clip lasts 1-3 s),
   while the generated clips start standing still;
+- `capture`: `midcut`'s clips as capture in DeepMimic's format would give them: `noisy40`'s jitter, written in the
+  format and converted (`deepmimicall`'s way). (Not `scaled40`'s subject sizes: that format, like BVH, gives the
+  subject's legs, by which the reader scales the root track, so no 10 % mismatch is left; with it too, the squats and
+  crouches lose a clip or two, their feet under the floor.)
 - `chair8`: the built-in `sit_down_stand_up` on its chair, mirrored, time-warped (x0.85, x0.93, x1.07, x1.15) and
   three times with that noise: whether a prior really stands up, not only on one clip (checkpoints close together
   differ most on this rise);
@@ -94,7 +98,7 @@ from assistmimic.stages.convert import read_source
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
         "jump24", "broadjump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12", "runwalk12",
-        "long12", "longdance8", "deepmimic40", "deepmimicall", "midcut")
+        "long12", "longdance8", "deepmimic40", "deepmimicall", "midcut", "capture")
 MIDCUT_SECONDS, MIDCUT_LEAD = 2.0, 0.8
 """The `midcut` clips last `MIDCUT_SECONDS` s and start up to `MIDCUT_LEAD` s (uniform) before their fastest frame."""
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "broadjump24": "broad_jump",
@@ -163,6 +167,13 @@ def clip_set(name: str, folder: Path, per_family: int, seed: int = SEED) -> Path
         if not path.exists():
             whole = read_clips(clip_set("all", folder, per_family, seed))
             write_clips(path, mid_cuts([clip for clip in whole if not needs_helper(clip)], seed))
+        return path
+    if name == "capture":
+        path = folder / "capture.pkl"
+        if not path.exists():
+            rng, cut = np.random.default_rng([seed, 901]), read_clips(clip_set("midcut", folder, per_family, seed))
+            jittery = [with_reference_noise(clip, rng, **NOISE) for clip in cut]
+            write_clips(path, through_deepmimic(jittery, folder / name))
         return path
     if name == "chair8":
         path = folder / "chair8.pkl"
