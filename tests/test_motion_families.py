@@ -538,6 +538,23 @@ def test_a_broad_jump_flies_its_distance_and_leaves_and_lands_without_a_jolt(see
     assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
 
 
+@pytest.mark.parametrize("seed", [2, 7])
+def test_a_long_jump_is_one_broad_jump_for_distance(seed):
+    """`long_jump`: one broad jump 1.1-1.7 m far (drawn), 1.6 m here, as plausible as the family's shorter ones."""
+    drawn = make_clip("long_jump", np.random.default_rng(seed))
+    assert drawn.source["family"] == "long_jump" and drawn.source["params"]["jumps"] == 1
+    assert 1.1 <= drawn.source["params"]["distance"] <= 1.7 and 0.25 <= drawn.source["params"]["height"] <= 0.45
+    clip = make_clip("long_jump", np.random.default_rng(seed), height=0.4, distance=1.6)
+    positions = body_positions(clip.persons[0], SKELETON)
+    ankles = positions[:, [SKELETON.index("L_Ankle"), SKELETON.index("R_Ankle")], :2].mean(1)
+    assert np.linalg.norm(ankles[-1] - ankles[0]) == pytest.approx(1.6, abs=0.02)
+    assert (_lowest_sole(clip) > 0.05).sum() >= 10 and _airborne_spells(_lowest_sole(clip)) == 1
+    assert np.abs(np.diff(clip.persons[0].root_pos[:, 2], 2) * clip.fps**2).max() < 35.0
+    assert checks.root_speed(clip.persons[0], clip.fps).max() < 4.0
+    worst = _check(clip)
+    assert worst["foot_slide_m"] < MAX_SLIDE and worst["range_excess_rad"] < MAX_RANGE_EXCESS
+
+
 def _airborne_spells(low: np.ndarray, above: float = 0.02) -> int:
     """How many separate spells `low` (T,) stays above `above`."""
     up = np.concatenate([[False], low > above, [False]])

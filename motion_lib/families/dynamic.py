@@ -234,11 +234,23 @@ def broad_jump(rng: np.random.Generator, height: float | None = None, distance: 
     down to reach the feet (`_jumps`): the legs stretched as the feet leave and touch the floor, no jolt."""
     height, distance = uniform(rng, height, 0.15, 0.4), uniform(rng, distance, 0.6, 1.2)
     jumps = int(rng.integers(1, 3)) if jumps is None else jumps
+    return _broad_jumps(rng, "broad_jump", height, distance, jumps)
+
+
+def long_jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None) -> Clip:
+    """One standing broad jump for distance, as an adult's reaches: `broad_jump`'s, the feet landing `distance` m
+    (1.1-1.7) ahead, the pelvis rising `height` m (0.25-0.45) above its take-off height."""
+    height, distance = uniform(rng, height, 0.25, 0.45), uniform(rng, distance, 1.1, 1.7)
+    return _broad_jumps(rng, "long_jump", height, distance, 1)
+
+
+def _broad_jumps(rng: np.random.Generator, family: str, height: float, distance: float, jumps: int) -> Clip:
+    """The clip of `broad_jump` (`family` names it in its source), made `BROAD_JUMP_PASSES` times."""
     take_off_lean = rng.uniform(*BROAD_JUMP_TAKE_OFF_LEAN)
     state, lower = rng.bit_generator.state, np.zeros((jumps, 2))
     for _ in range(BROAD_JUMP_PASSES):
         rng.bit_generator.state = state  # the same draws each time
-        clip, pulled_down = _jumps(rng, "broad_jump", height, distance, jumps, 0.0, BROAD_JUMP_LEAN, take_off_lean,
+        clip, pulled_down = _jumps(rng, family, height, distance, jumps, 0.0, BROAD_JUMP_LEAN, take_off_lean,
                                    BROAD_JUMP_PUSH, BROAD_JUMP_ABSORB, lower)
         lower = lower + pulled_down
     return clip
