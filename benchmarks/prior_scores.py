@@ -245,19 +245,21 @@ def mid_cuts(clips: list[Clip], seed: int = SEED) -> list[Clip]:
         length = int(round(MIDCUT_SECONDS * clip.fps)) + 1
         first = int(np.argmax(speed)) - int(round(rng.uniform(0.0, MIDCUT_LEAD) * clip.fps))
         first = min(max(first, 0), max(clip.num_frames - length, 0))
-        frames = slice(first, first + length)
-        persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in clip.persons]
-        cut.append(dataclasses.replace(clip, persons=persons))
+        cut.append(cut_clip(clip, slice(first, first + length)))
     return cut
+
+
+def cut_clip(clip: Clip, frames: slice, name: str | None = None) -> Clip:
+    """`clip` with only `frames` of each person (furniture and source kept), renamed `name` if given."""
+    persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in clip.persons]
+    return dataclasses.replace(clip, persons=persons, name=clip.name if name is None else name)
 
 
 def under_way(whole: Clip, name: str) -> Clip:
     """`whole` (a gait from standing) cut to `CRUISE_SECONDS` from `CRUISE_DELAY` after it reaches its speed (its
     `cruise_from`), named `name`: the gait already under way, starting mid-stride."""
     first = int(round((whole.source["params"]["cruise_from"] + CRUISE_DELAY) * whole.fps))
-    frames = slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1)
-    persons = [PersonMotion(p.root_pos[frames], p.root_rot[frames], p.joint_rot[frames]) for p in whole.persons]
-    return dataclasses.replace(whole, name=name, persons=persons)
+    return cut_clip(whole, slice(first, first + int(round(CRUISE_SECONDS * whole.fps)) + 1), name)
 
 
 def long_clips(seed: int = SEED) -> list[Clip]:
