@@ -137,6 +137,12 @@ def test_loop_seconds_leaves_a_clip_that_does_not_loop_as_it_is(tmp_path):
     assert read_one(path, loop_seconds=3.0).num_frames == 25
 
 
+def test_loop_seconds_past_the_longest_clip_is_one_sentence_not_a_huge_array(tmp_path):
+    path = write(tmp_path / "walk.txt", cycle_frames())
+    with pytest.raises(UserInputError, match="walk.txt: loop_seconds must be above 0 and at most 3600 s"):
+        read_one(path, loop_seconds=1e12)
+
+
 def test_convert_repeats_looping_files_to_loop_seconds(tmp_path):
     folder = tmp_path / "motions"
     folder.mkdir()
@@ -147,9 +153,10 @@ def test_convert_repeats_looping_files_to_loop_seconds(tmp_path):
     assert result.returncode == 0, result.stderr
     (clip,) = read_clips(out)
     assert clip.num_frames == 8 * 20 + 1 and clip.duration >= 5.0
-    bad = run_cli("stage=convert", "source=deepmimic", f"input={folder}", f"output={out}",
-                  f"run_dir={tmp_path / 'run2'}", "stage.loop_seconds=-1", tmp_path=tmp_path)
-    assert bad.returncode == 2 and "loop_seconds" in bad.stderr
+    for bad_value in ("-1", "1e12"):
+        bad = run_cli("stage=convert", "source=deepmimic", f"input={folder}", f"output={out}",
+                      f"run_dir={tmp_path / 'run2'}", f"stage.loop_seconds={bad_value}", tmp_path=tmp_path)
+        assert bad.returncode == 2 and "loop_seconds" in bad.stderr
 
 
 @pytest.fixture(scope="module")

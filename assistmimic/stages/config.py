@@ -20,6 +20,7 @@ from assistmimic.mjcf.config import ImpairmentConfig, RobotConfig, SceneConfig
 from assistmimic.rl.config import AMPConfig, PolicyConfig, PPOConfig, RunnerConfig
 from assistmimic.sim.config import SimConfig
 from distill.config import DAggerConfig, FineTuneConfig
+from motion_lib.checks import MAX_DURATION_S
 
 
 @dataclass
@@ -67,7 +68,7 @@ class ConvertConfig:
     """Up axis of position-only sources ("y" or "z"); null: the format's default."""
     source_fps: float | None = field(default=None, metadata=above(0))
     """Frame rate of sources that store none (keypoints) or to override a file's; null: the file's or format's."""
-    loop_seconds: float | None = field(default=None, metadata=above(0))
+    loop_seconds: float | None = field(default=None, metadata=limits(above=0.0, max=MAX_DURATION_S))
     """DeepMimic: repeat each looping clip (`"Loop": "wrap"`: one cycle of a walk or run) to at least this many
     seconds, the root carried on by each cycle's travel as DeepMimic plays it; null keeps the one cycle."""
 

@@ -46,6 +46,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_lib.checks import (
     MAX_ANGLE_RAD,
+    MAX_DURATION_S,
     MAX_POSITION_M,
     frame_rate,
     one_line,
@@ -107,10 +108,14 @@ def load_clip(path: Path, name: str, options: ReadOptions) -> Clip:
     document = _read_json(path)
     frames, loop = _frames(document, path), str(document.get("Loop", ""))[:20]
     source = {"format": "deepmimic", "file": str(path), "loop": loop}
+    motion = humanoid3d_motion(path, frames)  # the one cycle checked first (frame rate, values)
     if loop == "wrap" and options.loop_seconds is not None:
-        frames = repeated_cycles(frames, options.loop_seconds)
+        if not 0.0 < options.loop_seconds <= MAX_DURATION_S:
+            raise UserInputError(f"{path}: loop_seconds must be above 0 and at most {MAX_DURATION_S:g} s, the longest "
+                                 f"clip accepted; got {options.loop_seconds:g}")
+        motion = humanoid3d_motion(path, repeated_cycles(frames, options.loop_seconds))
         source["loop_seconds"] = float(options.loop_seconds)
-    return clip_of_motion(humanoid3d_motion(path, frames), name, options, UP, source)
+    return clip_of_motion(motion, name, options, UP, source)
 
 
 def repeated_cycles(frames: np.ndarray, seconds: float) -> np.ndarray:
