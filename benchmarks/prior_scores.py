@@ -26,6 +26,7 @@ bias of the choice):
   100-330 deg/s); `kick24`, `jump24`: 24 of the `kick` and `jump` families (half of the kicks aimed out to the side,
   half of the clips' last jumps turning in the air); `jack24`, `hop24`: 24 jumping jacks, 24 clips of hopping on one foot;
   `broadjump24`, `longjump24`: 24 standing broad jumps (0.6-1.2 m), 24 long ones (1.1-1.7 m, `long_jump`);
+  `spinkick24`: 24 spinning kicks (`spin_kick`: turning 180-380 degrees on the ball of the support foot);
 - `long12`: 8 walks of 30 s and 4 jogs of 20 s (the families' clips last 3-10 s; capture often lasts longer);
   `longdance8`: 8 dances of 30 s (a dance a prior loses once in k short clips it loses far more often over 30 s);
 - `fastrun12`: runs from standing at 3.0, 3.5, 4.0 and 4.5 m/s (three each, 8 s; 4.5 is faster than any `run`
@@ -98,12 +99,12 @@ from assistmimic.stages.convert import read_source
 
 SEED = 12345
 SETS = ("builtin", "eval40", "all", "noisy40", "scaled40", "chair8", "walkgrid", "cruise", "dance24", "turn24", "kick24",
-        "jump24", "broadjump24", "longjump24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12",
+        "jump24", "broadjump24", "longjump24", "spinkick24", "jack24", "hop24", "fastrun12", "fastcruise12", "runstop12", "runturn12",
         "runwalk12", "long12", "longdance8", "deepmimic40", "deepmimicall", "midcut", "capture")
 MIDCUT_SECONDS, MIDCUT_LEAD = 2.0, 0.8
 """The `midcut` clips last `MIDCUT_SECONDS` s and start up to `MIDCUT_LEAD` s (uniform) before their fastest frame."""
 FAMILY_SETS = {"dance24": "dance", "turn24": "turn", "kick24": "kick", "jump24": "jump", "broadjump24": "broad_jump",
-               "jack24": "jumping_jack", "hop24": "hop", "longjump24": "long_jump"}
+               "jack24": "jumping_jack", "hop24": "hop", "longjump24": "long_jump", "spinkick24": "spin_kick"}
 """Sets of 24 clips of one family (mirrored and time-warped as in training)."""
 CHAIR_SPEEDS = (0.85, 0.93, 1.07, 1.15)
 """The time warps of `chair8`."""

@@ -473,10 +473,11 @@ def test_held_pelvis_tells_a_fall_of_balance_from_one_of_the_reference():
 
 @pytest.mark.parametrize(("name", "family"), [("dance24", "dance"), ("turn24", "turn"), ("kick24", "kick"),
                                               ("jump24", "jump"), ("broadjump24", "broad_jump"),
-                                              ("jack24", "jumping_jack"), ("hop24", "hop")])
+                                              ("jack24", "jumping_jack"), ("hop24", "hop"), ("longjump24", "long_jump"),
+                                              ("spinkick24", "spin_kick")])
 def test_prior_scores_family_sets_are_24_clips_of_the_seed_asked(tmp_path, monkeypatch, name, family):
-    """`dance24`, `turn24`, `kick24`, `jump24`, `broadjump24`, `jack24` and `hop24` ask the families command for 24 clips
-    of one family alone, from the set's seed, once."""
+    """`dance24`, `turn24`, `kick24`, `jump24`, `broadjump24`, `jack24`, `hop24`, `longjump24` and `spinkick24` ask the
+    families command for 24 clips of one family alone, from the set's seed, once."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import learning_curve
     import prior_scores

@@ -1,4 +1,4 @@
-"""Dynamic families: kicking, jumping, dance steps.
+"""Dynamic families: kicking (standing or spinning), jumping, dance steps.
 
 Kicks and jumps are built in a local frame (facing +x at the origin) from explicit pelvis and foot
 tracks, the legs placed on the feet by IK (`feet.place_feet`), and turned to a random heading at the
@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 from motion_lib.clip import Clip, PersonMotion
 from motion_lib.families.balance import balanced_person
 from motion_lib.families.common import (
+    FPS,
     GRAVITY,
     STAND_HEIGHT,
     clip_name,
@@ -47,6 +48,16 @@ def turned(person: PersonMotion, yaw_deg: float) -> PersonMotion:
     heading = Rotation.from_euler("z", yaw_deg, degrees=True)
     root_rot = heading * Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
     return PersonMotion(heading.apply(person.root_pos), root_rot.as_quat()[:, [3, 0, 1, 2]], person.joint_rot)
+
+
+def spun(person: PersonMotion, pivot: np.ndarray, angle: np.ndarray) -> PersonMotion:
+    """The person turned on each frame by `angle` (T,) radians about the vertical line through `pivot` (2,) (x, y)
+    (`turned` for one angle about the origin)."""
+    heading = Rotation.from_euler("z", angle[:, None])
+    offset = np.column_stack([person.root_pos[:, :2] - pivot, np.zeros(len(angle))])
+    root_pos = np.column_stack([pivot + heading.apply(offset)[:, :2], person.root_pos[:, 2]])
+    root_rot = heading * Rotation.from_quat(person.root_rot[:, [1, 2, 3, 0]])
+    return PersonMotion(root_pos, root_rot.as_quat()[:, [3, 0, 1, 2]], person.joint_rot)
 
 
 def channel(times: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:
@@ -125,6 +136,36 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     the kicking leg's side (0: a front kick, 90: a side kick; drawn per kick, 0 or 30-90 by equal chance, unless
     given); or "swing", as at a ball: the foot swings back behind the body, the knee bent, then forward past the
     support foot low over the floor and up ahead with the leg straight (aimed 0-20 degrees unless given)."""
+    person, params, _ = _kicks(rng, side, height, kicks, aim, style)
+    yaw_deg = rng.uniform(-180.0, 180.0)
+    return family_clip(clip_name("kick", rng), [turned(person, yaw_deg)], "kick", params)
+
+
+def spin_kick(rng: np.random.Generator, side: str | None = None, height: float | None = None,
+              kicks: int | None = None, turn: float | None = None) -> Clip:
+    """Standing, a spinning kick `kicks` (1-2) times: `kick`'s snap kick out to the side (aimed 45-100 degrees,
+    the ankle `height` m up, 0.35-0.7) while the whole body turns `turn` degrees (180-380, drawn per kick, either
+    way, unless given) about the ball of the support foot, its heel up (0.25-0.45 rad), from the moment the kicking
+    foot leaves the floor (the turn easing in) until it is back down (easing out), where it lands turned."""
+    height = uniform(rng, height, 0.35, 0.7)
+    kicks = int(rng.integers(1, 3)) if kicks is None else kicks
+    aims, heels = rng.uniform(45.0, 100.0, kicks), rng.uniform(0.25, 0.45, kicks)
+    turns = [round(float(uniform(rng, turn, 180.0, 380.0) * rng.choice([-1.0, 1.0])), 1) for _ in range(kicks)]
+    person, params, plan = _kicks(rng, side, height, kicks, None, "snap", list(aims), list(heels))
+    times = np.arange(len(person.root_pos)) / FPS
+    for (off, down, pivot), turn_deg in reversed(list(zip(plan, turns))):  # later turns happen inside earlier ones'
+        person = spun(person, pivot, np.radians(turn_deg) * min_jerk((times - off) / (down - off)))
+    yaw_deg = rng.uniform(-180.0, 180.0)
+    return family_clip(clip_name("spin_kick", rng), [turned(person, yaw_deg)], "spin_kick", {**params, "turns": turns})
+
+
+def _kicks(rng: np.random.Generator, side: str | None, height: float | None, kicks: int | None, aim: float | None,
+           style: str | None, aim_per_kick: list[float] | None = None, heel_per_kick: list[float] | None = None
+           ) -> tuple[PersonMotion, dict, list]:
+    """`kick`'s person facing +x (before its heading is drawn), its clip parameters, and per kick (the time (s) the
+    kicking foot leaves the floor, the time it is back down, (2,) the x, y of the support foot's ball); `aim_per_kick`
+    (degrees, per kick) instead of `aim`; `heel_per_kick` (radians, per kick): the support foot rises onto its ball by
+    that pitch while the weight shifts onto it, and back down after the kick."""
     side = str(rng.choice(["L", "R"])) if side is None else side
     height = uniform(rng, height, 0.25, 0.6)
     kicks = int(rng.integers(1, 4)) if kicks is None else kicks
@@ -149,14 +190,16 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
     sway, bend = np.zeros(len(times)), u(0.01, 0.04)
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    reach, aims, styles = LEG_REACH * 0.95 * leg_length(skel, side), [], []
+    reach, aims, styles, pivots = LEG_REACH * 0.95 * leg_length(skel, side), [], [], []
     for kind, kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
         support = "R" if kicking == "L" else "L"
         ankle, yaw, pitch, toe = feet[kicking]
         a0 = ankle[0].copy()
         hip = skel.rest_positions[skel.index(f"{kicking}_Hip")] + np.array([0.0, 0.0, STAND_HEIGHT - bend])
         drop = hip[2] - height
-        if aim is not None:
+        if aim_per_kick is not None:
+            aim_deg = aim_per_kick[len(aims)]
+        elif aim is not None:
             aim_deg = aim
         elif kind == "snap":
             aim_deg = 0.0 if rng.random() < 0.5 else u(30.0, 90.0)
@@ -188,6 +231,15 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
                                                (down, 0.0)])
         feet[kicking] = (lift_above_floor(skel, kicking, ankle, yaw, pitch, toe, window), yaw, pitch, toe)
         planted[kicking] &= ~window
+        s_ankle, s_yaw, s_pitch, s_toe = feet[support]
+        ball = s_ankle[0] + Rotation.from_euler("z", s_yaw[0]).apply(ball_point(skel, support))
+        pivots.append(ball[:2])
+        if heel_per_kick is not None:  # the support foot's heel up, its toes flat, from the shift until back
+            up = heel_per_kick[len(pivots) - 1] * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
+            on_ball = up > 0
+            s_pitch[on_ball], s_toe[on_ball] = up[on_ball], -up[on_ball]
+            s_ankle[on_ball] = pivot_pose(np.tile(ball, (on_ball.sum(), 1)), ball_point(skel, support),
+                                          s_yaw[on_ball], s_pitch[on_ball])
         towards = feet[support][0][0, 1] * u(0.6, 0.9)
         sway += towards * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
         lean = u(5.0, 15.0)
@@ -200,11 +252,9 @@ def kick(rng: np.random.Generator, side: str | None = None, height: float | None
                  Key(back, joints=stand_arms)]
     keys.append(Key(times[-1]))
     root = np.column_stack([np.zeros(len(times)), sway, np.full(len(times), STAND_HEIGHT - bend)])
-    yaw_deg = u(-180.0, 180.0)
-    person = turned(bodies_on_feet(times, keys, root, feet, planted), yaw_deg)
-    return family_clip(clip_name("kick", rng), [person], "kick", dict(side=side, height=height, kicks=kicks,
-                                                                        aims=aims, styles=styles,
-                                                                        duration=times[-1]))
+    person = bodies_on_feet(times, keys, root, feet, planted)
+    spins = [(off, down, pivot) for (_, _, _, off, *_, down, _), pivot in zip(plan, pivots)]
+    return person, dict(side=side, height=height, kicks=kicks, aims=aims, styles=styles, duration=times[-1]), spins
 
 
 def jump(rng: np.random.Generator, height: float | None = None, distance: float | None = None,

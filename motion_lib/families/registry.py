@@ -70,6 +70,7 @@ FAMILIES: dict[str, Family] = {
     "hop": Family(bounce.hop, 1.0, balanced=True),
     "broad_jump": Family(dynamic.broad_jump, 0.5, balanced=True),
     "long_jump": Family(dynamic.long_jump, 0.0, balanced=True),
+    "spin_kick": Family(dynamic.spin_kick, 0.0, balanced=True),
 }
 WARP_SPEEDS = (0.8, 1.25)
 """Time-warp speed factors drawn from (uniform in log speed)."""
