@@ -218,18 +218,26 @@ def test_a_checkpoint_trained_on_generated_families_names_no_clips_file(tmp_path
 
 
 def test_the_shipped_prior_is_distilled_from_the_committed_teachers():
-    """`data/prior/smpl_prior_cpu.pt` is the student of `data/prior/distill_run/cmd.sh`: its metadata names the two
-    committed teachers it was distilled from and the ten checkpoints averaged; its weights are not theirs."""
-    shipped = torch.load(REPO / "data" / "prior" / "smpl_prior_cpu.pt", weights_only=True)
-    teachers = shipped["metadata"]["teachers"]
-    assert teachers == {"teacher": "data/prior/distill_run/teacher.pt",
-                        "broad_jump": "data/prior/broad_jump_run/average_15720_15990.pt"}
-    assert shipped["metadata"]["averaged_iterations"] == list(range(210, 301, 10))
-    for path in teachers.values():
-        teacher = torch.load(REPO / path, weights_only=True)
-        assert not torch.equal(teacher["policies"][0]["state_dict"]["mu.weight"],
-                               shipped["policies"][0]["state_dict"]["mu.weight"])
-    assert shipped.keys() == {"iteration", "total_env_steps", "policies", "metadata"}
+    """`data/prior/smpl_prior_cpu.pt` is the student of `data/prior/long_jump_distill_run/cmd.sh`: its metadata names
+    the committed teachers it was distilled from (the prior before for every family but the jumps for distance) and the
+    ten checkpoints averaged; its weights are not theirs. The prior before (`distill_run/student.pt`) is in turn the
+    student of `distill_run/cmd.sh`, of its two committed teachers."""
+    prior = REPO / "data" / "prior"
+    shipped = torch.load(prior / "smpl_prior_cpu.pt", weights_only=True)
+    long_jump = "data/prior/long_jump_run/average_18270_18540.pt"
+    assert shipped["metadata"]["teachers"] == {"teacher": "data/prior/distill_run/student.pt",
+                                               "broad_jump": long_jump, "long_jump": long_jump}
+    assert shipped["metadata"]["student_init"] == "data/prior/distill_run/student.pt"
+    before = torch.load(prior / "distill_run" / "student.pt", weights_only=True)
+    assert before["metadata"]["teachers"] == {"teacher": "data/prior/distill_run/teacher.pt",
+                                              "broad_jump": "data/prior/broad_jump_run/average_15720_15990.pt"}
+    for student in (shipped, before):
+        assert student["metadata"]["averaged_iterations"] == list(range(210, 301, 10))
+        for path in student["metadata"]["teachers"].values():
+            teacher = torch.load(REPO / path, weights_only=True)
+            assert not torch.equal(teacher["policies"][0]["state_dict"]["mu.weight"],
+                                   student["policies"][0]["state_dict"]["mu.weight"])
+        assert student.keys() == {"iteration", "total_env_steps", "policies", "metadata"}
 
 
 def test_the_distillations_teacher_is_the_average_of_the_committed_parts():

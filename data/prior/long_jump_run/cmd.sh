@@ -1,8 +1,9 @@
 #!/bin/bash
 # The broad-jump teacher (broad_jump_run/, forty-third session) continued on standing broad jumps for distance (the
 # `long_jump` family, 1.1-1.7 m) in the forty-sixth session, on 2 CPU cores: 16,000 -> 17,903 (SIGTERM), resumed with
-# the same line -> 18,567 (SIGTERM), 2,567 iterations in 83 + 23 minutes (22 of them beside the full test suite). Not
-# shipped, not distilled yet: a teacher in the making (benchmarks/RESULTS.md, forty-sixth section). Its checkpoints
+# the same line -> 18,567 (SIGTERM), 2,567 iterations in 83 + 23 minutes (22 of them beside the full test suite). The
+# shipped prior's teacher for broad and long jumps since the forty-seventh session (long_jump_distill_run/; its making:
+# benchmarks/RESULTS.md, forty-sixth section). Its checkpoints
 # 18,270-18,540 averaged (average_18270_18540.pt) track 29 of 48 held-out long jumps (`longjump24`, seeds 12345 and
 # 4242; its start 16, the shipped prior 7) and 29 of 48 broad jumps (`broadjump24`; its start 25, the shipped prior 22);
 # the long jumps' training failure was still falling when it stopped (0.58 -> 0.48 over its last 1,400 iterations).
