@@ -190,7 +190,7 @@ def _kicks(rng: np.random.Generator, side: str | None, height: float | None, kic
     sway, bend = np.zeros(len(times)), u(0.01, 0.04)
     stand_arms = arms(rng, ("down", "down"))
     keys = [Key(0.0, facing=(0.0, 0.0, 0.0), joints={**trunk(0.0), **stand_arms})]
-    reach, aims, styles, pivots = LEG_REACH * 0.95 * leg_length(skel, side), [], [], []
+    reach, aims, styles, spins = LEG_REACH * 0.95 * leg_length(skel, side), [], [], []
     for kind, kicking, shift, off, chamber, extend, hold, retract, down, back in plan:
         support = "R" if kicking == "L" else "L"
         ankle, yaw, pitch, toe = feet[kicking]
@@ -232,14 +232,15 @@ def _kicks(rng: np.random.Generator, side: str | None, height: float | None, kic
         feet[kicking] = (lift_above_floor(skel, kicking, ankle, yaw, pitch, toe, window), yaw, pitch, toe)
         planted[kicking] &= ~window
         s_ankle, s_yaw, s_pitch, s_toe = feet[support]
-        ball = s_ankle[0] + Rotation.from_euler("z", s_yaw[0]).apply(ball_point(skel, support))
-        pivots.append(ball[:2])
+        ball_local = ball_point(skel, support)
+        ball = s_ankle[0] + Rotation.from_euler("z", s_yaw[0]).apply(ball_local)
         if heel_per_kick is not None:  # the support foot's heel up, its toes flat, from the shift until back
-            up = heel_per_kick[len(pivots) - 1] * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
+            up = heel_per_kick[len(spins)] * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
             on_ball = up > 0
             s_pitch[on_ball], s_toe[on_ball] = up[on_ball], -up[on_ball]
-            s_ankle[on_ball] = pivot_pose(np.tile(ball, (on_ball.sum(), 1)), ball_point(skel, support),
-                                          s_yaw[on_ball], s_pitch[on_ball])
+            s_ankle[on_ball] = pivot_pose(np.tile(ball, (on_ball.sum(), 1)), ball_local, s_yaw[on_ball],
+                                          s_pitch[on_ball])
+        spins.append((off, down, ball[:2]))
         towards = feet[support][0][0, 1] * u(0.6, 0.9)
         sway += towards * ramp(times, shift, off) * (1.0 - ramp(times, down, back))
         lean = u(5.0, 15.0)
@@ -253,7 +254,6 @@ def _kicks(rng: np.random.Generator, side: str | None, height: float | None, kic
     keys.append(Key(times[-1]))
     root = np.column_stack([np.zeros(len(times)), sway, np.full(len(times), STAND_HEIGHT - bend)])
     person = bodies_on_feet(times, keys, root, feet, planted)
-    spins = [(off, down, pivot) for (_, _, _, off, *_, down, _), pivot in zip(plan, pivots)]
     return person, dict(side=side, height=height, kicks=kicks, aims=aims, styles=styles, duration=times[-1]), spins
 
 
